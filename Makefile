@@ -1,0 +1,143 @@
+# socks46 — build, test, benchmark and demo entry points.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+# SAN=1 builds everything with AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN      ?= 0
+FUZZ_SECONDS ?= 20
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wmissing-field-initializers \
+            -Werror -fno-strict-aliasing -D_GNU_SOURCE -pthread
+CPPFLAGS += -Iinclude -Iuserspace -Iuserspace/common -I$(BUILD)/skel
+LDLIBS   += -lbpf -lelf -lz -lmnl -lcares -lcrypt -lpthread
+ifeq ($(SAN),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Wall -Werror
+
+BPF_SRC     := $(wildcard bpf/*.bpf.c)
+BPF_OBJ     := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)
+SKELS       := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/skel/%.skel.h)
+LIB_SRC     := $(wildcard userspace/common/*.c userspace/gateway/*.c userspace/agent/*.c userspace/cli/*.c)
+LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ    := $(BUILD)/obj/userspace/main.o
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+TOOLS_SRC   := $(wildcard tools/*.c)
+TOOLS_BIN   := $(TOOLS_SRC:tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all deps check unit integration sanitize fuzz vmtest kernel bench demo install clean format
+
+all: $(BUILD)/socks46 $(TOOLS_BIN)
+
+deps:
+	$(Q)tools/install-deps.sh
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h include/*.h)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/skel/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/obj/%.o: %.c | $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libsocks46.a: $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/socks46: $(MAIN_OBJ) $(BUILD)/libsocks46.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsocks46.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libsocks46.a $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tools/%: tools/%.c $(BUILD)/libsocks46.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libsocks46.a $(LDLIBS) -o $@
+
+# Fuzzers instrument the whole library with clang's libFuzzer, ASan and UBSan.
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -pthread -fsanitize=fuzzer,address,undefined
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(SKELS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@
+
+unit: $(UNIT_BIN)
+	$(Q)tests/run.sh unit $(UNIT_BIN)
+
+integration: all
+	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) S46_TOOLS=$(abspath $(BUILD)/tools) \
+		tests/run.sh integration $(sort $(wildcard tests/integration/test_*.sh))
+
+kernel: all
+	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) S46_TOOLS=$(abspath $(BUILD)/tools) \
+		tests/run.sh kernel $(sort $(wildcard tests/kernel/test_*.sh))
+
+fuzz: $(FUZZ_BIN)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+# The sanitizer build lives beside the normal one and runs the same unit and integration tests.
+sanitize:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 unit integration
+
+vmtest: all
+	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) vmtest/run.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory kernel
+	$(Q)$(MAKE) --no-print-directory sanitize
+	$(Q)$(MAKE) --no-print-directory fuzz
+	$(Q)$(MAKE) --no-print-directory vmtest
+
+bench: deps all
+	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) S46_TOOLS=$(abspath $(BUILD)/tools) tools/bench.sh
+
+demo: deps all
+	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) tools/demo.sh
+
+install: $(BUILD)/socks46
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/socks46 $(DESTDIR)$(PREFIX)/bin/socks46
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

@@ -1,0 +1,119 @@
+/* log.c — leveled log lines to stderr, one write() per line so threads do not interleave. */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum log_level log_level = LOG_LVL_INFO;
+static const char *log_ident = "socks46";
+
+static const char *const log_names[] = { "error", "warn", "info", "debug" };
+
+void log_init(enum log_level level, const char *ident)
+{
+	log_level = level;
+	if (ident)
+		log_ident = ident;
+}
+
+void log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+enum log_level log_get_level(void)
+{
+	return log_level;
+}
+
+int log_level_parse(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++)
+		if (!strcasecmp(name, log_names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+static void log_vwrite(enum log_level level, int err, const char *fmt, va_list ap)
+{
+	char line[1024];
+	struct timespec ts;
+	struct tm tm;
+	int n, m;
+
+	if (level > log_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		     tm.tm_sec, ts.tv_nsec / 1000000, log_ident, (int)getpid(), log_names[level]);
+	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	if (m > 0)
+		n += m;
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	if (err >= 0)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ": %s", strerror(err));
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+#define LOG_FN(name, level, with_errno)                        \
+	void name(const char *fmt, ...)                        \
+	{                                                      \
+		int saved = errno;                             \
+		va_list ap;                                    \
+		va_start(ap, fmt);                             \
+		log_vwrite(level, with_errno ? saved : -1, fmt, ap); \
+		va_end(ap);                                    \
+		errno = saved;                                 \
+	}
+
+LOG_FN(log_warn, LOG_LVL_WARN, 1)
+LOG_FN(log_warnx, LOG_LVL_WARN, 0)
+LOG_FN(log_error, LOG_LVL_ERROR, 0)
+LOG_FN(log_info, LOG_LVL_INFO, 0)
+LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+
+/* Start-up errors are the one line a user reads: no timestamp, just the message. */
+static noreturn void fatal_v(int err, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+
+	if (n < 0)
+		n = 0;
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	if (err >= 0)
+		fprintf(stderr, "%s: %.*s: %s\n", log_ident, n, line, strerror(err));
+	else
+		fprintf(stderr, "%s: %.*s\n", log_ident, n, line);
+	exit(1);
+}
+
+noreturn void fatal(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	fatal_v(saved, fmt, ap);
+}
+
+noreturn void fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fatal_v(-1, fmt, ap);
+}

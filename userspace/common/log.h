@@ -1,0 +1,30 @@
+/* log.h — the small logging API every component writes through. */
+#ifndef S46_LOG_H
+#define S46_LOG_H
+
+#include <stdnoreturn.h>
+
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG,
+};
+
+void log_init(enum log_level level, const char *ident);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Parses "error", "warn", "info" or "debug"; returns the level or -EINVAL. */
+int log_level_parse(const char *name);
+
+/* log_warn and fatal append strerror(errno); the x variants do not. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only during start-up: print one line and exit(1). */
+noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
