@@ -51,7 +51,6 @@ struct relay {
 	uint32_t idle_ms;
 	uint64_t last_ms; /* loop time of the last transfer */
 	uint8_t reg[2]; /* events each fd is registered for (0 = not registered) */
-	uint8_t busy; /* inside a callback: defer the done callback */
 	struct ev_timer idle;
 	relay_done_cb *done;
 	void *arg;

@@ -107,7 +107,11 @@ int socks5_parse_choice(const uint8_t *buf, size_t len, uint8_t *method);
 int socks5_parse_auth_reply(const uint8_t *buf, size_t len, uint8_t *status);
 int socks5_parse_reply(const uint8_t *buf, size_t len, uint8_t *rep, struct socks5_addr *bnd);
 
-/* UDP ASSOCIATE datagram header: RSV(2) FRAG ATYP DST.ADDR DST.PORT. */
+/*
+ * UDP ASSOCIATE datagram header: RSV(2) FRAG ATYP DST.ADDR DST.PORT. A
+ * datagram is complete, so the parser never returns 0: a truncated or RSV != 0
+ * header is -EPROTO, an unknown ATYP -EAFNOSUPPORT.
+ */
 int socks5_parse_udp_header(const uint8_t *buf, size_t len, struct socks5_udp_header *h);
 int socks5_build_udp_header(uint8_t *buf, uint8_t frag, const struct socks5_addr *dst);
 

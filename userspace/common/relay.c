@@ -1,0 +1,298 @@
+/* relay.c — the splice() relay: per-direction pipes borrowed from a per-thread pool while data flows. */
+#include "relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define RELAY_CHUNK (64 * 1024)
+
+struct relay_pool {
+	unsigned n, max;
+	int fds[]; /* pairs: read end, write end */
+};
+
+struct relay_pool *relay_pool_new(unsigned max_idle)
+{
+	struct relay_pool *p = calloc(1, sizeof(*p) + 2 * max_idle * sizeof(int));
+
+	if (p)
+		p->max = max_idle;
+	return p;
+}
+
+void relay_pool_free(struct relay_pool *pool)
+{
+	if (!pool)
+		return;
+	for (unsigned i = 0; i < 2 * pool->n; i++)
+		close(pool->fds[i]);
+	free(pool);
+}
+
+static int relay_pipe_get(struct relay_pool *pool, struct relay_dir *d)
+{
+	int p[2];
+
+	if (pool && pool->n) {
+		pool->n--;
+		d->pipe_rd = pool->fds[2 * pool->n];
+		d->pipe_wr = pool->fds[2 * pool->n + 1];
+		return 0;
+	}
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -errno;
+	d->pipe_rd = p[0];
+	d->pipe_wr = p[1];
+	return 0;
+}
+
+/* Only an empty pipe goes back to the pool; one with stranded bytes is closed. */
+static void relay_pipe_put(struct relay_pool *pool, struct relay_dir *d)
+{
+	if (d->pipe_rd < 0)
+		return;
+	if (pool && d->in_pipe == 0 && pool->n < pool->max) {
+		pool->fds[2 * pool->n] = d->pipe_rd;
+		pool->fds[2 * pool->n + 1] = d->pipe_wr;
+		pool->n++;
+	} else {
+		close(d->pipe_rd);
+		close(d->pipe_wr);
+	}
+	d->pipe_rd = d->pipe_wr = -1;
+}
+
+const char *relay_result_str(enum relay_result res)
+{
+	switch (res) {
+	case RELAY_EOF:
+		return "closed";
+	case RELAY_IDLE:
+		return "idle timeout";
+	case RELAY_ERROR:
+		return "error";
+	default:
+		return "stopped";
+	}
+}
+
+static void relay_io_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+static void relay_unregister(struct relay *r)
+{
+	for (int i = 0; i < 2; i++) {
+		if (r->reg[i])
+			ev_io_del(r->loop, r->fd[i]);
+		r->reg[i] = 0;
+	}
+}
+
+void relay_stop(struct relay *r)
+{
+	relay_unregister(r);
+	ev_timer_stop(r->loop, &r->idle);
+	relay_pipe_put(r->pool, &r->dir[0]);
+	relay_pipe_put(r->pool, &r->dir[1]);
+	free(r->pending);
+	r->pending = NULL;
+}
+
+static void relay_finish(struct relay *r, enum relay_result res, int err)
+{
+	relay_stop(r);
+	r->done(r, res, err, r->arg);
+}
+
+/* Direction d is blocked on its destination while bytes wait to go out. */
+static int relay_dir_waiting(const struct relay *r, int d)
+{
+	return r->dir[d].in_pipe > 0 || (d == 0 && r->pending_off < r->pending_len);
+}
+
+/*
+ * An fd is read while its outgoing direction is open and not backed up, and
+ * written while the incoming direction waits. An fd with no interest is
+ * removed from epoll: a hung-up socket would otherwise report EPOLLHUP forever.
+ */
+static int relay_update(struct relay *r)
+{
+	for (int i = 0; i < 2; i++) {
+		unsigned want = 0;
+		int err;
+
+		if (!r->dir[i].eof && !relay_dir_waiting(r, i))
+			want |= EV_READ;
+		if (relay_dir_waiting(r, 1 - i))
+			want |= EV_WRITE;
+		if (want == r->reg[i])
+			continue;
+		if (!want)
+			ev_io_del(r->loop, r->fd[i]);
+		else if (!r->reg[i])
+			err = ev_io_add(r->loop, r->fd[i], want, relay_io_cb, r);
+		else
+			err = ev_io_mod(r->loop, r->fd[i], want);
+		if (want && err < 0)
+			return err;
+		r->reg[i] = (uint8_t)want;
+	}
+	return 0;
+}
+
+static int relay_flush_pending(struct relay *r)
+{
+	while (r->pending_off < r->pending_len) {
+		ssize_t n = send(r->fd[1], r->pending + r->pending_off,
+				 r->pending_len - r->pending_off, MSG_NOSIGNAL);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		r->pending_off += (uint32_t)n;
+		r->dir[0].bytes += (uint64_t)n;
+		r->last_ms = ev_now(r->loop);
+	}
+	free(r->pending);
+	r->pending = NULL;
+	r->pending_len = r->pending_off = 0;
+	return 0;
+}
+
+/* Empties the pipe into the destination; returns 0 (maybe partly) or -errno. */
+static int relay_drain(struct relay *r, int d)
+{
+	struct relay_dir *dir = &r->dir[d];
+
+	while (dir->in_pipe) {
+		ssize_t n = splice(dir->pipe_rd, NULL, r->fd[1 - d], NULL, dir->in_pipe,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		dir->in_pipe -= (uint32_t)n;
+		dir->bytes += (uint64_t)n;
+		r->last_ms = ev_now(r->loop);
+	}
+	relay_pipe_put(r->pool, dir);
+	return 0;
+}
+
+/* Moves what can move in direction d without blocking; returns 0 or -errno. */
+static int relay_pump(struct relay *r, int d)
+{
+	struct relay_dir *dir = &r->dir[d];
+	int err;
+
+	if (d == 0 && r->pending && (err = relay_flush_pending(r)) < 0)
+		return err;
+	while (!relay_dir_waiting(r, d) && !dir->eof) {
+		ssize_t n;
+
+		if (dir->pipe_rd < 0 && (err = relay_pipe_get(r->pool, dir)) < 0)
+			return err;
+		n = splice(r->fd[d], NULL, dir->pipe_wr, NULL, RELAY_CHUNK,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			return -errno;
+		}
+		if (n == 0)
+			dir->eof = 1;
+		dir->in_pipe += (uint32_t)n;
+		if ((err = relay_drain(r, d)) < 0)
+			return err;
+	}
+	if (dir->in_pipe == 0)
+		relay_pipe_put(r->pool, dir);
+	if (dir->eof && !relay_dir_waiting(r, d) && !dir->shut) {
+		/* Half-close: pass the EOF on and keep the other direction running. */
+		if (shutdown(r->fd[1 - d], SHUT_WR) < 0 && errno != ENOTCONN)
+			return -errno;
+		dir->shut = 1;
+	}
+	return 0;
+}
+
+static int relay_sock_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return errno;
+	return err;
+}
+
+static void relay_io_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct relay *r = arg;
+	int i = fd == r->fd[0] ? 0 : 1;
+	int err = 0;
+
+	if ((events & EV_ERROR) && (err = relay_sock_error(fd)) > 0)
+		goto fail;
+	/* Reading from fd serves direction i, writing to it direction 1 - i. */
+	if ((events & (EV_WRITE | EV_ERROR)) && (err = -relay_pump(r, 1 - i)) > 0)
+		goto fail;
+	if ((events & EV_READ) && (err = -relay_pump(r, i)) > 0)
+		goto fail;
+	if (r->dir[0].shut && r->dir[1].shut) {
+		relay_finish(r, RELAY_EOF, 0);
+		return;
+	}
+	if ((err = -relay_update(r)) > 0)
+		goto fail;
+	return;
+fail:
+	relay_finish(r, RELAY_ERROR, err);
+}
+
+static void relay_idle_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct relay *r = container_of(t, struct relay, idle);
+	uint64_t quiet = ev_now(loop) - r->last_ms;
+
+	/* The timer is re-armed lazily rather than on every transfer. */
+	if (quiet >= r->idle_ms) {
+		relay_finish(r, RELAY_IDLE, 0);
+		return;
+	}
+	ev_timer_start(loop, &r->idle, r->idle_ms - quiet);
+}
+
+int relay_start(struct relay *r, struct ev_loop *loop, struct relay_pool *pool, int a, int b,
+		const void *initial, size_t initial_len, uint32_t idle_ms, relay_done_cb *done,
+		void *arg)
+{
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->loop = loop;
+	r->pool = pool;
+	r->fd[0] = a;
+	r->fd[1] = b;
+	r->idle_ms = idle_ms;
+	r->done = done;
+	r->arg = arg;
+	r->last_ms = ev_now(loop);
+	for (int i = 0; i < 2; i++)
+		r->dir[i].pipe_rd = r->dir[i].pipe_wr = -1;
+	ev_timer_init(&r->idle, relay_idle_cb);
+	if (initial_len) {
+		r->pending = malloc(initial_len);
+		if (!r->pending)
+			return -ENOMEM;
+		memcpy(r->pending, initial, initial_len);
+		r->pending_len = (uint32_t)initial_len;
+	}
+	err = relay_update(r);
+	if (!err && idle_ms)
+		err = ev_timer_start(loop, &r->idle, idle_ms);
+	if (err)
+		relay_stop(r);
+	return err;
+}
