@@ -32,7 +32,8 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Wall -Werror
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude \
+              -I/usr/include/$(shell $(CC) -dumpmachine) -Wall -Werror
 
 BPF_SRC     := $(wildcard bpf/*.bpf.c)
 BPF_OBJ     := $(BPF_SRC:bpf/%.bpf.c=$(BUILD)/bpf/%.bpf.o)

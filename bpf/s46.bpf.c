@@ -1,0 +1,333 @@
+/* s46.bpf.c — cgroup programs steering connects and DNS of attached cgroups into the agent. */
+#include "s46.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define S46_LO4 0x7f000001
+
+/* Shared worker of connect4 and connect6 once the address is in v4-mapped form. */
+static __always_inline int s46_connect(struct bpf_sock_addr *ctx, __u32 a[4], __u8 family,
+				       int *kind)
+{
+	__be16 port = (__be16)ctx->user_port;
+	int deny;
+
+	*kind = s46_classify(ctx->type, a, port, &deny);
+	if (deny) {
+		s46_count(S46_STAT_UDP_DENIED);
+		return S46_DENY;
+	}
+	if (*kind == S46_KIND_NONE) {
+		s46_forget(ctx);
+		return S46_ALLOW;
+	}
+	/* Without a record the agent could not forward it: leave the connect alone. */
+	if (s46_remember(ctx, a, port, *kind, family))
+		*kind = S46_KIND_NONE;
+	else
+		s46_count(*kind == S46_KIND_PROXY ? S46_STAT_TCP_REDIRECT : S46_STAT_DNS_CONNECT);
+	return S46_ALLOW;
+}
+
+static __always_inline __u32 s46_agent_port(int kind)
+{
+	return kind == S46_KIND_PROXY ? s46_cfg.proxy_port : s46_cfg.dns_port;
+}
+
+SEC("cgroup/connect4")
+int s46_connect4(struct bpf_sock_addr *ctx)
+{
+	__u32 a[4];
+	int kind, ret;
+
+	if (s46_exempt(ctx))
+		return S46_ALLOW;
+	s46_mapped(a, ctx->user_ip4);
+	ret = s46_connect(ctx, a, AF_INET, &kind);
+	if (kind != S46_KIND_NONE) {
+		ctx->user_ip4 = bpf_htonl(S46_LO4);
+		ctx->user_port = s46_agent_port(kind);
+	}
+	return ret;
+}
+
+/* An AF_INET6 socket connecting to ::ffff:a.b.c.d runs only this hook; it reaches the
+ * agent's IPv4 listener through ::ffff:127.0.0.1. */
+SEC("cgroup/connect6")
+int s46_connect6(struct bpf_sock_addr *ctx)
+{
+	__u32 a[4];
+	int kind, ret;
+
+	if (s46_exempt(ctx))
+		return S46_ALLOW;
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	ret = s46_connect(ctx, a, AF_INET6, &kind);
+	if (kind == S46_KIND_NONE)
+		return ret;
+	ctx->user_ip6[0] = 0;
+	ctx->user_ip6[1] = 0;
+	if (s46_is_mapped(a)) {
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = bpf_htonl(S46_LO4);
+	} else {
+		ctx->user_ip6[2] = 0;
+		ctx->user_ip6[3] = bpf_htonl(1);
+	}
+	ctx->user_port = s46_agent_port(kind);
+	return ret;
+}
+
+/* Unconnected UDP: remembers the server asked so that recvmsg can show the reply as
+ * coming from it. Returns 1 when the datagram goes to the agent's responder. */
+static __always_inline int s46_sendmsg(struct bpf_sock_addr *ctx, const __u32 a[4], __u8 family,
+				       int *verdict)
+{
+	__be16 port = (__be16)ctx->user_port;
+	struct s46_sk_val *v;
+	int deny, kind;
+
+	*verdict = S46_ALLOW;
+	kind = s46_classify(ctx->type, a, port, &deny);
+	if (deny) {
+		s46_count(S46_STAT_UDP_DENIED);
+		*verdict = S46_DENY;
+		return 0;
+	}
+	if (kind != S46_KIND_DNS)
+		return 0;
+	v = s46_sk_get(ctx, 1);
+	if (!v) {
+		s46_count(S46_STAT_ERRORS);
+		return 0;
+	}
+	s46_dst_set(&v->dns, a, port, S46_KIND_DNS, family);
+	s46_count(S46_STAT_DNS_SENDMSG);
+	return 1;
+}
+
+/* A v6 socket sending to a v4-mapped address runs this hook, not sendmsg6. */
+SEC("cgroup/sendmsg4")
+int s46_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	__u32 a[4];
+	int verdict;
+
+	if (s46_exempt(ctx))
+		return S46_ALLOW;
+	s46_mapped(a, ctx->user_ip4);
+	if (s46_sendmsg(ctx, a, AF_INET, &verdict)) {
+		ctx->user_ip4 = bpf_htonl(S46_LO4);
+		ctx->user_port = s46_cfg.dns_port;
+	}
+	return verdict;
+}
+
+SEC("cgroup/sendmsg6")
+int s46_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	__u32 a[4];
+	int verdict;
+
+	if (s46_exempt(ctx))
+		return S46_ALLOW;
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	/* Rewriting to a mapped address here fails (ENOTSUPP); mapped sends run sendmsg4. */
+	if (s46_is_mapped(a))
+		return S46_ALLOW;
+	if (s46_sendmsg(ctx, a, AF_INET6, &verdict)) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = 0;
+		ctx->user_ip6[3] = bpf_htonl(1);
+		ctx->user_port = s46_cfg.dns_port;
+	}
+	return verdict;
+}
+
+/* The DNS server a reply from the agent's responder must appear to come from: the connect
+ * target of a connected socket, else the last server an unconnected send asked. */
+static __always_inline const struct s46_dst *s46_dns_origin(struct bpf_sock_addr *ctx)
+{
+	struct s46_sk_val *v = s46_sk_get(ctx, 0);
+
+	if (!v)
+		return NULL;
+	if (v->conn.kind == S46_KIND_DNS)
+		return &v->conn;
+	if (v->dns.kind == S46_KIND_DNS)
+		return &v->dns;
+	return NULL;
+}
+
+SEC("cgroup/recvmsg4")
+int s46_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	const struct s46_dst *d;
+	__u32 a[4];
+
+	if (ctx->user_ip4 != bpf_htonl(S46_LO4) || ctx->user_port != s46_cfg.dns_port)
+		return 1;
+	if (bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
+		return 1;
+	d = s46_dns_origin(ctx);
+	if (!d)
+		return 1;
+	__builtin_memcpy(a, d->addr, 16);
+	if (!s46_is_mapped(a))
+		return 1;
+	ctx->user_ip4 = a[3];
+	ctx->user_port = d->port;
+	s46_count(S46_STAT_DNS_RECVMSG);
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int s46_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	const struct s46_dst *d;
+	__u32 a[4];
+
+	if (ctx->user_ip6[0] || ctx->user_ip6[1] || ctx->user_ip6[2] ||
+	    ctx->user_ip6[3] != bpf_htonl(1) || ctx->user_port != s46_cfg.dns_port)
+		return 1;
+	if (bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
+		return 1;
+	d = s46_dns_origin(ctx);
+	if (!d)
+		return 1;
+	__builtin_memcpy(a, d->addr, 16);
+	if (s46_is_mapped(a))
+		return 1;
+	ctx->user_ip6[0] = a[0];
+	ctx->user_ip6[1] = a[1];
+	ctx->user_ip6[2] = a[2];
+	ctx->user_ip6[3] = a[3];
+	ctx->user_port = d->port;
+	s46_count(S46_STAT_DNS_RECVMSG);
+	return 1;
+}
+
+/* getpeername (and accept) must return 1; they show the address the program connected to. */
+SEC("cgroup/getpeername4")
+int s46_getpeername4(struct bpf_sock_addr *ctx)
+{
+	struct s46_sk_val *v = s46_sk_get(ctx, 0);
+	__u32 a[4];
+
+	if (!v || v->conn.kind == S46_KIND_NONE)
+		return 1;
+	__builtin_memcpy(a, v->conn.addr, 16);
+	if (!s46_is_mapped(a))
+		return 1;
+	ctx->user_ip4 = a[3];
+	ctx->user_port = v->conn.port;
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int s46_getpeername6(struct bpf_sock_addr *ctx)
+{
+	struct s46_sk_val *v = s46_sk_get(ctx, 0);
+	__u32 a[4];
+
+	if (!v || v->conn.kind == S46_KIND_NONE || v->conn.family != AF_INET6)
+		return 1;
+	__builtin_memcpy(a, v->conn.addr, 16);
+	ctx->user_ip6[0] = a[0];
+	ctx->user_ip6[1] = a[1];
+	ctx->user_ip6[2] = a[2];
+	ctx->user_ip6[3] = a[3];
+	ctx->user_port = v->conn.port;
+	return 1;
+}
+
+/* The client end of a connection as sock_ops sees it, in the agent's key form. */
+static __always_inline void s46_conn_key_of(struct bpf_sock_ops *skops, struct s46_conn_key *k,
+					    __u64 netns_cookie)
+{
+	__u32 a[4];
+
+	if (skops->family == AF_INET) {
+		s46_mapped(a, skops->local_ip4);
+	} else {
+		a[0] = skops->local_ip6[0];
+		a[1] = skops->local_ip6[1];
+		a[2] = skops->local_ip6[2];
+		a[3] = skops->local_ip6[3];
+	}
+	__builtin_memset(k, 0, sizeof(*k));
+	k->netns_cookie = netns_cookie;
+	__builtin_memcpy(k->addr, a, 16);
+	/* local_port is host order in sock_ops. */
+	k->port = bpf_htons((__u16)skops->local_port);
+}
+
+static __always_inline struct s46_sk_val *s46_ops_sk(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct s46_sk_val *v;
+
+	if (!sk)
+		return NULL;
+	v = bpf_sk_storage_get(&s46_sk, sk, 0, 0);
+	if (!v || v->conn.kind != S46_KIND_PROXY)
+		return NULL;
+	return v;
+}
+
+/* TCP_CONNECT_CB runs once the source port exists, before the SYN leaves: the entry is
+ * there before the agent can accept the connection. */
+static __always_inline void s46_publish(struct bpf_sock_ops *skops)
+{
+	struct s46_sk_val *v = s46_ops_sk(skops);
+	struct s46_conn_key k;
+	struct s46_conn_val cv;
+
+	if (!v)
+		return;
+	s46_conn_key_of(skops, &k, v->netns_cookie);
+	__builtin_memset(&cv, 0, sizeof(cv));
+	__builtin_memcpy(&cv.dst, &v->conn, sizeof(cv.dst));
+	cv.cookie = v->cookie;
+	cv.pid = v->pid;
+	if (bpf_map_update_elem(&s46_conn, &k, &cv, BPF_ANY)) {
+		s46_count(S46_STAT_ERRORS);
+		return;
+	}
+	s46_count(S46_STAT_PUBLISHED);
+	/* Ask for state changes so the entry goes away with the socket. */
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+}
+
+static __always_inline void s46_unpublish(struct bpf_sock_ops *skops)
+{
+	struct s46_sk_val *v = s46_ops_sk(skops);
+	struct s46_conn_key k;
+
+	if (!v)
+		return;
+	s46_conn_key_of(skops, &k, v->netns_cookie);
+	bpf_map_delete_elem(&s46_conn, &k);
+}
+
+SEC("sockops")
+int s46_sockops(struct bpf_sock_ops *skops)
+{
+	switch (skops->op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		s46_publish(skops);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		if (skops->args[1] == BPF_TCP_CLOSE)
+			s46_unpublish(skops);
+		break;
+	}
+	return 1;
+}

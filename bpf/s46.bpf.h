@@ -1,0 +1,172 @@
+/* s46.bpf.h — BPF-side helpers shared by the cgroup programs: config, maps, address tests. */
+#ifndef S46_BPF_SIDE_H
+#define S46_BPF_SIDE_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "s46_bpf.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOL_SOCKET 1
+#define SO_MARK 36
+
+/* Verdicts of cgroup sock_addr programs. */
+#define S46_ALLOW 1
+#define S46_DENY 0
+
+const volatile struct s46_cfg s46_cfg = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct s46_sk_val);
+} s46_sk SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, S46_CONN_MAX);
+	__type(key, struct s46_conn_key);
+	__type(value, struct s46_conn_val);
+} s46_conn SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, S46_POLICY_MAX);
+	__type(key, struct s46_policy_key);
+	__type(value, __u8);
+} s46_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, S46_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} s46_stats SEC(".maps");
+
+static __always_inline void s46_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&s46_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* A socket of another namespace, or one the agent/gateway marked, is left alone. */
+static __always_inline int s46_exempt(struct bpf_sock_addr *ctx)
+{
+	int mark = 0;
+
+	if (bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
+		return 1;
+	if (s46_cfg.mark && !bpf_getsockopt(ctx, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) &&
+	    (__u32)mark == s46_cfg.mark)
+		return 1;
+	return 0;
+}
+
+static __always_inline int s46_in_pool4(__be32 a)
+{
+	return s46_cfg.mask4 && (a & s46_cfg.mask4) == s46_cfg.pool4;
+}
+
+static __always_inline int s46_in_pool6(const __u32 a[4])
+{
+	const __u32 *m = (const __u32 *)s46_cfg.mask6, *p = (const __u32 *)s46_cfg.pool6;
+	__u32 any = m[0] | m[1] | m[2] | m[3];
+
+	return any && (a[0] & m[0]) == p[0] && (a[1] & m[1]) == p[1] && (a[2] & m[2]) == p[2] &&
+	       (a[3] & m[3]) == p[3];
+}
+
+static __always_inline int s46_policy_match(const __u32 a[4])
+{
+	struct s46_policy_key k = { .prefixlen = 128 };
+
+	__builtin_memcpy(k.addr, a, 16);
+	return bpf_map_lookup_elem(&s46_policy, &k) != NULL;
+}
+
+static __always_inline void s46_mapped(__u32 out[4], __be32 v4)
+{
+	out[0] = 0;
+	out[1] = 0;
+	out[2] = bpf_htonl(0xffff);
+	out[3] = v4;
+}
+
+static __always_inline int s46_is_mapped(const __u32 a[4])
+{
+	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
+}
+
+static __always_inline void s46_dst_set(struct s46_dst *d, const __u32 a[4], __be16 port,
+					__u8 kind, __u8 family)
+{
+	__builtin_memcpy(d->addr, a, 16);
+	d->port = port;
+	d->kind = kind;
+	d->family = family;
+	d->pad = 0;
+}
+
+static __always_inline struct s46_sk_val *s46_sk_get(struct bpf_sock_addr *ctx, int create)
+{
+	struct bpf_sock *sk = ctx->sk;
+
+	if (!sk)
+		return NULL;
+	return bpf_sk_storage_get(&s46_sk, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+}
+
+/* Decides what a connect to a (v4-mapped or IPv6) address becomes: S46_KIND_NONE (left
+ * alone), S46_KIND_PROXY or S46_KIND_DNS. Sets *deny for non-DNS UDP to a fake address,
+ * which has nowhere to go. */
+static __always_inline int s46_classify(__u32 type, const __u32 a[4], __be16 port, int *deny)
+{
+	int fake = s46_is_mapped(a) ? s46_in_pool4(a[3]) : s46_in_pool6(a);
+
+	*deny = 0;
+	if (type == SOCK_STREAM && (fake || s46_policy_match(a)))
+		return S46_KIND_PROXY;
+	if ((type == SOCK_STREAM || type == SOCK_DGRAM) && port == bpf_htons(53) &&
+	    !(s46_cfg.flags & S46_CFG_NO_DNS))
+		return S46_KIND_DNS;
+	if (type == SOCK_DGRAM && fake)
+		*deny = 1;
+	return S46_KIND_NONE;
+}
+
+/* Remembers the original destination on the socket; returns 0 or -ENOMEM. */
+static __always_inline int s46_remember(struct bpf_sock_addr *ctx, const __u32 a[4], __be16 port,
+					int kind, __u8 family)
+{
+	struct s46_sk_val *v = s46_sk_get(ctx, 1);
+
+	if (!v) {
+		s46_count(S46_STAT_ERRORS);
+		return -12;
+	}
+	s46_dst_set(&v->conn, a, port, kind, family);
+	v->netns_cookie = s46_cfg.netns_cookie;
+	v->cookie = bpf_get_socket_cookie(ctx);
+	v->pid = bpf_get_current_pid_tgid() >> 32;
+	return 0;
+}
+
+/* A plain connect forgets an earlier redirect of the same socket (UDP may reconnect). */
+static __always_inline void s46_forget(struct bpf_sock_addr *ctx)
+{
+	struct s46_sk_val *v = s46_sk_get(ctx, 0);
+
+	if (v)
+		v->conn.kind = S46_KIND_NONE;
+}
+
+#endif

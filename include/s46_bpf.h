@@ -1,0 +1,101 @@
+/* s46_bpf.h — the ABI between the cgroup BPF programs and the agent: config, map keys and values. */
+#ifndef S46_BPF_H
+#define S46_BPF_H
+
+#include <linux/types.h>
+
+/* The SO_MARK the agent (and a co-located gateway, with the same mark) sets on its own
+ * sockets: the programs never redirect a socket carrying it, so the agent cannot loop into
+ * itself and its upstream DNS queries reach the real resolver. */
+#define S46_MARK_DEFAULT 0x5346
+
+/* Default loopback ports of the agent: TCP proxy, DNS (UDP and TCP). Fixed rather than
+ * ephemeral so that links pinned by an agent that has exited point at a closed port and
+ * connects fail with ECONNREFUSED at once. */
+#define S46_PROXY_PORT_DEFAULT 10046
+#define S46_DNS_PORT_DEFAULT 10053
+
+/* Entries of s46_conn: each is deleted by the agent when it accepts the connection, or by
+ * sock_ops when the client socket closes; the LRU bound only matters if both are missed. */
+#define S46_CONN_MAX 65536
+#define S46_POLICY_MAX 1024
+
+/* Per-socket original destination kinds (struct s46_dst.kind). */
+#define S46_KIND_NONE 0
+#define S46_KIND_PROXY 1 /* TCP to a fake or policy address: the agent's proxy port */
+#define S46_KIND_DNS 2	 /* port 53 (TCP or connected UDP): the agent's DNS responder */
+
+/* Indices of the per-CPU counter array s46_stats. */
+enum s46_stat {
+	S46_STAT_TCP_REDIRECT = 0, /* connects redirected to the proxy port */
+	S46_STAT_DNS_CONNECT,	   /* port-53 connects (TCP, connected UDP) steered */
+	S46_STAT_DNS_SENDMSG,	   /* unconnected UDP datagrams to port 53 steered */
+	S46_STAT_DNS_RECVMSG,	   /* replies whose source was rewritten back */
+	S46_STAT_PUBLISHED,	   /* 4-tuples published by sock_ops */
+	S46_STAT_UDP_DENIED,	   /* non-DNS UDP to a fake address refused (EPERM) */
+	S46_STAT_ERRORS,	   /* storage or map updates that failed */
+	S46_STAT_MAX,
+};
+
+/* Where a socket really wanted to go. Addresses are always 16 bytes: IPv4 as
+ * v4-mapped IPv6 (::ffff:a.b.c.d), so one code path serves both families. */
+struct s46_dst {
+	__u8 addr[16]; /* original destination address, network order */
+	__be16 port;   /* original destination port, network order */
+	__u8 kind;     /* S46_KIND_* */
+	__u8 family;   /* AF_INET or AF_INET6: the family of the socket's connect() */
+	__u32 pad;     /* explicit padding, zero */
+};
+
+/* Value of the per-socket storage map s46_sk (freed by the kernel with the socket). */
+struct s46_sk_val {
+	struct s46_dst conn; /* set by connect4/6 when redirected, cleared on a plain connect */
+	struct s46_dst dns;  /* last port-53 server an unconnected sendmsg asked */
+	__u64 netns_cookie;  /* of the socket's namespace, for the s46_conn key */
+	__u64 cookie;	     /* socket cookie, for status */
+	__u32 pid;	     /* tgid that called connect() */
+	__u32 pad;	     /* explicit padding, zero */
+};
+
+/* Key of s46_conn: the client end of a redirected TCP connection, which is the peer
+ * address the agent sees on the socket it accepts. */
+struct s46_conn_key {
+	__u64 netns_cookie; /* network namespace of the client socket */
+	__u8 addr[16];	    /* client (source) address, IPv4 as v4-mapped IPv6 */
+	__be16 port;	    /* client (source) port, network order */
+	__u16 pad1;	    /* explicit padding, zero */
+	__u32 pad2;	    /* explicit padding, zero */
+};
+
+/* Value of s46_conn. */
+struct s46_conn_val {
+	struct s46_dst dst; /* the original destination of that connection */
+	__u64 cookie;	    /* socket cookie of the client socket (for status / sock_diag) */
+	__u32 pid;	    /* tgid that called connect(), 0 if not known */
+	__u32 pad;	    /* explicit padding, zero */
+};
+
+/* Key of the LPM trie s46_policy: real destinations that go through the gateway
+ * (--via-gateway CIDR). IPv4 prefixes are stored v4-mapped (prefixlen 96 + n). */
+struct s46_policy_key {
+	__u32 prefixlen; /* LPM prefix length in bits, 0..128 */
+	__u8 addr[16];	 /* network address, IPv4 as v4-mapped IPv6 */
+};
+
+/* Read-only configuration, set through the skeleton's rodata before load. */
+struct s46_cfg {
+	__u64 netns_cookie; /* only sockets of this network namespace are redirected */
+	__u32 mark;	    /* sockets with this SO_MARK are never redirected; 0 = none */
+	__be16 proxy_port;  /* agent TCP proxy port, network order */
+	__be16 dns_port;    /* agent DNS responder port (UDP and TCP), network order */
+	__be32 pool4;	    /* fake IPv4 pool network address, network order */
+	__be32 mask4;	    /* its netmask, network order */
+	__u8 pool6[16];	    /* fake IPv6 pool network address */
+	__u8 mask6[16];	    /* its netmask */
+	__u32 flags;	    /* S46_CFG_* */
+	__u32 pad;	    /* explicit padding, zero */
+};
+
+#define S46_CFG_NO_DNS 0x1 /* do not steer port-53 traffic (no responder) */
+
+#endif
