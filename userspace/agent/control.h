@@ -1,0 +1,67 @@
+/* control.h — the agent's control socket: a one-line request per connection, then a reply. */
+#ifndef S46_CONTROL_H
+#define S46_CONTROL_H
+
+/*
+ * Socket: unix stream, default CONTROL_PATH_DEFAULT; the agent's --control PATH and the
+ * environment variable SOCKS46_CONTROL (read by every client command, overridden by its
+ * own --control PATH) select another one, so several agents can run side by side.
+ *
+ * Protocol: the client sends ONE line and reads until EOF; the agent closes after the reply.
+ *   "attach PATH\n"  → "ok\n" | "error TEXT\n"   (PATH: a cgroup2 directory)
+ *   "detach PATH\n"  → "ok\n" | "error TEXT\n"
+ *   "status\n"       → one JSON object (below), then EOF
+ *   anything else    → "error unknown command\n"
+ *
+ * Status JSON (keys always present; numbers are JSON numbers; strings escaped):
+ * {
+ *   "version": 1,
+ *   "pid": 1234,                       agent pid
+ *   "netns_cookie": 4096,              namespace whose sockets are redirected
+ *   "proxy_port": 10046,               loopback TCP port of the redirected connections
+ *   "dns_port": 10053,                 loopback port of the DNS responder (UDP and TCP)
+ *   "gateways": [ {"addr": "198.51.100.1:1080", "up": true, "failures": 0} ],
+ *   "cgroups":  [ {"path": "/sys/fs/cgroup/unified/x", "id": 1234, "pinned": true} ],
+ *   "counters": {
+ *     "tcp_redirect": 0, "dns_connect": 0, "dns_sendmsg": 0, "dns_recvmsg": 0,
+ *     "published": 0, "udp_denied": 0, "bpf_errors": 0,       (from the BPF programs)
+ *     "accepted": 0, "forwarded": 0, "refused": 0, "no_gateway": 0,
+ *     "no_origdst": 0, "no_name": 0,                           (from the redirect path)
+ *     "dns_queries": 0, "dns_faked": 0, "dns_forwarded": 0,
+ *     "dns_formerr": 0, "dns_servfail": 0                      (from the DNS responder)
+ *   },
+ *   "fakeip": [ {"name": "web6.test", "addr": "198.18.0.1", "refs": 1, "last_used": 1700000000} ],
+ *   "connections": [ {
+ *     "client": "127.0.0.1:40312",     the program's socket as the agent accepted it
+ *                                      (its local address and port; sock_diag finds it)
+ *     "cookie": 12345,                 socket cookie of the program's socket (0 if unknown)
+ *     "pid": 4321,                     tgid that called connect() (0 if unknown)
+ *     "orig": "198.18.0.1:80",         the address and port the program connected to
+ *     "target": "web6.test:80",        what the agent asked the gateway for
+ *     "gateway": "198.51.100.1:1080",
+ *     "state": "relay",                "handshake" or "relay"
+ *     "bytes_up": 0, "bytes_down": 0,  program → server, server → program
+ *     "age_ms": 12
+ *   } ]
+ * }
+ */
+
+#define CONTROL_PATH_DEFAULT "/run/socks46/agent.sock"
+#define CONTROL_ENV "SOCKS46_CONTROL"
+#define CONTROL_LINE_MAX 4096
+
+struct ev_loop;
+struct agent;
+struct control;
+
+/* Listens on path (stale socket files are replaced) and serves requests on loop. */
+int control_start(struct control **out, struct ev_loop *loop, const char *path, struct agent *a);
+void control_stop(struct control *c);
+
+/* Client side, for the CLI: the socket path to use (opt wins over the environment). */
+const char *control_path(const char *opt);
+/* Sends line (without "\n"), reads the whole reply into a malloc'd NUL-terminated string.
+ * Returns 0 or -errno (-ENOENT / -ECONNREFUSED: no agent listening). */
+int control_request(const char *path, const char *line, char **reply);
+
+#endif
