@@ -14,7 +14,23 @@ struct fakeip_config {
 	unsigned prefix6;      /* default 48 */
 	unsigned ttl_s;        /* how long an unused entry is kept; also the DNS answer TTL */
 	const char *state_path; /* table kept here across restarts; NULL = not persisted */
+	unsigned max_entries;   /* per family, below the pool size; 0 = FAKEIP_MAX_ENTRIES */
 };
+
+#define FAKEIP_MAX_ENTRIES (1u << 18)
+#define FAKEIP_DEFAULT_TTL 300
+#define FAKEIP_STATE_PATH "/var/lib/socks46/fakeip.state"
+
+/* Sets pool4 or pool6 from "198.18.0.0/15" or "2001:2::/48" (host bits must be zero;
+ * multicast and prefixes that leave fewer than 2 addresses are refused). 0 or -EINVAL.
+ * Agent options that map onto fakeip_config, for its option table:
+ *   --fake-pool4 CIDR   fakeip_config_set_pool()
+ *   --fake-pool6 CIDR   fakeip_config_set_pool()
+ *   --fake-ttl SECONDS  fakeip_config_set_ttl() (also the DNS answer TTL)
+ *   --fake-state FILE   state_path ("none" = not persisted) */
+int fakeip_config_set_pool(struct fakeip_config *cfg, const char *cidr);
+/* Parses a TTL in seconds, 1..604800. 0 or -EINVAL. */
+int fakeip_config_set_ttl(struct fakeip_config *cfg, const char *s);
 
 struct fakeip;
 
@@ -24,6 +40,9 @@ int fakeip_open(struct fakeip **out, const struct fakeip_config *cfg);
 /* Saves (if persisted) and frees. NULL is fine. */
 void fakeip_close(struct fakeip *t);
 int fakeip_save(struct fakeip *t);
+/* Saves only when a mapping was added or replaced since the last save. */
+int fakeip_flush(struct fakeip *t);
+const struct fakeip_config *fakeip_get_config(const struct fakeip *t);
 
 /* The fake address (of family af: AF_INET → 4 bytes, AF_INET6 → 16) for name,
  * allocating one least-recently-used first. now_s is a CLOCK_REALTIME second.
@@ -41,5 +60,11 @@ bool fakeip_in_pool(const struct fakeip_config *cfg, int af, const void *addr);
 typedef void fakeip_walk_cb(const char *name, int af, const void *addr, unsigned refs,
 			    uint64_t last_used_s, void *arg);
 void fakeip_walk(struct fakeip *t, fakeip_walk_cb *fn, void *arg);
+
+struct fakeip_stats {
+	size_t entries4, entries6, held;
+	unsigned long long allocated, reused, exhausted;
+};
+void fakeip_get_stats(const struct fakeip *t, struct fakeip_stats *out);
 
 #endif
