@@ -1,0 +1,356 @@
+# lib.sh — network-namespace test topology, process and cgroup helpers, assertions; sourced by namespace tests.
+#
+# Topology (see /work/shared/design.md):
+#   c4 198.51.100.2/24  <-> gw 198.51.100.1/24
+#   c6 2001:db8:c6::2/64 <-> gw 2001:db8:c6::1/64
+#   gw 2001:db8:6::1/64 <-> s6 2001:db8:6::2/64
+#   gw 203.0.113.1/24   <-> s4 203.0.113.2/24
+# Interface names inside each namespace are the peer's role (c4 sees "gw",
+# gw sees "c4", "c6", "s4", "s6"), so they never collide between runs.
+#
+# Use: #!/bin/bash, then `. "$(dirname "$0")/lib.sh"; topo_up`.
+
+REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+S46_BIN=${S46_BIN:-$REPO/build/socks46}
+S46_TOOLS=${S46_TOOLS:-$REPO/build/tools}
+ITEST_DIR=$REPO/tests/integration
+PY=/usr/bin/python3
+export REPO S46_BIN S46_TOOLS
+
+# Short on purpose: namespace names end up in /etc/netns and in logs.
+T=s46$$
+TMP=$(mktemp -d "/tmp/$T.XXXXXX")
+NS_C4=${T}c4
+NS_C6=${T}c6
+NS_GW=${T}gw
+NS_S4=${T}s4
+NS_S6=${T}s6
+
+C4_ADDR=198.51.100.2
+GW4_ADDR=198.51.100.1
+C6_ADDR=2001:db8:c6::2
+GW6_ADDR=2001:db8:c6::1
+GW_S6_ADDR=2001:db8:6::1
+S6_ADDR=2001:db8:6::2
+GW_S4_ADDR=203.0.113.1
+S4_ADDR=203.0.113.2
+GW_PORT=1080
+
+SPAWNED=()
+SPAWN_N=0
+TOPO_NS=()
+CG_PARENT=
+_CLEANED=0
+
+log() { printf '# %s\n' "$*"; }
+pass() { printf '  ok   %s\n' "$*"; }
+fail()
+{
+	printf 'FAIL: %s\n' "$*"
+	exit 1
+}
+
+# assert_eq ACTUAL EXPECTED MSG
+assert_eq()
+{
+	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
+	pass "$3"
+}
+
+# assert_contains HAYSTACK NEEDLE MSG
+assert_contains()
+{
+	case $1 in
+	*"$2"*) pass "$3" ;;
+	*) fail "$3: '$2' not found in '$(printf '%s' "$1" | head -c 400)'" ;;
+	esac
+}
+
+assert_not_contains()
+{
+	case $1 in
+	*"$2"*) fail "$3: '$2' unexpectedly found in '$(printf '%s' "$1" | head -c 400)'" ;;
+	*) pass "$3" ;;
+	esac
+}
+
+# cg_root: the cgroup2 mount point (not always /sys/fs/cgroup).
+cg_root()
+{
+	# Optional fields precede the "-" separator; the fs type follows it.
+	awk '{ for (i = 7; i < NF; i++) if ($i == "-") break;
+		if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo
+}
+
+# _nsexec NS CMD...: exec CMD in NS (run it in a subshell). With IN_CG set the
+# process joins that cgroup first, so the cgroup owns every socket CMD creates
+# (the join happens outside: ip netns exec remounts /sys, hiding the cgroup2
+# mount). With NS_KEEP_FS=1 it enters only the network namespace (nsenter):
+# /sys/fs/cgroup and /etc stay the host's, as a BPF loader needs.
+_nsexec()
+{
+	local ns=$1
+	shift
+	if [ -n "${IN_CG:-}" ]; then
+		echo "$BASHPID" >"$IN_CG/cgroup.procs" || exit 125
+	fi
+	if [ "${NS_KEEP_FS:-0}" = 1 ]; then
+		exec nsenter --net="/run/netns/$ns" "$@"
+	fi
+	exec ip netns exec "$ns" "$@"
+}
+
+# nsx NS CMD...: run CMD in namespace NS (see _nsexec for IN_CG, NS_KEEP_FS).
+nsx()
+{
+	(_nsexec "$@")
+}
+
+# spawn NS CMD...: start CMD in the background in NS, output in $TMP/<n>.log;
+# sets SPAWNED_PID and SPAWNED_LOG. Cleanup kills it.
+spawn()
+{
+	SPAWN_N=$((SPAWN_N + 1))
+	SPAWNED_LOG=$TMP/$SPAWN_N-$(basename "$2").log
+	_nsexec "$@" >"$SPAWNED_LOG" 2>&1 </dev/null &
+	SPAWNED_PID=$!
+	SPAWNED+=("$SPAWNED_PID")
+}
+
+# stop_pid PID [SIGNAL]: signal a spawned process and reap it; prints its exit status.
+stop_pid()
+{
+	local pid=$1 sig=${2:-TERM} i
+	kill -"$sig" "$pid" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+# wait_port NS ADDR PORT [TIMEOUT]: wait until something listens on TCP ADDR:PORT in NS.
+wait_port()
+{
+	local ns=$1 addr=$2 port=$3 tmo=${4:-5} end
+	end=$(($(date +%s%N) + tmo * 1000000000))
+	while [ "$(date +%s%N)" -lt "$end" ]; do
+		ip netns exec "$ns" ss -Htln "sport = :$port" 2>/dev/null |
+			awk -v a="$addr" '{ l = $4; sub(/:[0-9]+$/, "", l); gsub(/[][]/, "", l);
+				sub(/%.*/, "", l); if (l == a || l == "*" || l == "0.0.0.0" || l == "::") f = 1 }
+				END { exit !f }' && return 0
+		sleep 0.05
+	done
+	fail "nothing listens on $addr:$port in $ns after ${tmo}s"
+}
+
+# _bracket ADDR: [v6] or v4, for ADDR:PORT strings.
+_bracket()
+{
+	case $1 in
+	*:*) printf '[%s]' "$1" ;;
+	*) printf '%s' "$1" ;;
+	esac
+}
+
+# http_serve NS ADDR PORT DIR: a real web server (busybox httpd); DIR/index.html
+# says which namespace served it unless the caller wrote one. Log: $SPAWNED_LOG.
+http_serve()
+{
+	local ns=$1 addr=$2 port=$3 dir=$4
+	mkdir -p "$dir"
+	[ -e "$dir/index.html" ] || printf 'hello from %s\n' "${ns#"$T"}" >"$dir/index.html"
+	spawn "$ns" busybox httpd -f -vv -p "$(_bracket "$addr"):$port" -h "$dir"
+	wait_port "$ns" "$addr" "$port"
+}
+
+# echo_serve NS ADDR PORT: echoes every byte; after the client's EOF (half-close)
+# sends "EOF <bytes>\n" and closes. Logs "conn <peer-addr> <peer-port>" per connection.
+echo_serve()
+{
+	spawn "$1" "$PY" -u "$ITEST_DIR/echo_server.py" "$2" "$3"
+	wait_port "$1" "$2" "$3"
+}
+
+# gw_start [ARGS...]: the gateway in gw, listening on both client links; sets GW_PID, GW_LOG.
+gw_start()
+{
+	spawn "$NS_GW" "$S46_BIN" gateway --listen "$GW4_ADDR:$GW_PORT" \
+		--listen "[$GW6_ADDR]:$GW_PORT" "$@"
+	GW_PID=$SPAWNED_PID
+	GW_LOG=$SPAWNED_LOG
+	wait_port "$NS_GW" "$GW4_ADDR" "$GW_PORT"
+	wait_port "$NS_GW" "$GW6_ADDR" "$GW_PORT"
+}
+
+# cg_make NAME: create a cgroup under this run's parent cgroup and print its path.
+cg_make()
+{
+	local root
+	root=$(cg_root)
+	[ -n "$root" ] || fail "no cgroup2 mount"
+	mkdir -p "$root/$T/$1" || fail "cannot create cgroup $root/$T/$1"
+	printf '%s\n' "$root/$T/$1"
+}
+
+_cg_remove()
+{
+	local dir=$1 sub pid i
+	[ -d "$dir" ] || return 0
+	for sub in "$dir"/*/; do
+		[ -d "$sub" ] && _cg_remove "${sub%/}"
+	done
+	if [ -e "$dir/cgroup.kill" ]; then
+		echo 1 >"$dir/cgroup.kill" 2>/dev/null
+	else
+		for pid in $(cat "$dir/cgroup.procs" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+	fi
+	for i in $(seq 50); do
+		rmdir "$dir" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "cleanup: cannot remove cgroup $dir" >&2
+}
+
+_ns_add()
+{
+	ip netns add "$1" || fail "ip netns add $1"
+	TOPO_NS+=("$1")
+	ip -n "$1" link set lo up
+	# Addresses must be usable at once: no duplicate address detection.
+	ip netns exec "$1" sh -c 'for f in /proc/sys/net/ipv6/conf/all/accept_dad \
+		/proc/sys/net/ipv6/conf/default/accept_dad; do echo 0 >$f; done'
+}
+
+# _link NS_A IF_IN_A NS_B IF_IN_B: a veth pair between two namespaces, both ends up.
+_link()
+{
+	ip -n "$1" link add "$2" type veth peer name "$4" netns "$3" || fail "veth $1/$2 <-> $3/$4"
+	ip -n "$1" link set "$2" up
+	ip -n "$3" link set "$4" up
+}
+
+_addr()
+{
+	case $3 in
+	*:*) ip -n "$1" addr add "$3" dev "$2" nodad ;;
+	*) ip -n "$1" addr add "$3" dev "$2" ;;
+	esac
+}
+
+_resolv()
+{
+	mkdir -p "/etc/netns/$1"
+	printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$2" >"/etc/netns/$1/resolv.conf"
+	# ip netns exec also bind-mounts hosts: keep names out of /etc/hosts.
+	printf '127.0.0.1 localhost\n::1 localhost\n' >"/etc/netns/$1/hosts"
+}
+
+_dns_up()
+{
+	cat >"$TMP/dnsmasq.conf" <<-EOF
+		no-resolv
+		no-hosts
+		no-poll
+		bind-interfaces
+		listen-address=127.0.0.1,$GW4_ADDR,$GW6_ADDR
+		user=root
+		pid-file=$TMP/dnsmasq.pid
+		log-facility=-
+		log-queries
+		# Everything under .test is answered here: unknown names get NXDOMAIN.
+		local=/test/
+		host-record=web6.test,$S6_ADDR
+		host-record=web4.test,$S4_ADDR
+		host-record=dual.test,$S4_ADDR,$S6_ADDR
+	EOF
+	spawn "$NS_GW" dnsmasq --keep-in-foreground --conf-file="$TMP/dnsmasq.conf"
+	DNS_PID=$SPAWNED_PID
+	DNS_LOG=$SPAWNED_LOG
+	ip netns exec "$NS_GW" sh -c 'for i in $(seq 100); do
+		ss -Hlun "sport = :53" | grep -q 127.0.0.1 && exit 0; sleep 0.05; done; exit 1' ||
+		fail "dnsmasq did not start"
+}
+
+# topo_up: build the five namespaces, links, addresses, resolvers and dnsmasq.
+topo_up()
+{
+	local ns
+	for ns in "$NS_C4" "$NS_C6" "$NS_GW" "$NS_S4" "$NS_S6"; do
+		_ns_add "$ns"
+	done
+	_link "$NS_GW" c4 "$NS_C4" gw
+	_link "$NS_GW" c6 "$NS_C6" gw
+	_link "$NS_GW" s6 "$NS_S6" gw
+	_link "$NS_GW" s4 "$NS_S4" gw
+	_addr "$NS_C4" gw "$C4_ADDR/24"
+	_addr "$NS_GW" c4 "$GW4_ADDR/24"
+	_addr "$NS_C6" gw "$C6_ADDR/64"
+	_addr "$NS_GW" c6 "$GW6_ADDR/64"
+	_addr "$NS_GW" s6 "$GW_S6_ADDR/64"
+	_addr "$NS_S6" gw "$S6_ADDR/64"
+	_addr "$NS_GW" s4 "$GW_S4_ADDR/24"
+	_addr "$NS_S4" gw "$S4_ADDR/24"
+	_resolv "$NS_C4" "$GW4_ADDR"
+	_resolv "$NS_C6" "$GW6_ADDR"
+	_resolv "$NS_GW" 127.0.0.1
+	_dns_up
+}
+
+_kill_all()
+{
+	local pid ns
+	for pid in "${SPAWNED[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${SPAWNED[@]}"; do
+		for _ in $(seq 20); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	# Anything else still inside this run's namespaces was started by this test.
+	for ns in "${TOPO_NS[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+	done
+}
+
+_dump_logs()
+{
+	local f
+	for f in "$TMP"/*.log; do
+		[ -s "$f" ] || continue
+		printf -- '--- %s (last 60 lines)\n' "$(basename "$f")"
+		tail -n 60 "$f"
+	done
+}
+
+# cleanup: idempotent; on failure it shows the spawned processes' logs first.
+cleanup()
+{
+	local rc=$? ns root
+	[ "$_CLEANED" = 1 ] && return 0
+	_CLEANED=1
+	trap - EXIT INT TERM
+	_kill_all
+	[ "$rc" != 0 ] && [ -d "$TMP" ] && _dump_logs
+	root=$(cg_root)
+	[ -n "$root" ] && _cg_remove "$root/$T"
+	for ns in "${TOPO_NS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
+	done
+	rm -rf "$TMP"
+	return "$rc"
+}
+
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
