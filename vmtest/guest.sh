@@ -1,0 +1,42 @@
+#!/bin/sh
+# guest.sh — runs inside the QEMU guest as its first process: the harness self-check, then tests/kernel, then powers off.
+# Its verdict is the file "result" on the writable work share (and a VMTEST_RESULT= line on the
+# console); the host treats a missing result as a failure, so every path ends in guest_finish.
+share=/run/s46-vmtest
+. $share/env
+
+guest_finish() {
+	echo "$1" >$share/result
+	sync
+	echo "VMTEST_RESULT=$1"
+	echo o >/proc/sysrq-trigger
+	sleep 30
+	exit "$1"
+}
+
+# Kernel splats during the run count as failures even when every test passed.
+guest_dmesg_clean() {
+	splats=$(dmesg | grep -E 'BUG:|WARNING:|Oops|Call Trace|general protection|refcount_t' || true)
+	[ -z "$splats" ] && return 0
+	echo "vmtest-guest: kernel warnings during the run:"
+	dmesg | tail -n 80
+	return 1
+}
+
+cd "$S46_REPO" || guest_finish 90
+echo "vmtest-guest: kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print $2 " kB"}' /proc/meminfo)"
+# An oops in a BPF hook would otherwise leave a half-dead guest until the host's timeout.
+echo 1 >/proc/sys/kernel/panic_on_oops
+echo 1 >/proc/sys/kernel/sysrq
+ip link set lo up
+modprobe veth || { echo "vmtest-guest: modprobe veth failed"; guest_finish 91; }
+
+export S46_BIN S46_TOOLS S46_TEST_TIMEOUT
+rc=0
+S46_SELFCHECK_OBJ=$S46_SELFCHECK_OBJ tests/run.sh vm-selfcheck "$S46_REPO/vmtest/selfcheck.sh" || rc=1
+if [ "$rc" -eq 0 ] && [ -n "$S46_TESTS" ]; then
+	# shellcheck disable=SC2086 # S46_TESTS is a list of absolute paths without spaces.
+	tests/run.sh kernel $S46_TESTS || rc=1
+fi
+guest_dmesg_clean || rc=1
+guest_finish $rc

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+/* selfcheck.bpf.c — a minimal cgroup/connect4 program proving the guest can load and attach cgroup BPF. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+/* 203.0.113.99:9 is refused with EPERM; every other connect goes on untouched. */
+SEC("cgroup/connect4")
+int selfcheck_connect4(struct bpf_sock_addr *ctx)
+{
+	if (ctx->user_ip4 == bpf_htonl(0xcb007163) && ctx->user_port == bpf_htons(9))
+		return 0;
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "GPL";
