@@ -1,0 +1,50 @@
+/* conf.h — the gateway configuration: defaults, `key value` files and command-line options. */
+#ifndef S46_CONF_H
+#define S46_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONF_MAX_LISTEN 16
+#define CONF_ERRLEN 512
+
+struct conf {
+	struct sockaddr_storage listen[CONF_MAX_LISTEN];
+	unsigned nlisten;
+	bool listen_is_default; /* the next `listen` replaces the list instead of adding */
+	char *users_file; /* NULL: method 0x00 only */
+	char *resolv_conf;
+	char *dns_server; /* "ADDR[:PORT],..." for c-ares */
+	unsigned threads; /* 0: one per core */
+	int log_level; /* enum log_level */
+	unsigned he_delay_ms;
+	int prefer; /* AF_INET6 or AF_INET */
+	unsigned handshake_timeout_s;
+	unsigned connect_timeout_s;
+	unsigned idle_timeout_s; /* 0: none */
+	unsigned drain_timeout_s;
+	unsigned max_conns; /* 0: unlimited */
+	uint32_t mark; /* SO_MARK for outbound sockets, 0: none */
+};
+
+void conf_defaults(struct conf *c);
+void conf_free(struct conf *c);
+
+/*
+ * Sets key (a long option name without dashes, e.g. "he-delay") to value.
+ * Returns 0, or -EINVAL / -ENOENT (unknown key) with a message in err.
+ */
+int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen);
+
+/*
+ * Applies a file of `key value` lines (# starts a comment). On failure returns
+ * -errno with err set to "FILE:LINE: message" (or "FILE: message").
+ */
+int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* Parses an unsigned number in [min, max] (decimal, or 0x hex). Returns 0 or -EINVAL. */
+int conf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+#endif
