@@ -9,6 +9,21 @@
 struct ev_loop;
 struct fakeip;
 
+/* The existence check: the callee calls done(ctx, 1) when name exists, done(ctx, 0) when it
+ * does not (NXDOMAIN), done(ctx, -errno) when it cannot tell (the name is faked anyway),
+ * exactly once, from inside exists() or later from the loop, unless dnsd cancels it first
+ * with exists_cancel(arg, ctx) (timeout, dnsd_stop). exists() returning -errno means the
+ * same as done(ctx, -errno) and done must then not be called. */
+typedef void dnsd_exists_done_fn(void *ctx, int result);
+typedef int dnsd_exists_fn(void *arg, const char *name, dnsd_exists_done_fn *done, void *ctx);
+typedef void dnsd_exists_cancel_fn(void *arg, void *ctx);
+
+/* Agent options that map onto dnsd_config, for its option table:
+ *   --dns-listen PORT       listen4/listen6 port on 127.0.0.1 and ::1 (default 0 = any)
+ *   --dns-upstream ADDR     upstream (addr_parse, default port 53); default: the first
+ *                           nameserver of /etc/resolv.conf, see dnsd_upstream_from_resolv()
+ *   --no-fake SUFFIX        no_fake, repeatable (dnsd_no_fake_add())
+ *   --check-exists          check_exists */
 struct dnsd_config {
 	/* Where the responder listens (loopback of the agent's namespace; the BPF programs
 	 * steer port-53 traffic of attached cgroups here). Port 0 = pick one; read back with
@@ -21,7 +36,18 @@ struct dnsd_config {
 	unsigned ttl_s;
 	/* Mark set on the responder's upstream sockets so the BPF programs let them pass. */
 	unsigned so_mark;
+	/* How long to wait for the upstream resolver (and the existence check) before
+	 * answering SERVFAIL; 0 = DNSD_TIMEOUT_MS. */
+	unsigned timeout_ms;
+	/* Optional: before faking a name, ask whether it exists at all (e.g. the gateway's
+	 * RESOLVE extension) and answer NXDOMAIN when it does not. */
+	bool check_exists;
+	dnsd_exists_fn *exists;
+	dnsd_exists_cancel_fn *exists_cancel;
+	void *exists_arg;
 };
+
+#define DNSD_TIMEOUT_MS 3000
 
 struct dnsd;
 
@@ -35,5 +61,21 @@ struct dnsd_stats {
 	unsigned long long queries, faked, forwarded, formerr, servfail;
 };
 void dnsd_get_stats(const struct dnsd *d, struct dnsd_stats *out);
+
+/* Fills cfg with loopback listeners on port 0, no upstream, no exceptions, the fake-IP
+ * default TTL and DNSD_TIMEOUT_MS. */
+void dnsd_config_default(struct dnsd_config *cfg);
+/* Reads the first nameserver line of a resolv.conf file into out (port 53). Loopback
+ * stub addresses work as long as the stub's own queries are not redirected.
+ * Returns 0, -ENOENT when there is none, or -errno. */
+int dnsd_upstream_from_resolv(const char *path, struct sockaddr_storage *out);
+/* Appends a suffix to a growable NULL-terminated list (*list may start NULL; *n counts
+ * entries). The suffix is kept as given; matching ignores case and dots at either end.
+ * Returns 0, -EINVAL for an empty suffix, or -ENOMEM. */
+int dnsd_no_fake_add(const char ***list, size_t *n, const char *suffix);
+/* Whether dnsd fakes A/AAAA answers for name (presentation form): false for names under
+ * no_fake, under the local domains (local, localhost, in-addr.arpa, ip6.arpa, home.arpa,
+ * onion, invalid) and for single-label names. */
+bool dnsd_fakeable(const struct dnsd_config *cfg, const char *name);
 
 #endif
