@@ -107,11 +107,11 @@ nsx()
 }
 
 # spawn NS CMD...: start CMD in the background in NS, output in $TMP/<n>.log;
-# sets SPAWNED_PID and SPAWNED_LOG. Cleanup kills it.
+# sets SPAWNED_PID and SPAWNED_LOG (named after CMD or $SPAWN_NAME). Cleanup kills it.
 spawn()
 {
 	SPAWN_N=$((SPAWN_N + 1))
-	SPAWNED_LOG=$TMP/$SPAWN_N-$(basename "$2").log
+	SPAWNED_LOG=$TMP/$SPAWN_N-${SPAWN_NAME:-$(basename "$2")}.log
 	_nsexec "$@" >"$SPAWNED_LOG" 2>&1 </dev/null &
 	SPAWNED_PID=$!
 	SPAWNED+=("$SPAWNED_PID")
@@ -161,7 +161,7 @@ http_serve()
 	local ns=$1 addr=$2 port=$3 dir=$4
 	mkdir -p "$dir"
 	[ -e "$dir/index.html" ] || printf 'hello from %s\n' "${ns#"$T"}" >"$dir/index.html"
-	spawn "$ns" busybox httpd -f -vv -p "$(_bracket "$addr"):$port" -h "$dir"
+	SPAWN_NAME=httpd-${ns#"$T"} spawn "$ns" busybox httpd -f -vv -p "$(_bracket "$addr"):$port" -h "$dir"
 	wait_port "$ns" "$addr" "$port"
 }
 
@@ -169,14 +169,14 @@ http_serve()
 # sends "EOF <bytes>\n" and closes. Logs "conn <peer-addr> <peer-port>" per connection.
 echo_serve()
 {
-	spawn "$1" "$PY" -u "$ITEST_DIR/echo_server.py" "$2" "$3"
+	SPAWN_NAME=echo-${1#"$T"} spawn "$1" "$PY" -u "$ITEST_DIR/echo_server.py" "$2" "$3"
 	wait_port "$1" "$2" "$3"
 }
 
 # gw_start [ARGS...]: the gateway in gw, listening on both client links; sets GW_PID, GW_LOG.
 gw_start()
 {
-	spawn "$NS_GW" "$S46_BIN" gateway --listen "$GW4_ADDR:$GW_PORT" \
+	SPAWN_NAME=gateway spawn "$NS_GW" "$S46_BIN" gateway --listen "$GW4_ADDR:$GW_PORT" \
 		--listen "[$GW6_ADDR]:$GW_PORT" "$@"
 	GW_PID=$SPAWNED_PID
 	GW_LOG=$SPAWNED_LOG

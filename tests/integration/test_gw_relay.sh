@@ -1,0 +1,116 @@
+#!/bin/bash
+# test_gw_relay.sh — the gateway joins IPv4-only clients to IPv6-only servers and back, with real SOCKS clients.
+. "$(dirname "$0")/lib.sh"
+
+topo_up
+mkdir -p "$TMP/www4" "$TMP/www6"
+for c in curl py ncat; do
+	printf 'hello from s6 to %s\n' "$c" >"$TMP/www6/$c.html"
+	printf 'hello from s4 to %s\n' "$c" >"$TMP/www4/$c.html"
+done
+http_serve "$NS_S6" "$S6_ADDR" 80 "$TMP/www6"
+WEB6_LOG=$SPAWNED_LOG
+http_serve "$NS_S4" "$S4_ADDR" 80 "$TMP/www4"
+WEB4_LOG=$SPAWNED_LOG
+echo_serve "$NS_S4" "$S4_ADDR" 7
+ECHO4_LOG=$SPAWNED_LOG
+echo_serve "$NS_S6" "$S6_ADDR" 7
+ECHO6_LOG=$SPAWNED_LOG
+# Only one family listens on these ports of dual.test: the other one refuses.
+echo_serve "$NS_S4" "$S4_ADDR" 81
+echo_serve "$NS_S6" "$S6_ADDR" 82
+gw_start
+
+probe() { nsx "$1" "$PY" "$ITEST_DIR/socks5_probe.py" "${@:2}"; }
+
+# curl_via CLIENT_NS PROXY NAME PAGE SERVER_LOG: fetch a page by name through the gateway.
+curl_via()
+{
+	local body
+	body=$(nsx "$1" curl -sS --max-time 10 --socks5-hostname "$2" "http://$3/$4") ||
+		fail "curl from ${1#"$T"} to $3 through $2"
+	printf '%s\n' "$body"
+}
+
+# --- c4 (IPv4 only) reaches s6 (IPv6 only) by name, c6 reaches s4.
+body=$(curl_via "$NS_C4" "$GW4_ADDR:$GW_PORT" web6.test curl.html)
+assert_eq "$body" "$(cat "$TMP/www6/curl.html")" "curl: c4 -> web6.test page"
+assert_contains "$(cat "$WEB6_LOG")" "[$GW_S6_ADDR]" "s6 saw the gateway's IPv6 address"
+assert_contains "$(cat "$WEB6_LOG")" "url:/curl.html" "s6 served the request"
+body=$(curl_via "$NS_C6" "[$GW6_ADDR]:$GW_PORT" web4.test curl.html)
+assert_eq "$body" "$(cat "$TMP/www4/curl.html")" "curl: c6 -> web4.test page"
+assert_contains "$(cat "$WEB4_LOG")" "$GW_S4_ADDR:" "s4 saw the gateway's IPv4 address"
+assert_contains "$(cat "$WEB4_LOG")" "url:/curl.html" "s4 served the request"
+
+# PySocks with remote name resolution (rdns), over both client families.
+pysocks() { nsx "$1" "$PY" "$ITEST_DIR/pysocks_get.py" "$2" "$GW_PORT" "${@:3}"; }
+body=$(pysocks "$NS_C4" "$GW4_ADDR" web6.test py.html) || fail "PySocks c4 -> web6.test"
+assert_eq "$body" "$(cat "$TMP/www6/py.html")" "PySocks: c4 -> web6.test page"
+body=$(pysocks "$NS_C6" "$GW6_ADDR" web4.test py.html) || fail "PySocks c6 -> web4.test"
+assert_eq "$body" "$(cat "$TMP/www4/py.html")" "PySocks: c6 -> web4.test page"
+assert_contains "$(cat "$WEB6_LOG")" "url:/py.html" "s6 served PySocks"
+
+# ncat as a SOCKS5 client resolving remotely.
+ncat_get()
+{
+	printf 'GET /%s HTTP/1.0\r\nHost: %s\r\n\r\n' "$4" "$3" |
+		nsx "$1" ncat -w 5 --proxy "$2" --proxy-type socks5 --proxy-dns remote "$3" 80 |
+		sed '1,/^\r$/d'
+}
+body=$(ncat_get "$NS_C4" "$GW4_ADDR:$GW_PORT" web6.test ncat.html)
+assert_eq "$body" "$(cat "$TMP/www6/ncat.html")" "ncat: c4 -> web6.test page"
+body=$(ncat_get "$NS_C6" "[$GW6_ADDR]:$GW_PORT" web4.test ncat.html)
+assert_eq "$body" "$(cat "$TMP/www4/ncat.html")" "ncat: c6 -> web4.test page"
+assert_contains "$(cat "$WEB4_LOG")" "url:/ncat.html" "s4 served ncat"
+
+# --- BND.ADDR/BND.PORT are the real local end of the outbound connection.
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect web6.test 7 send:x recv:1)
+assert_contains "$out" "reply 00" "CONNECT web6.test:7 succeeds"
+read -r _ bnd_addr bnd_port <<<"$(grep '^bnd ' <<<"$out")"
+assert_eq "$bnd_addr" "$GW_S6_ADDR" "BND.ADDR is the gateway's address on the s6 link"
+assert_contains "$(cat "$ECHO6_LOG")" "conn $bnd_addr $bnd_port" "BND.PORT is the source port s6 saw"
+out=$(probe "$NS_C6" "$GW6_ADDR" "$GW_PORT" connect "$S4_ADDR" 7 send:x recv:1)
+read -r _ bnd_addr bnd_port <<<"$(grep '^bnd ' <<<"$out")"
+assert_eq "$bnd_addr" "$GW_S4_ADDR" "BND.ADDR (ATYP IPv4 request) is the gateway's s4-link address"
+assert_contains "$(cat "$ECHO4_LOG")" "conn $bnd_addr $bnd_port" "BND.PORT is the source port s4 saw"
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect "$S6_ADDR" 7 send:v6 recv:2)
+assert_contains "$out" "data v6" "ATYP IPv6 request from an IPv4 client is relayed"
+
+# --- Half-close: the client shuts its sending side and still gets the answer
+# the server sends only after it saw that EOF.
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect web6.test 7 send:hello recv:5 shut readall)
+assert_contains "$out" 'data EOF 5\x0a' "half-close relayed c4 -> s6 and the reply came back"
+assert_contains "$out" "eof" "server's close relayed to the client"
+out=$(probe "$NS_C6" "$GW6_ADDR" "$GW_PORT" connect web4.test 7 send:hello shut readall)
+assert_contains "$out" 'data helloEOF 5\x0a' "half-close relayed c6 -> s4"
+
+# --- Split handshake: every byte in its own segment.
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect web6.test 7 --split send:split recv:5)
+assert_contains "$out" "data split" "one-byte-at-a-time handshake works"
+
+# --- Pipelined: greeting, request and first data in one write; the data must not be lost.
+out=$(probe "$NS_C6" "$GW6_ADDR" "$GW_PORT" connect web4.test 7 --pipeline send:early recv:5 shut readall)
+assert_contains "$out" "reply 00" "pipelined handshake answered"
+assert_contains "$out" "data early" "bytes sent with the request are relayed"
+assert_contains "$out" 'EOF 5\x0a' "exactly those bytes reached the server"
+
+# --- An IP literal sent as DOMAINNAME is used as the address.
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect "$S6_ADDR" 7 --atyp 3 send:lit recv:3)
+assert_contains "$out" "data lit" "IPv6 literal as DOMAINNAME"
+
+# --- dual.test: every resolved address is tried; the family whose port is open wins.
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect dual.test 81 send:d4 recv:2)
+assert_contains "$out" "bnd $GW_S4_ADDR " "dual.test:81 reached over IPv4"
+assert_contains "$out" "data d4" "dual.test:81 relayed"
+out=$(probe "$NS_C6" "$GW6_ADDR" "$GW_PORT" connect dual.test 82 send:d6 recv:2)
+assert_contains "$out" "bnd $GW_S6_ADDR " "dual.test:82 reached over IPv6"
+assert_contains "$out" "data d6" "dual.test:82 relayed"
+
+# --- A larger transfer arrives intact in both directions.
+head -c 3000000 /dev/urandom >"$TMP/www6/big.bin"
+nsx "$NS_C4" curl -sS --max-time 20 --socks5-hostname "$GW4_ADDR:$GW_PORT" \
+	-o "$TMP/big.out" http://web6.test/big.bin || fail "curl big file"
+assert_eq "$(md5sum <"$TMP/big.out")" "$(md5sum <"$TMP/www6/big.bin")" "3 MB download intact"
+
+kill -0 "$GW_PID" 2>/dev/null || fail "gateway died"
+pass "gateway still running"
