@@ -1,0 +1,961 @@
+/* s46bench.c — the benchmark's load generator: one epoll thread, direct or through SOCKS5 CONNECT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "log.h"
+#include "s46bench.h"
+
+#define BENCH_BUF (256 * 1024)
+#define BENCH_VERIFY_MS 15000
+
+enum bench_mode {
+	BENCH_STREAM, /* push SINK chunks for a duration, count acknowledged bytes */
+	BENCH_RATE,   /* open, request, read response, close — with fixed concurrency */
+	BENCH_IDLE,   /* hold N relayed connections open, then check they all still relay */
+};
+
+enum bconn_state {
+	BC_CONNECTING,
+	BC_METHOD, /* SOCKS5 greeting sent, waiting for the method choice */
+	BC_REPLY,  /* SOCKS5 CONNECT sent, waiting for the reply */
+	BC_RUN,	   /* tunnel up: the mode's requests */
+	BC_IDLE,   /* established and quiet */
+};
+
+struct bench {
+	struct ev_loop *loop;
+	enum bench_mode mode;
+	struct sockaddr_storage hop; /* where connect() goes: the proxy, or the server */
+	socklen_t hop_len;
+	bool socks;
+	uint8_t req[300]; /* the prebuilt SOCKS5 CONNECT request */
+	size_t req_len;
+	unsigned conc;
+	uint64_t duration_ms, timeout_ms, hold_ms;
+	uint64_t chunk, size;
+	unsigned target_n;
+	const char *ready_file;
+	uint8_t *buf;
+
+	bool stopping, verifying;
+	unsigned live, inflight, opened;
+	uint64_t t0, t_end; /* ns */
+	uint64_t done, errors, bytes;
+	uint32_t *lat; /* microseconds, connect() to first response byte */
+	size_t nlat, caplat;
+	char first_err[160];
+	struct ev_timer deadline, hard, refill;
+	struct bconn **idle; /* BENCH_IDLE: established connections, NULL once dropped */
+	unsigned nidle, dropped, verified, vfailed, vpending;
+	int sigfd;
+};
+
+struct bconn {
+	struct bench *b;
+	int fd;
+	enum bconn_state st;
+	uint8_t rbuf[320];
+	unsigned rlen;
+	uint64_t t_start;
+	uint8_t hdr[S46B_HDR_LEN];
+	unsigned hdr_off;  /* S46B_HDR_LEN when the header is out */
+	uint64_t out_left; /* payload bytes after the header */
+	uint64_t in_left;  /* response bytes still expected */
+	unsigned acks;	   /* SINK chunks written and not yet acknowledged */
+	bool writing, got_first;
+	unsigned idx;
+};
+
+static uint64_t bench_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void bench_pump(struct bench *b);
+static void bconn_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+static void bench_note_error(struct bench *b, const char *what, int err)
+{
+	b->errors++;
+	if (!b->first_err[0])
+		snprintf(b->first_err, sizeof(b->first_err), "%s%s%s", what, err ? ": " : "",
+			 err ? strerror(err) : "");
+}
+
+static void bconn_free(struct bconn *c)
+{
+	struct bench *b = c->b;
+
+	if (c->st == BC_IDLE || (b->mode == BENCH_IDLE && c->st == BC_RUN && b->verifying))
+		b->idle[c->idx] = NULL;
+	ev_io_del(b->loop, c->fd);
+	close(c->fd);
+	b->live--;
+	free(c);
+}
+
+/* Ends a connection with an error; what names the step, err is an errno value or 0. */
+static void bconn_fail(struct bconn *c, const char *what, int err)
+{
+	struct bench *b = c->b;
+
+	if (c->st == BC_IDLE) {
+		b->dropped++;
+	} else if (b->verifying) {
+		b->vfailed++;
+		b->vpending--;
+		bench_note_error(b, what, err);
+	} else {
+		if (b->mode == BENCH_IDLE)
+			b->inflight--;
+		bench_note_error(b, what, err);
+	}
+	bconn_free(c);
+	bench_pump(b);
+}
+
+/*
+ * Starts one connection. A failure here is counted but does not refill (the caller's loop
+ * would recurse); returns 0 or -errno.
+ */
+static int bconn_open(struct bench *b)
+{
+	struct bconn *c = calloc(1, sizeof(*c));
+	const char *what = "calloc";
+	int one = 1, err = ENOMEM;
+
+	b->opened++;
+	if (!c)
+		goto fail;
+	c->b = b;
+	c->t_start = bench_ns();
+	c->st = BC_CONNECTING;
+	c->fd = socket(b->hop.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		err = errno;
+		what = "socket";
+		goto fail;
+	}
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->fd, (struct sockaddr *)&b->hop, b->hop_len) && errno != EINPROGRESS) {
+		err = errno;
+		what = "connect";
+		goto fail;
+	}
+	err = ev_io_add(b->loop, c->fd, EV_WRITE, bconn_cb, c);
+	if (err) {
+		err = -err;
+		what = "epoll";
+		goto fail;
+	}
+	b->live++;
+	if (b->mode == BENCH_IDLE)
+		b->inflight++;
+	return 0;
+fail:
+	if (c && c->fd >= 0)
+		close(c->fd);
+	free(c);
+	bench_note_error(b, what, err);
+	return -err;
+}
+
+/* Small handshake messages go out whole on a fresh socket; a short write is an error. */
+static int bconn_send_small(struct bconn *c, const void *p, size_t n)
+{
+	ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+
+	if (w == (ssize_t)n)
+		return 0;
+	return w < 0 ? -errno : -EAGAIN;
+}
+
+static void bconn_set_request(struct bconn *c, uint32_t op, uint64_t n)
+{
+	s46b_hdr_encode(c->hdr, op, n);
+	c->hdr_off = 0;
+	c->out_left = op == S46B_OP_SINK ? n : 0;
+	c->in_left = op == S46B_OP_SEND ? n : 0;
+	c->got_first = false;
+	c->writing = true;
+}
+
+static int bconn_flush(struct bconn *c);
+
+/* The tunnel is up (or the direct connection is): start the mode's traffic. */
+static int bconn_tunnel(struct bconn *c)
+{
+	struct bench *b = c->b;
+
+	c->st = BC_RUN;
+	c->rlen = 0;
+	if (b->mode == BENCH_STREAM) {
+		if (!b->t0)
+			b->t0 = bench_ns();
+		bconn_set_request(c, S46B_OP_SINK, b->chunk);
+	} else {
+		bconn_set_request(c, S46B_OP_SEND, b->mode == BENCH_RATE ? b->size : 1);
+	}
+	return bconn_flush(c);
+}
+
+static void bconn_connected(struct bconn *c)
+{
+	static const uint8_t greeting[3] = {5, 1, 0};
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		bconn_fail(c, c->b->socks ? "connect to proxy" : "connect", err);
+		return;
+	}
+	if (!c->b->socks) {
+		bconn_tunnel(c);
+		return;
+	}
+
+	err = bconn_send_small(c, greeting, sizeof(greeting));
+	if (err || ev_io_mod(c->b->loop, c->fd, EV_READ)) {
+		bconn_fail(c, "send greeting", -err);
+		return;
+	}
+	c->st = BC_METHOD;
+}
+
+/* Reads handshake bytes; returns 1 with more data, 0 to wait, -1 after failing c. */
+static int bconn_read_handshake(struct bconn *c)
+{
+	ssize_t n = recv(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen, 0);
+
+	if (n > 0) {
+		c->rlen += (unsigned)n;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	bconn_fail(c, n == 0 ? "proxy closed during handshake" : "recv handshake",
+		   n == 0 ? 0 : errno);
+	return -1;
+}
+
+static void bconn_on_method(struct bconn *c)
+{
+	int err;
+
+	if (bconn_read_handshake(c) <= 0 || c->rlen < 2)
+		return;
+	if (c->rbuf[0] != 5 || c->rbuf[1] != 0 || c->rlen > 2) {
+		bconn_fail(c, "proxy refused method 0x00", 0);
+		return;
+	}
+	err = bconn_send_small(c, c->b->req, c->b->req_len);
+	if (err) {
+		bconn_fail(c, "send request", -err);
+		return;
+	}
+	c->rlen = 0;
+	c->st = BC_REPLY;
+}
+
+static void bconn_on_reply(struct bconn *c)
+{
+	unsigned need;
+	char what[48];
+
+	if (bconn_read_handshake(c) <= 0 || c->rlen < 5)
+		return;
+	switch (c->rbuf[3]) {
+	case 1:
+		need = 4 + 4 + 2;
+		break;
+	case 4:
+		need = 4 + 16 + 2;
+		break;
+	case 3:
+		need = 4 + 1 + c->rbuf[4] + 2;
+		break;
+	default:
+		bconn_fail(c, "bad ATYP in SOCKS5 reply", 0);
+		return;
+	}
+	if (c->rlen < need)
+		return;
+	if (c->rbuf[0] != 5 || c->rbuf[1] != 0 || c->rlen > need) {
+		snprintf(what, sizeof(what), "SOCKS5 reply REP=0x%02x", c->rbuf[1]);
+		bconn_fail(c, what, 0);
+		return;
+	}
+	bconn_tunnel(c);
+}
+
+static void bconn_chunk_written(struct bconn *c)
+{
+	struct bench *b = c->b;
+
+	if (b->mode != BENCH_STREAM) {
+		c->writing = false;
+		return;
+	}
+	c->acks++;
+	if (b->stopping)
+		c->writing = false;
+	else
+		bconn_set_request(c, S46B_OP_SINK, b->chunk);
+}
+
+/* Writes what is due, a bounded amount per call; returns 0, or -1 after failing c. */
+static int bconn_flush(struct bconn *c)
+{
+	struct bench *b = c->b;
+
+	for (int round = 0; c->writing && round < 64; round++) {
+		struct iovec iov[2];
+		int niov = 0;
+		ssize_t n;
+
+		if (c->hdr_off < S46B_HDR_LEN)
+			iov[niov++] =
+			    (struct iovec){c->hdr + c->hdr_off, S46B_HDR_LEN - c->hdr_off};
+		if (c->out_left)
+			iov[niov++] = (struct iovec){b->buf, c->out_left < BENCH_BUF ? c->out_left
+										     : BENCH_BUF};
+		n = writev(c->fd, iov, niov);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				bconn_fail(c, "send", errno);
+				return -1;
+			}
+			break;
+		}
+		if (c->hdr_off < S46B_HDR_LEN) {
+			size_t h = S46B_HDR_LEN - c->hdr_off;
+
+			if ((size_t)n < h) {
+				c->hdr_off += (unsigned)n;
+				continue;
+			}
+			c->hdr_off = S46B_HDR_LEN;
+			n -= (ssize_t)h;
+		}
+		c->out_left -= (uint64_t)n;
+		if (c->out_left == 0) {
+			/* Counted before the next read: the acknowledgement may come right away. */
+			bconn_chunk_written(c);
+			continue;
+		}
+		/* Level-triggered: a full socket buffer is the hint to wait for EV_WRITE. */
+		if (n < (ssize_t)BENCH_BUF / 2)
+			break;
+	}
+	if (ev_io_mod(b->loop, c->fd, c->writing ? EV_READ | EV_WRITE : EV_READ)) {
+		bconn_fail(c, "epoll", ENOMEM);
+		return -1;
+	}
+	return 0;
+}
+
+static void bench_lat_add(struct bench *b, uint64_t ns)
+{
+	if (b->nlat == b->caplat) {
+		size_t cap = b->caplat ? b->caplat * 2 : 4096;
+		uint32_t *p = realloc(b->lat, cap * sizeof(*p));
+
+		if (!p)
+			return;
+		b->lat = p;
+		b->caplat = cap;
+	}
+	b->lat[b->nlat++] = ns / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(ns / 1000);
+}
+
+static void bconn_stream_acks(struct bconn *c)
+{
+	struct bench *b = c->b;
+
+	while (c->rlen >= 8) {
+		uint64_t v;
+
+		memcpy(&v, c->rbuf, 8);
+		if (be64toh(v) != b->chunk || c->acks == 0) {
+			bconn_fail(c, "wrong acknowledgement from server", 0);
+			return;
+		}
+		b->bytes += b->chunk;
+		c->acks--;
+		c->rlen -= 8;
+		memmove(c->rbuf, c->rbuf + 8, c->rlen);
+	}
+	b->t_end = bench_ns();
+	if (b->stopping && !c->writing && c->acks == 0) {
+		bconn_free(c);
+		bench_pump(b);
+	}
+}
+
+/* A whole response arrived. */
+static void bconn_response_done(struct bconn *c)
+{
+	struct bench *b = c->b;
+
+	if (b->verifying) {
+		b->verified++;
+		b->vpending--;
+		c->st = BC_IDLE;
+		bench_pump(b);
+		return;
+	}
+	if (b->mode == BENCH_IDLE) {
+		c->st = BC_IDLE;
+		c->idx = b->nidle;
+		b->idle[b->nidle++] = c;
+		b->inflight--;
+		bench_pump(b);
+		return;
+	}
+	b->done++;
+	b->t_end = bench_ns();
+	bconn_free(c);
+	bench_pump(b);
+}
+
+static void bconn_on_run(struct bconn *c)
+{
+	struct bench *b = c->b;
+	ssize_t n;
+
+	if (b->mode == BENCH_STREAM) {
+		n = recv(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen, 0);
+	} else {
+		size_t want = c->in_left < BENCH_BUF ? c->in_left : BENCH_BUF;
+
+		n = recv(c->fd, b->buf, want ? want : 1, 0);
+		if (n > 0 && (uint64_t)n > c->in_left) {
+			bconn_fail(c, "more response bytes than requested", 0);
+			return;
+		}
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		bconn_fail(c, n == 0 ? "connection closed early" : "recv", n == 0 ? 0 : errno);
+		return;
+	}
+	if (b->mode == BENCH_STREAM) {
+		c->rlen += (unsigned)n;
+		bconn_stream_acks(c);
+		return;
+	}
+	if (!c->got_first) {
+		c->got_first = true;
+		if (b->mode == BENCH_RATE)
+			bench_lat_add(b, bench_ns() - c->t_start);
+	}
+	c->in_left -= (uint64_t)n;
+	if (c->in_left == 0)
+		bconn_response_done(c);
+}
+
+static void bconn_on_idle(struct bconn *c)
+{
+	char x;
+	ssize_t n = recv(c->fd, &x, 1, MSG_PEEK);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	bconn_fail(c, "idle connection closed", 0);
+}
+
+static void bconn_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct bconn *c = arg;
+
+	switch (c->st) {
+	case BC_CONNECTING:
+		bconn_connected(c);
+		return;
+	case BC_METHOD:
+		bconn_on_method(c);
+		return;
+	case BC_REPLY:
+		bconn_on_reply(c);
+		return;
+	case BC_RUN:
+		/* Writing first: reading may end (and free) the connection. */
+		if (events & EV_WRITE && c->writing && bconn_flush(c))
+			return;
+		if (events & EV_READ)
+			bconn_on_run(c);
+		return;
+	case BC_IDLE:
+		bconn_on_idle(c);
+		return;
+	}
+}
+
+static int bench_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint32_t bench_pct(struct bench *b, unsigned pct)
+{
+	size_t i;
+
+	if (!b->nlat)
+		return 0;
+	i = (b->nlat * pct + 99) / 100;
+	return b->lat[i ? i - 1 : 0];
+}
+
+static double bench_secs(struct bench *b)
+{
+	return b->t_end > b->t0 ? (double)(b->t_end - b->t0) / 1e9 : 0.0;
+}
+
+static void bench_report(struct bench *b)
+{
+	double secs = bench_secs(b);
+
+	switch (b->mode) {
+	case BENCH_STREAM:
+		printf("mode=stream streams=%u bytes=%" PRIu64
+		       " secs=%.3f gbps=%.2f errors=%" PRIu64 "\n",
+		       b->conc, b->bytes, secs, secs > 0 ? (double)b->bytes * 8 / secs / 1e9 : 0.0,
+		       b->errors);
+		break;
+	case BENCH_RATE:
+		qsort(b->lat, b->nlat, sizeof(*b->lat), bench_cmp_u32);
+		printf("mode=rate conc=%u conns=%" PRIu64 " secs=%.3f cps=%.0f p50_us=%u p99_us=%u "
+		       "errors=%" PRIu64 "\n",
+		       b->conc, b->done, secs, secs > 0 ? (double)b->done / secs : 0.0,
+		       bench_pct(b, 50), bench_pct(b, 99), b->errors);
+		break;
+	case BENCH_IDLE:
+		printf("mode=idle-verify established=%u dropped=%u verified=%u failed=%u "
+		       "errors=%" PRIu64 "\n",
+		       b->nidle, b->dropped, b->verified, b->vfailed, b->errors);
+		break;
+	}
+	if (b->errors)
+		fprintf(stderr, "s46bench: %" PRIu64 " errors, first: %s\n", b->errors,
+			b->first_err);
+	fflush(stdout);
+}
+
+static void bench_ready(struct bench *b)
+{
+	FILE *f;
+
+	b->t_end = bench_ns();
+	printf("mode=idle established=%u errors=%" PRIu64 " secs=%.3f\n", b->nidle, b->errors,
+	       bench_secs(b));
+	fflush(stdout);
+	if (b->errors)
+		fprintf(stderr, "s46bench: %" PRIu64 " errors while opening, first: %s\n",
+			b->errors, b->first_err);
+	if (!b->ready_file)
+		return;
+	f = fopen(b->ready_file, "w");
+	if (!f) {
+		log_warn("s46bench: %s", b->ready_file);
+		return;
+	}
+	fprintf(f, "established=%u errors=%" PRIu64 "\n", b->nidle, b->errors);
+	fclose(f);
+	ev_timer_start(b->loop, &b->hard, b->hold_ms);
+}
+
+/* Every idle connection asks for one more byte: proof that it still relays. */
+static void bench_verify(struct bench *b)
+{
+	if (b->verifying)
+		return;
+	b->verifying = true;
+	for (unsigned i = 0; i < b->nidle; i++)
+		b->vpending += b->idle[i] != NULL;
+	for (unsigned i = 0; i < b->nidle; i++) {
+		struct bconn *c = b->idle[i];
+
+		if (!c)
+			continue;
+		c->st = BC_RUN;
+		bconn_set_request(c, S46B_OP_SEND, 1);
+		bconn_flush(c);
+	}
+	ev_timer_start(b->loop, &b->hard, BENCH_VERIFY_MS);
+	bench_pump(b);
+}
+
+static void bench_pump(struct bench *b)
+{
+	switch (b->mode) {
+	case BENCH_STREAM:
+		if (b->live == 0)
+			ev_stop(b->loop);
+		break;
+	case BENCH_RATE:
+		/* After a failed open, retry from a timer instead of spinning here. */
+		while (!b->stopping && b->live < b->conc && !ev_timer_armed(&b->refill))
+			if (bconn_open(b))
+				ev_timer_start(b->loop, &b->refill, 1);
+		if (b->stopping && b->live == 0)
+			ev_stop(b->loop);
+		break;
+	case BENCH_IDLE:
+		if (b->verifying) {
+			if (b->vpending == 0)
+				ev_stop(b->loop);
+			break;
+		}
+		while (b->opened < b->target_n && b->inflight < b->conc)
+			bconn_open(b);
+		if (b->opened == b->target_n && b->inflight == 0 && !b->stopping) {
+			b->stopping = true;
+			bench_ready(b);
+		}
+		break;
+	}
+}
+
+static void bench_refill_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	bench_pump(container_of(t, struct bench, refill));
+}
+
+static void bench_deadline_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct bench *b = container_of(t, struct bench, deadline);
+
+	b->stopping = true;
+	bench_pump(b);
+}
+
+/* The hard limit: whatever has not finished by now is an error. */
+static void bench_hard_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct bench *b = container_of(t, struct bench, hard);
+
+	if (b->mode == BENCH_IDLE && b->stopping && !b->verifying) {
+		bench_verify(b);
+		return;
+	}
+	if (b->mode == BENCH_IDLE && b->verifying) {
+		b->vfailed += b->vpending;
+		b->vpending = 0;
+	}
+	if (b->live)
+		bench_note_error(b, "timeout", ETIMEDOUT);
+	ev_stop(loop);
+}
+
+static void bench_sig_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct bench *b = arg;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGUSR1 && b->mode == BENCH_IDLE && b->stopping) {
+		bench_verify(b);
+		return;
+	}
+	bench_note_error(b, "interrupted", EINTR);
+	ev_stop(loop);
+}
+
+static int bench_signals(struct bench *b)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	b->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (b->sigfd < 0)
+		return -errno;
+	return ev_io_add(b->loop, b->sigfd, EV_READ, bench_sig_cb, b);
+}
+
+/* Builds the CONNECT request: the target's address, or its name with remote_dns. */
+static int bench_build_request(struct bench *b, const char *target, bool remote_dns)
+{
+	uint8_t *p = b->req;
+
+	*p++ = 5;
+	*p++ = 1;
+	*p++ = 0;
+	if (remote_dns) {
+		char host[256], port[16];
+		char *end;
+		unsigned long n;
+		size_t len;
+
+		if (s46b_split_hostport(target, host, sizeof(host), port, sizeof(port)))
+			return -EINVAL;
+		n = strtoul(port, &end, 10);
+		len = strlen(host);
+		if (*end || n == 0 || n > 65535 || len > 255)
+			return -EINVAL;
+		*p++ = 3;
+		*p++ = (uint8_t)len;
+		memcpy(p, host, len);
+		p += len;
+		*p++ = (uint8_t)(n >> 8);
+		*p++ = (uint8_t)n;
+	} else {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		int err = s46b_resolve(target, &ss, &len);
+
+		if (err)
+			return err;
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+			*p++ = 1;
+			memcpy(p, &sin->sin_addr, 4);
+			p += 4;
+			memcpy(p, &sin->sin_port, 2);
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+			*p++ = 4;
+			memcpy(p, &sin6->sin6_addr, 16);
+			p += 16;
+			memcpy(p, &sin6->sin6_port, 2);
+		}
+		p += 2;
+	}
+	b->req_len = (size_t)(p - b->req);
+	return 0;
+}
+
+static void bench_usage(FILE *f)
+{
+	fprintf(
+	    f, "usage: s46bench stream|rate|idle --target HOST:PORT [--socks HOST:PORT] [OPTIONS]\n"
+	       "  stream   push data to an s46sink for --duration; prints Gbit/s\n"
+	       "  rate     connection + request/response + close, --conc in flight; prints\n"
+	       "           connections/s and p50/p99 connect-to-first-byte latency\n"
+	       "  idle     open --count relayed connections and hold them; SIGUSR1 (or --hold)\n"
+	       "           checks every one still relays, then exits\n"
+	       "options:\n"
+	       "  --target HOST:PORT  the s46sink; a name is resolved with getaddrinfo\n"
+	       "  --socks HOST:PORT   go through this SOCKS5 proxy (method 0x00, CONNECT)\n"
+	       "  --remote-dns        send the target's name (ATYP=DOMAINNAME) to the proxy\n"
+	       "  --conc N            streams / connections in flight (default 1 / 32 / 256)\n"
+	       "  --duration SECS     length of stream and rate runs (default 2)\n"
+	       "  --chunk BYTES       stream: bytes per acknowledged chunk (default 16 MiB)\n"
+	       "  --size BYTES        rate: response size (default 64)\n"
+	       "  --count N           idle: connections to hold (default 10000)\n"
+	       "  --ready-file PATH   idle: written once all connections are open\n"
+	       "  --hold SECS         idle: verify on its own after this long (default 60)\n"
+	       "  --timeout SECS      hard limit for the whole run (default duration + 30)\n");
+}
+
+static int bench_num(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v > max) {
+		fprintf(stderr, "s46bench: bad number '%s'\n", s);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int bench_parse(struct bench *b, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"target", required_argument, NULL, 't'},
+	    {"socks", required_argument, NULL, 's'},
+	    {"remote-dns", no_argument, NULL, 'r'},
+	    {"conc", required_argument, NULL, 'c'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"chunk", required_argument, NULL, 'k'},
+	    {"size", required_argument, NULL, 'z'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"ready-file", required_argument, NULL, 'f'},
+	    {"hold", required_argument, NULL, 'H'},
+	    {"timeout", required_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *target = NULL, *socks = NULL;
+	bool remote_dns = false;
+	uint64_t conc = 0, dur = 2, n = 10000, hold = 60, tmo = 0;
+	int c, err = 0;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		bench_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? -EINVAL : 1;
+	}
+	if (!strcmp(argv[1], "stream"))
+		b->mode = BENCH_STREAM;
+	else if (!strcmp(argv[1], "rate"))
+		b->mode = BENCH_RATE;
+	else if (!strcmp(argv[1], "idle"))
+		b->mode = BENCH_IDLE;
+	else {
+		fprintf(stderr, "s46bench: unknown mode '%s' (stream, rate or idle)\n", argv[1]);
+		return -EINVAL;
+	}
+	b->chunk = 16u << 20;
+	b->size = 64;
+	while (!err && (c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			target = optarg;
+			break;
+		case 's':
+			socks = optarg;
+			break;
+		case 'r':
+			remote_dns = true;
+			break;
+		case 'c':
+			err = bench_num(optarg, 1000000, &conc);
+			break;
+		case 'd':
+			err = bench_num(optarg, 3600, &dur);
+			break;
+		case 'k':
+			err = bench_num(optarg, 1ull << 40, &b->chunk);
+			break;
+		case 'z':
+			err = bench_num(optarg, 1ull << 30, &b->size);
+			break;
+		case 'n':
+			err = bench_num(optarg, 10000000, &n);
+			break;
+		case 'f':
+			b->ready_file = optarg;
+			break;
+		case 'H':
+			err = bench_num(optarg, 86400, &hold);
+			break;
+		case 'T':
+			err = bench_num(optarg, 86400, &tmo);
+			break;
+		case 'h':
+			bench_usage(stdout);
+			return 1;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (err)
+		return err;
+	if (optind != argc - 1 || !target) {
+		fprintf(stderr, "s46bench: --target HOST:PORT is required (try --help)\n");
+		return -EINVAL;
+	}
+	if (!conc)
+		conc = b->mode == BENCH_STREAM ? 1 : b->mode == BENCH_RATE ? 32 : 256;
+	if (b->chunk == 0 || b->size == 0 || n == 0 || dur == 0) {
+		fprintf(stderr, "s46bench: sizes, counts and durations must be positive\n");
+		return -EINVAL;
+	}
+	b->conc = (unsigned)conc;
+	b->target_n = (unsigned)n;
+	b->duration_ms = dur * 1000;
+	b->hold_ms = hold * 1000;
+	b->timeout_ms = (tmo ? tmo : dur + 30) * 1000;
+	b->socks = socks != NULL;
+	err = s46b_resolve(socks ? socks : target, &b->hop, &b->hop_len);
+	if (!err && socks)
+		err = bench_build_request(b, target, remote_dns);
+	if (err)
+		fprintf(stderr, "s46bench: cannot use %s\n",
+			socks ? "--socks/--target" : "--target");
+	return err;
+}
+
+static int bench_start(struct bench *b)
+{
+	int err;
+
+	b->loop = ev_loop_new();
+	b->buf = malloc(BENCH_BUF);
+	if (!b->loop || !b->buf)
+		return -ENOMEM;
+	memset(b->buf, 'x', BENCH_BUF);
+	if (b->mode == BENCH_IDLE) {
+		b->idle = calloc(b->target_n, sizeof(*b->idle));
+		if (!b->idle)
+			return -ENOMEM;
+	}
+	ev_timer_init(&b->deadline, bench_deadline_cb);
+	ev_timer_init(&b->hard, bench_hard_cb);
+	ev_timer_init(&b->refill, bench_refill_cb);
+	err = bench_signals(b);
+	if (err)
+		return err;
+	if (b->mode != BENCH_IDLE && ev_timer_start(b->loop, &b->deadline, b->duration_ms))
+		return -ENOMEM;
+	if (ev_timer_start(b->loop, &b->hard, b->timeout_ms))
+		return -ENOMEM;
+	b->t0 = b->mode == BENCH_STREAM ? 0 : bench_ns();
+	if (b->mode == BENCH_STREAM)
+		for (unsigned i = 0; i < b->conc; i++)
+			bconn_open(b);
+	bench_pump(b);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct bench b = {.sigfd = -1};
+	int err;
+
+	log_init(LOG_LVL_WARN, "s46bench");
+	signal(SIGPIPE, SIG_IGN);
+	err = bench_parse(&b, argc, argv);
+	if (err)
+		return err > 0 ? 0 : 2;
+	err = bench_start(&b);
+	if (err) {
+		fprintf(stderr, "s46bench: cannot start: %s\n", strerror(-err));
+		return 1;
+	}
+	err = ev_run(b.loop);
+	if (err) {
+		fprintf(stderr, "s46bench: event loop: %s\n", strerror(-err));
+		return 1;
+	}
+	if (b.mode == BENCH_IDLE && !b.verifying)
+		b.vfailed = b.nidle - b.dropped;
+	bench_report(&b);
+	return b.errors || b.dropped || b.vfailed ? 1 : 0;
+}

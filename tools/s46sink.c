@@ -1,0 +1,300 @@
+/* s46sink.c — the benchmark's server: a one-thread epoll sink and source answering s46bench. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "log.h"
+#include "s46bench.h"
+
+#define SINK_BUF (256 * 1024)
+#define SINK_MAX_LISTEN 8
+/* Reads or writes per callback, so one fast stream cannot starve the others. */
+#define SINK_BURST 16
+
+enum sink_phase {
+	SINK_HDR,  /* reading a request header */
+	SINK_BODY, /* reading the bytes of a SINK request */
+	SINK_ACK,  /* writing the count back */
+	SINK_SEND, /* writing the bytes of a SEND request */
+};
+
+struct sink {
+	struct ev_loop *loop;
+	uint8_t *buf;
+	int lfd[SINK_MAX_LISTEN];
+	unsigned nlfd;
+	struct ev_timer pause; /* listeners rest after EMFILE instead of spinning */
+	bool paused;
+};
+
+struct sink_conn {
+	struct sink *s;
+	int fd;
+	enum sink_phase phase;
+	uint8_t hdr[S46B_HDR_LEN];
+	unsigned hdr_len;
+	uint64_t left;
+	uint8_t ack[8];
+	unsigned ack_off;
+};
+
+static void sink_conn_close(struct sink_conn *c)
+{
+	ev_io_del(c->s->loop, c->fd);
+	close(c->fd);
+	free(c);
+}
+
+static int sink_conn_want(struct sink_conn *c, unsigned events)
+{
+	return ev_io_mod(c->s->loop, c->fd, events);
+}
+
+/* Returns 1 to go on, 0 to wait for the next event, -1 when the connection is done. */
+static int sink_conn_read_hdr(struct sink_conn *c)
+{
+	ssize_t n = recv(c->fd, c->hdr + c->hdr_len, S46B_HDR_LEN - c->hdr_len, 0);
+	uint32_t op;
+	uint64_t len;
+
+	if (n == 0)
+		return -1;
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	c->hdr_len += (unsigned)n;
+	if (c->hdr_len < S46B_HDR_LEN)
+		return 0;
+	c->hdr_len = 0;
+	if (s46b_hdr_decode(c->hdr, &op, &len)) {
+		log_warnx("s46sink: fd %d: not a benchmark request, closing", c->fd);
+		return -1;
+	}
+	c->left = len;
+	if (op == S46B_OP_SEND) {
+		c->phase = SINK_SEND;
+		return sink_conn_want(c, EV_WRITE) ? -1 : 1;
+	}
+	c->phase = SINK_BODY;
+	uint64_t be = htobe64(len);
+	memcpy(c->ack, &be, sizeof(be));
+	c->ack_off = 0;
+	return 1;
+}
+
+static int sink_conn_read_body(struct sink_conn *c)
+{
+	size_t want = c->left < SINK_BUF ? (size_t)c->left : SINK_BUF;
+	ssize_t n;
+
+	if (c->left == 0) {
+		c->phase = SINK_ACK;
+		return 1;
+	}
+	n = recv(c->fd, c->s->buf, want, 0);
+	if (n == 0)
+		return -1;
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	c->left -= (uint64_t)n;
+	return 1;
+}
+
+static int sink_conn_write_ack(struct sink_conn *c)
+{
+	ssize_t n = send(c->fd, c->ack + c->ack_off, sizeof(c->ack) - c->ack_off, MSG_NOSIGNAL);
+
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			return -1;
+		return sink_conn_want(c, EV_WRITE) ? -1 : 0;
+	}
+	c->ack_off += (unsigned)n;
+	if (c->ack_off < sizeof(c->ack))
+		return 1;
+	c->phase = SINK_HDR;
+	return sink_conn_want(c, EV_READ) ? -1 : 1;
+}
+
+static int sink_conn_write_body(struct sink_conn *c)
+{
+	size_t want = c->left < SINK_BUF ? (size_t)c->left : SINK_BUF;
+	ssize_t n;
+
+	if (c->left == 0) {
+		c->phase = SINK_HDR;
+		return sink_conn_want(c, EV_READ) ? -1 : 1;
+	}
+	n = send(c->fd, c->s->buf, want, MSG_NOSIGNAL);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	c->left -= (uint64_t)n;
+	return 1;
+}
+
+static int sink_conn_step(struct sink_conn *c)
+{
+	switch (c->phase) {
+	case SINK_HDR:
+		return sink_conn_read_hdr(c);
+	case SINK_BODY:
+		return sink_conn_read_body(c);
+	case SINK_ACK:
+		return sink_conn_write_ack(c);
+	case SINK_SEND:
+		return sink_conn_write_body(c);
+	}
+	return -1;
+}
+
+static void sink_conn_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct sink_conn *c = arg;
+
+	for (int i = 0; i < SINK_BURST; i++) {
+		int r = sink_conn_step(c);
+
+		if (r < 0) {
+			sink_conn_close(c);
+			return;
+		}
+		if (r == 0)
+			return;
+	}
+}
+
+static void sink_pause_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct sink *s = container_of(t, struct sink, pause);
+
+	s->paused = false;
+	for (unsigned i = 0; i < s->nlfd; i++)
+		ev_io_mod(loop, s->lfd[i], EV_READ);
+}
+
+static void sink_pause(struct sink *s)
+{
+	if (s->paused)
+		return;
+	log_warn("s46sink: accept");
+	s->paused = true;
+	for (unsigned i = 0; i < s->nlfd; i++)
+		ev_io_mod(s->loop, s->lfd[i], 0);
+	ev_timer_start(s->loop, &s->pause, 100);
+}
+
+static void sink_accept_cb(struct ev_loop *loop, int lfd, unsigned events, void *arg)
+{
+	struct sink *s = arg;
+
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sink_conn *c;
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				sink_pause(s);
+			return;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c || ev_io_add(loop, fd, EV_READ, sink_conn_cb, c)) {
+			free(c);
+			close(fd);
+			continue;
+		}
+		c->s = s;
+		c->fd = fd;
+		c->phase = SINK_HDR;
+	}
+}
+
+static int sink_listen(struct sink *s, const char *spec)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1, err;
+
+	if (s->nlfd == SINK_MAX_LISTEN)
+		return -E2BIG;
+	err = s46b_resolve(spec, &ss, &len);
+	if (err)
+		return err;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 4096)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = ev_io_add(s->loop, fd, EV_READ, sink_accept_cb, s);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	s->lfd[s->nlfd++] = fd;
+	return 0;
+}
+
+static void sink_usage(FILE *f)
+{
+	fprintf(f, "usage: s46sink --listen ADDR:PORT [--listen ADDR:PORT]...\n"
+		   "Benchmark server: each connection sends 16-byte requests (see s46bench.h);\n"
+		   "SINK n reads n bytes and answers the count, SEND n writes n bytes.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct sink s = {0};
+	int c, err;
+
+	log_init(LOG_LVL_WARN, "s46sink");
+	signal(SIGPIPE, SIG_IGN);
+	s.loop = ev_loop_new();
+	s.buf = malloc(SINK_BUF);
+	if (!s.loop || !s.buf)
+		fatalx("s46sink: out of memory");
+	memset(s.buf, 'x', SINK_BUF);
+	ev_timer_init(&s.pause, sink_pause_cb);
+	while ((c = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			err = sink_listen(&s, optarg);
+			if (err)
+				fatalx("s46sink: cannot listen on %s: %s", optarg, strerror(-err));
+			break;
+		case 'h':
+			sink_usage(stdout);
+			return 0;
+		default:
+			sink_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || s.nlfd == 0) {
+		sink_usage(stderr);
+		return 2;
+	}
+	err = ev_run(s.loop);
+	if (err)
+		fatalx("s46sink: event loop: %s", strerror(-err));
+	return 0;
+}
