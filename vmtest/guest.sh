@@ -31,12 +31,15 @@ echo 1 >/proc/sys/kernel/sysrq
 ip link set lo up
 modprobe veth || { echo "vmtest-guest: modprobe veth failed"; guest_finish 91; }
 
-export S46_BIN S46_TOOLS S46_TEST_TIMEOUT
+export S46_BIN S46_TOOLS S46_TEST_TIMEOUT S46_VMTEST_OBJ S46_IN_VMTEST_GUEST=1
+export S46_SELFCHECK_OBJ="$S46_VMTEST_OBJ/selfcheck.bpf.o"
 rc=0
-S46_SELFCHECK_OBJ=$S46_SELFCHECK_OBJ tests/run.sh vm-selfcheck "$S46_REPO/vmtest/selfcheck.sh" || rc=1
-if [ "$rc" -eq 0 ] && [ -n "$S46_TESTS" ]; then
+tests/run.sh vm-selfcheck "$S46_REPO/vmtest/selfcheck.sh" || rc=1
+if [ "$rc" -eq 0 ]; then
 	# shellcheck disable=SC2086 # S46_TESTS is a list of absolute paths without spaces.
-	tests/run.sh kernel $S46_TESTS || rc=1
+	[ -z "$S46_TESTS" ] || tests/run.sh kernel $S46_TESTS || rc=1
+	# Last: while its hook is attached the kernel refuses part of what the tests load.
+	tests/run.sh vm-refusal "$S46_REPO/vmtest/refusal.sh" || rc=1
 fi
 guest_dmesg_clean || rc=1
 guest_finish $rc

@@ -96,7 +96,7 @@ run_prepare() {
 		S46_BIN='$bin'
 		S46_TOOLS='$tools'
 		S46_TESTS='$tests'
-		S46_SELFCHECK_OBJ='$out/selfcheck.bpf.o'
+		S46_VMTEST_OBJ='$out/obj'
 		S46_TEST_TIMEOUT='${S46_TEST_TIMEOUT:-240}'
 	EOF
 }
@@ -181,8 +181,14 @@ for k in $kernels; do
 done
 [ -n "${selected:-}" ] || die "S46_VMTEST_KERNELS=$only matches nothing in kernels.conf"
 
-clang -g -O2 -target bpf -I"/usr/include/$(gcc -print-multiarch)" -Wall -Werror \
-	-c "$here/selfcheck.bpf.c" -o "$out/selfcheck.bpf.o" || die "cannot build selfcheck.bpf.o"
+# The harness's own BPF objects and loader, built with the host's toolchain.
+mkdir -p "$out/obj"
+for b in selfcheck refuse; do
+	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"/usr/include/$(gcc -print-multiarch)" \
+		-Wall -Werror -c "$here/$b.bpf.c" -o "$out/obj/$b.bpf.o" || die "cannot build $b.bpf.o"
+done
+${CC:-gcc} -std=gnu11 -O2 -Wall -Wextra -Werror "$here/lsm_attach.c" -lbpf -o "$out/obj/lsm_attach" ||
+	die "cannot build lsm_attach"
 
 begin=$(date +%s)
 ready=""

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* selfcheck.bpf.c — a minimal cgroup/connect4 program proving the guest can load and attach cgroup BPF. */
+/* selfcheck.bpf.c — minimal cgroup programs proving the guest can load and attach cgroup BPF. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -10,6 +10,13 @@ int selfcheck_connect4(struct bpf_sock_addr *ctx)
 {
 	if (ctx->user_ip4 == bpf_htonl(0xcb007163) && ctx->user_port == bpf_htons(9))
 		return 0;
+	return 1;
+}
+
+/* Never attached: refusal.sh loads this object to see whether the kernel accepts the type. */
+SEC("cgroup/getpeername4")
+int selfcheck_getpeername4(struct bpf_sock_addr *ctx)
+{
 	return 1;
 }
 

@@ -12,8 +12,8 @@ cg=$cgroot/$tag
 pin=/sys/fs/bpf/$tag
 
 cleanup() {
-	bpftool cgroup detach "$cg" connect4 pinned "$pin" 2>/dev/null || true
-	rm -f "$pin"
+	bpftool cgroup detach "$cg" connect4 pinned "$pin/selfcheck_connect4" 2>/dev/null || true
+	rm -rf "$pin"
 	rmdir "$cg" 2>/dev/null || true
 	ip netns del "$tag" 2>/dev/null || true
 }
@@ -27,8 +27,8 @@ ip -n "$tag" link set "${tag}a" up
 ip -n "$tag" link set "${tag}b" up
 
 mkdir "$cg"
-bpftool prog load "$obj" "$pin" type cgroup/connect4
-bpftool cgroup attach "$cg" connect4 pinned "$pin"
+bpftool prog loadall "$obj" "$pin"
+bpftool cgroup attach "$cg" connect4 pinned "$pin/selfcheck_connect4"
 bpftool cgroup show "$cg" | grep -q connect4 || { echo "selfcheck: program not listed on $cg"; exit 1; }
 
 # Prints the errno name a TCP connect from inside the test cgroup and netns ends with.
