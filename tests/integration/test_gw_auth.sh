@@ -1,0 +1,96 @@
+#!/bin/bash
+# test_gw_auth.sh — RFC 1929 username/password at the gateway, and reloading the users file on SIGHUP.
+. "$(dirname "$0")/lib.sh"
+
+topo_up
+http_serve "$NS_S6" "$S6_ADDR" 80 "$TMP/www6"
+echo_serve "$NS_S4" "$S4_ADDR" 7
+printf '# test users\nalice:%s\n\ncarol:%s\n' "$(mkpasswd -m sha-512 secret)" \
+	"$(mkpasswd -m sha-512 'pa:ss w0rd')" >"$TMP/users"
+gw_start --users "$TMP/users"
+
+probe() { nsx "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 4 "$GW4_ADDR" "$GW_PORT" "$@"; }
+
+# --- Right credentials, with real clients and the raw probe.
+body=$(nsx "$NS_C4" curl -sS --max-time 10 -x "socks5h://alice:secret@$GW4_ADDR:$GW_PORT" http://web6.test/) ||
+	fail "curl with alice:secret"
+assert_eq "$body" "hello from s6" "curl with username/password reaches web6.test"
+body=$(nsx "$NS_C6" "$PY" "$ITEST_DIR/pysocks_get.py" "$GW6_ADDR" "$GW_PORT" web6.test index.html \
+	carol 'pa:ss w0rd') || fail "PySocks with carol"
+assert_eq "$body" "hello from s6" "PySocks with a password holding ':' and ' ' (IPv6 client)"
+out=$(probe connect web4.test 7 --user alice --password secret send:hi recv:2)
+assert_contains "$out" "method 02" "username/password method chosen"
+assert_contains "$out" "auth 00" "right password accepted"
+assert_contains "$out" "data hi" "relayed after authentication"
+assert_not_contains "$out" "bad-auth-version" "RFC 1929 reply has VER 1"
+out=$(probe connect web4.test 7 --user alice --password secret --methods 0,1,2 send:hi recv:2)
+assert_contains "$out" "method 02" "0x02 chosen when 0x00 is offered too (users configured)"
+out=$(probe connect web4.test 7 --user alice --password secret --split send:sp recv:2)
+assert_contains "$out" "data sp" "one-byte-at-a-time greeting + auth + request"
+out=$(probe connect web4.test 7 --user alice --password secret --pipeline send:pipe recv:4)
+assert_contains "$out" "auth 00" "pipelined greeting + auth + request answered"
+assert_contains "$out" "data pipe" "data pipelined behind the auth is relayed"
+
+# --- Wrong credentials: a failure status, then the connection closes.
+expect_auth_fail()
+{
+	local out
+	out=$(probe connect web4.test 7 "$@" send:x recv:1)
+	assert_contains "$out" "method 02" "$*: method 02"
+	grep -qE '^auth 0[1-9a-f]|^auth [1-9a-f]' <<<"$out" || fail "$*: no failure status: $out"
+	assert_not_contains "$out" "bad-auth-version" "$*: RFC 1929 reply has VER 1"
+	assert_not_contains "$out" "reply" "$*: no request processed"
+	assert_contains "$out" "eof" "$*: rejected and closed"
+}
+expect_auth_fail --user alice --password wrong
+expect_auth_fail --user alice --password secretX
+expect_auth_fail --user alice --password secre
+expect_auth_fail --user mallory --password secret
+expect_auth_fail --user ALICE --password secret
+expect_auth_fail --user carol --password secret
+
+# --- No acceptable method: 0xFF and close.
+out=$(probe connect web4.test 7)
+assert_contains "$out" "method ff" "no-auth only, users configured -> 0xFF"
+assert_contains "$out" "eof" "closed after 0xFF"
+out=$(probe connect web4.test 7 --methods 1,3,0x80)
+assert_contains "$out" "method ff" "GSSAPI and private methods only -> 0xFF"
+body=$(nsx "$NS_C4" curl -sS --max-time 5 --socks5-hostname "$GW4_ADDR:$GW_PORT" http://web6.test/ 2>&1) &&
+	fail "curl without credentials got through: $body"
+pass "curl without credentials refused"
+
+# --- SIGHUP reloads the users file without dropping a live connection.
+spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "$GW4_ADDR" "$GW_PORT" \
+	connect web4.test 7 --user alice --password secret send:before recv:6 wait:"$TMP/go" send:after recv:5
+LIVE_PID=$SPAWNED_PID
+LIVE_LOG=$SPAWNED_LOG
+for _ in $(seq 100); do
+	grep -q "data before" "$LIVE_LOG" && break
+	sleep 0.05
+done
+assert_contains "$(cat "$LIVE_LOG")" "data before" "live connection established as alice"
+printf 'bob:%s\n' "$(mkpasswd -m sha-512 hunter2)" >"$TMP/users.new"
+mv "$TMP/users.new" "$TMP/users"
+kill -HUP "$GW_PID"
+ok=0
+for _ in $(seq 50); do
+	out=$(probe connect web4.test 7 --user bob --password hunter2 send:b recv:1)
+	case $out in *"data b"*) ok=1 && break ;; esac
+	sleep 0.1
+done
+[ "$ok" = 1 ] || fail "bob not accepted after SIGHUP: $out"
+pass "new user accepted after SIGHUP"
+expect_auth_fail --user alice --password secret
+touch "$TMP/go"
+wait "$LIVE_PID"
+assert_contains "$(cat "$LIVE_LOG")" "data after" "connection opened before SIGHUP still relays"
+kill -0 "$GW_PID" 2>/dev/null || fail "gateway exited on SIGHUP"
+
+# A users file broken at reload time keeps the old users; the gateway keeps running.
+printf 'bob:%s\nthis line has no colon\n' "$(mkpasswd -m sha-512 hunter2)" >"$TMP/users"
+kill -HUP "$GW_PID"
+sleep 0.5
+kill -0 "$GW_PID" 2>/dev/null || fail "gateway exited on a bad users file at SIGHUP"
+assert_contains "$(cat "$GW_LOG")" "$TMP/users:2" "bad users file reported with FILE:LINE"
+out=$(probe connect web4.test 7 --user bob --password hunter2 send:b recv:1)
+assert_contains "$out" "data b" "old users kept after a failed reload"
