@@ -174,9 +174,11 @@ echo_serve()
 }
 
 # gw_start [ARGS...]: the gateway in gw, listening on both client links; sets GW_PID, GW_LOG.
+# GW_EXEC is an optional command prefix (e.g. "prlimit --nofile=64:64").
 gw_start()
 {
-	SPAWN_NAME=gateway spawn "$NS_GW" "$S46_BIN" gateway --listen "$GW4_ADDR:$GW_PORT" \
+	# shellcheck disable=SC2086 # GW_EXEC is a list of words
+	SPAWN_NAME=gateway spawn "$NS_GW" ${GW_EXEC:-} "$S46_BIN" gateway --listen "$GW4_ADDR:$GW_PORT" \
 		--listen "[$GW6_ADDR]:$GW_PORT" "$@"
 	GW_PID=$SPAWNED_PID
 	GW_LOG=$SPAWNED_LOG

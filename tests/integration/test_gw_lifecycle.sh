@@ -1,0 +1,144 @@
+#!/bin/bash
+# test_gw_lifecycle.sh — gateway start-up errors, SIGTERM draining, and running out of file descriptors.
+. "$(dirname "$0")/lib.sh"
+
+topo_up
+echo_serve "$NS_S4" "$S4_ADDR" 7
+
+probe() { nsx "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" "$@"; }
+P4=("$GW4_ADDR" "$GW_PORT")
+
+# cpu_ticks PID: user + system time of a process, in clock ticks.
+cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+
+# --- A bad configuration: one clear "FILE:LINE" line on stderr and a non-zero exit.
+# bad_start WHAT NEEDLE ARGS...
+bad_start()
+{
+	local what=$1 needle=$2 rc
+	shift 2
+	timeout 10 ip netns exec "$NS_GW" "$S46_BIN" gateway --listen "$GW4_ADDR:$GW_PORT" "$@" \
+		>"$TMP/bad.out" 2>"$TMP/bad.err"
+	rc=$?
+	[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "$what: exit status $rc"
+	pass "$what: exit status $rc"
+	assert_eq "$(grep -c . "$TMP/bad.err")" 1 "$what: exactly one line on stderr"
+	assert_contains "$(cat "$TMP/bad.err")" "$needle" "$what: names $needle"
+	grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$TMP/bad.err" "$TMP/bad.out" &&
+		fail "$what: sanitizer report"
+	ss_busy=$(ip netns exec "$NS_GW" ss -Htln "sport = :$GW_PORT")
+	assert_eq "$ss_busy" "" "$what: nothing left listening"
+}
+
+printf '# gateway settings\nconnect-timeout 5\n\nno-such-key 1\n' >"$TMP/unknown.conf"
+bad_start "unknown key" "$TMP/unknown.conf:4" --config "$TMP/unknown.conf"
+printf 'connect-timeout five\n' >"$TMP/badval.conf"
+bad_start "bad number" "$TMP/badval.conf:1" --config "$TMP/badval.conf"
+printf 'listen 198.51.100.1:1080\nlisten not-an-address\n' >"$TMP/badlisten.conf"
+bad_start "bad listen address" "$TMP/badlisten.conf:2" --config "$TMP/badlisten.conf"
+printf 'alice:%s\nbroken line\n' "$(mkpasswd -m sha-512 x)" >"$TMP/badusers"
+bad_start "users file without ':'" "$TMP/badusers:2" --users "$TMP/badusers"
+bad_start "missing config file" "$TMP/nonexistent.conf" --config "$TMP/nonexistent.conf"
+bad_start "unknown option" "--no-such-option" --no-such-option
+bad_start "out-of-range option" "connect-timeout" --connect-timeout 0
+# Port 1 in gw is free but the address is not gw's: bind fails.
+bad_start "listen address not on this host" "203.0.113.2" --listen 203.0.113.2:1080
+
+# A config file that works, with a comment and a users file.
+printf 'u:%s\n' "$(mkpasswd -m sha-512 pw)" >"$TMP/users"
+printf '# listen on the IPv4 client link only\nlisten %s:%s\nusers %s\nconnect-timeout 2\n' \
+	"$GW4_ADDR" "$GW_PORT" "$TMP/users" >"$TMP/good.conf"
+SPAWN_NAME=gateway-conf spawn "$NS_GW" "$S46_BIN" gateway --config "$TMP/good.conf"
+wait_port "$NS_GW" "$GW4_ADDR" "$GW_PORT"
+out=$(probe "${P4[@]}" connect web4.test 7 --user u --password pw send:conf recv:4)
+assert_contains "$out" "data conf" "gateway configured by file serves"
+stop_pid "$SPAWNED_PID"
+
+# --- SIGTERM drains: the listener closes at once, live connections finish, then exit 0.
+gw_start --drain-timeout 10
+spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "${P4[@]}" \
+	connect web4.test 7 send:one recv:3 wait:"$TMP/go" send:two recv:3 shut readall
+LIVE_PID=$SPAWNED_PID
+LIVE_LOG=$SPAWNED_LOG
+for _ in $(seq 100); do
+	grep -q "data one" "$LIVE_LOG" && break
+	sleep 0.05
+done
+assert_contains "$(cat "$LIVE_LOG")" "data one" "live connection before SIGTERM"
+t0=$(date +%s%N)
+kill -TERM "$GW_PID"
+for _ in $(seq 40); do
+	[ -z "$(ip netns exec "$NS_GW" ss -Htln "sport = :$GW_PORT")" ] && break
+	sleep 0.05
+done
+assert_eq "$(ip netns exec "$NS_GW" ss -Htln "sport = :$GW_PORT")" "" "listeners closed on SIGTERM"
+out=$(probe -t 2 "${P4[@]}" connect web4.test 7)
+assert_contains "$out" "error connect" "new connections refused while draining"
+kill -0 "$GW_PID" 2>/dev/null || fail "gateway exited with a live connection (drain-timeout 10)"
+pass "gateway waits for the live connection"
+touch "$TMP/go"
+wait "$LIVE_PID"
+assert_contains "$(cat "$LIVE_LOG")" "data two" "live connection kept relaying while draining"
+assert_contains "$(cat "$LIVE_LOG")" 'EOF 6\x0a' "live connection finished cleanly"
+for _ in $(seq 60); do
+	kill -0 "$GW_PID" 2>/dev/null || break
+	sleep 0.05
+done
+kill -0 "$GW_PID" 2>/dev/null && fail "gateway still running 3 s after its last connection closed"
+wait "$GW_PID"
+assert_eq "$?" 0 "gateway exit status after draining"
+ms=$((($(date +%s%N) - t0) / 1000000))
+pass "drained and exited ${ms} ms after SIGTERM"
+
+# The drain timeout bounds the wait for connections that never finish.
+gw_start --drain-timeout 1
+spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "${P4[@]}" \
+	connect web4.test 7 send:one recv:3 wait:"$TMP/never" recv:1
+STUCK_LOG=$SPAWNED_LOG
+for _ in $(seq 100); do
+	grep -q "data one" "$STUCK_LOG" && break
+	sleep 0.05
+done
+t0=$(date +%s%N)
+kill -TERM "$GW_PID"
+for _ in $(seq 100); do
+	kill -0 "$GW_PID" 2>/dev/null || break
+	sleep 0.05
+done
+kill -0 "$GW_PID" 2>/dev/null && fail "gateway ignored --drain-timeout 1"
+ms=$((($(date +%s%N) - t0) / 1000000))
+wait "$GW_PID"
+pass "exited ${ms} ms after SIGTERM with a stuck connection (--drain-timeout 1, status $?)"
+
+# --- File descriptors run out: no busy loop, and service resumes when they free up.
+GW_EXEC="prlimit --nofile=64:64" gw_start --threads 1
+out=$(probe "${P4[@]}" connect web4.test 7 send:pre recv:3)
+assert_contains "$out" "data pre" "gateway with 64 fds serves"
+spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 3 "${P4[@]}" hold 150 "$TMP/held" "$TMP/release"
+HOLD_LOG=$SPAWNED_LOG
+for _ in $(seq 200); do
+	[ -e "$TMP/held" ] && break
+	sleep 0.05
+done
+[ -e "$TMP/held" ] || fail "could not open the connections"
+log "$(cat "$HOLD_LOG")"
+sleep 0.5
+open=$(ls "/proc/$GW_PID/fd" | wc -l)
+[ "$open" -ge 60 ] || fail "gateway uses only $open fds with 150 clients: the limit was not reached"
+pass "gateway at its fd limit ($open of 64)"
+c0=$(cpu_ticks "$GW_PID")
+sleep 2
+c1=$(cpu_ticks "$GW_PID")
+log "gateway CPU over 2 s at the fd limit: $((c1 - c0)) ticks"
+[ $((c1 - c0)) -le 30 ] || fail "gateway spins at the fd limit: $((c1 - c0)) ticks of CPU in 2 s"
+pass "no busy loop at the fd limit ($((c1 - c0)) ticks in 2 s)"
+kill -0 "$GW_PID" 2>/dev/null || fail "gateway died at the fd limit"
+touch "$TMP/release"
+ok=0
+for _ in $(seq 50); do
+	out=$(probe -t 3 "${P4[@]}" connect web4.test 7 send:post recv:4)
+	case $out in *"data post"*) ok=1 && break ;; esac
+	sleep 0.2
+done
+[ "$ok" = 1 ] || fail "no service after the fds were freed: $out"
+pass "serves again once connections close"
