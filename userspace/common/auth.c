@@ -49,7 +49,7 @@ static bool auth_crypt(const char *pass, const char *hash, char out[CRYPT_OUTPUT
 	/* Failure outputs start with '*'; a valid hash never does. */
 	if (r && r[0] != '*') {
 		memset(out, 0, CRYPT_OUTPUT_SIZE);
-		strncpy(out, r, CRYPT_OUTPUT_SIZE - 1);
+		snprintf(out, CRYPT_OUTPUT_SIZE, "%s", r);
 		ok = true;
 	}
 	explicit_bzero(cd, sizeof(*cd));
@@ -145,7 +145,7 @@ static int auth_db_make_dummy(struct auth_db *db)
 
 int auth_db_load(const char *path, struct auth_db **out, char *err, size_t errlen)
 {
-	char line[1024], msg[256];
+	char line[1024], msg[512];
 	struct auth_db *db;
 	unsigned lineno = 0;
 	int ret = 0;
@@ -204,7 +204,7 @@ bool auth_check(const struct auth_db *db, const char *user, const char *pass)
 		return false;
 	u = auth_find(db, user);
 	memset(want, 0, sizeof(want));
-	strncpy(want, u ? u->hash : db->dummy, sizeof(want) - 1);
+	snprintf(want, sizeof(want), "%s", u ? u->hash : db->dummy);
 	if (!auth_crypt(pass, want, out))
 		memset(out, 0xff, sizeof(out));
 	ok = auth_equal(out, want) && u != NULL;

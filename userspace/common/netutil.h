@@ -1,0 +1,24 @@
+/* netutil.h — small socket and process-limit helpers shared by the daemons. */
+#ifndef S46_NETUTIL_H
+#define S46_NETUTIL_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+/*
+ * A non-blocking listening TCP socket on sa (IPv6 sockets are IPv6-only, so
+ * [::]:P and 0.0.0.0:P can both be listened on). reuseport sets SO_REUSEPORT
+ * so every worker thread can have its own socket. Returns the fd or -errno.
+ */
+int netutil_listen(const struct sockaddr *sa, bool reuseport, int backlog);
+
+/* -EADDRINUSE if something already listens on sa (checked without SO_REUSEPORT), else 0. */
+int netutil_check_free(const struct sockaddr *sa);
+
+/* Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit. */
+long netutil_raise_nofile(void);
+
+/* Best-effort TCP_NODELAY; relayed streams are already batched by their senders. */
+void netutil_nodelay(int fd);
+
+#endif

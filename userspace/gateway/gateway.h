@@ -1,0 +1,79 @@
+/* gateway.h — the gateway's shared state: configuration snapshots, worker threads, sessions. */
+#ifndef S46_GATEWAY_H
+#define S46_GATEWAY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "conf.h"
+#include "ev.h"
+#include "happy.h"
+#include "relay.h"
+#include "resolv.h"
+
+/* An immutable configuration + users pair; SIGHUP publishes a new one. */
+struct gw_snap {
+	atomic_int refs;
+	struct conf conf;
+	struct auth_db *auth; /* NULL: no users file, method 0x00 */
+};
+
+struct gw_snap *gw_snap_new(void);
+struct gw_snap *gw_snap_ref(struct gw_snap *s);
+void gw_snap_put(struct gw_snap *s);
+
+#define WORKER_CMD_RELOAD 0x1u
+#define WORKER_CMD_DRAIN 0x2u
+
+struct session;
+struct gateway;
+
+struct worker {
+	struct gateway *gw;
+	unsigned id;
+	pthread_t tid;
+	struct ev_loop *loop;
+	int efd; /* eventfd: the main thread's wakeup */
+	atomic_uint cmd; /* WORKER_CMD_* bits, set before the eventfd write */
+	int lfds[CONF_MAX_LISTEN];
+	unsigned nlfd;
+	bool accepting;
+	bool draining;
+	struct ev_timer accept_retry; /* re-enables accept after EMFILE */
+	struct ev_timer drain_timer;
+	struct gw_snap *snap; /* this thread's current reference */
+	struct happy_opts happy;
+	struct resolv *res;
+	struct relay_pool *pool;
+	struct session *sessions; /* every live session, for drain and shutdown */
+	unsigned nsessions;
+};
+
+struct gateway {
+	pthread_mutex_t lock; /* guards snap */
+	struct gw_snap *snap;
+	atomic_uint nconns; /* live client connections, all threads */
+	struct worker *workers;
+	unsigned nworkers;
+};
+
+/* The current snapshot, with a reference the caller puts. */
+struct gw_snap *gateway_snap_get(struct gateway *gw);
+
+int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_snap *snap);
+int worker_start(struct worker *w);
+void worker_post(struct worker *w, unsigned cmd);
+void worker_join(struct worker *w);
+void worker_fini(struct worker *w);
+/* Called by a session when it ends (after it unlinked itself). */
+void worker_session_gone(struct worker *w);
+
+/* Takes over an accepted client socket. Returns 0 or -errno (the fd is then closed). */
+int session_new(struct worker *w, int fd, const struct sockaddr *peer);
+/* Ends a session at once (drain timeout, shutdown), logging it. */
+void session_abort(struct session *s, const char *why);
+
+#endif

@@ -1,0 +1,255 @@
+/* worker.c — one thread: its event loop, SO_REUSEPORT listeners, resolver, pipe pool and sessions. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "gateway.h"
+#include "log.h"
+#include "netutil.h"
+
+#define WORKER_ACCEPT_BATCH 64
+#define WORKER_ACCEPT_PAUSE_MS 250
+#define WORKER_PIPE_POOL 32
+#define WORKER_BACKLOG 1024
+
+static void worker_set_happy(struct worker *w)
+{
+	const struct conf *c = &w->snap->conf;
+
+	w->happy.attempt_delay_ms = c->he_delay_ms;
+	w->happy.resolution_delay_ms = 50;
+	w->happy.prefer = c->prefer;
+	w->happy.mark = c->mark;
+}
+
+static void worker_accept_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+static void worker_listen_enable(struct worker *w, bool on)
+{
+	for (unsigned i = 0; i < w->nlfd; i++) {
+		if (on)
+			ev_io_add(w->loop, w->lfds[i], EV_READ, worker_accept_cb, w);
+		else
+			ev_io_del(w->loop, w->lfds[i]);
+	}
+	w->accepting = on;
+}
+
+/*
+ * Out of descriptors or memory: the pending connection cannot be taken, and a
+ * level-triggered listener would spin. Stop listening and retry shortly.
+ */
+static void worker_accept_pause(struct worker *w, int err)
+{
+	log_warnx("worker %u: accept: %s; pausing accepts for %d ms", w->id, strerror(err),
+		  WORKER_ACCEPT_PAUSE_MS);
+	worker_listen_enable(w, false);
+	ev_timer_start(w->loop, &w->accept_retry, WORKER_ACCEPT_PAUSE_MS);
+}
+
+static void worker_accept_retry_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct worker *w = container_of(t, struct worker, accept_retry);
+
+	if (!w->draining)
+		worker_listen_enable(w, true);
+}
+
+static bool worker_over_limit(struct worker *w)
+{
+	unsigned max = w->snap->conf.max_conns;
+
+	return max && atomic_load(&w->gw->nconns) >= max;
+}
+
+static void worker_accept_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < WORKER_ACCEPT_BATCH && w->accepting; i++) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		char who[ADDR_STRLEN];
+		int cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				worker_accept_pause(w, errno);
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
+				 errno != EPROTO && errno != EPERM)
+				log_warn("worker %u: accept", w->id);
+			if (errno != ECONNABORTED && errno != EINTR && errno != EPROTO && errno != EPERM)
+				return;
+			continue;
+		}
+		if (worker_over_limit(w)) {
+			log_warnx("conn client=%s result=\"connection limit %u reached\"",
+				  addr_format((struct sockaddr *)&peer, who, sizeof(who)),
+				  w->snap->conf.max_conns);
+			close(cfd);
+			continue;
+		}
+		addr_unmap(&peer);
+		session_new(w, cfd, (struct sockaddr *)&peer);
+	}
+}
+
+static void worker_drain_timer_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct worker *w = container_of(t, struct worker, drain_timer);
+
+	while (w->sessions)
+		session_abort(w->sessions, "drain timeout");
+	ev_stop(loop);
+}
+
+static void worker_drain(struct worker *w)
+{
+	if (w->draining)
+		return;
+	w->draining = true;
+	ev_timer_stop(w->loop, &w->accept_retry);
+	worker_listen_enable(w, false);
+	for (unsigned i = 0; i < w->nlfd; i++)
+		close(w->lfds[i]);
+	w->nlfd = 0;
+	if (!w->nsessions) {
+		ev_stop(w->loop);
+		return;
+	}
+	log_info("worker %u: draining %u connections", w->id, w->nsessions);
+	ev_timer_start(w->loop, &w->drain_timer, w->snap->conf.drain_timeout_s * 1000u);
+}
+
+static void worker_reload(struct worker *w)
+{
+	struct gw_snap *old = w->snap;
+
+	w->snap = gateway_snap_get(w->gw);
+	gw_snap_put(old);
+	worker_set_happy(w);
+}
+
+static void worker_event_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t v;
+	unsigned cmd;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("worker %u: eventfd", w->id);
+	cmd = atomic_exchange(&w->cmd, 0);
+	if (cmd & WORKER_CMD_RELOAD)
+		worker_reload(w);
+	if (cmd & WORKER_CMD_DRAIN)
+		worker_drain(w);
+}
+
+void worker_session_gone(struct worker *w)
+{
+	w->nsessions--;
+	if (w->draining && !w->nsessions)
+		ev_stop(w->loop);
+}
+
+void worker_post(struct worker *w, unsigned cmd)
+{
+	uint64_t one = 1;
+
+	atomic_fetch_or(&w->cmd, cmd);
+	if (write(w->efd, &one, sizeof(one)) < 0)
+		log_warn("worker %u: eventfd write", w->id);
+}
+
+static int worker_listen(struct worker *w)
+{
+	const struct conf *c = &w->snap->conf;
+	char who[ADDR_STRLEN];
+
+	for (unsigned i = 0; i < c->nlisten; i++) {
+		int fd = netutil_listen((const struct sockaddr *)&c->listen[i], true, WORKER_BACKLOG);
+
+		if (fd < 0) {
+			log_error("cannot listen on %s: %s",
+				  addr_format((const struct sockaddr *)&c->listen[i], who, sizeof(who)),
+				  strerror(-fd));
+			return fd;
+		}
+		w->lfds[w->nlfd++] = fd;
+	}
+	return 0;
+}
+
+int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_snap *snap)
+{
+	struct resolv_opts ro = { 0 };
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->gw = gw;
+	w->id = id;
+	w->efd = -1;
+	w->snap = gw_snap_ref(snap);
+	worker_set_happy(w);
+	ev_timer_init(&w->accept_retry, worker_accept_retry_cb);
+	ev_timer_init(&w->drain_timer, worker_drain_timer_cb);
+	w->loop = ev_loop_new();
+	w->pool = relay_pool_new(WORKER_PIPE_POOL);
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!w->loop || !w->pool || w->efd < 0)
+		return -ENOMEM;
+	ro.resolv_conf = snap->conf.resolv_conf;
+	ro.dns_server = snap->conf.dns_server;
+	ro.mark = snap->conf.mark;
+	ro.timeout_ms = 2000;
+	ro.tries = 2;
+	ro.cache_max = 4096;
+	ro.negative_ttl_s = 5;
+	w->res = resolv_new(w->loop, &ro, &err);
+	if (!w->res)
+		return err;
+	if ((err = ev_io_add(w->loop, w->efd, EV_READ, worker_event_cb, w)) < 0)
+		return err;
+	return worker_listen(w);
+}
+
+static void *worker_thread(void *arg)
+{
+	struct worker *w = arg;
+	int err;
+
+	worker_listen_enable(w, true);
+	err = ev_run(w->loop);
+	if (err < 0)
+		log_error("worker %u: event loop: %s", w->id, strerror(-err));
+	while (w->sessions)
+		session_abort(w->sessions, "shutdown");
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	return -pthread_create(&w->tid, NULL, worker_thread, w);
+}
+
+void worker_join(struct worker *w)
+{
+	pthread_join(w->tid, NULL);
+}
+
+void worker_fini(struct worker *w)
+{
+	for (unsigned i = 0; i < w->nlfd; i++)
+		close(w->lfds[i]);
+	w->nlfd = 0;
+	resolv_free(w->res);
+	relay_pool_free(w->pool);
+	if (w->efd >= 0)
+		close(w->efd);
+	ev_loop_free(w->loop);
+	gw_snap_put(w->snap);
+	w->snap = NULL;
+}
