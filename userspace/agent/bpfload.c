@@ -1,0 +1,491 @@
+/* bpfload.c — opens the skeleton, sets rodata, loads, attaches with BPF links and pins them. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfload.h"
+#include "log.h"
+#include "s46.skel.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+#define BPFLOAD_FS_MAGIC 0xcafe4a11
+#define BPFLOAD_NPROGS 9
+
+struct bpfload_cg {
+	char path[PATH_MAX];
+	uint64_t id;
+	bool pinned;
+	struct bpf_link *links[BPFLOAD_NPROGS];
+	struct bpfload_cg *next;
+};
+
+struct bpfload {
+	struct s46_bpf *skel;
+	struct bpfload_config cfg;
+	char *pin_dir;
+	struct bpfload_cg *cgs;
+};
+
+/* What each program needs beyond the previous ones, for the refusal message. */
+static const struct {
+	const char *prog, *needs;
+} bpfload_needs[] = {
+	{ "s46_connect4", "cgroup/connect4 with bpf_get_netns_cookie and sk storage (Linux 5.7+)" },
+	{ "s46_connect6", "cgroup/connect6 with bpf_get_netns_cookie and sk storage (Linux 5.7+)" },
+	{ "s46_sendmsg4", "cgroup/sendmsg4 with bpf_getsockopt (Linux 5.12+)" },
+	{ "s46_sendmsg6", "cgroup/sendmsg6 with bpf_getsockopt (Linux 5.12+)" },
+	{ "s46_recvmsg4", "cgroup/recvmsg4 (Linux 5.7+)" },
+	{ "s46_recvmsg6", "cgroup/recvmsg6 (Linux 5.7+)" },
+	{ "s46_getpeername4", "cgroup/getpeername4 (Linux 5.8+)" },
+	{ "s46_getpeername6", "cgroup/getpeername6 (Linux 5.8+)" },
+	{ "s46_sockops", "sock_ops with sk storage access (Linux 5.10+)" },
+};
+
+static int bpfload_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG || log_get_level() < LOG_LVL_DEBUG)
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	log_debug("libbpf: %s", buf);
+	return 0;
+}
+
+int bpfload_netns_cookie(uint64_t *out)
+{
+	socklen_t len = sizeof(*out);
+	int fd, ret = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, out, &len) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void bpfload_mask6(uint8_t mask[16], unsigned prefix)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = prefix > i * 8 ? prefix - i * 8 : 0;
+
+		mask[i] = bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits);
+	}
+}
+
+static void bpfload_set_rodata(struct s46_bpf *skel, const struct bpfload_config *cfg)
+{
+	struct s46_cfg *c = (struct s46_cfg *)&skel->rodata->s46_cfg;
+	uint32_t m4 = cfg->prefix4 ? ~0u << (32 - cfg->prefix4) : 0;
+
+	memset(c, 0, sizeof(*c));
+	c->netns_cookie = cfg->netns_cookie;
+	c->mark = cfg->mark;
+	c->proxy_port = htons(cfg->proxy_port);
+	c->dns_port = htons(cfg->dns_port);
+	c->mask4 = htonl(m4);
+	c->pool4 = cfg->pool4.s_addr & c->mask4;
+	bpfload_mask6(c->mask6, cfg->prefix6);
+	for (unsigned i = 0; i < 16; i++)
+		c->pool6[i] = cfg->pool6.s6_addr[i] & c->mask6[i];
+	c->flags = cfg->no_dns ? S46_CFG_NO_DNS : 0;
+}
+
+/* Loads the object with only program `only` (-1: none, maps alone); 0 or -errno. */
+static int bpfload_try(const struct bpfload_config *cfg, int only)
+{
+	struct s46_bpf *skel = s46_bpf__open();
+	struct bpf_program *prog;
+	int i = 0, err;
+
+	if (!skel)
+		return -errno;
+	bpfload_set_rodata(skel, cfg);
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, i++ == only);
+	err = s46_bpf__load(skel);
+	s46_bpf__destroy(skel);
+	return err;
+}
+
+/* Debian's libbpf helper probes are unreliable on new kernels: probe by loading the real
+ * programs one at a time and name the first one the kernel rejects. */
+static void bpfload_explain(const struct bpfload_config *cfg, int err, char *msg, size_t len)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "unknown");
+	if (bpfload_try(cfg, -1)) {
+		snprintf(msg, len,
+			 "kernel %s lacks the BPF maps socks46 needs (sk storage, LPM trie: "
+			 "Linux 5.2+)",
+			 u.release);
+		return;
+	}
+	for (int i = 0; i < BPFLOAD_NPROGS; i++) {
+		if (bpfload_try(cfg, i)) {
+			snprintf(msg, len, "kernel %s lacks %s", u.release, bpfload_needs[i].needs);
+			return;
+		}
+	}
+	snprintf(msg, len, "kernel %s: loading the BPF programs failed: %s", u.release,
+		 strerror(-err));
+}
+
+int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *errmsg,
+		 size_t errlen)
+{
+	struct bpfload *b;
+	int err;
+
+	libbpf_set_print(bpfload_print);
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->cfg = *cfg;
+	if (cfg->pin_dir) {
+		b->pin_dir = strdup(cfg->pin_dir);
+		if (!b->pin_dir) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		b->cfg.pin_dir = b->pin_dir;
+	}
+	b->skel = s46_bpf__open();
+	if (!b->skel) {
+		err = -errno;
+		snprintf(errmsg, errlen, "cannot open the BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	bpfload_set_rodata(b->skel, cfg);
+	err = s46_bpf__load(b->skel);
+	if (err) {
+		if (err == -EPERM)
+			snprintf(errmsg, errlen, "loading BPF programs needs root (CAP_BPF, "
+						 "CAP_NET_ADMIN)");
+		else
+			bpfload_explain(cfg, err, errmsg, errlen);
+		goto fail;
+	}
+	*out = b;
+	return 0;
+fail:
+	bpfload_close(b);
+	return err;
+}
+
+static void bpfload_cg_free(struct bpfload_cg *cg, bool force_detach)
+{
+	for (int i = 0; i < BPFLOAD_NPROGS; i++) {
+		if (!cg->links[i])
+			continue;
+		if (force_detach && cg->pinned)
+			bpf_link__unpin(cg->links[i]);
+		bpf_link__destroy(cg->links[i]);
+	}
+	free(cg);
+}
+
+void bpfload_close(struct bpfload *b)
+{
+	if (!b)
+		return;
+	/* Pinned links stay attached: the cgroup keeps failing fast until `detach`. */
+	while (b->cgs) {
+		struct bpfload_cg *cg = b->cgs;
+
+		b->cgs = cg->next;
+		bpfload_cg_free(cg, false);
+	}
+	s46_bpf__destroy(b->skel);
+	free(b->pin_dir);
+	free(b);
+}
+
+int bpfload_cgroup_id(const char *path, uint64_t *id)
+{
+	struct statfs sfs;
+	struct stat st;
+
+	if (statfs(path, &sfs) < 0 || stat(path, &st) < 0)
+		return -errno;
+	if (sfs.f_type != 0x63677270 /* CGROUP2_SUPER_MAGIC */)
+		return -ENOTDIR;
+	*id = st.st_ino;
+	return 0;
+}
+
+static bool bpfload_on_bpffs(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && sfs.f_type == BPFLOAD_FS_MAGIC;
+}
+
+/* Makes sure pin_dir exists on a bpffs; mounts one on /sys/fs/bpf if nothing is there. */
+static int bpfload_pin_dir_ready(const char *dir)
+{
+	char parent[PATH_MAX], *slash;
+
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (!bpfload_on_bpffs(parent) && !strcmp(parent, "/sys/fs/bpf")) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") < 0)
+			return -errno;
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return bpfload_on_bpffs(dir) ? 0 : -EMEDIUMTYPE;
+}
+
+static int bpfload_rmtree(const char *dir)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) < (int)sizeof(p))
+			unlink(p);
+	}
+	closedir(d);
+	return rmdir(dir) < 0 ? -errno : 0;
+}
+
+int bpfload_unpin(const char *pin_dir, uint64_t cgid)
+{
+	char suffix[32], p[PATH_MAX];
+	struct dirent *de;
+	size_t sl, nl;
+	int n = 0;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	sl = (size_t)snprintf(suffix, sizeof(suffix), "-%llu", (unsigned long long)cgid);
+	while ((de = readdir(d))) {
+		nl = strlen(de->d_name);
+		if (nl <= sl || strcmp(de->d_name + nl - sl, suffix))
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", pin_dir, de->d_name) >= (int)sizeof(p))
+			continue;
+		if (!bpfload_rmtree(p))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Pins every link of cg; a link pinned earlier (by an agent that has exited) is replaced,
+ * which detaches the old program once nothing else holds it. */
+static int bpfload_pin(struct bpfload *b, struct bpfload_cg *cg)
+{
+	char dir[PATH_MAX], p[PATH_MAX + 64];
+	int err, i = 0;
+	struct bpf_program *prog;
+
+	err = bpfload_pin_dir_ready(b->pin_dir);
+	if (err)
+		return err;
+	bpfload_unpin(b->pin_dir, cg->id);
+	snprintf(dir, sizeof(dir), "%s/%llu-%llu", b->pin_dir,
+		 (unsigned long long)b->cfg.netns_cookie, (unsigned long long)cg->id);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		if (snprintf(p, sizeof(p), "%s/%s", dir, bpf_program__name(prog)) >= (int)sizeof(p))
+			return -ENAMETOOLONG;
+		err = bpf_link__pin(cg->links[i++], p);
+		if (err)
+			return err;
+	}
+	cg->pinned = true;
+	return 0;
+}
+
+static struct bpfload_cg **bpfload_find(struct bpfload *b, uint64_t id)
+{
+	struct bpfload_cg **pp;
+
+	for (pp = &b->cgs; *pp; pp = &(*pp)->next)
+		if ((*pp)->id == id)
+			return pp;
+	return NULL;
+}
+
+int bpfload_attach(struct bpfload *b, const char *path)
+{
+	struct bpf_program *prog;
+	struct bpfload_cg *cg;
+	int fd, err, i = 0;
+	uint64_t id;
+
+	err = bpfload_cgroup_id(path, &id);
+	if (err)
+		return err;
+	if (bpfload_find(b, id))
+		return -EALREADY;
+	cg = calloc(1, sizeof(*cg));
+	if (!cg)
+		return -ENOMEM;
+	if (!realpath(path, cg->path))
+		snprintf(cg->path, sizeof(cg->path), "%s", path);
+	cg->id = id;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	bpf_object__for_each_program(prog, b->skel->obj) {
+		cg->links[i] = bpf_program__attach_cgroup(prog, fd);
+		if (!cg->links[i]) {
+			err = -errno;
+			goto fail;
+		}
+		i++;
+	}
+	if (b->pin_dir) {
+		err = bpfload_pin(b, cg);
+		if (err)
+			log_warnx("%s: not pinned under %s (%s): after the agent exits, connects to "
+				  "fake addresses fail as unreachable",
+				  cg->path, b->pin_dir, strerror(-err));
+	}
+	cg->next = b->cgs;
+	b->cgs = cg;
+	close(fd);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	bpfload_cg_free(cg, true);
+	return err;
+}
+
+int bpfload_detach(struct bpfload *b, const char *path)
+{
+	struct bpfload_cg **pp, *cg;
+	uint64_t id;
+	int err;
+
+	err = bpfload_cgroup_id(path, &id);
+	if (err)
+		return err;
+	pp = bpfload_find(b, id);
+	if (!pp)
+		return -ENOENT;
+	cg = *pp;
+	*pp = cg->next;
+	bpfload_cg_free(cg, true);
+	if (b->pin_dir)
+		bpfload_unpin(b->pin_dir, id);
+	return 0;
+}
+
+void bpfload_walk(struct bpfload *b, bpfload_cgroup_cb *fn, void *arg)
+{
+	for (struct bpfload_cg *cg = b->cgs; cg; cg = cg->next)
+		fn(cg->path, cg->id, cg->pinned, arg);
+}
+
+int bpfload_policy_add(struct bpfload *b, int af, const void *addr, unsigned prefix)
+{
+	struct s46_policy_key k = { 0 };
+	uint8_t one = 1;
+
+	if (af == AF_INET) {
+		if (prefix > 32)
+			return -EINVAL;
+		k.addr[10] = 0xff;
+		k.addr[11] = 0xff;
+		memcpy(k.addr + 12, addr, 4);
+		k.prefixlen = 96 + prefix;
+	} else if (af == AF_INET6) {
+		if (prefix > 128)
+			return -EINVAL;
+		memcpy(k.addr, addr, 16);
+		k.prefixlen = prefix;
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.s46_policy), &k, &one, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int bpfload_conn_take(struct bpfload *b, const struct s46_conn_key *k, struct s46_conn_val *v)
+{
+	int fd = bpf_map__fd(b->skel->maps.s46_conn);
+
+	if (bpf_map_lookup_elem(fd, k, v))
+		return -errno;
+	bpf_map_delete_elem(fd, k);
+	return 0;
+}
+
+long bpfload_conn_count(struct bpfload *b)
+{
+	int fd = bpf_map__fd(b->skel->maps.s46_conn);
+	struct s46_conn_key k, next;
+	long n = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+int bpfload_stats(struct bpfload *b, uint64_t out[S46_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(b->skel->maps.s46_stats);
+	uint64_t *vals;
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < S46_STAT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}

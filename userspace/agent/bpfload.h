@@ -1,0 +1,64 @@
+/* bpfload.h — loads the cgroup programs, attaches them with BPF links, reads their maps. */
+#ifndef S46_BPFLOAD_H
+#define S46_BPFLOAD_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "s46_bpf.h"
+
+#define BPFLOAD_PIN_DIR_DEFAULT "/sys/fs/bpf/socks46"
+
+struct bpfload_config {
+	uint64_t netns_cookie;
+	uint32_t mark;
+	uint16_t proxy_port, dns_port; /* host order */
+	struct in_addr pool4;
+	unsigned prefix4;
+	struct in6_addr pool6;
+	unsigned prefix6;
+	bool no_dns;
+	/* Links are pinned under pin_dir/<netns cookie>-<cgroup id>/ so they outlive the
+	 * agent (connects then fail with ECONNREFUSED); NULL = not pinned. */
+	const char *pin_dir;
+};
+
+struct bpfload;
+
+/* The cookie of the caller's network namespace. Returns 0 or -errno (-ENOPROTOOPT on
+ * kernels before 5.14). */
+int bpfload_netns_cookie(uint64_t *out);
+/* Opens, configures and loads the programs. On a kernel lacking a feature, errmsg gets one
+ * line naming it and the kernel version. Returns 0 or -errno. */
+int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *errmsg,
+		 size_t errlen);
+/* Destroys the links that are not pinned and frees. NULL is fine. */
+void bpfload_close(struct bpfload *b);
+
+/* Attaches every program to the cgroup2 directory path. Returns 0 or -errno. */
+int bpfload_attach(struct bpfload *b, const char *path);
+/* Detaches and unpins. Returns 0, -ENOENT if not attached by this agent, or -errno. */
+int bpfload_detach(struct bpfload *b, const char *path);
+
+typedef void bpfload_cgroup_cb(const char *path, uint64_t id, bool pinned, void *arg);
+void bpfload_walk(struct bpfload *b, bpfload_cgroup_cb *fn, void *arg);
+
+/* Adds an address prefix that goes through the gateway (af AF_INET/AF_INET6). */
+int bpfload_policy_add(struct bpfload *b, int af, const void *addr, unsigned prefix);
+
+/* Finds and removes the published original destination of a connection. 0 or -ENOENT. */
+int bpfload_conn_take(struct bpfload *b, const struct s46_conn_key *k, struct s46_conn_val *v);
+/* Number of entries in s46_conn (for tests of map hygiene). */
+long bpfload_conn_count(struct bpfload *b);
+
+/* Counters summed over CPUs, indexed by enum s46_stat. */
+int bpfload_stats(struct bpfload *b, uint64_t out[S46_STAT_MAX]);
+
+/* The cgroup id (inode number of its cgroup2 directory). 0 or -errno. */
+int bpfload_cgroup_id(const char *path, uint64_t *id);
+/* Removes pins of cgroup id under pin_dir left by any agent (for detach without an agent).
+ * Returns the number of pin directories removed, or -errno. */
+int bpfload_unpin(const char *pin_dir, uint64_t cgid);
+
+#endif

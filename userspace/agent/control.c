@@ -1,0 +1,421 @@
+/* control.c — the agent's unix control socket (attach, detach, status) and its client side. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "agent.h"
+#include "bpfload.h"
+#include "control.h"
+#include "dnsd.h"
+#include "ev.h"
+#include "log.h"
+#include "redirect.h"
+
+#define CONTROL_CLIENT_MS 5000
+
+struct control {
+	struct ev_loop *loop;
+	struct agent *agent;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int lfd;
+};
+
+struct control_client {
+	struct control *c;
+	int fd;
+	char buf[CONTROL_LINE_MAX];
+	size_t len;
+	struct ev_timer timer;
+};
+
+static void control_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+struct control_walk {
+	FILE *f;
+	bool first;
+};
+
+static void control_sep(struct control_walk *w)
+{
+	if (!w->first)
+		fputc(',', w->f);
+	w->first = false;
+}
+
+static void control_gw_cb(const char *addr, bool up, unsigned failures, void *arg)
+{
+	struct control_walk *w = arg;
+
+	control_sep(w);
+	fprintf(w->f, "{\"addr\":");
+	control_json_str(w->f, addr);
+	fprintf(w->f, ",\"up\":%s,\"failures\":%u}", up ? "true" : "false", failures);
+}
+
+static void control_cg_cb(const char *path, uint64_t id, bool pinned, void *arg)
+{
+	struct control_walk *w = arg;
+
+	control_sep(w);
+	fprintf(w->f, "{\"path\":");
+	control_json_str(w->f, path);
+	fprintf(w->f, ",\"id\":%llu,\"pinned\":%s}", (unsigned long long)id,
+		pinned ? "true" : "false");
+}
+
+static void control_fake_cb(const char *name, int af, const void *addr, unsigned refs,
+			    uint64_t last_used_s, void *arg)
+{
+	struct control_walk *w = arg;
+	char buf[INET6_ADDRSTRLEN];
+
+	inet_ntop(af, addr, buf, sizeof(buf));
+	control_sep(w);
+	fprintf(w->f, "{\"name\":");
+	control_json_str(w->f, name);
+	fprintf(w->f, ",\"addr\":\"%s\",\"refs\":%u,\"last_used\":%llu}", buf, refs,
+		(unsigned long long)last_used_s);
+}
+
+static void control_conn_cb(const struct redirect_info *ci, void *arg)
+{
+	struct control_walk *w = arg;
+	char a[ADDR_STRLEN];
+
+	control_sep(w);
+	fprintf(w->f, "{\"client\":\"%s\"", addr_format(ci->client, a, sizeof(a)));
+	fprintf(w->f, ",\"cookie\":%llu,\"pid\":%u", (unsigned long long)ci->cookie, ci->pid);
+	fprintf(w->f, ",\"orig\":\"%s\",\"target\":", addr_format(ci->orig, a, sizeof(a)));
+	control_json_str(w->f, ci->target);
+	fprintf(w->f, ",\"gateway\":");
+	control_json_str(w->f, ci->gateway);
+	fprintf(w->f, ",\"state\":\"%s\",\"bytes_up\":%llu,\"bytes_down\":%llu,\"age_ms\":%llu}",
+		ci->state, (unsigned long long)ci->bytes_up, (unsigned long long)ci->bytes_down,
+		(unsigned long long)ci->age_ms);
+}
+
+static void control_counters(FILE *f, struct agent *a)
+{
+	static const char *const bpf_names[S46_STAT_MAX] = {
+		"tcp_redirect", "dns_connect", "dns_sendmsg", "dns_recvmsg",
+		"published",	"udp_denied",  "bpf_errors",
+	};
+	uint64_t st[S46_STAT_MAX] = { 0 };
+	struct redirect_stats rs;
+	struct dnsd_stats ds = { 0 };
+
+	bpfload_stats(a->bpf, st);
+	redirect_get_stats(a->redirect, &rs);
+	if (a->dnsd)
+		dnsd_get_stats(a->dnsd, &ds);
+	fprintf(f, "\"counters\":{");
+	for (int i = 0; i < S46_STAT_MAX; i++)
+		fprintf(f, "\"%s\":%llu,", bpf_names[i], (unsigned long long)st[i]);
+	fprintf(f,
+		"\"accepted\":%llu,\"forwarded\":%llu,\"refused\":%llu,\"no_gateway\":%llu,"
+		"\"no_origdst\":%llu,\"no_name\":%llu,",
+		rs.accepted, rs.forwarded, rs.refused, rs.no_gateway, rs.no_origdst, rs.no_name);
+	fprintf(f,
+		"\"dns_queries\":%llu,\"dns_faked\":%llu,\"dns_forwarded\":%llu,"
+		"\"dns_formerr\":%llu,\"dns_servfail\":%llu}",
+		ds.queries, ds.faked, ds.forwarded, ds.formerr, ds.servfail);
+}
+
+/* The status JSON described in control.h; returns a malloc'd string or NULL. */
+static char *control_status(struct agent *a)
+{
+	struct control_walk w;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "{\"version\":1,\"pid\":%d,\"netns_cookie\":%llu,\"proxy_port\":%u,"
+		   "\"dns_port\":%u,",
+		(int)getpid(), (unsigned long long)a->netns_cookie, a->proxy_port, a->dns_port);
+	w = (struct control_walk){ f, true };
+	fprintf(f, "\"gateways\":[");
+	redirect_walk_gateways(a->redirect, control_gw_cb, &w);
+	w.first = true;
+	fprintf(f, "],\"cgroups\":[");
+	bpfload_walk(a->bpf, control_cg_cb, &w);
+	fprintf(f, "],");
+	control_counters(f, a);
+	w.first = true;
+	fprintf(f, ",\"fakeip\":[");
+	fakeip_walk(a->fakeip, control_fake_cb, &w);
+	w.first = true;
+	fprintf(f, "],\"connections\":[");
+	redirect_walk(a->redirect, control_conn_cb, &w);
+	fprintf(f, "]}\n");
+	if (fclose(f)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static char *control_handle(struct control *c, char *line)
+{
+	char err[512], *reply;
+	int rc;
+
+	if (!strcmp(line, "status"))
+		return control_status(c->agent);
+	if (!strncmp(line, "attach ", 7))
+		rc = agent_attach(c->agent, line + 7, err, sizeof(err));
+	else if (!strncmp(line, "detach ", 7))
+		rc = agent_detach(c->agent, line + 7, err, sizeof(err));
+	else
+		return strdup("error unknown command\n");
+	if (!rc)
+		return strdup("ok\n");
+	if (asprintf(&reply, "error %s\n", err) < 0)
+		return NULL;
+	return reply;
+}
+
+static void control_client_free(struct control_client *cl)
+{
+	ev_timer_stop(cl->c->loop, &cl->timer);
+	ev_io_del(cl->c->loop, cl->fd);
+	close(cl->fd);
+	free(cl);
+}
+
+static void control_client_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	control_client_free(container_of(t, struct control_client, timer));
+}
+
+static void control_reply(struct control_client *cl, const char *reply)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	size_t off = 0, len = strlen(reply);
+
+	/* Replies are small: write them blocking, bounded by a send timeout. */
+	fcntl(cl->fd, F_SETFL, fcntl(cl->fd, F_GETFL) & ~O_NONBLOCK);
+	setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	while (off < len) {
+		ssize_t n = send(cl->fd, reply + off, len - off, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+static void control_client_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct control_client *cl = arg;
+	char *nl, *reply;
+	ssize_t n;
+
+	n = recv(fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		control_client_free(cl);
+		return;
+	}
+	cl->len += (size_t)n;
+	cl->buf[cl->len] = '\0';
+	nl = strchr(cl->buf, '\n');
+	if (!nl) {
+		if (cl->len == sizeof(cl->buf) - 1) {
+			control_reply(cl, "error line too long\n");
+			control_client_free(cl);
+		}
+		return;
+	}
+	*nl = '\0';
+	reply = control_handle(cl->c, cl->buf);
+	control_reply(cl, reply ? reply : "error out of memory\n");
+	free(reply);
+	control_client_free(cl);
+}
+
+static void control_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
+{
+	struct control *c = arg;
+	struct control_client *cl;
+	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		close(fd);
+		return;
+	}
+	cl->c = c;
+	cl->fd = fd;
+	ev_timer_init(&cl->timer, control_client_timeout);
+	if (ev_io_add(loop, fd, EV_READ, control_client_io, cl) ||
+	    ev_timer_start(loop, &cl->timer, CONTROL_CLIENT_MS)) {
+		ev_io_del(loop, fd);
+		close(fd);
+		free(cl);
+	}
+}
+
+static int control_addr(const char *path, struct sockaddr_un *sun)
+{
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun->sun_path, path);
+	return 0;
+}
+
+/* Creates the socket's directory (one level, as /run/socks46 needs). */
+static void control_mkdir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	mkdir(dir, 0755);
+}
+
+int control_start(struct control **out, struct ev_loop *loop, const char *path, struct agent *a)
+{
+	struct sockaddr_un sun;
+	struct control *c;
+	char *reply = NULL;
+	int err;
+
+	err = control_addr(path, &sun);
+	if (err)
+		return err;
+	/* Refuse to steal the socket of an agent that is still answering. */
+	if (!control_request(path, "status", &reply)) {
+		free(reply);
+		return -EADDRINUSE;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->loop = loop;
+	c->agent = a;
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	control_mkdir(path);
+	unlink(path);
+	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->lfd < 0 || bind(c->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, 0600) < 0 || listen(c->lfd, 64) < 0) {
+		err = -errno;
+		goto fail;
+	}
+	err = ev_io_add(loop, c->lfd, EV_READ, control_accept, c);
+	if (err)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	if (c->lfd >= 0)
+		close(c->lfd);
+	free(c);
+	return err;
+}
+
+void control_stop(struct control *c)
+{
+	if (!c)
+		return;
+	ev_io_del(c->loop, c->lfd);
+	close(c->lfd);
+	unlink(c->path);
+	free(c);
+}
+
+const char *control_path(const char *opt)
+{
+	const char *env = getenv(CONTROL_ENV);
+
+	if (opt)
+		return opt;
+	return env && *env ? env : CONTROL_PATH_DEFAULT;
+}
+
+int control_request(const char *path, const char *line, char **reply)
+{
+	struct timeval tv = { .tv_sec = 10 };
+	struct sockaddr_un sun;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int fd, err;
+
+	*reply = NULL;
+	err = control_addr(path, &sun);
+	if (err)
+		return err;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    dprintf(fd, "%s\n", line) < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			char *nb = realloc(buf, cap + 65536);
+
+			if (!nb) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*reply = buf;
+	buf = NULL;
+	err = 0;
+out:
+	free(buf);
+	close(fd);
+	return err;
+}

@@ -1,0 +1,625 @@
+/* redirect.c — accepts redirected connections, forwards each as a SOCKS5 CONNECT, relays. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "bpfload.h"
+#include "ev.h"
+#include "fakeip.h"
+#include "log.h"
+#include "origdst.h"
+#include "redirect.h"
+#include "relay.h"
+#include "socks5.h"
+
+/* A gateway that failed is tried after the others for this long. */
+#define REDIRECT_GW_BACKOFF_MS 5000
+#define REDIRECT_ACCEPT_BATCH 64
+
+enum redirect_state {
+	RC_CONNECTING, /* TCP connect to a gateway under way */
+	RC_HANDSHAKE,  /* greeting, auth and request sent; reading the answers */
+	RC_RELAY,
+};
+
+enum redirect_phase {
+	RP_CHOICE,
+	RP_AUTH,
+	RP_REPLY,
+};
+
+struct redirect_gw {
+	struct sockaddr_storage addr;
+	char name[ADDR_STRLEN];
+	uint64_t down_until_ms;
+	unsigned failures;
+};
+
+struct redirect_conn {
+	struct redirect *r;
+	int cfd, gfd;
+	enum redirect_state state;
+	enum redirect_phase phase;
+	struct s46_conn_val orig;
+	struct sockaddr_storage client, origsa;
+	struct socks5_addr target;
+	char target_str[300];
+	int fake_af; /* 0: not a fake address, nothing held */
+	uint8_t fake_addr[16];
+	int gw;		/* gateway in use, -1 before the first */
+	uint32_t tried; /* bitmask of gateways tried */
+	uint8_t out[SOCKS5_GREETING_MAX + SOCKS5_AUTH_MAX + SOCKS5_REQUEST_MAX];
+	size_t out_len;
+	uint8_t in[512];
+	size_t in_len;
+	uint64_t start_ms;
+	struct ev_timer timer;
+	struct relay relay;
+	bool relay_done; /* the relay finished and unregistered its fds itself */
+	struct redirect_conn *prev, *next;
+};
+
+struct redirect {
+	struct ev_loop *loop;
+	struct redirect_config cfg;
+	struct redirect_gw gws[REDIRECT_MAX_GATEWAYS];
+	struct bpfload *bpf;
+	uint64_t netns_cookie;
+	struct fakeip *table;
+	const struct fakeip_config *fcfg;
+	struct relay_pool *pool;
+	int lfd[2];
+	uint16_t port;
+	struct redirect_stats stats;
+	struct redirect_conn *conns;
+};
+
+static void redirect_next_gateway(struct redirect_conn *c);
+
+static uint64_t redirect_now_s(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+static void redirect_conn_free(struct redirect_conn *c, bool reset)
+{
+	struct redirect *r = c->r;
+
+	ev_timer_stop(r->loop, &c->timer);
+	if (c->state == RC_RELAY) {
+		if (!c->relay_done)
+			relay_stop(&c->relay);
+	} else if (c->gfd >= 0) {
+		ev_io_del(r->loop, c->gfd);
+	}
+	if (reset) {
+		/* An RST tells the program at once that its connection failed. */
+		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+		setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	}
+	close(c->cfd);
+	if (c->gfd >= 0)
+		close(c->gfd);
+	if (c->fake_af)
+		fakeip_release(r->table, c->fake_af, c->fake_addr, redirect_now_s());
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		r->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+static void redirect_reset_fd(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/* What the gateway is asked for: the name behind a fake address, else the address. */
+static int redirect_target(struct redirect_conn *c)
+{
+	struct redirect *r = c->r;
+	struct sockaddr_storage *ss = &c->origsa;
+	char name[256];
+	int af = ss->ss_family, err;
+	const void *a = af == AF_INET ? (void *)&((struct sockaddr_in *)ss)->sin_addr
+				      : (void *)&((struct sockaddr_in6 *)ss)->sin6_addr;
+
+	if (r->table && fakeip_in_pool(r->fcfg, af, a)) {
+		err = fakeip_lookup_addr(r->table, af, a, name, sizeof(name));
+		if (err)
+			return err;
+		err = socks5_addr_set_name(&c->target, name, addr_port((struct sockaddr *)ss));
+		if (err)
+			return err;
+		if (!fakeip_hold(r->table, af, a, redirect_now_s())) {
+			c->fake_af = af;
+			memcpy(c->fake_addr, a, af == AF_INET ? 4 : 16);
+		}
+	} else {
+		err = socks5_addr_from_sockaddr(&c->target, (struct sockaddr *)ss);
+		if (err)
+			return err;
+	}
+	socks5_addr_format(&c->target, c->target_str, sizeof(c->target_str));
+	return 0;
+}
+
+/* Greeting, optional RFC 1929 auth and the CONNECT request, pipelined in one write: the
+ * gateway parses them with explicit framing, which saves two round trips. */
+static int redirect_build(struct redirect_conn *c)
+{
+	const struct redirect_config *cfg = &c->r->cfg;
+	uint8_t method = cfg->user ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
+	int n;
+
+	c->out_len = 0;
+	n = socks5_build_greeting(c->out, &method, 1);
+	if (n < 0)
+		return n;
+	c->out_len += (size_t)n;
+	if (cfg->user) {
+		n = socks5_build_auth(c->out + c->out_len, cfg->user, cfg->pass);
+		if (n < 0)
+			return n;
+		c->out_len += (size_t)n;
+	}
+	n = socks5_build_request(c->out + c->out_len, SOCKS5_CMD_CONNECT, &c->target);
+	if (n < 0)
+		return n;
+	c->out_len += (size_t)n;
+	return 0;
+}
+
+static void redirect_gw_failed(struct redirect_conn *c, const char *why)
+{
+	struct redirect_gw *g = &c->r->gws[c->gw];
+
+	g->failures++;
+	g->down_until_ms = ev_now(c->r->loop) + REDIRECT_GW_BACKOFF_MS;
+	log_info("gateway %s skipped for %s: %s", g->name, c->target_str, why);
+	ev_timer_stop(c->r->loop, &c->timer);
+	ev_io_del(c->r->loop, c->gfd);
+	close(c->gfd);
+	c->gfd = -1;
+	c->in_len = 0;
+	redirect_next_gateway(c);
+}
+
+static void redirect_relay_done(struct relay *rl, enum relay_result res, int err, void *arg)
+{
+	struct redirect_conn *c = arg;
+
+	log_debug("%s: relay finished: %s%s%s", c->target_str, relay_result_str(res),
+		  err ? ": " : "", err ? strerror(err) : "");
+	c->relay_done = true;
+	redirect_conn_free(c, res == RELAY_ERROR);
+}
+
+static void redirect_start_relay(struct redirect_conn *c, const uint8_t *rest, size_t rest_len)
+{
+	struct redirect *r = c->r;
+	struct redirect_gw *g = &r->gws[c->gw];
+	int err;
+
+	ev_timer_stop(r->loop, &c->timer);
+	ev_io_del(r->loop, c->gfd);
+	g->failures = 0;
+	g->down_until_ms = 0;
+	/* fd[0] is the gateway, fd[1] the program: early server bytes go to the program. */
+	err = relay_start(&c->relay, r->loop, r->pool, c->gfd, c->cfd, rest, rest_len,
+			  r->cfg.idle_ms, redirect_relay_done, c);
+	if (err) {
+		log_warnx("%s: relay: %s", c->target_str, strerror(-err));
+		redirect_conn_free(c, true);
+		return;
+	}
+	c->state = RC_RELAY;
+	r->stats.forwarded++;
+	log_debug("%s via %s: relaying", c->target_str, g->name);
+}
+
+/* Parses what has arrived; returns 1 when the handshake finished (c may be freed). */
+static int redirect_parse(struct redirect_conn *c)
+{
+	struct redirect *r = c->r;
+	struct socks5_addr bnd;
+	uint8_t v, rep;
+	size_t off = 0;
+	int n;
+
+	for (;;) {
+		const uint8_t *p = c->in + off;
+		size_t len = c->in_len - off;
+
+		if (c->phase == RP_CHOICE) {
+			n = socks5_parse_choice(p, len, &v);
+			if (n <= 0)
+				break;
+			if (v != (r->cfg.user ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE)) {
+				redirect_gw_failed(c, "no acceptable authentication method");
+				return 1;
+			}
+			/* The gateway answers: give it the time a name lookup and connect take. */
+			ev_timer_start(r->loop, &c->timer, r->cfg.reply_ms);
+			c->phase = r->cfg.user ? RP_AUTH : RP_REPLY;
+		} else if (c->phase == RP_AUTH) {
+			n = socks5_parse_auth_reply(p, len, &v);
+			if (n <= 0)
+				break;
+			if (v != SOCKS5_AUTH_SUCCESS) {
+				redirect_gw_failed(c, "authentication failed");
+				return 1;
+			}
+			c->phase = RP_REPLY;
+		} else {
+			n = socks5_parse_reply(p, len, &rep, &bnd);
+			if (n <= 0)
+				break;
+			if (rep != SOCKS5_REP_SUCCEEDED) {
+				log_info("%s via %s: %s", c->target_str, r->gws[c->gw].name,
+					 socks5_rep_str(rep));
+				r->stats.refused++;
+				redirect_conn_free(c, true);
+				return 1;
+			}
+			redirect_start_relay(c, p + n, len - (size_t)n);
+			return 1;
+		}
+		off += (size_t)n;
+	}
+	if (n < 0) {
+		redirect_gw_failed(c, "malformed SOCKS5 answer");
+		return 1;
+	}
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+	return 0;
+}
+
+static void redirect_gw_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct redirect_conn *c = arg;
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	ssize_t n;
+
+	if (c->state == RC_CONNECTING) {
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			soerr = errno;
+		if (soerr) {
+			redirect_gw_failed(c, strerror(soerr));
+			return;
+		}
+		/* A few hundred bytes always fit an empty socket buffer. */
+		n = send(fd, c->out, c->out_len, MSG_NOSIGNAL);
+		if (n != (ssize_t)c->out_len) {
+			redirect_gw_failed(c, n < 0 ? strerror(errno) : "short write");
+			return;
+		}
+		c->state = RC_HANDSHAKE;
+		c->phase = RP_CHOICE;
+		ev_io_mod(loop, fd, EV_READ);
+		return;
+	}
+	n = recv(fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (c->phase == RP_REPLY) {
+			/* The gateway took the request and went away: not a gateway to skip. */
+			log_info("%s via %s: gateway closed before replying", c->target_str,
+				 c->r->gws[c->gw].name);
+			c->r->stats.refused++;
+			redirect_conn_free(c, true);
+			return;
+		}
+		redirect_gw_failed(c, n < 0 ? strerror(errno) : "closed");
+		return;
+	}
+	c->in_len += (size_t)n;
+	if (!redirect_parse(c) && c->in_len == sizeof(c->in))
+		redirect_gw_failed(c, "oversized SOCKS5 answer");
+}
+
+static void redirect_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct redirect_conn *c = container_of(t, struct redirect_conn, timer);
+
+	if (c->state == RC_HANDSHAKE && c->phase != RP_CHOICE) {
+		log_info("%s via %s: no reply in time", c->target_str, c->r->gws[c->gw].name);
+		c->r->stats.refused++;
+		redirect_conn_free(c, true);
+		return;
+	}
+	redirect_gw_failed(c, "no answer");
+}
+
+/* Gateways that have not failed recently first, in configured order; then the others. */
+static int redirect_pick(struct redirect_conn *c)
+{
+	struct redirect *r = c->r;
+	uint64_t now = ev_now(r->loop);
+
+	for (unsigned pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < r->cfg.ngateways; i++) {
+			if (c->tried & (1u << i))
+				continue;
+			if (pass == 0 && r->gws[i].down_until_ms > now)
+				continue;
+			return (int)i;
+		}
+	return -1;
+}
+
+static int redirect_gw_connect(struct redirect_conn *c)
+{
+	struct redirect *r = c->r;
+	struct sockaddr_storage *ga = &r->gws[c->gw].addr;
+	int one = 1, fd, err;
+
+	fd = socket(ga->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* The mark keeps the programs from redirecting the agent into itself. */
+	if (r->cfg.mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &r->cfg.mark, sizeof(r->cfg.mark)))
+		log_debug("SO_MARK: %s", strerror(errno));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)ga, addr_sa_len((struct sockaddr *)ga)) < 0 &&
+	    errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = ev_io_add(r->loop, fd, EV_WRITE, redirect_gw_io, c);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	c->gfd = fd;
+	return 0;
+}
+
+static void redirect_next_gateway(struct redirect_conn *c)
+{
+	struct redirect *r = c->r;
+	int err;
+
+	while ((c->gw = redirect_pick(c)) >= 0) {
+		c->tried |= 1u << c->gw;
+		c->state = RC_CONNECTING;
+		err = redirect_gw_connect(c);
+		if (!err) {
+			ev_timer_start(r->loop, &c->timer, r->cfg.connect_ms);
+			return;
+		}
+		r->gws[c->gw].failures++;
+		r->gws[c->gw].down_until_ms = ev_now(r->loop) + REDIRECT_GW_BACKOFF_MS;
+		log_info("gateway %s skipped: %s", r->gws[c->gw].name, strerror(-err));
+	}
+	log_warnx("%s: no gateway answered", c->target_str);
+	r->stats.no_gateway++;
+	redirect_conn_free(c, true);
+}
+
+static void redirect_accepted(struct redirect *r, int fd)
+{
+	struct redirect_conn *c;
+	socklen_t len;
+	char buf[ADDR_STRLEN];
+	int err;
+
+	r->stats.accepted++;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		redirect_reset_fd(fd);
+		return;
+	}
+	c->r = r;
+	c->cfd = fd;
+	c->gfd = -1;
+	c->gw = -1;
+	c->start_ms = ev_now(r->loop);
+	ev_timer_init(&c->timer, redirect_timeout);
+	c->next = r->conns;
+	if (r->conns)
+		r->conns->prev = c;
+	r->conns = c;
+	err = r->bpf ? origdst_lookup(r->bpf, r->netns_cookie, fd, &c->orig, &c->client) : -ENOENT;
+	if (err) {
+		log_warnx("connection from %s: no original destination (%s)",
+			  addr_format((struct sockaddr *)&c->client, buf, sizeof(buf)),
+			  strerror(-err));
+		r->stats.no_origdst++;
+		redirect_conn_free(c, true);
+		return;
+	}
+	origdst_sockaddr(&c->orig.dst, &c->origsa, &len);
+	err = redirect_target(c);
+	if (!err)
+		err = redirect_build(c);
+	if (err) {
+		log_warnx("connection to %s: no name behind that address (%s)",
+			  addr_format((struct sockaddr *)&c->origsa, buf, sizeof(buf)),
+			  strerror(-err));
+		r->stats.no_name++;
+		redirect_conn_free(c, true);
+		return;
+	}
+	redirect_next_gateway(c);
+}
+
+static void redirect_accept_io(struct ev_loop *loop, int lfd, unsigned events, void *arg)
+{
+	struct redirect *r = arg;
+
+	for (int i = 0; i < REDIRECT_ACCEPT_BATCH; i++) {
+		int one = 1, fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				log_warn("accept");
+			return;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		redirect_accepted(r, fd);
+	}
+}
+
+static int redirect_listen(struct redirect *r, int af, uint16_t port)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len = addr_len(af);
+	int one = 1, fd, err;
+
+	ss.ss_family = af;
+	if (af == AF_INET) {
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else {
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+	}
+	addr_set_port((struct sockaddr *)&ss, port);
+	fd = socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (af == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 4096) < 0)
+		goto fail;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		goto fail;
+	err = ev_io_add(r->loop, fd, EV_READ, redirect_accept_io, r);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	r->port = addr_port((struct sockaddr *)&ss);
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+int redirect_start(struct redirect **out, struct ev_loop *loop, const struct redirect_config *cfg,
+		   struct bpfload *b, uint64_t netns_cookie, struct fakeip *table,
+		   const struct fakeip_config *fcfg)
+{
+	struct redirect *r;
+	int err;
+
+	if (!cfg->ngateways || cfg->ngateways > REDIRECT_MAX_GATEWAYS)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->loop = loop;
+	r->cfg = *cfg;
+	r->bpf = b;
+	r->netns_cookie = netns_cookie;
+	r->table = table;
+	r->fcfg = fcfg;
+	r->lfd[0] = r->lfd[1] = -1;
+	for (unsigned i = 0; i < cfg->ngateways; i++) {
+		r->gws[i].addr = cfg->gateways[i];
+		addr_format((struct sockaddr *)&cfg->gateways[i], r->gws[i].name,
+			    sizeof(r->gws[i].name));
+	}
+	r->pool = relay_pool_new(64);
+	if (!r->pool) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	r->lfd[0] = redirect_listen(r, AF_INET, cfg->port);
+	if (r->lfd[0] < 0) {
+		err = r->lfd[0];
+		goto fail;
+	}
+	/* Same port on ::1; a host without IPv6 loopback still serves IPv4 programs. */
+	r->lfd[1] = redirect_listen(r, AF_INET6, r->port);
+	if (r->lfd[1] < 0)
+		log_warnx("proxy on [::1]:%u: %s", r->port, strerror(-r->lfd[1]));
+	*out = r;
+	return 0;
+fail:
+	redirect_stop(r);
+	return err;
+}
+
+void redirect_stop(struct redirect *r)
+{
+	if (!r)
+		return;
+	while (r->conns)
+		redirect_conn_free(r->conns, false);
+	for (int i = 0; i < 2; i++) {
+		if (r->lfd[i] >= 0) {
+			ev_io_del(r->loop, r->lfd[i]);
+			close(r->lfd[i]);
+		}
+	}
+	relay_pool_free(r->pool);
+	free(r);
+}
+
+void redirect_set_bpf(struct redirect *r, struct bpfload *b)
+{
+	r->bpf = b;
+}
+
+uint16_t redirect_port(const struct redirect *r)
+{
+	return r->port;
+}
+
+void redirect_get_stats(const struct redirect *r, struct redirect_stats *out)
+{
+	*out = r->stats;
+}
+
+void redirect_walk(struct redirect *r, redirect_conn_cb *fn, void *arg)
+{
+	static const char *const states[] = { "connecting", "handshake", "relay" };
+	uint64_t now = ev_clock_ms();
+
+	for (struct redirect_conn *c = r->conns; c; c = c->next) {
+		struct redirect_info ci = {
+			.client = (struct sockaddr *)&c->client,
+			.orig = (struct sockaddr *)&c->origsa,
+			.target = c->target_str,
+			.gateway = c->gw >= 0 ? r->gws[c->gw].name : "",
+			.state = states[c->state],
+			.cookie = c->orig.cookie,
+			.pid = c->orig.pid,
+			.age_ms = now - c->start_ms,
+		};
+
+		if (c->state == RC_RELAY) {
+			ci.bytes_down = relay_bytes_ab(&c->relay);
+			ci.bytes_up = relay_bytes_ba(&c->relay);
+		}
+		fn(&ci, arg);
+	}
+}
+
+void redirect_walk_gateways(struct redirect *r, redirect_gw_cb *fn, void *arg)
+{
+	uint64_t now = ev_clock_ms();
+
+	for (unsigned i = 0; i < r->cfg.ngateways; i++)
+		fn(r->gws[i].name, r->gws[i].down_until_ms <= now, r->gws[i].failures, arg);
+}

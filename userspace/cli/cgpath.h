@@ -1,0 +1,13 @@
+/* cgpath.h — finding the cgroup2 mount and turning a cgroup argument into a directory path. */
+#ifndef S46_CGPATH_H
+#define S46_CGPATH_H
+
+#include <stddef.h>
+
+/* The cgroup2 mount point from /proc/self/mountinfo. 0 or -ENOENT. */
+int cgpath_root(char *out, size_t len);
+/* An existing directory as given, else the argument relative to the cgroup2 mount
+ * ("system.slice/foo.service"). Resolves to an absolute path. 0 or -errno. */
+int cgpath_resolve(const char *arg, char *out, size_t len);
+
+#endif
