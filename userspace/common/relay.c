@@ -188,6 +188,8 @@ static int relay_pump(struct relay *r, int d)
 
 	if (d == 0 && r->pending && (err = relay_flush_pending(r)) < 0)
 		return err;
+	if (dir->in_pipe && (err = relay_drain(r, d)) < 0)
+		return err;
 	while (!relay_dir_waiting(r, d) && !dir->eof) {
 		ssize_t n;
 
