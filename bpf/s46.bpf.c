@@ -254,13 +254,17 @@ static __always_inline void s46_conn_key_of(struct bpf_sock_ops *skops, struct s
 {
 	__u32 a[4];
 
+	/* The barriers keep clang from merging the two branches' loads into one load through a
+	 * computed context pointer, which the verifier rejects. */
 	if (skops->family == AF_INET) {
 		s46_mapped(a, skops->local_ip4);
+		asm volatile("" ::: "memory");
 	} else {
 		a[0] = skops->local_ip6[0];
 		a[1] = skops->local_ip6[1];
 		a[2] = skops->local_ip6[2];
 		a[3] = skops->local_ip6[3];
+		asm volatile("" ::: "memory");
 	}
 	__builtin_memset(k, 0, sizeof(*k));
 	k->netns_cookie = netns_cookie;

@@ -78,7 +78,9 @@ static __always_inline int s46_in_pool4(__be32 a)
 
 static __always_inline int s46_in_pool6(const __u32 a[4])
 {
-	const __u32 *m = (const __u32 *)s46_cfg.mask6, *p = (const __u32 *)s46_cfg.pool6;
+	/* volatile stays: a plain read of the zero-initialised rodata would fold to 0. */
+	const volatile __u32 *m = (const volatile __u32 *)s46_cfg.mask6;
+	const volatile __u32 *p = (const volatile __u32 *)s46_cfg.pool6;
 	__u32 any = m[0] | m[1] | m[2] | m[3];
 
 	return any && (a[0] & m[0]) == p[0] && (a[1] & m[1]) == p[1] && (a[2] & m[2]) == p[2] &&
@@ -133,11 +135,12 @@ static __always_inline int s46_classify(__u32 type, const __u32 a[4], __be16 por
 	int fake = s46_is_mapped(a) ? s46_in_pool4(a[3]) : s46_in_pool6(a);
 
 	*deny = 0;
-	if (type == SOCK_STREAM && (fake || s46_policy_match(a)))
-		return S46_KIND_PROXY;
+	/* All DNS goes to the responder, whatever server the program asked. */
 	if ((type == SOCK_STREAM || type == SOCK_DGRAM) && port == bpf_htons(53) &&
 	    !(s46_cfg.flags & S46_CFG_NO_DNS))
 		return S46_KIND_DNS;
+	if (type == SOCK_STREAM && (fake || s46_policy_match(a)))
+		return S46_KIND_PROXY;
 	if (type == SOCK_DGRAM && fake)
 		*deny = 1;
 	return S46_KIND_NONE;

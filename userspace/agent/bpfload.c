@@ -59,7 +59,8 @@ static const struct {
 
 static int bpfload_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char buf[512];
+	/* Verifier logs come through here in one piece. */
+	char buf[16384];
 	size_t n;
 
 	if (level == LIBBPF_DEBUG || log_get_level() < LOG_LVL_DEBUG)

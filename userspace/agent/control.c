@@ -155,8 +155,9 @@ static char *control_status(struct agent *a)
 	if (!f)
 		return NULL;
 	fprintf(f, "{\"version\":1,\"pid\":%d,\"netns_cookie\":%llu,\"proxy_port\":%u,"
-		   "\"dns_port\":%u,",
-		(int)getpid(), (unsigned long long)a->netns_cookie, a->proxy_port, a->dns_port);
+		   "\"dns_port\":%u,\"conn_entries\":%ld,",
+		(int)getpid(), (unsigned long long)a->netns_cookie, a->proxy_port, a->dns_port,
+		bpfload_conn_count(a->bpf));
 	w = (struct control_walk){ f, true };
 	fprintf(f, "\"gateways\":[");
 	redirect_walk_gateways(a->redirect, control_gw_cb, &w);

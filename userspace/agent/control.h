@@ -20,6 +20,7 @@
  *   "netns_cookie": 4096,              namespace whose sockets are redirected
  *   "proxy_port": 10046,               loopback TCP port of the redirected connections
  *   "dns_port": 10053,                 loopback port of the DNS responder (UDP and TCP)
+ *   "conn_entries": 0,                 published 4-tuples not yet claimed (map hygiene)
  *   "gateways": [ {"addr": "198.51.100.1:1080", "up": true, "failures": 0} ],
  *   "cgroups":  [ {"path": "/sys/fs/cgroup/unified/x", "id": 1234, "pinned": true} ],
  *   "counters": {

@@ -1,0 +1,53 @@
+#!/bin/bash
+# test_redirect.sh — every program loaded and attached; DNS over UDP (both ways) and TCP steered; connects redirected end to end.
+. "$(dirname "$0")/klib.sh"
+ksetup
+agent_start
+
+log "the programs are attached to the test cgroup with pinned links"
+assert_eq "$(jget cgroups.0.pinned)" True "links pinned"
+n=$(find "$PIN" -mindepth 2 -type f 2>/dev/null | wc -l)
+assert_eq "$n" 9 "nine programs pinned (connect4/6, sendmsg4/6, recvmsg4/6, getpeername4/6, sock_ops)"
+
+log "DNS: unconnected UDP (sendmsg4/recvmsg4), connected UDP (connect4), TCP, IPv6 (sendmsg6/recvmsg6)"
+out=$(kin "$PY" "$PROBE" dns-udp "$DNS_SRV4" web6.test 1 unconnected) || fail "$out"
+printf '%s\n' "$out"
+F4=$(printf '%s\n' "$out" | tail -n 1)
+out=$(kin "$PY" "$PROBE" dns-udp "$DNS_SRV4" web6.test 28 connected) || fail "$out"
+printf '%s\n' "$out"
+F6=$(printf '%s\n' "$out" | tail -n 1)
+out=$(kin "$PY" "$PROBE" dns-tcp "$DNS_SRV4" web4.test 1) || fail "$out"
+printf '%s\n' "$out"
+F4B=$(printf '%s\n' "$out" | tail -n 1)
+out=$(kin "$PY" "$PROBE" dns-udp "$DNS_SRV6" web4.test 28 unconnected) || fail "$out"
+printf '%s\n' "$out"
+F6B=$(printf '%s\n' "$out" | tail -n 1)
+out=$(kin "$PY" "$PROBE" dns-udp "$DNS_SRV6" web6.test 1 unconnected) || fail "$out"
+assert_eq "$(printf '%s\n' "$out" | tail -n 1)" "$F4" "the same name keeps its fake address"
+
+log "connects to fake addresses reach the real server through the gateway; getpeername shows the fake"
+kin "$PY" "$PROBE" get "$F4" 80 hello-s6 || fail "IPv4 program to IPv6-only server"
+kin "$PY" "$PROBE" get "$F6B" 80 hello-s4 || fail "IPv6 program to IPv4-only server"
+kin "$PY" "$PROBE" get "$F6" 80 hello-s6 || fail "IPv6 program to IPv6 server by fake address"
+kin "$PY" "$PROBE" get-dual "::ffff:$F4B" 80 hello-s4 || fail "dual-stack socket to a v4-mapped fake"
+log "policy: a real address listed with --via-gateway goes through the gateway too"
+kin "$PY" "$PROBE" get 203.0.113.2 80 hello-s4 || fail "policy destination"
+assert_eq "$(jget counters.forwarded)" 5 "the agent forwarded all five connections"
+assert_eq "$(jget counters.tcp_redirect)" 5 "connect4/connect6 redirected five connects"
+assert_eq "$(jget counters.no_origdst)" 0 "every accepted connection had its original destination"
+
+log "non-DNS UDP to a fake address fails at once"
+kin "$PY" "$PROBE" udp-denied "$F4" || fail "udp"
+
+log "the agent's own sockets and a program outside the cgroup are not redirected"
+r=$(kns "$PY" "$PROBE" connect-error "$F4" 80)
+assert_eq "$r" ENETUNREACH "outside the cgroup, a fake address is unreachable (no redirect)"
+
+log "a destination the gateway refuses fails at once with a reset"
+start=$(date +%s%N)
+r=$(kin "$PY" "$PROBE" connect-error "$F4B" 81)
+ms=$((($(date +%s%N) - start) / 1000000))
+assert_eq "$r" ECONNRESET "refused destination resets the program's connection"
+[ "$ms" -lt 2500 ] || fail "refusal took ${ms}ms"
+pass "refusal reported in ${ms}ms"
+exit 0
