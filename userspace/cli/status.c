@@ -1,0 +1,325 @@
+/* status.c — `socks46 status [--json]`: the agent's table, connections and counters, owners from sock_diag. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "addr.h"
+#include "agent/control.h"
+#include "cmd.h"
+#include "json.h"
+#include "sockdiag.h"
+
+struct status_args {
+	const char *control;
+	bool json;
+};
+
+/* The program's end of each live connection, found in the kernel's socket table. */
+struct status_conn {
+	struct json *obj;
+	struct sockaddr_storage client;
+	bool has_client;
+	uint32_t inode;
+	struct sockdiag_owner owner;
+};
+
+struct status_match {
+	struct status_conn *conns;
+	size_t n;
+	unsigned short proxy_port;
+};
+
+static void status_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: socks46 status [--json] [--control PATH]\n"
+		"\n"
+		"Shows a running agent's fake-IP table, live connections (with the pid and\n"
+		"name of the program behind each one, from the kernel's socket diagnostics)\n"
+		"and counters.\n"
+		"\n"
+		"  --json           one JSON object: the agent's status, each connection with\n"
+		"                   \"inode\", \"owner_pid\" and \"comm\" added where found\n"
+		"  --control PATH   the agent's control socket (default $%s or %s)\n",
+		CONTROL_ENV, CONTROL_PATH_DEFAULT);
+}
+
+/* 0 to go on, else the exit status to return. */
+static int status_parse(int argc, char **argv, struct status_args *a)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "control", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	a->control = NULL;
+	a->json = false;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			a->json = true;
+			break;
+		case 'C':
+			a->control = optarg;
+			break;
+		case 'h':
+			status_usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "socks46 status: see socks46 status --help\n");
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "socks46 status: unexpected argument '%s' (see --help)\n",
+			argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+/* A program socket is ours when its local end is the client the agent accepted and its
+ * remote port the agent's proxy port (v4-mapped and plain IPv4 compare equal). */
+static int status_match_cb(const struct sockdiag_sock *s, void *arg)
+{
+	struct status_match *m = arg;
+	struct sockaddr_storage src = s->src;
+
+	if (addr_port((const struct sockaddr *)&s->dst) != m->proxy_port || !s->inode)
+		return 0;
+	addr_unmap(&src);
+	for (size_t i = 0; i < m->n; i++)
+		if (m->conns[i].has_client &&
+		    addr_equal((struct sockaddr *)&src, (struct sockaddr *)&m->conns[i].client))
+			m->conns[i].inode = s->inode;
+	return 0;
+}
+
+static void status_find_owners(struct status_conn *conns, size_t n, unsigned short proxy_port)
+{
+	struct status_match m = { .conns = conns, .n = n, .proxy_port = proxy_port };
+	struct sockdiag_owner *owners;
+	size_t k = 0;
+	int err;
+
+	err = sockdiag_dump_tcp(AF_INET, SOCKDIAG_ALL_STATES, status_match_cb, &m);
+	if (!err)
+		err = sockdiag_dump_tcp(AF_INET6, SOCKDIAG_ALL_STATES, status_match_cb, &m);
+	if (err) {
+		fprintf(stderr, "socks46 status: socket diagnostics: %s\n", strerror(-err));
+		return;
+	}
+	owners = calloc(n ? n : 1, sizeof(*owners));
+	if (!owners)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (conns[i].inode)
+			owners[k++].inode = conns[i].inode;
+	if (sockdiag_find_owners(owners, k) > 0)
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < k; j++)
+				if (conns[i].inode && owners[j].inode == conns[i].inode)
+					conns[i].owner = owners[j];
+	free(owners);
+}
+
+/* Collects the connection objects and enriches them in place. */
+static int status_enrich(struct json *root, struct status_conn **out, size_t *nout)
+{
+	const struct json *arr = json_get(root, "connections");
+	struct status_conn *conns;
+	size_t n = 0, i = 0;
+	socklen_t len;
+
+	*out = NULL;
+	*nout = 0;
+	if (!arr || arr->type != JSON_ARRAY)
+		return 0;
+	for (const struct json *c = arr->child; c; c = c->next)
+		n++;
+	conns = calloc(n ? n : 1, sizeof(*conns));
+	if (!conns)
+		return -ENOMEM;
+	for (struct json *c = arr->child; c; c = c->next, i++) {
+		const char *client = json_get_str(c, "client", NULL);
+
+		conns[i].obj = c;
+		conns[i].has_client = client && !addr_parse(client, 0, &conns[i].client, &len);
+		if (conns[i].has_client)
+			addr_unmap(&conns[i].client);
+	}
+	status_find_owners(conns, n, (unsigned short)json_get_uint(root, "proxy_port"));
+	for (i = 0; i < n; i++) {
+		if (!conns[i].inode)
+			continue;
+		if (json_add_uint(conns[i].obj, "inode", conns[i].inode))
+			goto nomem;
+		if (conns[i].owner.pid &&
+		    (json_add_uint(conns[i].obj, "owner_pid", (unsigned)conns[i].owner.pid) ||
+		     json_add_str(conns[i].obj, "comm", conns[i].owner.comm)))
+			goto nomem;
+	}
+	*out = conns;
+	*nout = n;
+	return 0;
+nomem:
+	free(conns);
+	return -ENOMEM;
+}
+
+static void status_print_table(const struct json *root)
+{
+	const struct json *arr = json_get(root, "fakeip");
+	uint64_t now = (uint64_t)time(NULL);
+	size_t n = 0;
+
+	for (const struct json *e = arr ? arr->child : NULL; e; e = e->next)
+		n++;
+	printf("\nfake-IP table (%zu entries):\n", n);
+	if (!n)
+		return;
+	printf("  %-40s %-28s %4s %s\n", "NAME", "ADDRESS", "REFS", "LAST USED");
+	for (const struct json *e = arr->child; e; e = e->next) {
+		unsigned long long last = json_get_uint(e, "last_used");
+
+		printf("  %-40s %-28s %4llu ", json_get_str(e, "name", "?"),
+		       json_get_str(e, "addr", "?"), json_get_uint(e, "refs"));
+		if (last && last <= now)
+			printf("%llus ago\n", (unsigned long long)(now - last));
+		else
+			printf("-\n");
+	}
+}
+
+static void status_print_conns(const struct status_conn *conns, size_t n)
+{
+	printf("\nconnections (%zu):\n", n);
+	if (!n)
+		return;
+	printf("  %-7s %-15s %-24s %-28s %-30s %-9s %10s %10s %8s\n", "PID", "PROGRAM", "CLIENT",
+	       "ORIGINAL DESTINATION", "TARGET", "STATE", "UP", "DOWN", "AGE");
+	for (size_t i = 0; i < n; i++) {
+		const struct json *c = conns[i].obj;
+		unsigned long long pid = conns[i].owner.pid ? (unsigned long long)conns[i].owner.pid
+							    : json_get_uint(c, "pid");
+		char pidbuf[24];
+
+		snprintf(pidbuf, sizeof(pidbuf), pid ? "%llu" : "-", pid);
+		printf("  %-7s %-15s %-24s %-28s %-30s %-9s %10llu %10llu %7.1fs\n", pidbuf,
+		       conns[i].owner.comm[0] ? conns[i].owner.comm : "-",
+		       json_get_str(c, "client", "?"), json_get_str(c, "orig", "?"),
+		       json_get_str(c, "target", "?"), json_get_str(c, "state", "?"),
+		       json_get_uint(c, "bytes_up"), json_get_uint(c, "bytes_down"),
+		       (double)json_get_uint(c, "age_ms") / 1000.0);
+	}
+}
+
+static void status_print_list(const struct json *root, const char *key, const char *title)
+{
+	const struct json *arr = json_get(root, key);
+
+	printf("%s:", title);
+	if (!arr || !arr->child) {
+		printf(" none\n");
+		return;
+	}
+	printf("\n");
+	for (const struct json *e = arr->child; e; e = e->next) {
+		if (!strcmp(key, "gateways"))
+			printf("  %-40s %s, %llu failures\n", json_get_str(e, "addr", "?"),
+			       json_get_bool(e, "up") ? "up" : "down",
+			       json_get_uint(e, "failures"));
+		else
+			printf("  %s (id %llu)\n", json_get_str(e, "path", "?"),
+			       json_get_uint(e, "id"));
+	}
+}
+
+static void status_print_counters(const struct json *root)
+{
+	const struct json *c = json_get(root, "counters");
+	int col = 0;
+
+	printf("\ncounters:\n");
+	for (const struct json *e = c ? c->child : NULL; e; e = e->next) {
+		printf("%s%-16s %-10s", col ? "  " : "  ", e->key,
+		       e->type == JSON_NUMBER ? e->text : "?");
+		if (++col == 3) {
+			printf("\n");
+			col = 0;
+		}
+	}
+	if (col)
+		printf("\n");
+}
+
+static void status_print(const struct json *root, const struct status_conn *conns, size_t n)
+{
+	printf("agent pid %llu, DNS port %llu, proxy port %llu\n", json_get_uint(root, "pid"),
+	       json_get_uint(root, "dns_port"), json_get_uint(root, "proxy_port"));
+	status_print_list(root, "gateways", "gateways");
+	status_print_list(root, "cgroups", "cgroups");
+	status_print_table(root);
+	status_print_conns(conns, n);
+	status_print_counters(root);
+}
+
+int status_main(int argc, char **argv)
+{
+	struct status_args a;
+	struct status_conn *conns = NULL;
+	struct json *root = NULL;
+	const char *path;
+	char *reply = NULL;
+	size_t n = 0;
+	int rc, err;
+
+	rc = status_parse(argc, argv, &a);
+	if (rc)
+		return rc;
+	path = control_path(a.control);
+	err = control_request(path, "status", &reply);
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		fprintf(stderr, "socks46 status: no agent is running (nothing listens on %s)\n", path);
+		return 1;
+	}
+	if (err) {
+		fprintf(stderr, "socks46 status: %s: %s\n", path, strerror(-err));
+		return 1;
+	}
+	if (!strncmp(reply, "error", 5)) {
+		fprintf(stderr, "socks46 status: the agent answered: %s", reply + 5);
+		rc = 1;
+		goto out;
+	}
+	if (json_parse(reply, &root) || root->type != JSON_OBJECT) {
+		fprintf(stderr, "socks46 status: the agent's reply is not a JSON object\n");
+		rc = 1;
+		goto out;
+	}
+	err = status_enrich(root, &conns, &n);
+	if (err) {
+		fprintf(stderr, "socks46 status: %s\n", strerror(-err));
+		rc = 1;
+		goto out;
+	}
+	if (a.json) {
+		json_write(stdout, root);
+		fputc('\n', stdout);
+	} else {
+		status_print(root, conns, n);
+	}
+	rc = fflush(stdout) ? 1 : 0;
+out:
+	free(conns);
+	json_free(root);
+	free(reply);
+	return rc;
+}
