@@ -342,6 +342,12 @@ cleanup()
 	_CLEANED=1
 	trap - EXIT INT TERM
 	_kill_all
+	# Sanitizer builds report at exit (leaks) or abort mid-run: either fails the test.
+	if [ "$rc" = 0 ] && [ -d "$TMP" ] &&
+		grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP"/*.log 2>/dev/null; then
+		echo "FAIL: sanitizer report in the logs above"
+		rc=1
+	fi
 	[ "$rc" != 0 ] && [ -d "$TMP" ] && _dump_logs
 	root=$(cg_root)
 	[ -n "$root" ] && _cg_remove "$root/$T"
@@ -353,6 +359,6 @@ cleanup()
 	return "$rc"
 }
 
-trap cleanup EXIT
+trap 'cleanup; exit $?' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
