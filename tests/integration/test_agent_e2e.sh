@@ -1,0 +1,123 @@
+#!/bin/bash
+# test_agent_e2e.sh — unmodified programs in a cgroup reach the other address family by name through agent and gateway.
+. "$(dirname "$0")/lib.sh"
+
+topo_up
+mkdir -p "$TMP/www4" "$TMP/www6"
+for p in curl wget py; do
+	printf 'hello from s6 to %s\n' "$p" >"$TMP/www6/$p.html"
+	printf 'hello from s4 to %s\n' "$p" >"$TMP/www4/$p.html"
+done
+http_serve "$NS_S6" "$S6_ADDR" 80 "$TMP/www6"
+WEB6_LOG=$SPAWNED_LOG
+http_serve "$NS_S4" "$S4_ADDR" 80 "$TMP/www4"
+WEB4_LOG=$SPAWNED_LOG
+gw_start
+CG4=$(cg_make app4)
+CG6=$(cg_make app6)
+PROBE=$REPO/tests/kernel/s46probe.py
+
+# agent_up NS CGROUP GATEWAY DNS NAME: an agent in the client namespace (host /sys for BPF).
+agent_up()
+{
+	SPAWN_NAME=agent-$5 NS_KEEP_FS=1 spawn "$1" "$S46_BIN" agent --gateway "$3" --cgroup "$2" \
+		--control "$TMP/$5.sock" --no-pin --fake-state "$TMP/$5.state" --dns-upstream "$4"
+	AGENT_PID=$SPAWNED_PID
+	for _ in $(seq 100); do
+		[ -S "$TMP/$5.sock" ] && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$SPAWNED_LOG"
+	fail "agent $5 did not start"
+}
+
+counter()
+{
+	"$PY" - "$TMP/$1.sock" "$2" <<-'EOF'
+		import json, socket, sys
+		s = socket.socket(socket.AF_UNIX)
+		s.connect(sys.argv[1])
+		s.sendall(b"status\n")
+		d = b""
+		while True:
+		    c = s.recv(65536)
+		    if not c:
+		        break
+		    d += c
+		print(json.loads(d)["counters"][sys.argv[2]])
+	EOF
+}
+
+in_fake4() { case $1 in 198.18.* | 198.19.*) return 0 ;; esac; return 1; }
+in_fake6() { case $1 in 2001:2:0:*|2001:2::*) return 0 ;; esac; return 1; }
+
+agent_up "$NS_C4" "$CG4" "$GW4_ADDR:$GW_PORT" "$GW4_ADDR" a4
+A4_PID=$AGENT_PID
+agent_up "$NS_C6" "$CG6" "[$GW6_ADDR]:$GW_PORT" "$GW6_ADDR" a6
+
+log "c4: curl -4 (IPv4 only) fetches a page of the IPv6-only web6.test"
+out=$(IN_CG=$CG4 nsx "$NS_C4" curl -4 -sS --max-time 10 -w '\n%{remote_ip}' http://web6.test/curl.html) ||
+	fail "curl -4 http://web6.test/ failed: $out"
+assert_eq "$(printf '%s\n' "$out" | head -n 1)" "$(cat "$TMP/www6/curl.html")" "curl -4 got the page from s6"
+F4=$(printf '%s\n' "$out" | tail -n 1)
+in_fake4 "$F4" || fail "curl connected to $F4, not a fake IPv4 address"
+pass "curl saw the fake address $F4 (getpeername)"
+assert_contains "$(cat "$WEB6_LOG")" "[$GW_S6_ADDR]" "s6 saw the gateway's IPv6 address"
+
+log "c4: ncat and python by name"
+# (busybox-static's wget crashes in its own name lookup on these hosts: ncat instead.)
+body=$(printf 'GET /wget.html HTTP/1.0\r\nHost: web6.test\r\n\r\n' |
+	IN_CG=$CG4 nsx "$NS_C4" ncat -w 10 web6.test 80 | sed '1,/^\r$/d') || fail "ncat failed"
+assert_eq "$body" "$(cat "$TMP/www6/wget.html")" "ncat got the page from s6"
+body=$(IN_CG=$CG4 nsx "$NS_C4" "$PY" -c 'import socket, urllib.request
+print(socket.getaddrinfo("web6.test", 80, socket.AF_INET)[0][4][0])
+print(urllib.request.urlopen("http://web6.test/py.html", timeout=10).read().decode().strip())') ||
+	fail "python urllib failed"
+assert_eq "$(printf '%s\n' "$body" | head -n 1)" "$F4" "python resolves web6.test to the same fake address"
+assert_eq "$(printf '%s\n' "$body" | tail -n 1)" "$(cat "$TMP/www6/py.html")" "python urllib got the page"
+
+log "c6: an IPv6-only client reaches the IPv4-only web4.test"
+out=$(IN_CG=$CG6 nsx "$NS_C6" curl -6 -sS --max-time 10 -w '\n%{remote_ip}' http://web4.test/curl.html) ||
+	fail "curl -6 http://web4.test/ failed: $out"
+assert_eq "$(printf '%s\n' "$out" | head -n 1)" "$(cat "$TMP/www4/curl.html")" "curl -6 got the page from s4"
+F6=$(printf '%s\n' "$out" | tail -n 1)
+in_fake6 "$F6" || fail "curl connected to $F6, not a fake IPv6 address"
+pass "curl saw the fake address $F6"
+assert_contains "$(cat "$WEB4_LOG")" "$GW_S4_ADDR" "s4 saw the gateway's IPv4 address"
+
+log "failures are quick and clean"
+start=$(date +%s%N)
+IN_CG=$CG4 nsx "$NS_C4" curl -4 -sS --max-time 10 http://nx.test/ >/dev/null 2>&1 &&
+	fail "a name that does not exist was fetched"
+ms=$((($(date +%s%N) - start) / 1000000))
+[ "$ms" -lt 5000 ] || fail "a name that does not exist took ${ms}ms to fail"
+pass "a name that does not exist fails in ${ms}ms"
+start=$(date +%s%N)
+IN_CG=$CG4 nsx "$NS_C4" curl -4 -sS --max-time 10 http://web6.test:81/ >/dev/null 2>&1 &&
+	fail "a refused destination answered"
+ms=$((($(date +%s%N) - start) / 1000000))
+[ "$ms" -lt 3000 ] || fail "a refused destination took ${ms}ms to fail"
+pass "a refused destination fails in ${ms}ms"
+[ "$(counter a4 refused)" -ge 2 ] || fail "the agent did not count the refusals"
+pass "the agent counted the refusals"
+
+log "an agent restart keeps the mappings"
+stop_pid "$A4_PID"
+agent_up "$NS_C4" "$CG4" "$GW4_ADDR:$GW_PORT" "$GW4_ADDR" a4
+out=$(IN_CG=$CG4 nsx "$NS_C4" "$PY" -c 'import socket
+print(socket.getaddrinfo("web6.test", 80, socket.AF_INET)[0][4][0])') || fail "resolve after restart"
+assert_eq "$out" "$F4" "web6.test keeps $F4 across the restart"
+body=$(IN_CG=$CG4 nsx "$NS_C4" curl -4 -sS --max-time 10 http://web6.test/curl.html) ||
+	fail "curl after restart"
+assert_eq "$body" "$(cat "$TMP/www6/curl.html")" "curl works after the restart"
+
+log "detach restores normal behaviour"
+"$S46_BIN" detach --control "$TMP/a4.sock" "$CG4" || fail "detach"
+out=$(IN_CG=$CG4 nsx "$NS_C4" "$PY" -c 'import socket
+try:
+    print(socket.getaddrinfo("web6.test", 80, socket.AF_INET)[0][4][0])
+except socket.gaierror:
+    print("no address")') || fail "resolve after detach"
+assert_eq "$out" "no address" "after detach, web6.test has no IPv4 address again (real DNS)"
+exit 0
