@@ -35,6 +35,9 @@ S6_ADDR=2001:db8:6::2
 GW_S4_ADDR=203.0.113.1
 S4_ADDR=203.0.113.2
 GW_PORT=1080
+# Addresses on the server links that nobody answers (see topo_blackhole).
+BH4_ADDR=203.0.113.99
+BH6_ADDR=2001:db8:6::99
 
 SPAWNED=()
 SPAWN_N=0
@@ -268,6 +271,9 @@ _dns_up()
 		host-record=web6.test,$S6_ADDR
 		host-record=web4.test,$S4_ADDR
 		host-record=dual.test,$S4_ADDR,$S6_ADDR
+		# With topo_blackhole: one dead address (he.test), or only dead ones (dead.test).
+		host-record=he.test,$S4_ADDR,$BH6_ADDR
+		host-record=dead.test,$BH4_ADDR,$BH6_ADDR
 	EOF
 	spawn "$NS_GW" dnsmasq --keep-in-foreground --conf-file="$TMP/dnsmasq.conf"
 	DNS_PID=$SPAWNED_PID
@@ -300,6 +306,16 @@ topo_up()
 	_resolv "$NS_C6" "$GW6_ADDR"
 	_resolv "$NS_GW" 127.0.0.1
 	_dns_up
+}
+
+# topo_blackhole: gw gets neighbour entries for BH4_ADDR and BH6_ADDR that
+# point at a MAC nobody has: SYNs leave and vanish, connects really time out
+# (an unanswered ARP/ND would fail fast with EHOSTUNREACH instead).
+topo_blackhole()
+{
+	ip -n "$NS_GW" neigh replace "$BH4_ADDR" lladdr 02:00:00:00:00:99 dev s4 nud permanent &&
+		ip -n "$NS_GW" -6 neigh replace "$BH6_ADDR" lladdr 02:00:00:00:00:99 dev s6 nud permanent ||
+		fail "blackhole neighbour entries"
 }
 
 _kill_all()

@@ -4,10 +4,8 @@
 
 topo_up
 echo_serve "$NS_S4" "$S4_ADDR" 7
-# 203.0.113.99 / 2001:db8:6::99: a neighbour entry to a MAC nobody has, so
-# SYNs leave and vanish — a connect that really times out.
-ip -n "$NS_GW" neigh add 203.0.113.99 lladdr 02:00:00:00:00:99 dev s4 nud permanent
-ip -n "$NS_GW" -6 neigh add 2001:db8:6::99 lladdr 02:00:00:00:00:99 dev s6 nud permanent
+# BH4_ADDR, BH6_ADDR and dead.test: connects that really time out.
+topo_blackhole
 # 203.0.113.77: nobody answers ARP; fail resolution fast (EHOSTUNREACH).
 nsx "$NS_GW" sysctl -qw net.ipv4.neigh.s4.mcast_solicit=1 net.ipv4.neigh.s4.retrans_time_ms=200
 gw_start --connect-timeout 1 --handshake-timeout 2
@@ -45,11 +43,13 @@ expect_rep 05 "refused on every address of dual.test" dual.test 9
 expect_rep 03 "network unreachable (no route to 2001:db8:ffff::1)" 2001:db8:ffff::1 80
 expect_rep 04 "host unreachable (no ARP answer for 203.0.113.77)" 203.0.113.77 80
 t0=$(date +%s%N)
-expect_rep 06 "connect timeout (IPv4 blackhole)" 203.0.113.99 80
+expect_rep 06 "connect timeout (IPv4 blackhole)" "$BH4_ADDR" 80
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$ms" -lt 4000 ] || fail "--connect-timeout 1 took ${ms} ms"
 pass "timeout reported after ${ms} ms (--connect-timeout 1)"
-expect_rep 06 "connect timeout (IPv6 blackhole)" 2001:db8:6::99 80
+expect_rep 06 "connect timeout (IPv6 blackhole)" "$BH6_ADDR" 80
+expect_rep 06 "connect timeout on every address of dead.test" dead.test 80
+expect_rep 04 "port 0" web4.test 0
 expect_rep 07 "unknown command 0x09" web4.test 7 --cmd 9
 expect_rep 08 "unknown address type 0x02" 'abcd' 7 --atyp 2
 expect_rep 08 "unknown address type 0x05" 'abcd' 7 --atyp 5

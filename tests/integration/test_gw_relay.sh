@@ -106,6 +106,26 @@ out=$(probe "$NS_C6" "$GW6_ADDR" "$GW_PORT" connect dual.test 82 send:d6 recv:2)
 assert_contains "$out" "bnd $GW_S6_ADDR " "dual.test:82 reached over IPv6"
 assert_contains "$out" "data d6" "dual.test:82 relayed"
 
+# --- Happy Eyeballs: he.test's IPv6 address (preferred) never answers; the
+# IPv4 one is tried after the attempt delay, long before the connect timeout.
+topo_blackhole
+t0=$(date +%s%N)
+out=$(probe "$NS_C6" "$GW6_ADDR" "$GW_PORT" connect he.test 7 send:he recv:2)
+ms=$((($(date +%s%N) - t0) / 1000000))
+assert_contains "$out" "bnd $GW_S4_ADDR " "he.test reached over IPv4 while IPv6 hangs"
+assert_contains "$out" "data he" "he.test relayed"
+[ "$ms" -lt 3000 ] || fail "Happy Eyeballs fallback took ${ms} ms"
+pass "Happy Eyeballs fallback in ${ms} ms"
+
+# --- RESOLVE (Tor extension 0xF0): the name's address in BND.ADDR.
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect web6.test 0 --cmd 0xf0)
+assert_contains "$out" "reply 00" "RESOLVE web6.test succeeds"
+assert_contains "$out" "bnd $S6_ADDR " "RESOLVE web6.test -> its AAAA"
+out=$(probe "$NS_C6" "$GW6_ADDR" "$GW_PORT" connect web4.test 0 --cmd 0xf0)
+assert_contains "$out" "bnd $S4_ADDR " "RESOLVE web4.test -> its A"
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect nope.test 0 --cmd 0xf0)
+assert_contains "$out" "reply 04" "RESOLVE of a name that does not exist -> 0x04"
+
 # --- A larger transfer arrives intact in both directions.
 head -c 3000000 /dev/urandom >"$TMP/www6/big.bin"
 nsx "$NS_C4" curl -sS --max-time 20 --socks5-hostname "$GW4_ADDR:$GW_PORT" \
