@@ -48,6 +48,8 @@ FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 TOOLS_SRC   := $(wildcard tools/*.c)
 TOOLS_BIN   := $(TOOLS_SRC:tools/%.c=$(BUILD)/tools/%)
 
+.SECONDARY: $(BPF_OBJ) $(SKELS)
+
 .PHONY: all deps check unit integration sanitize fuzz vmtest kernel bench demo install clean format
 
 all: $(BUILD)/socks46 $(TOOLS_BIN)
