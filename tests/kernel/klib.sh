@@ -106,9 +106,15 @@ for k in sys.argv[1].split("."):
 print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1"
 }
 
+# agent_start [ARGS...]: the agent for the test cgroup; gateways from $GATEWAYS.
+GATEWAYS=${GATEWAYS:-127.0.0.1:1080}
 agent_start()
 {
-	kspawn agent "$S46_BIN" agent --gateway 127.0.0.1:1080 --cgroup "$CG" --control "$CTL" \
+	local g gw=()
+	for g in $GATEWAYS; do
+		gw+=(--gateway "$g")
+	done
+	kspawn agent "$S46_BIN" agent "${gw[@]}" --cgroup "$CG" --control "$CTL" \
 		--pin-dir "$PIN" --fake-state "$STATE" --dns-upstream 127.0.0.2 \
 		--via-gateway 203.0.113.2/32 --log-level info "$@"
 	AGENT_PID=$SPAWNED_PID

@@ -2,7 +2,16 @@
 # test_redirect.sh — every program loaded and attached; DNS over UDP (both ways) and TCP steered; connects redirected end to end.
 . "$(dirname "$0")/klib.sh"
 ksetup
-agent_start
+# Three gateways: one refuses connections, one accepts but never answers, the real one.
+kspawn silent "$PY" -c 'import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 1081))
+s.listen(64)
+time.sleep(3600)'
+wait_tcp 127.0.0.1 1081
+GATEWAYS="127.0.0.1:1082 127.0.0.1:1081 127.0.0.1:1080"
+agent_start --connect-timeout 300
 
 log "the programs are attached to the test cgroup with pinned links"
 assert_eq "$(jget cgroups.0.pinned)" True "links pinned"
@@ -27,6 +36,8 @@ assert_eq "$(printf '%s\n' "$out" | tail -n 1)" "$F4" "the same name keeps its f
 
 log "connects to fake addresses reach the real server through the gateway; getpeername shows the fake"
 kin "$PY" "$PROBE" get "$F4" 80 hello-s6 || fail "IPv4 program to IPv6-only server"
+assert_eq "$(jget gateways.0.up) $(jget gateways.1.up) $(jget gateways.2.up)" "False False True" \
+	"a refusing and a silent gateway were skipped"
 kin "$PY" "$PROBE" get "$F6B" 80 hello-s4 || fail "IPv6 program to IPv4-only server"
 kin "$PY" "$PROBE" get "$F6" 80 hello-s6 || fail "IPv6 program to IPv6 server by fake address"
 kin "$PY" "$PROBE" get-dual "::ffff:$F4B" 80 hello-s4 || fail "dual-stack socket to a v4-mapped fake"

@@ -93,6 +93,9 @@ static int run_start_agent(struct run *r)
 	snprintf(r->own_control, sizeof(r->own_control), "/run/socks46/run-%d.sock", (int)getpid());
 	argv[n++] = "socks46";
 	argv[n++] = "agent";
+	/* Quiet unless something goes wrong: CMD's output is what the user reads. */
+	argv[n++] = "--log-level";
+	argv[n++] = "warn";
 	for (unsigned i = 0; i < r->nagent_args; i++)
 		argv[n++] = r->agent_args[i];
 	argv[n++] = "--control";
