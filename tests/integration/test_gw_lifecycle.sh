@@ -110,6 +110,37 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 wait "$GW_PID"
 pass "exited ${ms} ms after SIGTERM with a stuck connection (--drain-timeout 1, status $?)"
 
+# --- --max-conns: clients beyond the limit are closed at once; a slot frees when one ends.
+gw_start --max-conns 3
+held=()
+for i in 1 2 3; do
+	spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "${P4[@]}" \
+		connect web4.test 7 send:h$i recv:2 wait:"$TMP/free$i"
+	held+=("$SPAWNED_PID")
+	for _ in $(seq 100); do
+		grep -q "data h$i" "$SPAWNED_LOG" && break
+		sleep 0.05
+	done
+done
+out=$(probe -t 3 "${P4[@]}" raw 050100)
+assert_eq "$out" "$(printf 'recv \neof')" "4th client over --max-conns 3 closed without an answer"
+touch "$TMP/free1"
+wait "${held[0]}"
+out=$(probe -t 3 "${P4[@]}" connect web4.test 7 send:slot recv:4)
+assert_contains "$out" "data slot" "a client is served once a slot is free"
+touch "$TMP/free2" "$TMP/free3"
+stop_pid "$GW_PID"
+
+# --- --idle-timeout: a relay with no traffic either way is closed.
+gw_start --idle-timeout 1
+t0=$(date +%s%N)
+out=$(probe -t 5 "${P4[@]}" connect web4.test 7 send:idle recv:4 readall)
+ms=$((($(date +%s%N) - t0) / 1000000))
+assert_contains "$out" "eof" "idle relay closed by the gateway"
+[ "$ms" -lt 3500 ] || fail "--idle-timeout 1 closed after ${ms} ms"
+pass "idle relay closed after ${ms} ms (--idle-timeout 1)"
+stop_pid "$GW_PID"
+
 # --- File descriptors run out: no busy loop, and service resumes when they free up.
 GW_EXEC="prlimit --nofile=64:64" gw_start --threads 1
 out=$(probe "${P4[@]}" connect web4.test 7 send:pre recv:3)
