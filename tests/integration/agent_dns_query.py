@@ -3,6 +3,7 @@
 
 usage: agent_dns_query.py [--tcp] [--edns SIZE] [--raw HEX] [--id N] SERVER PORT NAME TYPE
 Prints one line: rcode=N tc=0|1 ra=0|1 id=ok|bad question=ok|bad ans=A,B ttl=N opt=SIZE|-
+from=ADDR:PORT (UDP: where the answer came from, unconnected socket)
 (--raw sends HEX bytes instead of a query and prints what comes back, or "timeout").
 """
 import argparse
@@ -84,7 +85,9 @@ def exchange(args, payload):
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.settimeout(float(args.timeout))
     s.sendto(payload, (args.server, args.port))
-    return s.recv(65536)
+    reply, peer = s.recvfrom(65536)
+    exchange.peer = "%s:%d" % (peer[0], peer[1])
+    return reply
 
 
 def main():
@@ -109,7 +112,8 @@ def main():
     except socket.timeout:
         print("timeout")
         return 1
-    print(parse(reply, args.id, msg[12:12 + len(encode_name(args.name)) + 4]))
+    print(parse(reply, args.id, msg[12:12 + len(encode_name(args.name)) + 4]),
+          "from=" + getattr(exchange, "peer", "-"))
     return 0
 
 

@@ -1,0 +1,49 @@
+#!/bin/bash
+# test_agent_dns_v6.sh — an IPv6-only client: fake AAAA answers over IPv6 DNS (UDP both ways, TCP), reaching an IPv4-only server.
+. "$(dirname "$0")/lib.sh"
+
+Q=$ITEST_DIR/agent_dns_query.py
+CTL=$TMP/agent.sock
+
+topo_up
+gw_start
+http_serve "$NS_S4" "$S4_ADDR" 80 "$TMP/www4"
+CG=$(cg_make apps6)
+
+NS_KEEP_FS=1 SPAWN_NAME=agent spawn "$NS_C6" "$S46_BIN" agent \
+	--gateway "[$GW6_ADDR]:$GW_PORT" --cgroup "$CG" --control "$CTL" --no-pin \
+	--fake-state "$TMP/fakeip.state" --dns-upstream "$GW6_ADDR" --fake-pool6 2001:db8:f6::/64 \
+	--log-level debug
+AGENT_PID=$SPAWNED_PID
+for _ in $(seq 100); do
+	NS_KEEP_FS=1 nsx "$NS_C6" "$S46_BIN" status --control "$CTL" >/dev/null 2>&1 && break
+	kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited: $(cat "$SPAWNED_LOG")"
+	sleep 0.05
+done
+
+inc() { IN_CG=$CG nsx "$NS_C6" "$@"; }
+field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+log "DNS to the IPv6 resolver address is answered by the agent"
+r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 web4.test AAAA) || fail "$r"
+F6=$(field "$r" ans)
+case $F6 in 2001:db8:f6::*) pass "AAAA for an IPv4-only name: a fake from the configured pool ($F6)" ;; *) fail "answer '$r'" ;; esac
+assert_eq "$(field "$r" from)" "$GW6_ADDR:53" "unconnected UDP: the answer appears to come from the server asked"
+r=$(inc "$PY" "$Q" --tcp "$GW6_ADDR" 53 web4.test AAAA) || fail "$r"
+assert_eq "$(field "$r" ans)" "$F6" "DNS over TCP to [$GW6_ADDR]:53 gives the same address"
+r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 web4.test A) || fail "$r"
+case $(field "$r" ans) in 198.1[89].*) pass "A still gets a fake IPv4 address" ;; *) fail "A answer '$r'" ;; esac
+r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 absent.test TXT) || fail "$r"
+assert_contains "$r" "rcode=3 " "a TXT query is forwarded and NXDOMAIN comes back"
+out=$(inc busybox nslookup -type=AAAA web4.test "$GW6_ADDR" 2>&1)
+assert_contains "$out" "$F6" "busybox nslookup over IPv6 gets the fake address"
+out=$(inc getent ahostsv6 web4.test)
+assert_contains "$out" "$F6" "getent ahostsv6 (glibc) gets the fake address"
+
+log "an unmodified IPv6-only client reaches the IPv4-only server by name"
+out=$(inc curl -6 -sS --max-time 5 http://web4.test/)
+assert_eq "$out" "hello from s4" "curl -6 http://web4.test/"
+outside=$(nsx "$NS_C6" getent ahosts web4.test)
+assert_contains "$outside" "$S4_ADDR" "outside the cgroup the real resolver answers with the real address"
+assert_not_contains "$outside" "$F6" "outside the cgroup no fake address"
+exit 0
