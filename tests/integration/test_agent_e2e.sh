@@ -17,11 +17,11 @@ CG4=$(cg_make app4)
 CG6=$(cg_make app6)
 PROBE=$REPO/tests/kernel/s46probe.py
 
-# agent_up NS CGROUP GATEWAY DNS NAME: an agent in the client namespace (host /sys for BPF).
+# agent_up NS CGROUP GATEWAY DNS NAME [ARGS...]: an agent in the client namespace (host /sys for BPF).
 agent_up()
 {
 	SPAWN_NAME=agent-$5 NS_KEEP_FS=1 spawn "$1" "$S46_BIN" agent --gateway "$3" --cgroup "$2" \
-		--control "$TMP/$5.sock" --no-pin --fake-state "$TMP/$5.state" --dns-upstream "$4"
+		--control "$TMP/$5.sock" --no-pin --fake-state "$TMP/$5.state" --dns-upstream "$4" "${@:6}"
 	AGENT_PID=$SPAWNED_PID
 	for _ in $(seq 100); do
 		[ -S "$TMP/$5.sock" ] && return 0
@@ -54,7 +54,7 @@ in_fake6() { case $1 in 2001:2:0:*|2001:2::*) return 0 ;; esac; return 1; }
 
 agent_up "$NS_C4" "$CG4" "$GW4_ADDR:$GW_PORT" "$GW4_ADDR" a4
 A4_PID=$AGENT_PID
-agent_up "$NS_C6" "$CG6" "[$GW6_ADDR]:$GW_PORT" "$GW6_ADDR" a6
+agent_up "$NS_C6" "$CG6" "[$GW6_ADDR]:$GW_PORT" "$GW6_ADDR" a6 --check-exists
 
 log "c4: curl -4 (IPv4 only) fetches a page of the IPv6-only web6.test"
 out=$(IN_CG=$CG4 nsx "$NS_C4" curl -4 -sS --max-time 10 -w '\n%{remote_ip}' http://web6.test/curl.html) ||
@@ -85,6 +85,14 @@ F6=$(printf '%s\n' "$out" | tail -n 1)
 in_fake6 "$F6" || fail "curl connected to $F6, not a fake IPv6 address"
 pass "curl saw the fake address $F6"
 assert_contains "$(cat "$WEB4_LOG")" "$GW_S4_ADDR" "s4 saw the gateway's IPv4 address"
+
+log "c6 agent with --check-exists: a name the gateway cannot resolve is NXDOMAIN, not faked"
+out=$(IN_CG=$CG6 nsx "$NS_C6" "$PY" -c 'import socket
+try:
+    print(socket.getaddrinfo("nx.test", 80, socket.AF_INET6)[0][4][0])
+except socket.gaierror as e:
+    print("gaierror", e.errno == socket.EAI_NONAME)') || fail "resolve nx.test"
+assert_eq "$out" "gaierror True" "nx.test does not resolve (NXDOMAIN through the gateway's RESOLVE)"
 
 log "failures are quick and clean"
 start=$(date +%s%N)

@@ -18,6 +18,7 @@
 #include "control.h"
 #include "dnsd.h"
 #include "ev.h"
+#include "gwresolve.h"
 #include "log.h"
 #include "policy.h"
 #include "redirect.h"
@@ -482,6 +483,15 @@ static void agent_setup(struct agent *a, struct agent_opts *o)
 		o->dcfg.no_fake = o->no_fake;
 		o->dcfg.ttl_s = a->fcfg.ttl_s;
 		o->dcfg.so_mark = o->mark;
+		if (o->dcfg.check_exists) {
+			o->rcfg.mark = o->mark;
+			rc = gwresolve_new(&a->gwresolve, a->loop, &o->rcfg);
+			if (rc)
+				fatalx("--check-exists: %s", strerror(-rc));
+			o->dcfg.exists = gwresolve_exists;
+			o->dcfg.exists_cancel = gwresolve_cancel;
+			o->dcfg.exists_arg = a->gwresolve;
+		}
 		addr_set_port((struct sockaddr *)&o->dcfg.listen4, o->dns_port);
 		addr_set_port((struct sockaddr *)&o->dcfg.listen6, o->dns_port);
 		rc = dnsd_start(&a->dnsd, a->loop, &o->dcfg, a->fakeip);
@@ -543,6 +553,7 @@ int agent_main(int argc, char **argv)
 	control_stop(a.control);
 	redirect_stop(a.redirect);
 	dnsd_stop(a.dnsd);
+	gwresolve_free(a.gwresolve);
 	fakeip_close(a.fakeip);
 	/* Pinned links stay: until `socks46 detach`, connects fail at once. */
 	bpfload_close(a.bpf);

@@ -10,6 +10,7 @@
 struct ev_loop;
 struct bpfload;
 struct dnsd;
+struct gwresolve;
 struct redirect;
 struct control;
 
@@ -19,6 +20,7 @@ struct agent {
 	struct fakeip *fakeip;
 	struct fakeip_config fcfg;
 	struct dnsd *dnsd; /* NULL with --no-dns */
+	struct gwresolve *gwresolve; /* --check-exists: RESOLVE at the gateway */
 	struct redirect *redirect;
 	struct control *control;
 	uint64_t netns_cookie;
