@@ -51,13 +51,22 @@ static const uint8_t up_addr[4] = { 203, 0, 113, 80 };
 /* Answers a query with one A record 203.0.113.80 (same ID, question echoed). */
 static size_t upstream_answer(const uint8_t *q, size_t len, uint8_t *out)
 {
+	static uint8_t big[255];
 	struct dns_query pq;
-	struct dns_rr rr = { .type = DNS_TYPE_A, .ttl = 42, .rdata = up_addr, .rdlen = 4 };
+	struct dns_rr rr[3] = { { .type = DNS_TYPE_A, .ttl = 42, .rdata = up_addr, .rdlen = 4 } };
+	size_t nrr = 1;
 	int n;
 
 	if (dns_parse_query(q, len, &pq))
 		return 0;
-	n = dns_build_reply(out, 1024, DNS_TCP_MAX, &pq, 0, &rr, 1);
+	/* TXT gets an answer too long for a plain UDP client. */
+	if (pq.qtype == DNS_TYPE_TXT) {
+		memset(big, 'x', sizeof(big));
+		for (nrr = 0; nrr < 3; nrr++)
+			rr[nrr] = (struct dns_rr){ .type = DNS_TYPE_TXT, .ttl = 1, .rdata = big,
+						   .rdlen = sizeof(big) };
+	}
+	n = dns_build_reply(out, 1024, DNS_TCP_MAX, &pq, 0, rr, nrr);
 	return n > 0 ? (size_t)n : 0;
 }
 
@@ -369,6 +378,41 @@ static void test_excluded_and_other_types_forwarded(void **state)
 	assert_int_equal(st.faked, 0);
 }
 
+static void test_long_upstream_answer_truncated(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t q[512];
+	size_t len = mkquery(q, 0x7777, "big.example", DNS_TYPE_TXT, false);
+	int n;
+
+	start(c);
+	n = udp_roundtrip(c, q, len, 2000);
+	assert_true(n > 0 && n <= 512);
+	assert_int_equal(dns_get16(c->ans), 0x7777);
+	assert_true(dns_get16(c->ans + 2) & DNS_FLAG_TC);
+	assert_int_equal(dns_get16(c->ans + 6), 0);
+	/* Over TCP the whole answer comes through. */
+	int fd = client_socket(c, SOCK_STREAM);
+	uint8_t framed[600];
+
+	dns_tcp_prefix(framed, len);
+	memcpy(framed + 2, q, len);
+	assert_int_equal(send(fd, framed, len + 2, 0), (ssize_t)(len + 2));
+	size_t got = 0, ml = 0;
+	uint8_t all[2048];
+
+	while (dns_tcp_frame(all, got, &ml) != 1) {
+		n = run_until_reply(c, fd, 2000);
+		assert_true(n > 0 && got + (size_t)n <= sizeof(all));
+		memcpy(all + got, c->ans, (size_t)n);
+		got += (size_t)n;
+	}
+	assert_true(ml > 512);
+	assert_false(dns_get16(all + 4) & DNS_FLAG_TC);
+	assert_int_equal(dns_get16(all + 2 + 6), 3);
+	close(fd);
+}
+
 static void test_upstream_timeout_servfail(void **state)
 {
 	struct ctx *c = *state;
@@ -605,6 +649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_aaaa_gets_fake_ipv6_with_edns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_excluded_and_other_types_forwarded, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_long_upstream_answer_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_upstream_timeout_servfail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ptr_for_fake_address, setup, teardown),
