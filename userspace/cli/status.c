@@ -249,15 +249,16 @@ static void status_print_counters(const struct json *root)
 
 	printf("\ncounters:\n");
 	for (const struct json *e = c ? c->child : NULL; e; e = e->next) {
-		printf("%s%-16s %-10s", col ? "  " : "  ", e->key,
-		       e->type == JSON_NUMBER ? e->text : "?");
-		if (++col == 3) {
-			printf("\n");
+		const char *v = e->type == JSON_NUMBER ? e->text : "?";
+
+		/* Three to a line; the last of a line is not padded. */
+		if (++col < 3 && e->next)
+			printf("  %-16s %-10s", e->key, v);
+		else
+			printf("  %-16s %s\n", e->key, v);
+		if (col == 3)
 			col = 0;
-		}
 	}
-	if (col)
-		printf("\n");
 }
 
 static void status_print(const struct json *root, const struct status_conn *conns, size_t n)
