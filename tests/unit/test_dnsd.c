@@ -368,6 +368,12 @@ static void test_excluded_and_other_types_forwarded(void **state)
 	len = mkquery(q, 0x2222, "web6.test", DNS_TYPE_MX, false);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(dns_get16(c->ans), 0x2222);
+	/* HTTPS records of a faked name would leak real address hints: NODATA here. */
+	len = mkquery(q, 0x2223, "web6.test", DNS_TYPE_HTTPS, false);
+	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
+	assert_int_equal(dns_get16(c->ans), 0x2223);
+	assert_int_equal(DNS_RCODE(dns_get16(c->ans + 2)), DNS_RCODE_NOERROR);
+	assert_int_equal(dns_get16(c->ans + 6), 0);
 	len = mkquery(q, 0x3333, "printer", DNS_TYPE_A, false);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	len = mkquery(q, 0x3334, "box.local", DNS_TYPE_AAAA, false);

@@ -559,6 +559,13 @@ static void dnsd_handle(struct dnsd *d, struct dnsd_client *c, const uint8_t *ms
 			dnsd_fake(d, c, &q);
 			return;
 		}
+		/* SVCB/HTTPS records carry real address hints that would bypass the fake
+		 * addresses: NODATA makes clients fall back to A/AAAA (RFC 9460 §3). */
+		if ((q.qtype == DNS_TYPE_SVCB || q.qtype == DNS_TYPE_HTTPS) &&
+		    dnsd_fakeable(&d->cfg, q.name)) {
+			dnsd_reply(d, c, &q, DNS_RCODE_NOERROR, NULL, 0);
+			return;
+		}
 	}
 	dnsd_forward(d, c, &q, msg, len);
 }

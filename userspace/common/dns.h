@@ -37,6 +37,8 @@ enum dns_type {
 	DNS_TYPE_TXT = 16,
 	DNS_TYPE_AAAA = 28,
 	DNS_TYPE_OPT = 41,
+	DNS_TYPE_SVCB = 64,
+	DNS_TYPE_HTTPS = 65,
 	DNS_TYPE_ANY = 255,
 };
 
