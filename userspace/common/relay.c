@@ -8,7 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define RELAY_CHUNK (64 * 1024)
+/*
+ * Bigger pipes move more per splice() pair; pages are only allocated while
+ * bytes sit in them, and an empty pipe goes back to the pool.
+ */
+#define RELAY_PIPE_SIZE (1024 * 1024)
+#define RELAY_CHUNK RELAY_PIPE_SIZE
 
 struct relay_pool {
 	unsigned n, max;
@@ -45,6 +50,8 @@ static int relay_pipe_get(struct relay_pool *pool, struct relay_dir *d)
 	}
 	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -errno;
+	/* Best effort: a smaller pipe (pipe-max-size, user limits) still works. */
+	fcntl(p[1], F_SETPIPE_SZ, RELAY_PIPE_SIZE);
 	d->pipe_rd = p[0];
 	d->pipe_wr = p[1];
 	return 0;
