@@ -41,6 +41,8 @@ struct agent_opts {
 	const char *pin_dir;
 	const char *password_file;
 	char *password;
+	char *owned[256]; /* option strings copied from config files, freed at exit */
+	unsigned nowned;
 	bool no_dns, upstream_set;
 	uint16_t proxy_port, dns_port;
 	uint32_t mark;
@@ -161,6 +163,27 @@ static int agent_read_password(const char *path, char **out)
 
 static int agent_load_config(struct agent_opts *o, const char *path, char *err, size_t errlen);
 
+/* A copy that lives as long as the options (config file lines are reused). */
+static char *agent_keep(struct agent_opts *o, const char *val)
+{
+	char *s;
+
+	if (o->nowned == sizeof(o->owned) / sizeof(o->owned[0]))
+		return NULL;
+	s = strdup(val);
+	if (s)
+		o->owned[o->nowned++] = s;
+	return s;
+}
+
+static void agent_opts_free(struct agent_opts *o)
+{
+	while (o->nowned)
+		free(o->owned[--o->nowned]);
+	free(o->no_fake);
+	free(o->password);
+}
+
 /* One option, from the command line or a config file. 0 or -errno with err set. */
 static int agent_set(struct agent_opts *o, int opt, const char *val, char *err, size_t errlen)
 {
@@ -181,23 +204,28 @@ static int agent_set(struct agent_opts *o, int opt, const char *val, char *err, 
 	case 'c':
 		if (o->ncgroups == AGENT_MAX_CGROUPS)
 			return -E2BIG;
-		o->cgroups[o->ncgroups++] = strdup(val);
+		if (!(o->cgroups[o->ncgroups++] = agent_keep(o, val)))
+			rc = -ENOMEM;
 		break;
 	case 'f':
 		return agent_load_config(o, val, err, errlen);
 	case 'u':
 		if (!*val || strlen(val) > 255)
 			rc = -EINVAL;
-		o->rcfg.user = strdup(val);
+		else if (!(o->rcfg.user = agent_keep(o, val)))
+			rc = -ENOMEM;
 		break;
 	case 'p':
-		o->password_file = strdup(val);
+		if (!(o->password_file = agent_keep(o, val)))
+			rc = -ENOMEM;
 		break;
 	case 'C':
-		o->control = strdup(val);
+		if (!(o->control = agent_keep(o, val)))
+			rc = -ENOMEM;
 		break;
 	case 'P':
-		o->pin_dir = strdup(val);
+		if (!(o->pin_dir = agent_keep(o, val)))
+			rc = -ENOMEM;
 		break;
 	case 'N':
 		o->pin_dir = NULL;
@@ -215,7 +243,7 @@ static int agent_set(struct agent_opts *o, int opt, const char *val, char *err, 
 		o->upstream_set = true;
 		break;
 	case 'n':
-		rc = dnsd_no_fake_add(&o->no_fake, &o->nno_fake, val);
+		rc = dnsd_no_fake_add(&o->no_fake, &o->nno_fake, agent_keep(o, val) ?: val);
 		break;
 	case 'D':
 		o->no_dns = true;
@@ -231,7 +259,7 @@ static int agent_set(struct agent_opts *o, int opt, const char *val, char *err, 
 		rc = fakeip_config_set_ttl(&o->fcfg, val);
 		break;
 	case 's':
-		o->fcfg.state_path = strcmp(val, "none") ? strdup(val) : NULL;
+		o->fcfg.state_path = strcmp(val, "none") ? agent_keep(o, val) : NULL;
 		break;
 	case 'v':
 		if (o->npolicy == AGENT_MAX_POLICY)
@@ -558,5 +586,6 @@ int agent_main(int argc, char **argv)
 	/* Pinned links stay: until `socks46 detach`, connects fail at once. */
 	bpfload_close(a.bpf);
 	ev_loop_free(a.loop);
+	agent_opts_free(&o);
 	return rc ? 1 : 0;
 }
