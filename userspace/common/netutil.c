@@ -9,6 +9,8 @@
 
 #include "addr.h"
 
+#define NETUTIL_NOFILE_WANT 262144
+
 static int netutil_socket(const struct sockaddr *sa, bool reuseport)
 {
 	int one = 1, fd, err;
@@ -58,6 +60,13 @@ long netutil_raise_nofile(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -errno;
+	/* Every relayed connection costs two descriptors; with CAP_SYS_RESOURCE go past the hard limit. */
+	if (rl.rlim_max < NETUTIL_NOFILE_WANT) {
+		struct rlimit want = { NETUTIL_NOFILE_WANT, NETUTIL_NOFILE_WANT };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return (long)want.rlim_cur;
+	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)

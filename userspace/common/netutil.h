@@ -15,7 +15,7 @@ int netutil_listen(const struct sockaddr *sa, bool reuseport, int backlog);
 /* -EADDRINUSE if something already listens on sa (checked without SO_REUSEPORT), else 0. */
 int netutil_check_free(const struct sockaddr *sa);
 
-/* Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft limit. */
+/* Raises RLIMIT_NOFILE (past the hard limit when privileged); returns the new soft limit. */
 long netutil_raise_nofile(void);
 
 /* Best-effort TCP_NODELAY; relayed streams are already batched by their senders. */
