@@ -188,14 +188,20 @@ int s46_recvmsg4(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+/* A dual-stack socket receiving an IPv4 datagram runs this hook with the v4-mapped source
+ * (::ffff:127.0.0.1), so both loopback forms are recognised. */
 SEC("cgroup/recvmsg6")
 int s46_recvmsg6(struct bpf_sock_addr *ctx)
 {
 	const struct s46_dst *d;
-	__u32 a[4];
+	__u32 a[4], w2, w3;
 
-	if (ctx->user_ip6[0] || ctx->user_ip6[1] || ctx->user_ip6[2] ||
-	    ctx->user_ip6[3] != bpf_htonl(1) || ctx->user_port != s46_cfg.dns_port)
+	w2 = ctx->user_ip6[2];
+	w3 = ctx->user_ip6[3];
+	if (ctx->user_ip6[0] || ctx->user_ip6[1] || ctx->user_port != s46_cfg.dns_port)
+		return 1;
+	if (!(w2 == 0 && w3 == bpf_htonl(1)) &&
+	    !(w2 == bpf_htonl(0xffff) && w3 == bpf_htonl(S46_LO4)))
 		return 1;
 	if (bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
 		return 1;
@@ -203,8 +209,6 @@ int s46_recvmsg6(struct bpf_sock_addr *ctx)
 	if (!d)
 		return 1;
 	__builtin_memcpy(a, d->addr, 16);
-	if (s46_is_mapped(a))
-		return 1;
 	ctx->user_ip6[0] = a[0];
 	ctx->user_ip6[1] = a[1];
 	ctx->user_ip6[2] = a[2];

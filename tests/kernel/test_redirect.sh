@@ -34,6 +34,12 @@ F6B=$(printf '%s\n' "$out" | tail -n 1)
 out=$(kin "$PY" "$PROBE" dns-udp "$DNS_SRV6" web6.test 1 unconnected) || fail "$out"
 assert_eq "$(printf '%s\n' "$out" | tail -n 1)" "$F4" "the same name keeps its fake address"
 
+log "DNS from dual-stack sockets to a v4-mapped server (sendmsg4 or connect6, then recvmsg6)"
+out=$(kin "$PY" "$PROBE" dns-udp "::ffff:$DNS_SRV4" web6.test 1 unconnected) || fail "$out"
+assert_eq "$(printf '%s\n' "$out" | tail -n 1)" "$F4" "unconnected UDP to ::ffff:$DNS_SRV4 answered as from that server"
+out=$(kin "$PY" "$PROBE" dns-udp "::ffff:$DNS_SRV4" web6.test 1 connected) || fail "$out"
+assert_eq "$(printf '%s\n' "$out" | tail -n 1)" "$F4" "connected UDP to ::ffff:$DNS_SRV4 answered as from that server"
+
 log "connects to fake addresses reach the real server through the gateway; getpeername shows the fake"
 kin "$PY" "$PROBE" get "$F4" 80 hello-s6 || fail "IPv4 program to IPv6-only server"
 assert_eq "$(jget gateways.0.up) $(jget gateways.1.up) $(jget gateways.2.up)" "False False True" \
