@@ -94,3 +94,33 @@ kill -0 "$GW_PID" 2>/dev/null || fail "gateway exited on a bad users file at SIG
 assert_contains "$(cat "$GW_LOG")" "$TMP/users:2" "bad users file reported with FILE:LINE"
 out=$(probe connect web4.test 7 --user bob --password hunter2 send:b recv:1)
 assert_contains "$out" "data b" "old users kept after a failed reload"
+
+# --- SIGHUP rereads the config file too: its `users` line can name another file.
+stop_pid "$GW_PID"
+printf 'dave:%s\n' "$(mkpasswd -m sha-512 d4ve)" >"$TMP/users.dave"
+printf 'erin:%s\n' "$(mkpasswd -m sha-512 er1n)" >"$TMP/users.erin"
+printf 'listen %s:%s\nusers %s\n' "$GW4_ADDR" "$GW_PORT" "$TMP/users.dave" >"$TMP/gw.conf"
+SPAWN_NAME=gateway-conf spawn "$NS_GW" "$S46_BIN" gateway --config "$TMP/gw.conf"
+GW_PID=$SPAWNED_PID
+GW_LOG=$SPAWNED_LOG
+wait_port "$NS_GW" "$GW4_ADDR" "$GW_PORT"
+out=$(probe connect web4.test 7 --user dave --password d4ve send:d recv:1)
+assert_contains "$out" "data d" "users file named by the config file"
+printf 'listen %s:%s\nusers %s\n' "$GW4_ADDR" "$GW_PORT" "$TMP/users.erin" >"$TMP/gw.conf"
+kill -HUP "$GW_PID"
+ok=0
+for _ in $(seq 50); do
+	out=$(probe connect web4.test 7 --user erin --password er1n send:e recv:1)
+	case $out in *"data e"*) ok=1 && break ;; esac
+	sleep 0.1
+done
+[ "$ok" = 1 ] || fail "erin not accepted after the config file changed and SIGHUP: $out"
+pass "SIGHUP applies the config file's new users line"
+expect_auth_fail --user dave --password d4ve
+printf 'listen %s:%s\nusers %s\nbogus-key 1\n' "$GW4_ADDR" "$GW_PORT" "$TMP/users.dave" >"$TMP/gw.conf"
+kill -HUP "$GW_PID"
+sleep 0.5
+kill -0 "$GW_PID" 2>/dev/null || fail "gateway exited on a bad config file at SIGHUP"
+assert_contains "$(cat "$GW_LOG")" "$TMP/gw.conf:3" "bad config at reload reported with FILE:LINE"
+out=$(probe connect web4.test 7 --user erin --password er1n send:e recv:1)
+assert_contains "$out" "data e" "previous configuration kept after a failed reload"
