@@ -42,7 +42,6 @@ BH6_ADDR=2001:db8:6::99
 SPAWNED=()
 SPAWN_N=0
 TOPO_NS=()
-CG_PARENT=
 _CLEANED=0
 
 log() { printf '# %s\n' "$*"; }
@@ -201,7 +200,7 @@ cg_make()
 
 _cg_remove()
 {
-	local dir=$1 sub pid i
+	local dir=$1 sub pid
 	[ -d "$dir" ] || return 0
 	for sub in "$dir"/*/; do
 		[ -d "$sub" ] && _cg_remove "${sub%/}"
@@ -213,7 +212,7 @@ _cg_remove()
 			kill -KILL "$pid" 2>/dev/null
 		done
 	fi
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		rmdir "$dir" 2>/dev/null && return 0
 		sleep 0.05
 	done
