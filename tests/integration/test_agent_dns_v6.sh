@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_agent_dns_v6.sh — an IPv6-only client: fake AAAA answers over IPv6 DNS (UDP both ways, TCP), reaching an IPv4-only server.
+# test_agent_dns_v6.sh — an IPv6-only client: fake AAAA over IPv6 DNS (UDP both ways, TCP), NXDOMAIN via the gateway, an IPv4-only server.
 . "$(dirname "$0")/lib.sh"
 
 Q=$ITEST_DIR/agent_dns_query.py
@@ -13,7 +13,7 @@ CG=$(cg_make apps6)
 NS_KEEP_FS=1 SPAWN_NAME=agent spawn "$NS_C6" "$S46_BIN" agent \
 	--gateway "[$GW6_ADDR]:$GW_PORT" --cgroup "$CG" --control "$CTL" --no-pin \
 	--fake-state "$TMP/fakeip.state" --dns-upstream "$GW6_ADDR" --fake-pool6 2001:db8:f6::/64 \
-	--log-level debug
+	--check-exists --log-level debug
 AGENT_PID=$SPAWNED_PID
 for _ in $(seq 100); do
 	NS_KEEP_FS=1 nsx "$NS_C6" "$S46_BIN" status --control "$CTL" >/dev/null 2>&1 && break
@@ -35,6 +35,14 @@ r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 web4.test A) || fail "$r"
 case $(field "$r" ans) in 198.1[89].*) pass "A still gets a fake IPv4 address" ;; *) fail "A answer '$r'" ;; esac
 r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 absent.test TXT) || fail "$r"
 assert_contains "$r" "rcode=3 " "a TXT query is forwarded and NXDOMAIN comes back"
+log "--check-exists: the gateway (RESOLVE) decides whether a faked name exists"
+r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 nosuch.test AAAA) || fail "$r"
+assert_contains "$r" "rcode=3 " "a name the gateway cannot resolve gets NXDOMAIN"
+assert_contains "$r" "ans=- " "and no fake address"
+out=$(inc getent ahostsv6 nosuch.test)
+assert_eq "$?:$out" "2:" "getent fails cleanly for it"
+r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 dual.test AAAA) || fail "$r"
+case $(field "$r" ans) in 2001:db8:f6::*) pass "an existing name is still faked" ;; *) fail "dual.test: '$r'" ;; esac
 out=$(inc busybox nslookup -type=AAAA web4.test "$GW6_ADDR" 2>&1)
 assert_contains "$out" "$F6" "busybox nslookup over IPv6 gets the fake address"
 out=$(inc getent ahostsv6 web4.test)
