@@ -135,3 +135,11 @@ assert_eq "$(md5sum <"$TMP/big.out")" "$(md5sum <"$TMP/www6/big.bin")" "3 MB dow
 
 kill -0 "$GW_PID" 2>/dev/null || fail "gateway died"
 pass "gateway still running"
+
+# --- Family preference for names with both: IPv6 first by default, --prefer ipv4 turns it.
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect dual.test 7 send:p recv:1)
+assert_contains "$out" "bnd $GW_S6_ADDR " "dual.test reached over IPv6 by default"
+stop_pid "$GW_PID"
+gw_start --prefer ipv4
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect dual.test 7 send:p recv:1)
+assert_contains "$out" "bnd $GW_S4_ADDR " "dual.test reached over IPv4 with --prefer ipv4"
