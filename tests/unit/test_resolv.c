@@ -50,6 +50,13 @@ static void fake_dns_cb(struct ev_loop *loop, int fd, unsigned events, void *arg
 		rr.rdata = v4;
 		rr.rdlen = 4;
 		nan = 1;
+	} else if (q.qtype == DNS_TYPE_PTR && !strcmp(q.name, "2.113.0.203.in-addr.arpa")) {
+		static uint8_t ptr[64];
+		int plen = dns_encode_name("web4.test", ptr, sizeof(ptr));
+
+		rr.rdata = ptr;
+		rr.rdlen = (uint16_t)plen;
+		nan = 1;
 	} else if (strcmp(q.name, "web6.test") && strcmp(q.name, "web4.test") &&
 		   strcmp(q.name, "dual.test")) {
 		rcode = DNS_RCODE_NXDOMAIN;
@@ -223,6 +230,48 @@ static void test_cancel(void **state)
 	assert_int_equal(a.calls, 0);
 }
 
+struct ptr_answer {
+	struct ev_loop *loop;
+	int calls, err;
+	char name[256];
+};
+
+static void on_ptr(void *arg, int err, const char *name)
+{
+	struct ptr_answer *a = arg;
+
+	a->calls++;
+	a->err = err;
+	if (name)
+		snprintf(a->name, sizeof(a->name), "%s", name);
+	ev_stop(a->loop);
+}
+
+static void test_reverse(void **state)
+{
+	struct fixture *f = *state;
+	struct ptr_answer a = { .loop = f->loop };
+	struct sockaddr_storage ss;
+
+	addr_parse_ip("203.0.113.2", &ss, NULL);
+	assert_non_null(resolv_reverse(f->res, (struct sockaddr *)&ss, on_ptr, &a));
+	assert_int_equal(a.calls, 0);
+	run_for(f->loop, 3000);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.err, 0);
+	assert_string_equal(a.name, "web4.test");
+
+	memset(&a, 0, sizeof(a));
+	a.loop = f->loop;
+	addr_parse_ip("203.0.113.77", &ss, NULL);
+	assert_non_null(resolv_reverse(f->res, (struct sockaddr *)&ss, on_ptr, &a));
+	run_for(f->loop, 3000);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.err, ENOENT);
+	ss.ss_family = AF_UNIX;
+	assert_null(resolv_reverse(f->res, (struct sockaddr *)&ss, on_ptr, &a));
+}
+
 static void test_server_down(void **state)
 {
 	struct resolv_opts ro = { .dns_server = "127.0.0.1:1", .timeout_ms = 200, .tries = 1 };
@@ -261,6 +310,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nxdomain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_honours_ttl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reverse, setup, teardown),
 		cmocka_unit_test(test_server_down),
 		cmocka_unit_test(test_bad_server_option),
 	};

@@ -2,6 +2,8 @@
 #include "resolv.h"
 
 #include <ares.h>
+#include <netdb.h>
+#include <netdb.h>
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -41,6 +43,8 @@ struct resolv_query {
 	bool cancelled;
 	int remaining; /* families not yet delivered */
 	struct ev_timer kick; /* starts the lookup from the loop */
+	resolv_ptr_cb *ptr_cb; /* set for a reverse lookup */
+	struct sockaddr_storage ptr_addr;
 	char name[256];
 };
 
@@ -322,6 +326,63 @@ struct resolv_query *resolv_lookup(struct resolv *r, const char *name, resolv_cb
 	q->arg = arg;
 	q->remaining = 2;
 	ev_timer_init(&q->kick, resolv_kick_cb);
+	if (ev_timer_start(r->loop, &q->kick, 0) < 0) {
+		free(q);
+		return NULL;
+	}
+	return q;
+}
+
+static void resolv_ptr_ares_cb(void *arg, int status, int timeouts, struct hostent *he)
+{
+	struct resolv_query *q = arg;
+	int err = resolv_errno(status);
+
+	if (!err && (!he || !he->h_name || !*he->h_name))
+		err = ENOENT;
+	if (!q->cancelled)
+		q->ptr_cb(q->arg, err, err ? NULL : he->h_name);
+	free(q);
+}
+
+static void resolv_ptr_kick_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct resolv_query *q = container_of(t, struct resolv_query, kick);
+	const struct sockaddr *sa = (const struct sockaddr *)&q->ptr_addr;
+	struct resolv *r = q->r;
+	const void *a;
+	int len;
+
+	if (q->cancelled) {
+		free(q);
+		return;
+	}
+	if (sa->sa_family == AF_INET) {
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+		len = 4;
+	} else {
+		a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		len = 16;
+	}
+	ares_gethostbyaddr(r->channel, a, len, sa->sa_family, resolv_ptr_ares_cb, q);
+	resolv_rearm(r);
+}
+
+struct resolv_query *resolv_reverse(struct resolv *r, const struct sockaddr *sa, resolv_ptr_cb *cb,
+				    void *arg)
+{
+	struct resolv_query *q;
+	size_t len = sa->sa_family == AF_INET	 ? sizeof(struct sockaddr_in)
+		     : sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						 : 0;
+
+	if (!len || !(q = calloc(1, sizeof(*q))))
+		return NULL;
+	q->r = r;
+	q->ptr_cb = cb;
+	q->arg = arg;
+	memcpy(&q->ptr_addr, sa, len);
+	ev_timer_init(&q->kick, resolv_ptr_kick_cb);
 	if (ev_timer_start(r->loop, &q->kick, 0) < 0) {
 		free(q);
 		return NULL;

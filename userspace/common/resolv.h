@@ -40,7 +40,13 @@ void resolv_free(struct resolv *r);
 
 /* Starts resolving name (A and AAAA at once). Returns NULL on -ENOMEM. */
 struct resolv_query *resolv_lookup(struct resolv *r, const char *name, resolv_cb *cb, void *arg);
-/* No callback follows; valid until the callback reported remaining == 0. */
+/* The reverse (PTR) lookup: called once with the name, or err as for resolv_cb and NULL. */
+typedef void resolv_ptr_cb(void *arg, int err, const char *name);
+/* Starts a PTR lookup of sa's address (IPv4 or IPv6). Returns NULL on -ENOMEM/-EAFNOSUPPORT. */
+struct resolv_query *resolv_reverse(struct resolv *r, const struct sockaddr *sa, resolv_ptr_cb *cb,
+				    void *arg);
+
+/* No callback follows; valid until the callback reported remaining == 0 (or the PTR answer). */
 void resolv_cancel(struct resolv_query *q);
 
 /* Maps a c-ares status to the errno used in resolv_cb. */

@@ -334,6 +334,37 @@ static void session_resolve(struct session *s, struct socks5_addr *dst)
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "resolve", ENOMEM);
 }
 
+static void session_ptr_resolved(void *arg, int err, const char *name)
+{
+	struct session *s = arg;
+	uint8_t buf[SOCKS5_REPLY_MAX];
+	struct socks5_addr a = { 0 };
+
+	s->query = NULL;
+	if (err || socks5_addr_set_name(&a, name, 0) < 0) {
+		session_fail(s, socks5_rep_from_errno(err ? err : ENOENT), "reverse lookup failed",
+			     err);
+		return;
+	}
+	s->rep = SOCKS5_REP_SUCCEEDED;
+	session_finish_with(s, buf, socks5_build_reply_addr(buf, SOCKS5_REP_SUCCEEDED, &a),
+			    "resolved", 0);
+}
+
+/* RESOLVE_PTR (Tor 0xF1): the address's name in BND.ADDR as a DOMAINNAME. */
+static void session_resolve_ptr(struct session *s, struct socks5_addr *dst)
+{
+	struct sockaddr_storage ss;
+
+	if (socks5_addr_to_sockaddr(dst, &ss, NULL) < 0) {
+		session_fail(s, SOCKS5_REP_ATYP_NOT_SUPPORTED, "RESOLVE_PTR needs an address", 0);
+		return;
+	}
+	s->query = resolv_reverse(s->w->res, (struct sockaddr *)&ss, session_ptr_resolved, s);
+	if (!s->query)
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "reverse lookup", ENOMEM);
+}
+
 static void session_connect(struct session *s, struct socks5_addr *dst)
 {
 	struct sockaddr_storage ss;
@@ -373,6 +404,9 @@ static void session_request(struct session *s, struct socks5_request *req)
 		break;
 	case SOCKS5_CMD_RESOLVE:
 		session_resolve(s, &req->dst);
+		break;
+	case SOCKS5_CMD_RESOLVE_PTR:
+		session_resolve_ptr(s, &req->dst);
 		break;
 	default:
 		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "command not supported", 0);
