@@ -9,6 +9,7 @@ usage:
 connect: greeting, optional RFC 1929 auth, request, then the STEPs:
   send:TEXT   send TEXT (\\n, \\r, \\xNN escapes)   recv:N   read exactly N bytes
   readall     read until EOF                      shut     shutdown(SHUT_WR)
+  echo:N      send N random bytes while reading N back; prints "echo ok|mismatch N"
   sleep:SEC   pause                               wait:PATH  wait until PATH exists
 Output, one item a line: "method XX", "auth XX", "reply XX", "bnd ADDR PORT",
 "data TEXT" (non-printable bytes as \\xNN), "eof", "closed" (server closed
@@ -22,8 +23,10 @@ connected, touches READY_FILE, keeps them until RELEASE_FILE exists.
 import argparse
 import ipaddress
 import os
+import random
 import socket
 import sys
+import threading
 import time
 
 
@@ -111,6 +114,16 @@ def read_reply(sock):
     return head[1]
 
 
+def echo_check(sock, n):
+    """Send n pseudo-random bytes from a thread while reading n back: they must match."""
+    data = random.randbytes(n)
+    sender = threading.Thread(target=sock.sendall, args=(data,), daemon=True)
+    sender.start()
+    got = recv_exact(sock, n)
+    sender.join()
+    out("echo", "ok" if got == data else "mismatch", n)
+
+
 def run_steps(sock, steps, pipelined):
     for step in steps:
         op, _, arg = step.partition(":")
@@ -129,6 +142,8 @@ def run_steps(sock, steps, pipelined):
                 buf += chunk
             out("data", show(buf))
             out("eof")
+        elif op == "echo":
+            echo_check(sock, int(arg))
         elif op == "shut":
             sock.shutdown(socket.SHUT_WR)
         elif op == "sleep":

@@ -127,6 +127,26 @@ assert_contains "$out" "bnd $S4_ADDR " "RESOLVE web4.test -> its A"
 out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect nope.test 0 --cmd 0xf0)
 assert_contains "$out" "reply 04" "RESOLVE of a name that does not exist -> 0x04"
 
+# --- Many relays at once over both client families, each with 1 MB echoed and checked.
+pids=()
+for i in $(seq 24); do
+	if [ $((i % 2)) = 0 ]; then
+		cns=$NS_C4 gwa=$GW4_ADDR dst=web6.test
+	else
+		cns=$NS_C6 gwa=$GW6_ADDR dst=web4.test
+	fi
+	nsx "$cns" "$PY" "$ITEST_DIR/socks5_probe.py" -t 20 "$gwa" "$GW_PORT" \
+		connect "$dst" 7 echo:1000000 shut readall >"$TMP/par$i.out" 2>&1 &
+	pids+=($!)
+done
+wait "${pids[@]}"
+for i in $(seq 24); do
+	out=$(cat "$TMP/par$i.out")
+	assert_contains "$out" "echo ok 1000000" "parallel relay $i: 1 MB echoed intact" >/dev/null
+	assert_contains "$out" 'EOF 1000000\x0a' "parallel relay $i: half-close after 1 MB" >/dev/null
+done
+pass "24 parallel relays, 1 MB each way, intact"
+
 # --- A larger transfer arrives intact in both directions.
 head -c 3000000 /dev/urandom >"$TMP/www6/big.bin"
 nsx "$NS_C4" curl -sS --max-time 20 --socks5-hostname "$GW4_ADDR:$GW_PORT" \
