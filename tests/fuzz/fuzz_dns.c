@@ -11,10 +11,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t addr[16] = { 0x20, 0x01, 0, 2 };
+	static const uint8_t addr[16] = {0x20, 0x01, 0, 2};
 	uint8_t out[DNS_TCP_MAX], *copy;
 	struct dns_query q;
-	struct dns_rr rr = { .type = DNS_TYPE_AAAA, .ttl = 1, .rdata = addr, .rdlen = 16 };
+	struct dns_rr rr = {.type = DNS_TYPE_AAAA, .ttl = 1, .rdata = addr, .rdlen = 16};
 	char name[DNS_NAME_TEXT_MAX] = "";
 	size_t off = DNS_HDR_LEN, mlen;
 	int err, n;

@@ -109,7 +109,7 @@ static void test_parse_errors(void **state)
 
 static void test_parse_pointer_loop_and_forward(void **state)
 {
-	uint8_t buf[64] = { 0 };
+	uint8_t buf[64] = {0};
 	struct dns_query q;
 
 	dns_put16(buf + 4, 1);
@@ -128,7 +128,7 @@ static void test_parse_pointer_loop_and_forward(void **state)
 
 static void test_parse_long_name(void **state)
 {
-	uint8_t buf[600] = { 0 };
+	uint8_t buf[600] = {0};
 	struct dns_query q;
 	size_t off = DNS_HDR_LEN;
 
@@ -148,7 +148,7 @@ static void test_parse_long_name(void **state)
 
 static void test_parse_odd_label_not_plain(void **state)
 {
-	uint8_t buf[64] = { 0 };
+	uint8_t buf[64] = {0};
 	struct dns_query q;
 	static const uint8_t name[] = "\x03"
 				      "a.b\x07"
@@ -167,8 +167,8 @@ static void test_build_reply_answer(void **state)
 {
 	uint8_t buf[512], out[512];
 	struct dns_query q, r;
-	uint8_t a[4] = { 198, 18, 0, 7 };
-	struct dns_rr rr = { .type = DNS_TYPE_A, .ttl = 300, .rdata = a, .rdlen = 4 };
+	uint8_t a[4] = {198, 18, 0, 7};
+	struct dns_rr rr = {.type = DNS_TYPE_A, .ttl = 300, .rdata = a, .rdlen = 4};
 	size_t len = mkquery(buf, "Web4.test", DNS_TYPE_A, 1232);
 	int n;
 
@@ -211,7 +211,7 @@ static void test_build_reply_truncates(void **state)
 
 	memset(big, 'x', sizeof(big));
 	for (int i = 0; i < 3; i++)
-		rr[i] = (struct dns_rr){ .type = DNS_TYPE_TXT, .ttl = 1, .rdata = big, .rdlen = 255 };
+		rr[i] = (struct dns_rr){.type = DNS_TYPE_TXT, .ttl = 1, .rdata = big, .rdlen = 255};
 	assert_int_equal(dns_parse_query(buf, len, &q), 0);
 	n = dns_build_reply(out, sizeof(out), q.udp_size, &q, 0, rr, 3);
 	assert_true(n > 0 && n <= 512);
@@ -235,7 +235,7 @@ static void test_truncate_upstream_answer(void **state)
 
 	memset(big, 'x', sizeof(big));
 	for (int i = 0; i < 3; i++)
-		rr[i] = (struct dns_rr){ .type = DNS_TYPE_TXT, .ttl = 1, .rdata = big, .rdlen = 255 };
+		rr[i] = (struct dns_rr){.type = DNS_TYPE_TXT, .ttl = 1, .rdata = big, .rdlen = 255};
 	assert_int_equal(dns_parse_query(buf, len, &q), 0);
 	n = dns_build_reply(out, sizeof(out), DNS_TCP_MAX, &q, 0, rr, 3);
 	assert_true(n > 600);
@@ -252,7 +252,7 @@ static void test_truncate_upstream_answer(void **state)
 
 static void test_header_reply(void **state)
 {
-	struct dns_header h = { .id = 0x1234, .flags = DNS_FLAG_RD };
+	struct dns_header h = {.id = 0x1234, .flags = DNS_FLAG_RD};
 	uint8_t out[12];
 
 	assert_int_equal(dns_build_header_reply(out, sizeof(out), &h, DNS_RCODE_FORMERR), 12);
@@ -264,7 +264,7 @@ static void test_header_reply(void **state)
 
 static void test_tcp_frame(void **state)
 {
-	uint8_t b[8] = { 0, 3, 'a', 'b', 'c', 0, 0 };
+	uint8_t b[8] = {0, 3, 'a', 'b', 'c', 0, 0};
 	size_t n = 0;
 
 	assert_int_equal(dns_tcp_frame(b, 1, &n), 0);
@@ -277,12 +277,18 @@ static void test_tcp_frame(void **state)
 static void test_read_name_compressed(void **state)
 {
 	/* "example" at 12, then "www" + pointer to 12. */
-	uint8_t b[64] = { 0 };
+	uint8_t b[64] = {0};
 	char out[DNS_NAME_TEXT_MAX];
 	size_t off = 12;
 
-	memcpy(b + 12, "\x07" "EXAMPLE\x00", 9);
-	memcpy(b + 21, "\x03" "www\xc0\x0c", 6);
+	memcpy(b + 12,
+	       "\x07"
+	       "EXAMPLE\x00",
+	       9);
+	memcpy(b + 21,
+	       "\x03"
+	       "www\xc0\x0c",
+	       6);
 	assert_int_equal(dns_read_name(b, sizeof(b), &off, out, sizeof(out), true), 0);
 	assert_string_equal(out, "example");
 	off = 21;
@@ -297,7 +303,11 @@ static void test_encode_name(void **state)
 	char l64[80];
 
 	assert_int_equal(dns_encode_name("a.bc.", w, sizeof(w)), 6);
-	assert_memory_equal(w, "\x01" "a\x02" "bc\x00", 6);
+	assert_memory_equal(w,
+			    "\x01"
+			    "a\x02"
+			    "bc\x00",
+			    6);
 	assert_int_equal(dns_encode_name("", w, sizeof(w)), 1);
 	assert_int_equal(dns_encode_name("a..b", w, sizeof(w)), -EINVAL);
 	memset(l64, 'a', 64);
@@ -308,7 +318,7 @@ static void test_encode_name(void **state)
 
 static void test_reverse(void **state)
 {
-	uint8_t a4[4] = { 198, 18, 0, 7 }, a6[16], back[16];
+	uint8_t a4[4] = {198, 18, 0, 7}, a6[16], back[16];
 	char name[128];
 
 	assert_int_equal(dns_reverse_name(AF_INET, a4, name, sizeof(name)), 0);
@@ -329,20 +339,20 @@ static void test_reverse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_simple_query),
-		cmocka_unit_test(test_parse_edns),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_parse_pointer_loop_and_forward),
-		cmocka_unit_test(test_parse_long_name),
-		cmocka_unit_test(test_parse_odd_label_not_plain),
-		cmocka_unit_test(test_build_reply_answer),
-		cmocka_unit_test(test_build_reply_truncates),
-		cmocka_unit_test(test_truncate_upstream_answer),
-		cmocka_unit_test(test_header_reply),
-		cmocka_unit_test(test_tcp_frame),
-		cmocka_unit_test(test_read_name_compressed),
-		cmocka_unit_test(test_encode_name),
-		cmocka_unit_test(test_reverse),
+	    cmocka_unit_test(test_parse_simple_query),
+	    cmocka_unit_test(test_parse_edns),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_parse_pointer_loop_and_forward),
+	    cmocka_unit_test(test_parse_long_name),
+	    cmocka_unit_test(test_parse_odd_label_not_plain),
+	    cmocka_unit_test(test_build_reply_answer),
+	    cmocka_unit_test(test_build_reply_truncates),
+	    cmocka_unit_test(test_truncate_upstream_answer),
+	    cmocka_unit_test(test_header_reply),
+	    cmocka_unit_test(test_tcp_frame),
+	    cmocka_unit_test(test_read_name_compressed),
+	    cmocka_unit_test(test_encode_name),
+	    cmocka_unit_test(test_reverse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,14 +46,14 @@ struct ctx {
 	int cancels;
 };
 
-static const uint8_t up_addr[4] = { 203, 0, 113, 80 };
+static const uint8_t up_addr[4] = {203, 0, 113, 80};
 
 /* Answers a query with one A record 203.0.113.80 (same ID, question echoed). */
 static size_t upstream_answer(const uint8_t *q, size_t len, uint8_t *out)
 {
 	static uint8_t big[255];
 	struct dns_query pq;
-	struct dns_rr rr[3] = { { .type = DNS_TYPE_A, .ttl = 42, .rdata = up_addr, .rdlen = 4 } };
+	struct dns_rr rr[3] = {{.type = DNS_TYPE_A, .ttl = 42, .rdata = up_addr, .rdlen = 4}};
 	size_t nrr = 1;
 	int n;
 
@@ -63,8 +63,8 @@ static size_t upstream_answer(const uint8_t *q, size_t len, uint8_t *out)
 	if (pq.qtype == DNS_TYPE_TXT) {
 		memset(big, 'x', sizeof(big));
 		for (nrr = 0; nrr < 3; nrr++)
-			rr[nrr] = (struct dns_rr){ .type = DNS_TYPE_TXT, .ttl = 1, .rdata = big,
-						   .rdlen = sizeof(big) };
+			rr[nrr] = (struct dns_rr){
+			    .type = DNS_TYPE_TXT, .ttl = 1, .rdata = big, .rdlen = sizeof(big)};
 	}
 	n = dns_build_reply(out, 1024, DNS_TCP_MAX, &pq, 0, rr, nrr);
 	return n > 0 ? (size_t)n : 0;
@@ -76,8 +76,8 @@ static void upstream_udp_cb(struct ev_loop *loop, int fd, unsigned events, void 
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
 	uint8_t out[1024];
-	ssize_t n = recvfrom(fd, u->last_query, sizeof(u->last_query), 0,
-			     (struct sockaddr *)&from, &fl);
+	ssize_t n =
+	    recvfrom(fd, u->last_query, sizeof(u->last_query), 0, (struct sockaddr *)&from, &fl);
 	size_t m;
 
 	if (n <= 0)
@@ -122,8 +122,7 @@ static void upstream_accept_cb(struct ev_loop *loop, int fd, unsigned events, vo
 
 static void upstream_start(struct ctx *c)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t l = sizeof(sin);
 	int one = 1, tries = 0;
 
@@ -233,9 +232,9 @@ static int run_until_reply(struct ctx *c, int fd, unsigned ms)
 
 static int client_socket(struct ctx *c, int type)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET,
-				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				   .sin_port = htons(dnsd_port(c->d)) };
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				  .sin_port = htons(dnsd_port(c->d))};
 	int fd = socket(AF_INET, type, 0);
 
 	assert_true(fd >= 0);
@@ -269,7 +268,7 @@ static size_t mkquery(uint8_t *buf, uint16_t id, const char *name, uint16_t type
 	dns_put16(buf + off + 2, DNS_CLASS_IN);
 	off += 4;
 	if (edns) {
-		static const uint8_t opt[11] = { 0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0 };
+		static const uint8_t opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
 
 		dns_put16(buf + 10, 1);
 		memcpy(buf + off, opt, sizeof(opt));
@@ -513,12 +512,12 @@ static void test_tcp_pipelined_and_forwarded(void **state)
 	uint8_t buf[2048], q[512];
 	size_t len, off = 0, ml;
 	int fd, got = 0;
-	uint16_t ids[3] = { 0 };
+	uint16_t ids[3] = {0};
 
 	start(c);
 	fd = client_socket(c, SOCK_STREAM);
 	/* Three queries in one write: two faked, one forwarded over TCP. */
-	const char *names[3] = { "web6.test", "x.corp.example", "dual.test" };
+	const char *names[3] = {"web6.test", "x.corp.example", "dual.test"};
 
 	for (int i = 0; i < 3; i++) {
 		len = mkquery(q, (uint16_t)(100 + i), names[i], DNS_TYPE_A, false);
@@ -609,7 +608,7 @@ static void test_check_exists_hook(void **state)
 static void test_fakeable(void **state)
 {
 	struct dnsd_config cfg;
-	const char *nf[] = { ".Corp.Example.", NULL };
+	const char *nf[] = {".Corp.Example.", NULL};
 
 	dnsd_config_default(&cfg);
 	cfg.no_fake = nf;
@@ -651,19 +650,19 @@ static void test_no_fake_list_and_resolv(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_a_gets_fake_ipv4, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_aaaa_gets_fake_ipv6_with_edns, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_excluded_and_other_types_forwarded, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_long_upstream_answer_truncated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_upstream_timeout_servfail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ptr_for_fake_address, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_exhaustion_servfail, setup_tiny, teardown),
-		cmocka_unit_test_setup_teardown(test_tcp_pipelined_and_forwarded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_check_exists_hook, setup, teardown),
-		cmocka_unit_test(test_fakeable),
-		cmocka_unit_test(test_no_fake_list_and_resolv),
+	    cmocka_unit_test_setup_teardown(test_a_gets_fake_ipv4, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_aaaa_gets_fake_ipv6_with_edns, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_excluded_and_other_types_forwarded, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_long_upstream_answer_truncated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_upstream_timeout_servfail, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ptr_for_fake_address, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exhaustion_servfail, setup_tiny, teardown),
+	    cmocka_unit_test_setup_teardown(test_tcp_pipelined_and_forwarded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_exists_hook, setup, teardown),
+	    cmocka_unit_test(test_fakeable),
+	    cmocka_unit_test(test_no_fake_list_and_resolv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* test_fakeip.c — the fake-IP table: both lookups, families, holds, LRU reuse, exhaustion, persistence. */
+/* test_fakeip.c — the fake-IP table: both lookups, families, holds, LRU reuse, exhaustion,
+ * persistence. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,7 +141,7 @@ static void test_held_entries_never_reused(void **state)
 	assert_int_equal(fakeip_lookup_name(t, "c.test", AF_INET, c, 20005), -ENOSPC);
 	assert_int_equal(fakeip_lookup_name(t, "c.test", AF_INET, c, 20010), 0);
 	assert_memory_equal(c, a, 4);
-	uint8_t nowhere[4] = { 198, 51, 100, 3 };
+	uint8_t nowhere[4] = {198, 51, 100, 3};
 
 	assert_int_equal(fakeip_hold(t, AF_INET, nowhere, 1), -ENOENT);
 	fakeip_release(t, AF_INET, nowhere, 1); /* harmless */
@@ -255,14 +256,14 @@ static void test_persistence(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_and_families),
-		cmocka_unit_test(test_bad_names),
-		cmocka_unit_test(test_exhaustion_and_lru_reuse),
-		cmocka_unit_test(test_touch_moves_to_back),
-		cmocka_unit_test(test_held_entries_never_reused),
-		cmocka_unit_test(test_pool_config),
-		cmocka_unit_test(test_ipv6_pool_and_big_table),
-		cmocka_unit_test(test_persistence),
+	    cmocka_unit_test(test_defaults_and_families),
+	    cmocka_unit_test(test_bad_names),
+	    cmocka_unit_test(test_exhaustion_and_lru_reuse),
+	    cmocka_unit_test(test_touch_moves_to_back),
+	    cmocka_unit_test(test_held_entries_never_reused),
+	    cmocka_unit_test(test_pool_config),
+	    cmocka_unit_test(test_ipv6_pool_and_big_table),
+	    cmocka_unit_test(test_persistence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

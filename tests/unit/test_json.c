@@ -1,4 +1,5 @@
-/* test_json.c — the status command's JSON tree: parsing, escapes, rejects, lookups, additions, output. */
+/* test_json.c — the status command's JSON tree: parsing, escapes, rejects, lookups, additions,
+ * output. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,9 +62,10 @@ static void test_parse_and_lookup(void **state)
 static void test_rejects(void **state)
 {
 	static const char *const bad[] = {
-		"", "{", "}", "[1,]", "{\"a\":}", "{\"a\" 1}", "{a:1}", "[1 2]", "01x", "-",
-		"1.", "1e", "\"abc", "\"\\x\"", "\"\\ud800\"", "\"\\u0000\"", "tru", "nul",
-		"{} {}", "\"a\nb\"", "[\"\\u12\"]",
+	    "",	     "{",	 "}",		"[1,]",	       "{\"a\":}", "{\"a\" 1}",
+	    "{a:1}", "[1 2]",	 "01x",		"-",	       "1.",	   "1e",
+	    "\"abc", "\"\\x\"",	 "\"\\ud800\"", "\"\\u0000\"", "tru",	   "nul",
+	    "{} {}", "\"a\nb\"", "[\"\\u12\"]",
 	};
 	struct json *j;
 	char deep[256];
@@ -88,8 +90,8 @@ static void test_rejects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_and_lookup),
-		cmocka_unit_test(test_rejects),
+	    cmocka_unit_test(test_parse_and_lookup),
+	    cmocka_unit_test(test_rejects),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

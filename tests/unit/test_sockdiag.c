@@ -1,4 +1,5 @@
-/* test_sockdiag.c — finds our own loopback TCP connection through sock_diag, with its inode and our pid. */
+/* test_sockdiag.c — finds our own loopback TCP connection through sock_diag, with its inode and our
+ * pid. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,7 +49,7 @@ static int stop_cb(const struct sockdiag_sock *s, void *arg)
 
 static void connect_pair(int af, int *lfd, int *cfd, int *afd, struct want *w)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	socklen_t len = sizeof(ss);
 
 	assert_int_equal(addr_parse_ip(af == AF_INET ? "127.0.0.1" : "::1", &ss, &len), 0);
@@ -128,9 +129,9 @@ static void test_stop_and_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ipv4),
-		cmocka_unit_test(test_ipv6),
-		cmocka_unit_test(test_stop_and_errors),
+	    cmocka_unit_test(test_ipv4),
+	    cmocka_unit_test(test_ipv6),
+	    cmocka_unit_test(test_stop_and_errors),
 	};
 
 	/* A known comm to look for, whatever the binary is called. */

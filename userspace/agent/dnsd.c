@@ -88,7 +88,7 @@ struct dnsd {
 
 /* Domains answered locally or by special resolvers, never through a gateway. */
 static const char *const dnsd_local_domains[] = {
-	"local", "localhost", "in-addr.arpa", "ip6.arpa", "home.arpa", "onion", "invalid", NULL,
+    "local", "localhost", "in-addr.arpa", "ip6.arpa", "home.arpa", "onion", "invalid", NULL,
 };
 
 static void dnsd_pending_free(struct dnsd_pending *p);
@@ -217,7 +217,7 @@ static void dnsd_save_cb(struct ev_loop *loop, struct ev_timer *t)
 static void dnsd_answer_fake(struct dnsd *d, struct dnsd_client *c, const struct dns_query *q)
 {
 	int af = q->qtype == DNS_TYPE_A ? AF_INET : AF_INET6;
-	struct dns_rr rr = { .type = q->qtype, .ttl = dnsd_ttl(d) };
+	struct dns_rr rr = {.type = q->qtype, .ttl = dnsd_ttl(d)};
 	uint8_t addr[16];
 	int err;
 
@@ -242,7 +242,7 @@ static bool dnsd_answer_ptr(struct dnsd *d, struct dnsd_client *c, const struct 
 	uint8_t addr[16], wire[DNS_NAME_WIRE_MAX];
 	char name[DNS_NAME_TEXT_MAX];
 	int af = dns_parse_reverse(q->name, addr), n;
-	struct dns_rr rr = { .type = DNS_TYPE_PTR, .ttl = dnsd_ttl(d) };
+	struct dns_rr rr = {.type = DNS_TYPE_PTR, .ttl = dnsd_ttl(d)};
 
 	if (af < 0 || !fakeip_in_pool(fakeip_get_config(d->table), af, addr))
 		return false;
@@ -277,8 +277,7 @@ static void dnsd_pending_timeout(struct ev_loop *loop, struct ev_timer *t)
 }
 
 static struct dnsd_pending *dnsd_pending_new(struct dnsd *d, enum dnsd_pending_kind kind,
-					     const struct dnsd_client *c,
-					     const struct dns_query *q)
+					     const struct dnsd_client *c, const struct dns_query *q)
 {
 	struct dnsd_pending *p;
 
@@ -575,7 +574,7 @@ static void dnsd_handle(struct dnsd *d, struct dnsd_client *c, const uint8_t *ms
 static void dnsd_udp_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct dnsd *d = arg;
-	struct dnsd_client c = { .ufd = fd };
+	struct dnsd_client c = {.ufd = fd};
 
 	for (int i = 0; i < DNSD_UDP_BATCH; i++) {
 		ssize_t n;
@@ -704,7 +703,7 @@ static void dnsd_send(struct dnsd *d, struct dnsd_client *c, const uint8_t *msg,
 /* Answers every complete message in the input buffer. */
 static int dnsd_tcp_consume(struct dnsd_tcp *c)
 {
-	struct dnsd_client client = { .ufd = -1, .conn = c };
+	struct dnsd_client client = {.ufd = -1, .conn = c};
 	size_t off = 0, mlen;
 	int r;
 
@@ -813,7 +812,7 @@ static unsigned short dnsd_bound_port(int fd)
 
 static void dnsd_close_listeners(struct dnsd *d)
 {
-	int *fds[] = { &d->udp4, &d->udp6, &d->tcp4, &d->tcp6 };
+	int *fds[] = {&d->udp4, &d->udp6, &d->tcp4, &d->tcp6};
 
 	for (size_t i = 0; i < 4; i++) {
 		if (*fds[i] < 0)

@@ -342,8 +342,8 @@ static int fakeip_normalise(const char *name, char *out, size_t len)
 }
 
 /* A new entry for name at a fresh offset, or NULL when the pool has none left. */
-static struct fakeip_entry *fakeip_fresh(struct fakeip *t, struct fakeip_pool *p,
-					 const char *name, int *err)
+static struct fakeip_entry *fakeip_fresh(struct fakeip *t, struct fakeip_pool *p, const char *name,
+					 int *err)
 {
 	struct fakeip_entry *e;
 	uint8_t a[16];
@@ -374,8 +374,8 @@ static struct fakeip_entry *fakeip_fresh(struct fakeip *t, struct fakeip_pool *p
 }
 
 /* The least recently used unheld entry, renamed, if its TTL has run out. */
-static struct fakeip_entry *fakeip_reuse(struct fakeip *t, struct fakeip_pool *p,
-					 const char *name, uint64_t now_s, int *err)
+static struct fakeip_entry *fakeip_reuse(struct fakeip *t, struct fakeip_pool *p, const char *name,
+					 uint64_t now_s, int *err)
 {
 	struct fakeip_entry *e = p->lru_head;
 	char *copy;
@@ -507,8 +507,7 @@ static void fakeip_write_entry(FILE *f, const struct fakeip_entry *e, uint64_t l
 
 /* Unheld entries least recently used first, then held ones stamped now: loading the file
  * in order rebuilds the LRU order, and what was in use gets a full TTL after a restart. */
-static void fakeip_write_pool(struct fakeip *t, FILE *f, const struct fakeip_pool *p,
-			      uint64_t now)
+static void fakeip_write_pool(struct fakeip *t, FILE *f, const struct fakeip_pool *p, uint64_t now)
 {
 	for (const struct fakeip_entry *e = p->lru_head; e; e = e->lru_next)
 		fakeip_write_entry(f, e, e->last_used);
@@ -614,7 +613,8 @@ static int fakeip_load(struct fakeip *t)
 	f = fopen(t->state_path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
-	if (!fgets(line, sizeof(line), f) || strncmp(line, FAKEIP_STATE_MAGIC, strlen(FAKEIP_STATE_MAGIC))) {
+	if (!fgets(line, sizeof(line), f) ||
+	    strncmp(line, FAKEIP_STATE_MAGIC, strlen(FAKEIP_STATE_MAGIC))) {
 		log_warnx("fakeip: %s is not a fake-IP state file, starting empty", t->state_path);
 		goto out;
 	}

@@ -8,13 +8,13 @@
 #include <stdint.h>
 
 struct fakeip_config {
-	struct in_addr pool4;  /* default 198.18.0.0 */
-	unsigned prefix4;      /* default 15 */
-	struct in6_addr pool6; /* default 2001:2:: */
-	unsigned prefix6;      /* default 48 */
-	unsigned ttl_s;        /* how long an unused entry is kept; also the DNS answer TTL */
+	struct in_addr pool4;	/* default 198.18.0.0 */
+	unsigned prefix4;	/* default 15 */
+	struct in6_addr pool6;	/* default 2001:2:: */
+	unsigned prefix6;	/* default 48 */
+	unsigned ttl_s;		/* how long an unused entry is kept; also the DNS answer TTL */
 	const char *state_path; /* table kept here across restarts; NULL = not persisted */
-	unsigned max_entries;   /* per family, below the pool size; 0 = FAKEIP_MAX_ENTRIES */
+	unsigned max_entries;	/* per family, below the pool size; 0 = FAKEIP_MAX_ENTRIES */
 };
 
 #define FAKEIP_MAX_ENTRIES (1u << 18)

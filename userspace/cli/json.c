@@ -100,11 +100,16 @@ static int json_unicode(const char **s, unsigned *cp)
 	return 0;
 }
 
+/* The one-character escapes after a backslash, and what each stands for. */
+static const char json_escapes[] = "\"\\/bfnrt";
+static const char json_unescaped[] = "\"\\/\b\f\n\r\t";
+
 /* A string at ps->p (on the opening quote); a malloc'd unescaped copy or NULL. */
 static char *json_parse_string(struct json_parser *ps)
 {
 	const char *s = ps->p + 1;
 	char *out = malloc(strlen(s) + 1), *o = out;
+	const char *esc;
 	unsigned cp;
 
 	if (!out)
@@ -117,23 +122,18 @@ static char *json_parse_string(struct json_parser *ps)
 			continue;
 		}
 		s++;
-		switch (*s++) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '/': *o++ = '/'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case 'u':
+		if (*s == 'u') {
+			s++;
 			if (json_unicode(&s, &cp) || !cp)
 				goto bad;
 			o = json_put_utf8(o, cp);
-			break;
-		default:
-			goto bad;
+			continue;
 		}
+		esc = *s ? strchr(json_escapes, *s) : NULL;
+		if (!esc)
+			goto bad;
+		*o++ = json_unescaped[esc - json_escapes];
+		s++;
 	}
 	*o = '\0';
 	ps->p = s + 1;
@@ -184,8 +184,8 @@ static struct json *json_parse_word(struct json_parser *ps)
 		const char *w;
 		enum json_type t;
 		bool b;
-	} words[] = { { "true", JSON_BOOL, true }, { "false", JSON_BOOL, false },
-		      { "null", JSON_NULL, false } };
+	} words[] = {
+	    {"true", JSON_BOOL, true}, {"false", JSON_BOOL, false}, {"null", JSON_NULL, false}};
 
 	for (size_t i = 0; i < 3; i++) {
 		size_t n = strlen(words[i].w);
@@ -275,7 +275,7 @@ static struct json *json_parse_value(struct json_parser *ps)
 
 int json_parse(const char *text, struct json **out)
 {
-	struct json_parser ps = { .p = text };
+	struct json_parser ps = {.p = text};
 	struct json *j = json_parse_value(&ps);
 
 	*out = NULL;

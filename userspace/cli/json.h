@@ -1,4 +1,5 @@
-/* json.h — a small JSON tree: parse the agent's status reply, look values up, add to it, write it back. */
+/* json.h — a small JSON tree: parse the agent's status reply, look values up, add to it, write it
+ * back. */
 #ifndef S46_JSON_H
 #define S46_JSON_H
 
@@ -9,8 +10,8 @@ enum json_type { JSON_NULL, JSON_BOOL, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSO
 
 struct json {
 	enum json_type type;
-	char *key;	   /* member name inside an object, else NULL */
-	char *text;	   /* string value, or a number as written (64-bit cookies stay exact) */
+	char *key;  /* member name inside an object, else NULL */
+	char *text; /* string value, or a number as written (64-bit cookies stay exact) */
 	bool b;
 	struct json *child; /* first element or member */
 	struct json *next;  /* next sibling */

@@ -1,4 +1,5 @@
-/* status.c — `socks46 status [--json]`: the agent's table, connections and counters, owners from sock_diag. */
+/* status.c — `socks46 status [--json]`: the agent's table, connections and counters, owners from
+ * sock_diag. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -51,10 +52,10 @@ static void status_usage(FILE *f)
 static int status_parse(int argc, char **argv, struct status_args *a)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "control", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"control", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -104,7 +105,7 @@ static int status_match_cb(const struct sockdiag_sock *s, void *arg)
 
 static void status_find_owners(struct status_conn *conns, size_t n, unsigned short proxy_port)
 {
-	struct status_match m = { .conns = conns, .n = n, .proxy_port = proxy_port };
+	struct status_match m = {.conns = conns, .n = n, .proxy_port = proxy_port};
 	struct sockdiag_owner *owners;
 	size_t k = 0;
 	int err;
@@ -288,7 +289,8 @@ int status_main(int argc, char **argv)
 	path = control_path(a.control);
 	err = control_request(path, "status", &reply);
 	if (err == -ENOENT || err == -ECONNREFUSED) {
-		fprintf(stderr, "socks46 status: no agent is running (nothing listens on %s)\n", path);
+		fprintf(stderr, "socks46 status: no agent is running (nothing listens on %s)\n",
+			path);
 		return 1;
 	}
 	if (err) {

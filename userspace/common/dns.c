@@ -74,8 +74,7 @@ static bool dns_byte_plain(uint8_t c)
 }
 
 /* Wire form to presentation form; bytes that are not plain are written as \DDD. */
-static int dns_name_to_text(const uint8_t *wire, char *out, size_t outlen, bool lower,
-			    bool *plain)
+static int dns_name_to_text(const uint8_t *wire, char *out, size_t outlen, bool lower, bool *plain)
 {
 	size_t o = 0;
 	bool all_plain = true;
@@ -106,8 +105,7 @@ static int dns_name_to_text(const uint8_t *wire, char *out, size_t outlen, bool 
 	return 0;
 }
 
-int dns_read_name(const uint8_t *buf, size_t len, size_t *off, char *out, size_t outlen,
-		  bool lower)
+int dns_read_name(const uint8_t *buf, size_t len, size_t *off, char *out, size_t outlen, bool lower)
 {
 	uint8_t wire[DNS_NAME_WIRE_MAX];
 	size_t wire_len, pos = *off;
@@ -283,8 +281,8 @@ static void dns_put_opt(uint8_t *p, const struct dns_query *q, unsigned rcode)
 	p[0] = 0;
 	dns_put16(p + 1, DNS_TYPE_OPT);
 	dns_put16(p + 3, DNS_UDP_MAX);
-	p[5] = (uint8_t)(rcode >> 4); /* extended rcode, high 8 bits */
-	p[6] = 0;		      /* version we speak */
+	p[5] = (uint8_t)(rcode >> 4);		    /* extended rcode, high 8 bits */
+	p[6] = 0;				    /* version we speak */
 	dns_put16(p + 7, q->edns_do ? 0x8000u : 0); /* RFC 3225 §3: DO copied */
 	dns_put16(p + 9, 0);
 }

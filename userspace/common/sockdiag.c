@@ -1,4 +1,5 @@
-/* sockdiag.c — NETLINK_SOCK_DIAG dumps of TCP sockets through libmnl, and socket inodes to pids via /proc. */
+/* sockdiag.c — NETLINK_SOCK_DIAG dumps of TCP sockets through libmnl, and socket inodes to pids via
+ * /proc. */
 #include "sockdiag.h"
 
 #include <dirent.h>
@@ -60,8 +61,7 @@ static int sockdiag_msg_cb(const struct nlmsghdr *nlh, void *data)
 	return d->stopped ? MNL_CB_STOP : MNL_CB_OK;
 }
 
-static int sockdiag_request(struct mnl_socket *nl, int af, uint32_t states, uint32_t seq,
-			    char *buf)
+static int sockdiag_request(struct mnl_socket *nl, int af, uint32_t states, uint32_t seq, char *buf)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct inet_diag_req_v2 *req;
@@ -78,7 +78,7 @@ static int sockdiag_request(struct mnl_socket *nl, int af, uint32_t states, uint
 
 int sockdiag_dump_tcp(int af, uint32_t states, sockdiag_cb *cb, void *arg)
 {
-	struct sockdiag_dump d = { .af = af, .cb = cb, .arg = arg };
+	struct sockdiag_dump d = {.af = af, .cb = cb, .arg = arg};
 	uint32_t seq = (uint32_t)time(NULL), portid;
 	struct mnl_socket *nl;
 	char *buf;

@@ -1,4 +1,5 @@
-/* sockdiag.h — the kernel's socket diagnostics over netlink: TCP sockets and the processes owning them. */
+/* sockdiag.h — the kernel's socket diagnostics over netlink: TCP sockets and the processes owning
+ * them. */
 #ifndef S46_SOCKDIAG_H
 #define S46_SOCKDIAG_H
 
