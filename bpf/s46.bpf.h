@@ -108,6 +108,15 @@ static __always_inline int s46_is_mapped(const __u32 a[4])
 	return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0xffff);
 }
 
+/* 127.0.0.0/8 (v4-mapped) or ::1: never sent to the gateway, whatever the policy says
+ * (--via-gateway 0.0.0.0/0 on an IPv6-only host must not catch local services). */
+static __always_inline int s46_is_loopback(const __u32 a[4])
+{
+	if (s46_is_mapped(a))
+		return (a[3] & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
+	return !a[0] && !a[1] && !a[2] && a[3] == bpf_htonl(1);
+}
+
 static __always_inline void s46_dst_set(struct s46_dst *d, const __u32 a[4], __be16 port,
 					__u8 kind, __u8 family)
 {
@@ -139,7 +148,7 @@ static __always_inline int s46_classify(__u32 type, const __u32 a[4], __be16 por
 	if ((type == SOCK_STREAM || type == SOCK_DGRAM) && port == bpf_htons(53) &&
 	    !(s46_cfg.flags & S46_CFG_NO_DNS))
 		return S46_KIND_DNS;
-	if (type == SOCK_STREAM && (fake || s46_policy_match(a)))
+	if (type == SOCK_STREAM && (fake || (!s46_is_loopback(a) && s46_policy_match(a))))
 		return S46_KIND_PROXY;
 	if (type == SOCK_DGRAM && fake)
 		*deny = 1;

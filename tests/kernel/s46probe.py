@@ -152,7 +152,7 @@ def http_get(addr, port, expect, af=None, dual=False):
         data += c
     if expect.encode() not in data:
         fail("reply from %s:%d lacks %r: %r" % (addr, port, expect, data[:200]))
-    ok("GET %s:%d through the agent returned %r" % (addr, port, expect))
+    ok("GET %s:%d returned %r" % (addr, port, expect))
 
 
 def connect_error(addr, port):

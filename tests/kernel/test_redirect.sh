@@ -11,7 +11,9 @@ s.listen(64)
 time.sleep(3600)'
 wait_tcp 127.0.0.1 1081
 GATEWAYS="127.0.0.1:1082 127.0.0.1:1081 127.0.0.1:1080"
-agent_start --connect-timeout 300
+kspawn local "$PY" "$PROBE" serve 127.0.0.1 8080 hello-local
+wait_tcp 127.0.0.1 8080
+agent_start --connect-timeout 300 --via-gateway 127.0.0.0/8
 
 log "the programs are attached to the test cgroup with pinned links"
 assert_eq "$(jget cgroups.0.pinned)" True "links pinned"
@@ -52,6 +54,10 @@ kin "$PY" "$PROBE" get 203.0.113.2 80 hello-s4 || fail "policy destination"
 assert_eq "$(jget counters.forwarded)" 5 "the agent forwarded all five connections"
 assert_eq "$(jget counters.tcp_redirect)" 5 "connect4/connect6 redirected five connects"
 assert_eq "$(jget counters.no_origdst)" 0 "every accepted connection had its original destination"
+
+log "loopback stays local even when a policy prefix covers it"
+kin "$PY" "$PROBE" get 127.0.0.1 8080 hello-local || fail "local service"
+assert_eq "$(jget counters.tcp_redirect)" 5 "the connect to 127.0.0.1 was not redirected"
 
 log "non-DNS UDP to a fake address fails at once"
 kin "$PY" "$PROBE" udp-denied "$F4" || fail "udp"
