@@ -187,7 +187,7 @@ static void test_connect_refused(void **state)
 	close(fd);
 }
 
-/* localhost comes from /etc/hosts; the AAAA lookup fails at the refusing server, A carries on. */
+/* localhost is ::1 and 127.0.0.1 (RFC 6761): ::1 refuses, the attempt falls back to IPv4. */
 static void test_connect_name(void **state)
 {
 	char buf[ADDR_STRLEN];

@@ -1,6 +1,7 @@
 /* resolv.c — c-ares driven by the ev loop (sockets + timeout timer) and a per-thread TTL cache. */
 #include "resolv.h"
 
+#include <arpa/inet.h>
 #include <ares.h>
 #include <netdb.h>
 #include <netdb.h>
@@ -282,6 +283,27 @@ static int resolv_start_family(struct resolv_query *q, int family)
 }
 
 /*
+ * RFC 6761 section 6.3: localhost names are loopback, answered here without a
+ * query (c-ares 1.18 also leaks its own synthesized localhost answer).
+ */
+static bool resolv_localhost(struct resolv_query *q, int family)
+{
+	size_t n = strlen(q->name);
+	struct sockaddr_storage ss = { 0 };
+
+	if (strcmp(q->name, "localhost") &&
+	    (n < 10 || strcmp(q->name + n - 10, ".localhost")))
+		return false;
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+	resolv_deliver(q, family, 0, &ss, 1);
+	return true;
+}
+
+/*
  * Runs from the loop, so that no answer (cached, or from the hosts file, which
  * c-ares answers inside ares_getaddrinfo) reaches the caller inside
  * resolv_lookup. Every delivery may free q.
@@ -300,7 +322,9 @@ static void resolv_kick_cb(struct ev_loop *loop, struct ev_timer *t)
 		struct resolv_entry *e = resolv_cache_find(r, q->name, families[i]);
 		bool last = q->remaining == 1 || i == 1;
 
-		if (e)
+		if (resolv_localhost(q, families[i]))
+			;
+		else if (e)
 			resolv_deliver(q, families[i], e->err, e->addrs, e->n);
 		else if (resolv_start_family(q, families[i]) < 0)
 			resolv_deliver(q, families[i], ENOMEM, NULL, 0);
