@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/fakeip.h"
@@ -238,6 +239,17 @@ static void test_persistence(void **state)
 	t = open_small("203.0.113.0/29", 60, statef);
 	assert_int_equal(fakeip_lookup_addr(t, AF_INET, a, name, sizeof(name)), -ENOENT);
 	assert_int_equal(fakeip_lookup_addr(t, AF_INET6, b6, name, sizeof(name)), 0);
+	fakeip_close(t);
+
+	/* Stamps from the future (the clock went back) do not pin a full pool forever. */
+	f = fopen(statef, "w");
+	assert_non_null(f);
+	fputs("# socks46 fake-IP table v1\n198.51.100.1 99999999999 a.test\n"
+	      "198.51.100.2 99999999999 b.test\n",
+	      f);
+	fclose(f);
+	t = open_small("198.51.100.0/30", 60, statef);
+	assert_int_equal(fakeip_lookup_name(t, "c.test", AF_INET, x, (uint64_t)time(NULL) + 61), 0);
 	fakeip_close(t);
 
 	/* Garbage is ignored, not fatal. */

@@ -194,9 +194,13 @@ static void dnsd_reply(struct dnsd *d, struct dnsd_client *c, const struct dns_q
 		dnsd_send(d, c, out, (size_t)n);
 }
 
+/* Never longer than the table keeps an unused entry: a client must not hold on to an
+ * address after it may have gone to another name. */
 static unsigned dnsd_ttl(const struct dnsd *d)
 {
-	return d->cfg.ttl_s ? d->cfg.ttl_s : fakeip_get_config(d->table)->ttl_s;
+	unsigned keep = fakeip_get_config(d->table)->ttl_s;
+
+	return d->cfg.ttl_s && d->cfg.ttl_s < keep ? d->cfg.ttl_s : keep;
 }
 
 static void dnsd_save_later(struct dnsd *d)

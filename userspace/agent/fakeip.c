@@ -567,7 +567,8 @@ int fakeip_flush(struct fakeip *t)
 }
 
 /* Adds one loaded entry; lines that no longer fit the configuration are skipped. */
-static int fakeip_load_entry(struct fakeip *t, const char *a, uint64_t last, const char *name)
+static int fakeip_load_entry(struct fakeip *t, const char *a, uint64_t last, uint64_t now,
+			     const char *name)
 {
 	int af = strchr(a, ':') ? AF_INET6 : AF_INET;
 	struct fakeip_pool *p = fakeip_pool_of(t, af);
@@ -593,7 +594,8 @@ static int fakeip_load_entry(struct fakeip *t, const char *a, uint64_t last, con
 	}
 	e->af = af;
 	memcpy(e->addr, addr, p->alen);
-	e->last_used = last;
+	/* A stamp from the future (the clock was set back) would pin the entry. */
+	e->last_used = last < now ? last : now;
 	fakeip_addr_link(t, e);
 	fakeip_name_link(t, e);
 	fakeip_lru_append(p, e);
@@ -624,7 +626,7 @@ static int fakeip_load(struct fakeip *t)
 			skipped++;
 			continue;
 		}
-		err = fakeip_load_entry(t, a, last, name);
+		err = fakeip_load_entry(t, a, last, (uint64_t)time(NULL), name);
 		if (err == -ENOMEM)
 			goto out;
 		skipped += err != 0;
