@@ -19,7 +19,7 @@ typedef int dnsd_exists_fn(void *arg, const char *name, dnsd_exists_done_fn *don
 typedef void dnsd_exists_cancel_fn(void *arg, void *ctx);
 
 /* Agent options that map onto dnsd_config, for its option table:
- *   --dns-listen PORT       listen4/listen6 port on 127.0.0.1 and ::1 (default 0 = any)
+ *   --dns-port PORT         listen4/listen6 port on 127.0.0.1 and ::1 (0 = any free one)
  *   --dns-upstream ADDR     upstream (addr_parse, default port 53); default: the first
  *                           nameserver of /etc/resolv.conf, see dnsd_upstream_from_resolv()
  *   --no-fake SUFFIX        no_fake, repeatable (dnsd_no_fake_add())
