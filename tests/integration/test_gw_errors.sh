@@ -18,7 +18,7 @@ still_serves()
 {
 	local out
 	kill -0 "$GW_PID" 2>/dev/null || fail "gateway died after $1"
-	out=$(probe "${P4[@]}" connect web4.test 7 send:ok recv:2)
+	out=$(probe "${P4[@]}" connect "${GOOD_DST:-web4.test}" 7 send:ok recv:2)
 	assert_contains "$out" "data ok" "serves after $1"
 }
 
@@ -51,6 +51,9 @@ expect_rep 06 "connect timeout (IPv6 blackhole)" "$BH6_ADDR" 80
 expect_rep 06 "connect timeout on every address of dead.test" dead.test 80
 expect_rep 04 "port 0" web4.test 0
 expect_rep 07 "unknown command 0x09" web4.test 7 --cmd 9
+# README: BIND and UDP ASSOCIATE are not implemented and say so.
+expect_rep 07 "BIND" "$S4_ADDR" 7 --cmd 2
+expect_rep 07 "UDP ASSOCIATE" 0.0.0.0 0 --cmd 3
 expect_rep 08 "unknown address type 0x02" 'abcd' 7 --atyp 2
 expect_rep 08 "unknown address type 0x05" 'abcd' 7 --atyp 5
 
@@ -105,6 +108,18 @@ for i in $(seq 20); do
 	grep -q "data p$i" "$TMP/par$i.out" || fail "parallel good request $i: $(cat "$TMP/par$i.out")"
 done
 pass "20 good requests succeed amid 20 bad ones"
+
+# --- The resolver itself fails (nothing listens where it sends queries): 0x04,
+# while IP literals still work.
+stop_pid "$GW_PID"
+gw_start --dns-server 127.0.0.1:5353 --connect-timeout 5
+GOOD_DST=$S4_ADDR
+t0=$(date +%s%N)
+expect_rep 04 "DNS server unreachable" web4.test 7
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -lt 6000 ] || fail "DNS failure took ${ms} ms"
+out=$(probe "${P4[@]}" connect "$S4_ADDR" 7 send:lit recv:3)
+assert_contains "$out" "data lit" "IP literals need no DNS"
 
 kill -0 "$GW_PID" 2>/dev/null || fail "gateway died"
 if grep -E 'AddressSanitizer|runtime error|LeakSanitizer' "$GW_LOG"; then

@@ -20,9 +20,10 @@ bad_start()
 	timeout 10 ip netns exec "$NS_GW" "$S46_BIN" gateway --listen "$GW4_ADDR:$GW_PORT" "$@" \
 		>"$TMP/bad.out" 2>"$TMP/bad.err"
 	rc=$?
-	[ "$rc" != 0 ] && [ "$rc" != 124 ] || fail "$what: exit status $rc"
-	pass "$what: exit status $rc"
+	# README: "socks46: FILE:LINE: message" and exit status 1.
+	assert_eq "$rc" 1 "$what: exit status"
 	assert_eq "$(grep -c . "$TMP/bad.err")" 1 "$what: exactly one line on stderr"
+	assert_contains "$(head -c 9 "$TMP/bad.err")" "socks46: " "$what: message starts with the program name"
 	assert_contains "$(cat "$TMP/bad.err")" "$needle" "$what: names $needle"
 	grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$TMP/bad.err" "$TMP/bad.out" &&
 		fail "$what: sanitizer report"

@@ -147,6 +147,13 @@ for i in $(seq 24); do
 done
 pass "24 parallel relays, 1 MB each way, intact"
 
+# RESOLVE_PTR (0xF1): the address's name (dnsmasq has PTR records for its host-records).
+out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect "$S6_ADDR" 0 --cmd 0xf1)
+assert_contains "$out" "reply 00" "RESOLVE_PTR $S6_ADDR succeeds"
+assert_contains "$out" "bnd web6.test " "RESOLVE_PTR $S6_ADDR -> web6.test"
+out=$(probe "$NS_C6" "$GW6_ADDR" "$GW_PORT" connect "$S4_ADDR" 0 --cmd 0xf1)
+assert_contains "$out" "bnd web4.test " "RESOLVE_PTR $S4_ADDR -> web4.test"
+
 # --- A larger transfer arrives intact in both directions.
 head -c 3000000 /dev/urandom >"$TMP/www6/big.bin"
 nsx "$NS_C4" curl -sS --max-time 20 --socks5-hostname "$GW4_ADDR:$GW_PORT" \
