@@ -82,8 +82,29 @@ r=$(q --raw 123401000001000000000000047765 127.0.0.1 "$DNS_PORT")
 assert_eq "$r" 123481810000000000000000 "a malformed query gets FORMERR with its ID"
 r=$(q --timeout 0.5 --raw 1234 127.0.0.1 "$DNS_PORT")
 assert_eq "$r" timeout "a message without a header is dropped"
+nsx "$NS_C4" "$PY" - "$DNS_PORT" <<-'EOF' || fail "random input"
+	import os, random, socket, sys, struct
+	port = int(sys.argv[1])
+	random.seed(46)
+	u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	for i in range(3000):
+	    # Random bytes, and mutated real queries that get past the header.
+	    if i % 2:
+	        m = os.urandom(random.randint(0, 600))
+	    else:
+	        m = bytearray(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x01\x04web6\x04test\x00\x00\x01\x00\x01"
+	                      b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00")
+	        for _ in range(random.randint(1, 4)):
+	            m[random.randrange(len(m))] = random.randrange(256)
+	        m = bytes(m[:random.randint(12, len(m))])
+	    u.sendto(m, ("127.0.0.1", port))
+	for i in range(20):
+	    t = socket.create_connection(("127.0.0.1", port), timeout=2)
+	    t.sendall(struct.pack("!H", random.randint(0, 65535)) + os.urandom(random.randint(0, 3000)))
+	    t.close()
+	EOF
 r=$(q 127.0.0.1 "$DNS_PORT" web4.test A)
-assert_contains "$r" "rcode=0 " "still answering after malformed input"
+assert_contains "$r" "rcode=0 " "still answering after malformed and random input on UDP and TCP"
 
 log "unmodified programs in the cgroup: their port-53 traffic to gw ($GW4_ADDR) reaches the agent"
 out=$(inc busybox nslookup web6.test "$GW4_ADDR" 2>&1)
