@@ -89,7 +89,7 @@ static __always_inline int s46_in_pool6(const __u32 a[4])
 
 static __always_inline int s46_policy_match(const __u32 a[4])
 {
-	struct s46_policy_key k = { .prefixlen = 128 };
+	struct s46_policy_key k = {.prefixlen = 128};
 
 	__builtin_memcpy(k.addr, a, 16);
 	return bpf_map_lookup_elem(&s46_policy, &k) != NULL;
@@ -117,8 +117,8 @@ static __always_inline int s46_is_loopback(const __u32 a[4])
 	return !a[0] && !a[1] && !a[2] && a[3] == bpf_htonl(1);
 }
 
-static __always_inline void s46_dst_set(struct s46_dst *d, const __u32 a[4], __be16 port,
-					__u8 kind, __u8 family)
+static __always_inline void s46_dst_set(struct s46_dst *d, const __u32 a[4], __be16 port, __u8 kind,
+					__u8 family)
 {
 	__builtin_memcpy(d->addr, a, 16);
 	d->port = port;

@@ -1,4 +1,5 @@
-/* s46_bpf.h — the ABI between the cgroup BPF programs and the agent: config, map keys and values. */
+/* s46_bpf.h — the ABI between the cgroup BPF programs and the agent: config, map keys and values.
+ */
 #ifndef S46_BPF_H
 #define S46_BPF_H
 

@@ -13,8 +13,8 @@
 
 static void test_key_v4_is_mapped(void **state)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(40000) };
-	static const uint8_t want[16] = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(40000)};
+	static const uint8_t want[16] = {[10] = 0xff, [11] = 0xff, 127, 0, 0, 1};
 	struct s46_conn_key k;
 
 	memset(&k, 0xaa, sizeof(k));
@@ -30,7 +30,7 @@ static void test_key_v4_is_mapped(void **state)
 
 static void test_key_v6(void **state)
 {
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(5) };
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons(5)};
 	struct s46_conn_key k;
 
 	sin6.sin6_addr = in6addr_loopback;
@@ -41,7 +41,7 @@ static void test_key_v6(void **state)
 
 static void test_key_other_family(void **state)
 {
-	struct sockaddr sa = { .sa_family = AF_UNIX };
+	struct sockaddr sa = {.sa_family = AF_UNIX};
 	struct s46_conn_key k;
 
 	assert_int_equal(origdst_key(&k, 1, &sa), -EAFNOSUPPORT);
@@ -49,7 +49,7 @@ static void test_key_other_family(void **state)
 
 static void test_dst_to_sockaddr(void **state)
 {
-	struct s46_dst d = { .port = htons(80), .kind = S46_KIND_PROXY };
+	struct s46_dst d = {.port = htons(80), .kind = S46_KIND_PROXY};
 	struct sockaddr_storage ss;
 	socklen_t len;
 	char buf[INET6_ADDRSTRLEN];
@@ -74,10 +74,10 @@ static void test_dst_to_sockaddr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_v4_is_mapped),
-		cmocka_unit_test(test_key_v6),
-		cmocka_unit_test(test_key_other_family),
-		cmocka_unit_test(test_dst_to_sockaddr),
+	    cmocka_unit_test(test_key_v4_is_mapped),
+	    cmocka_unit_test(test_key_v6),
+	    cmocka_unit_test(test_key_other_family),
+	    cmocka_unit_test(test_dst_to_sockaddr),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,9 +43,17 @@ static void test_parse_v6(void **state)
 static void test_parse_junk(void **state)
 {
 	static const char *const bad[] = {
-		"", "/24", "203.0.113.0/33", "2001:db8::/129", "203.0.113.0/", "203.0.113.0/x",
-		"203.0.113.0/-1", "web.test", "203.0.113.0/24/1", "1.2.3.4.5",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    "",
+	    "/24",
+	    "203.0.113.0/33",
+	    "2001:db8::/129",
+	    "203.0.113.0/",
+	    "203.0.113.0/x",
+	    "203.0.113.0/-1",
+	    "web.test",
+	    "203.0.113.0/24/1",
+	    "1.2.3.4.5",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 	};
 	struct policy_prefix p;
 
@@ -78,10 +86,10 @@ static void test_contains(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_v4),
-		cmocka_unit_test(test_parse_v6),
-		cmocka_unit_test(test_parse_junk),
-		cmocka_unit_test(test_contains),
+	    cmocka_unit_test(test_parse_v4),
+	    cmocka_unit_test(test_parse_v6),
+	    cmocka_unit_test(test_parse_junk),
+	    cmocka_unit_test(test_contains),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

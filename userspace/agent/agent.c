@@ -50,66 +50,67 @@ struct agent_opts {
 
 /* Long option name, whether it takes a value, and a help line. */
 static const struct option agent_longopts[] = {
-	{ "gateway", required_argument, NULL, 'g' },
-	{ "cgroup", required_argument, NULL, 'c' },
-	{ "config", required_argument, NULL, 'f' },
-	{ "user", required_argument, NULL, 'u' },
-	{ "password-file", required_argument, NULL, 'p' },
-	{ "control", required_argument, NULL, 'C' },
-	{ "pin-dir", required_argument, NULL, 'P' },
-	{ "no-pin", no_argument, NULL, 'N' },
-	{ "proxy-port", required_argument, NULL, 'x' },
-	{ "dns-port", required_argument, NULL, 'd' },
-	{ "dns-listen", required_argument, NULL, 'd' },
-	{ "dns-upstream", required_argument, NULL, 'U' },
-	{ "no-fake", required_argument, NULL, 'n' },
-	{ "no-dns", no_argument, NULL, 'D' },
-	{ "check-exists", no_argument, NULL, 'E' },
-	{ "fake-pool4", required_argument, NULL, '4' },
-	{ "fake-pool6", required_argument, NULL, '6' },
-	{ "fake-ttl", required_argument, NULL, 't' },
-	{ "fake-state", required_argument, NULL, 's' },
-	{ "state", required_argument, NULL, 's' },
-	{ "via-gateway", required_argument, NULL, 'v' },
-	{ "mark", required_argument, NULL, 'm' },
-	{ "connect-timeout", required_argument, NULL, 'T' },
-	{ "log-level", required_argument, NULL, 'l' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+    {"gateway", required_argument, NULL, 'g'},
+    {"cgroup", required_argument, NULL, 'c'},
+    {"config", required_argument, NULL, 'f'},
+    {"user", required_argument, NULL, 'u'},
+    {"password-file", required_argument, NULL, 'p'},
+    {"control", required_argument, NULL, 'C'},
+    {"pin-dir", required_argument, NULL, 'P'},
+    {"no-pin", no_argument, NULL, 'N'},
+    {"proxy-port", required_argument, NULL, 'x'},
+    {"dns-port", required_argument, NULL, 'd'},
+    {"dns-listen", required_argument, NULL, 'd'},
+    {"dns-upstream", required_argument, NULL, 'U'},
+    {"no-fake", required_argument, NULL, 'n'},
+    {"no-dns", no_argument, NULL, 'D'},
+    {"check-exists", no_argument, NULL, 'E'},
+    {"fake-pool4", required_argument, NULL, '4'},
+    {"fake-pool6", required_argument, NULL, '6'},
+    {"fake-ttl", required_argument, NULL, 't'},
+    {"fake-state", required_argument, NULL, 's'},
+    {"state", required_argument, NULL, 's'},
+    {"via-gateway", required_argument, NULL, 'v'},
+    {"mark", required_argument, NULL, 'm'},
+    {"connect-timeout", required_argument, NULL, 'T'},
+    {"log-level", required_argument, NULL, 'l'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static void agent_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: socks46 agent --gateway HOST:PORT [--cgroup PATH]... [OPTIONS]\n"
-		"\n"
-		"Loads the cgroup BPF programs, answers fake-IP DNS and forwards redirected\n"
-		"connections to a SOCKS5 gateway.\n"
-		"\n"
-		"  --gateway HOST:PORT     SOCKS5 gateway; repeat for fallbacks (tried in order)\n"
-		"  --cgroup PATH           cgroup2 directory to redirect; repeatable\n"
-		"  --config FILE           `option value` lines, same names as the long options\n"
-		"  --user NAME             RFC 1929 user towards the gateway\n"
-		"  --password-file FILE    its password (first line)\n"
-		"  --control PATH          control socket (default %s)\n"
-		"  --pin-dir DIR           pin links on bpffs here (default %s)\n"
-		"  --no-pin                do not pin: links go away with the agent\n"
-		"  --proxy-port PORT       loopback TCP proxy port (default %u)\n"
-		"  --dns-port PORT         loopback DNS responder port (default %u)\n"
-		"  --dns-upstream ADDR     real resolver (default: first nameserver of resolv.conf)\n"
-		"  --no-fake SUFFIX        never fake names under SUFFIX; repeatable\n"
-		"  --no-dns                do not steer DNS (no responder)\n"
-		"  --check-exists          NXDOMAIN for names the gateway cannot resolve\n"
-		"  --fake-pool4 CIDR       fake IPv4 pool (default 198.18.0.0/15)\n"
-		"  --fake-pool6 CIDR       fake IPv6 pool (default 2001:2::/48)\n"
-		"  --fake-ttl SECONDS      DNS TTL and how long unused entries live (default %u)\n"
-		"  --fake-state FILE       fake-IP table kept here across restarts (default %s)\n"
-		"  --via-gateway CIDR      real destinations that go through the gateway; repeatable\n"
-		"  --mark N                SO_MARK of sockets never redirected (default 0x%x)\n"
-		"  --connect-timeout MS    a gateway silent that long is skipped (default 2000)\n"
-		"  --log-level LEVEL       error, warn, info or debug\n",
-		CONTROL_PATH_DEFAULT, BPFLOAD_PIN_DIR_DEFAULT, S46_PROXY_PORT_DEFAULT,
-		S46_DNS_PORT_DEFAULT, FAKEIP_DEFAULT_TTL, FAKEIP_STATE_PATH, S46_MARK_DEFAULT);
+	fprintf(
+	    f,
+	    "usage: socks46 agent --gateway HOST:PORT [--cgroup PATH]... [OPTIONS]\n"
+	    "\n"
+	    "Loads the cgroup BPF programs, answers fake-IP DNS and forwards redirected\n"
+	    "connections to a SOCKS5 gateway.\n"
+	    "\n"
+	    "  --gateway HOST:PORT     SOCKS5 gateway; repeat for fallbacks (tried in order)\n"
+	    "  --cgroup PATH           cgroup2 directory to redirect; repeatable\n"
+	    "  --config FILE           `option value` lines, same names as the long options\n"
+	    "  --user NAME             RFC 1929 user towards the gateway\n"
+	    "  --password-file FILE    its password (first line)\n"
+	    "  --control PATH          control socket (default %s)\n"
+	    "  --pin-dir DIR           pin links on bpffs here (default %s)\n"
+	    "  --no-pin                do not pin: links go away with the agent\n"
+	    "  --proxy-port PORT       loopback TCP proxy port (default %u)\n"
+	    "  --dns-port PORT         loopback DNS responder port (default %u)\n"
+	    "  --dns-upstream ADDR     real resolver (default: first nameserver of resolv.conf)\n"
+	    "  --no-fake SUFFIX        never fake names under SUFFIX; repeatable\n"
+	    "  --no-dns                do not steer DNS (no responder)\n"
+	    "  --check-exists          NXDOMAIN for names the gateway cannot resolve\n"
+	    "  --fake-pool4 CIDR       fake IPv4 pool (default 198.18.0.0/15)\n"
+	    "  --fake-pool6 CIDR       fake IPv6 pool (default 2001:2::/48)\n"
+	    "  --fake-ttl SECONDS      DNS TTL and how long unused entries live (default %u)\n"
+	    "  --fake-state FILE       fake-IP table kept here across restarts (default %s)\n"
+	    "  --via-gateway CIDR      real destinations that go through the gateway; repeatable\n"
+	    "  --mark N                SO_MARK of sockets never redirected (default 0x%x)\n"
+	    "  --connect-timeout MS    a gateway silent that long is skipped (default 2000)\n"
+	    "  --log-level LEVEL       error, warn, info or debug\n",
+	    CONTROL_PATH_DEFAULT, BPFLOAD_PIN_DIR_DEFAULT, S46_PROXY_PORT_DEFAULT,
+	    S46_DNS_PORT_DEFAULT, FAKEIP_DEFAULT_TTL, FAKEIP_STATE_PATH, S46_MARK_DEFAULT);
 }
 
 static int agent_parse_uint(const char *s, unsigned long max, unsigned long *out)
@@ -126,7 +127,7 @@ static int agent_parse_uint(const char *s, unsigned long max, unsigned long *out
 /* HOST:PORT with an IP literal, else a name resolved once at start-up. */
 static int agent_parse_gateway(const char *s, struct sockaddr_storage *out)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
 	char host[256];
 	const char *colon = strrchr(s, ':');
 	socklen_t len;
@@ -371,8 +372,8 @@ static int agent_parse(struct agent_opts *o, int argc, char **argv)
 			if (opt == 'f')
 				fprintf(stderr, "socks46 agent: %s\n", err);
 			else
-				fprintf(stderr, "socks46 agent: --%s: %s\n", agent_longopts[idx].name,
-					err);
+				fprintf(stderr, "socks46 agent: --%s: %s\n",
+					agent_longopts[idx].name, err);
 			return 2;
 		}
 	}
@@ -557,7 +558,7 @@ static void agent_setup(struct agent *a, struct agent_opts *o)
 
 int agent_main(int argc, char **argv)
 {
-	struct agent a = { 0 };
+	struct agent a = {0};
 	struct agent_opts o;
 	struct agent_flush fl;
 	int rc;

@@ -19,7 +19,7 @@ struct agent {
 	struct bpfload *bpf;
 	struct fakeip *fakeip;
 	struct fakeip_config fcfg;
-	struct dnsd *dnsd; /* NULL with --no-dns */
+	struct dnsd *dnsd;	     /* NULL with --no-dns */
 	struct gwresolve *gwresolve; /* --check-exists: RESOLVE at the gateway */
 	struct redirect *redirect;
 	struct control *control;

@@ -46,15 +46,15 @@ struct bpfload {
 static const struct {
 	const char *prog, *needs;
 } bpfload_needs[] = {
-	{ "s46_connect4", "cgroup/connect4 with bpf_get_netns_cookie and sk storage (Linux 5.7+)" },
-	{ "s46_connect6", "cgroup/connect6 with bpf_get_netns_cookie and sk storage (Linux 5.7+)" },
-	{ "s46_sendmsg4", "cgroup/sendmsg4 with bpf_getsockopt (Linux 5.12+)" },
-	{ "s46_sendmsg6", "cgroup/sendmsg6 with bpf_getsockopt (Linux 5.12+)" },
-	{ "s46_recvmsg4", "cgroup/recvmsg4 (Linux 5.7+)" },
-	{ "s46_recvmsg6", "cgroup/recvmsg6 (Linux 5.7+)" },
-	{ "s46_getpeername4", "cgroup/getpeername4 (Linux 5.8+)" },
-	{ "s46_getpeername6", "cgroup/getpeername6 (Linux 5.8+)" },
-	{ "s46_sockops", "sock_ops with sk storage access (Linux 5.10+)" },
+    {"s46_connect4", "cgroup/connect4 with bpf_get_netns_cookie and sk storage (Linux 5.7+)"},
+    {"s46_connect6", "cgroup/connect6 with bpf_get_netns_cookie and sk storage (Linux 5.7+)"},
+    {"s46_sendmsg4", "cgroup/sendmsg4 with bpf_getsockopt (Linux 5.12+)"},
+    {"s46_sendmsg6", "cgroup/sendmsg6 with bpf_getsockopt (Linux 5.12+)"},
+    {"s46_recvmsg4", "cgroup/recvmsg4 (Linux 5.7+)"},
+    {"s46_recvmsg6", "cgroup/recvmsg6 (Linux 5.7+)"},
+    {"s46_getpeername4", "cgroup/getpeername4 (Linux 5.8+)"},
+    {"s46_getpeername6", "cgroup/getpeername6 (Linux 5.8+)"},
+    {"s46_sockops", "sock_ops with sk storage access (Linux 5.10+)"},
 };
 
 static int bpfload_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -126,8 +126,7 @@ static int bpfload_try(const struct bpfload_config *cfg, int only)
 	if (!skel)
 		return -errno;
 	bpfload_set_rodata(skel, cfg);
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, i++ == only);
+	bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, i++ == only);
 	err = s46_bpf__load(skel);
 	s46_bpf__destroy(skel);
 	return err;
@@ -187,8 +186,9 @@ int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *e
 	err = s46_bpf__load(b->skel);
 	if (err) {
 		if (err == -EPERM)
-			snprintf(errmsg, errlen, "loading BPF programs needs root (CAP_BPF, "
-						 "CAP_NET_ADMIN)");
+			snprintf(errmsg, errlen,
+				 "loading BPF programs needs root (CAP_BPF, "
+				 "CAP_NET_ADMIN)");
 		else
 			bpfload_explain(cfg, err, errmsg, errlen);
 		goto fail;
@@ -324,7 +324,8 @@ static int bpfload_pin(struct bpfload *b, struct bpfload_cg *cg)
 		 (unsigned long long)b->cfg.netns_cookie, (unsigned long long)cg->id);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	bpf_object__for_each_program(prog, b->skel->obj) {
+	bpf_object__for_each_program(prog, b->skel->obj)
+	{
 		if (snprintf(p, sizeof(p), "%s/%s", dir, bpf_program__name(prog)) >= (int)sizeof(p))
 			return -ENAMETOOLONG;
 		err = bpf_link__pin(cg->links[i++], p);
@@ -368,7 +369,8 @@ int bpfload_attach(struct bpfload *b, const char *path)
 		err = -errno;
 		goto fail;
 	}
-	bpf_object__for_each_program(prog, b->skel->obj) {
+	bpf_object__for_each_program(prog, b->skel->obj)
+	{
 		cg->links[i] = bpf_program__attach_cgroup(prog, fd);
 		if (!cg->links[i]) {
 			err = -errno;
@@ -379,9 +381,10 @@ int bpfload_attach(struct bpfload *b, const char *path)
 	if (b->pin_dir) {
 		err = bpfload_pin(b, cg);
 		if (err)
-			log_warnx("%s: not pinned under %s (%s): after the agent exits, connects to "
-				  "fake addresses fail as unreachable",
-				  cg->path, b->pin_dir, strerror(-err));
+			log_warnx(
+			    "%s: not pinned under %s (%s): after the agent exits, connects to "
+			    "fake addresses fail as unreachable",
+			    cg->path, b->pin_dir, strerror(-err));
 	}
 	cg->next = b->cgs;
 	b->cgs = cg;
@@ -422,7 +425,7 @@ void bpfload_walk(struct bpfload *b, bpfload_cgroup_cb *fn, void *arg)
 
 int bpfload_policy_add(struct bpfload *b, int af, const void *addr, unsigned prefix)
 {
-	struct s46_policy_key k = { 0 };
+	struct s46_policy_key k = {0};
 	uint8_t one = 1;
 
 	if (af == AF_INET) {

@@ -120,12 +120,12 @@ static void control_conn_cb(const struct redirect_info *ci, void *arg)
 static void control_counters(FILE *f, struct agent *a)
 {
 	static const char *const bpf_names[S46_STAT_MAX] = {
-		"tcp_redirect", "dns_connect", "dns_sendmsg", "dns_recvmsg",
-		"published",	"udp_denied",  "bpf_errors",
+	    "tcp_redirect", "dns_connect", "dns_sendmsg", "dns_recvmsg",
+	    "published",    "udp_denied",  "bpf_errors",
 	};
-	uint64_t st[S46_STAT_MAX] = { 0 };
+	uint64_t st[S46_STAT_MAX] = {0};
 	struct redirect_stats rs;
-	struct dnsd_stats ds = { 0 };
+	struct dnsd_stats ds = {0};
 
 	bpfload_stats(a->bpf, st);
 	redirect_get_stats(a->redirect, &rs);
@@ -154,11 +154,12 @@ static char *control_status(struct agent *a)
 
 	if (!f)
 		return NULL;
-	fprintf(f, "{\"version\":1,\"pid\":%d,\"netns_cookie\":%llu,\"proxy_port\":%u,"
-		   "\"dns_port\":%u,\"conn_entries\":%ld,",
+	fprintf(f,
+		"{\"version\":1,\"pid\":%d,\"netns_cookie\":%llu,\"proxy_port\":%u,"
+		"\"dns_port\":%u,\"conn_entries\":%ld,",
 		(int)getpid(), (unsigned long long)a->netns_cookie, a->proxy_port, a->dns_port,
 		bpfload_conn_count(a->bpf));
-	w = (struct control_walk){ f, true };
+	w = (struct control_walk){f, true};
 	fprintf(f, "\"gateways\":[");
 	redirect_walk_gateways(a->redirect, control_gw_cb, &w);
 	w.first = true;
@@ -215,7 +216,7 @@ static void control_client_timeout(struct ev_loop *loop, struct ev_timer *t)
 
 static void control_reply(struct control_client *cl, const char *reply)
 {
-	struct timeval tv = { .tv_sec = 2 };
+	struct timeval tv = {.tv_sec = 2};
 	size_t off = 0, len = strlen(reply);
 
 	/* Replies are small: write them blocking, bounded by a send timeout. */
@@ -369,7 +370,7 @@ const char *control_path(const char *opt)
 
 int control_request(const char *path, const char *line, char **reply)
 {
-	struct timeval tv = { .tv_sec = 10 };
+	struct timeval tv = {.tv_sec = 10};
 	struct sockaddr_un sun;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;

@@ -197,7 +197,8 @@ static int gwresolve_connect(struct gwresolve_req *r)
 		return -errno;
 	if (g->cfg.mark)
 		setsockopt(fd, SOL_SOCKET, SO_MARK, &g->cfg.mark, sizeof(g->cfg.mark));
-	if (connect(fd, (const struct sockaddr *)ga, addr_sa_len((const struct sockaddr *)ga)) < 0 &&
+	if (connect(fd, (const struct sockaddr *)ga, addr_sa_len((const struct sockaddr *)ga)) <
+		0 &&
 	    errno != EINPROGRESS) {
 		err = -errno;
 		close(fd);

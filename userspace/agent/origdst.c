@@ -32,7 +32,7 @@ int origdst_key(struct s46_conn_key *k, uint64_t netns_cookie, const struct sock
 
 void origdst_sockaddr(const struct s46_dst *d, struct sockaddr_storage *ss, socklen_t *len)
 {
-	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
 
 	memset(ss, 0, sizeof(*ss));
 	if (!memcmp(d->addr, mapped, sizeof(mapped))) {

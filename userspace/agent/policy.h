@@ -5,9 +5,9 @@
 #include <stdbool.h>
 
 struct policy_prefix {
-	int af;		   /* AF_INET or AF_INET6 */
+	int af;			/* AF_INET or AF_INET6 */
 	unsigned char addr[16]; /* network address (4 bytes used for AF_INET), host bits cleared */
-	unsigned len;	   /* prefix length */
+	unsigned len;		/* prefix length */
 };
 
 /* Parses "203.0.113.0/24", "2001:db8::/32" or a bare address (a host prefix).

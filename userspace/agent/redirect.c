@@ -101,7 +101,7 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 	}
 	if (reset) {
 		/* An RST tells the program at once that its connection failed. */
-		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 		setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	}
@@ -121,7 +121,7 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 
 static void redirect_reset_fd(int fd)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(fd);
@@ -480,7 +480,7 @@ static void redirect_accept_io(struct ev_loop *loop, int lfd, unsigned events, v
 
 static int redirect_listen(struct redirect *r, int af, uint16_t port)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	socklen_t len = addr_len(af);
 	int one = 1, fd, err;
 
@@ -593,19 +593,19 @@ void redirect_get_stats(const struct redirect *r, struct redirect_stats *out)
 
 void redirect_walk(struct redirect *r, redirect_conn_cb *fn, void *arg)
 {
-	static const char *const states[] = { "connecting", "handshake", "relay" };
+	static const char *const states[] = {"connecting", "handshake", "relay"};
 	uint64_t now = ev_clock_ms();
 
 	for (struct redirect_conn *c = r->conns; c; c = c->next) {
 		struct redirect_info ci = {
-			.client = (struct sockaddr *)&c->client,
-			.orig = (struct sockaddr *)&c->origsa,
-			.target = c->target_str,
-			.gateway = c->gw >= 0 ? r->gws[c->gw].name : "",
-			.state = states[c->state],
-			.cookie = c->orig.cookie,
-			.pid = c->orig.pid,
-			.age_ms = now - c->start_ms,
+		    .client = (struct sockaddr *)&c->client,
+		    .orig = (struct sockaddr *)&c->origsa,
+		    .target = c->target_str,
+		    .gateway = c->gw >= 0 ? r->gws[c->gw].name : "",
+		    .state = states[c->state],
+		    .cookie = c->orig.cookie,
+		    .pid = c->orig.pid,
+		    .age_ms = now - c->start_ms,
 		};
 
 		if (c->state == RC_RELAY) {

@@ -31,9 +31,10 @@ static void attach_usage(FILE *f, const char *cmd)
 				      : "Opts the cgroup out of",
 		CONTROL_ENV, CONTROL_PATH_DEFAULT);
 	if (!strcmp(cmd, "detach"))
-		fprintf(f, "  --pin-dir DIR    where links outliving their agent are pinned (default "
-			   "%s);\n                   with no agent running, detach removes them "
-			   "there\n",
+		fprintf(f,
+			"  --pin-dir DIR    where links outliving their agent are pinned (default "
+			"%s);\n                   with no agent running, detach removes them "
+			"there\n",
 			BPFLOAD_PIN_DIR_DEFAULT);
 }
 
@@ -41,10 +42,10 @@ static void attach_usage(FILE *f, const char *cmd)
 static int attach_parse(const char *cmd, int argc, char **argv, struct attach_args *a)
 {
 	static const struct option opts[] = {
-		{ "control", required_argument, NULL, 'C' },
-		{ "pin-dir", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"control", required_argument, NULL, 'C'},
+	    {"pin-dir", required_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt, rc;
 
@@ -95,8 +96,7 @@ static int attach_request(const char *cmd, const struct attach_args *a)
 		return 0;
 	}
 	reply[strcspn(reply, "\n")] = '\0';
-	fprintf(stderr, "socks46 %s: %s\n", cmd,
-		!strncmp(reply, "error ", 6) ? reply + 6 : reply);
+	fprintf(stderr, "socks46 %s: %s\n", cmd, !strncmp(reply, "error ", 6) ? reply + 6 : reply);
 	free(reply);
 	return 1;
 }

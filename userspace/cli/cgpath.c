@@ -17,7 +17,8 @@ int cgpath_root(char *out, size_t len)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		/* Fields: id parent major:minor root mountpoint options [optional...] - fstype ... */
+		/* Fields: id parent major:minor root mountpoint options [optional...] - fstype ...
+		 */
 		char *sep = strstr(line, " - "), *mnt;
 
 		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))

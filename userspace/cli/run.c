@@ -48,7 +48,7 @@ static void run_usage(FILE *f)
 
 static void run_sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
 }
@@ -65,8 +65,8 @@ static int run_make_cgroup(struct run *r)
 		return -ENAMETOOLONG;
 	if (mkdir(r->cgroup, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	snprintf(r->cgroup + strlen(r->cgroup), sizeof(r->cgroup) - strlen(r->cgroup),
-		 "/run-%d", (int)getpid());
+	snprintf(r->cgroup + strlen(r->cgroup), sizeof(r->cgroup) - strlen(r->cgroup), "/run-%d",
+		 (int)getpid());
 	if (mkdir(r->cgroup, 0755) < 0)
 		return -errno;
 	return 0;
@@ -167,11 +167,11 @@ static int run_control(const char *path, const char *cmd, const char *cg)
 static int run_parse(struct run *r, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "gateway", required_argument, NULL, 'g' },
-		{ "control", required_argument, NULL, 'C' },
-		{ "agent-opt", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"gateway", required_argument, NULL, 'g'},
+	    {"control", required_argument, NULL, 'C'},
+	    {"agent-opt", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool have_gw = false;
 	int opt;
@@ -227,7 +227,8 @@ static int run_child(struct run *r, char **cmd)
 		/* Join before exec: a socket's cgroup is fixed when it is created. */
 		fd = open(procs, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "0\n", 2) != 2) {
-			fprintf(stderr, "socks46 run: joining %s: %s\n", r->cgroup, strerror(errno));
+			fprintf(stderr, "socks46 run: joining %s: %s\n", r->cgroup,
+				strerror(errno));
 			_exit(126);
 		}
 		close(fd);
@@ -248,7 +249,7 @@ static int run_child(struct run *r, char **cmd)
 
 int run_main(int argc, char **argv)
 {
-	struct run r = { 0 };
+	struct run r = {0};
 	const char *path;
 	bool attached = false;
 	int rc, st, status = 1;
