@@ -221,6 +221,15 @@ _cg_remove()
 
 _ns_add()
 {
+	local pid
+	# A namespace with this run's name can only be left over from a killed
+	# run whose shell had the same pid: it is stale.
+	if [ -e "/run/netns/$1" ]; then
+		for pid in $(ip netns pids "$1" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+		ip netns del "$1"
+	fi
 	ip netns add "$1" || fail "ip netns add $1"
 	TOPO_NS+=("$1")
 	ip -n "$1" link set lo up
