@@ -261,6 +261,10 @@ static int gateway_run(struct gateway *gw, const struct gateway_args *a, int sfd
 			goto out;
 		}
 	}
+	/* Two hashing threads: crypt(3) is slow on purpose and must not stall a loop. */
+	gw->authpool = authpool_new(2);
+	if (!gw->authpool)
+		fatalx("cannot start the authentication threads");
 	for (unsigned i = 0; i < n && !err; i++)
 		err = worker_start(&gw->workers[i]);
 	if (err < 0)
@@ -271,6 +275,7 @@ static int gateway_run(struct gateway *gw, const struct gateway_args *a, int sfd
 	gateway_signals(gw, a, sfd);
 	for (unsigned i = 0; i < n; i++)
 		worker_join(&gw->workers[i]);
+	authpool_free(gw->authpool);
 	log_info("stopped");
 out:
 	for (unsigned i = 0; i < gw->nworkers; i++)

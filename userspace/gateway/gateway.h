@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "authpool.h"
 #include "conf.h"
 #include "ev.h"
 #include "happy.h"
@@ -27,6 +28,7 @@ void gw_snap_put(struct gw_snap *s);
 
 #define WORKER_CMD_RELOAD 0x1u
 #define WORKER_CMD_DRAIN 0x2u
+#define WORKER_CMD_AUTH 0x4u /* finished auth jobs are waiting */
 
 struct session;
 struct gateway;
@@ -50,6 +52,8 @@ struct worker {
 	struct relay_pool *pool;
 	struct session *sessions; /* every live session, for drain and shutdown */
 	unsigned nsessions;
+	pthread_mutex_t auth_lock; /* guards auth_done */
+	struct auth_job *auth_done; /* checked by the pool, not yet delivered */
 };
 
 struct gateway {
@@ -58,6 +62,7 @@ struct gateway {
 	atomic_uint nconns; /* live client connections, all threads */
 	struct worker *workers;
 	unsigned nworkers;
+	struct authpool *authpool;
 };
 
 /* The current snapshot, with a reference the caller puts. */
@@ -68,11 +73,15 @@ int worker_start(struct worker *w);
 void worker_post(struct worker *w, unsigned cmd);
 void worker_join(struct worker *w);
 void worker_fini(struct worker *w);
+/* From a pool thread: hands a checked job back to its worker. */
+void worker_auth_done(struct worker *w, struct auth_job *j);
 /* Called by a session when it ends (after it unlinked itself). */
 void worker_session_gone(struct worker *w);
 
 /* Takes over an accepted client socket. Returns 0 or -errno (the fd is then closed). */
 int session_new(struct worker *w, int fd, const struct sockaddr *peer);
+/* The result of the session's auth job (owner), on the worker's thread. */
+void session_auth_result(void *owner, bool ok);
 /* Ends a session at once (drain timeout, shutdown), logging it. */
 void session_abort(struct session *s, const char *why);
 

@@ -21,6 +21,7 @@
 enum session_state {
 	SESSION_GREETING,
 	SESSION_AUTH,
+	SESSION_AUTH_WAIT, /* the pool is hashing the password; the client is not read */
 	SESSION_REQUEST,
 	SESSION_CONNECTING, /* happy eyeballs (or a RESOLVE lookup) under way */
 	SESSION_REPLYING, /* success reply partly written */
@@ -51,6 +52,7 @@ struct session {
 	struct session_hs *hs;
 	struct happy *happy;
 	struct resolv_query *query;
+	struct auth_job *job; /* in the auth pool; the worker frees it */
 	struct ev_timer timer;
 	struct relay relay;
 };
@@ -112,6 +114,8 @@ static void session_free(struct session *s)
 		ev_io_del(w->loop, s->cfd);
 	happy_cancel(s->happy);
 	resolv_cancel(s->query);
+	if (s->job)
+		s->job->owner = NULL;
 	ev_timer_stop(w->loop, &s->timer);
 	if (s->ofd >= 0)
 		close(s->ofd);
@@ -443,30 +447,50 @@ static int session_on_greeting(struct session *s, const uint8_t *buf, size_t len
 	return n;
 }
 
+/* The password check runs in the auth pool; session_auth_result continues. */
 static int session_on_auth(struct session *s, const uint8_t *buf, size_t len)
 {
-	struct socks5_auth *a = calloc(1, sizeof(*a));
-	uint8_t out[2];
-	bool ok;
+	struct auth_job *j = calloc(1, sizeof(*j));
+	struct socks5_auth a;
 	int n;
 
-	if (!a)
+	if (!j)
 		return -ENOMEM;
-	n = socks5_parse_auth(buf, len, a);
+	n = socks5_parse_auth(buf, len, &a);
 	if (n > 0) {
-		ok = auth_check(s->w->snap->auth, a->user, a->pass);
-		s->user = strdup(a->user);
-		socks5_build_auth_reply(out, ok ? SOCKS5_AUTH_SUCCESS : SOCKS5_AUTH_FAILURE);
-		if (ok) {
-			session_queue(s, out, 2);
-			s->state = SESSION_REQUEST;
-		} else {
-			session_finish_with(s, out, 2, "authentication failed", 0);
-		}
+		s->user = strdup(a.user);
+		memcpy(j->user, a.user, sizeof(j->user));
+		memcpy(j->pass, a.pass, sizeof(j->pass));
+		j->w = s->w;
+		j->snap = gw_snap_ref(s->w->snap);
+		j->owner = s;
+		s->job = j;
+		s->state = SESSION_AUTH_WAIT;
+		authpool_submit(s->w->gw->authpool, j);
+	} else {
+		free(j);
 	}
-	explicit_bzero(a, sizeof(*a));
-	free(a);
+	explicit_bzero(&a, sizeof(a));
 	return n;
+}
+
+static void session_advance(struct session *s);
+
+void session_auth_result(void *owner, bool ok)
+{
+	struct session *s = owner;
+	uint8_t out[2];
+
+	s->job = NULL;
+	socks5_build_auth_reply(out, ok ? SOCKS5_AUTH_SUCCESS : SOCKS5_AUTH_FAILURE);
+	if (!ok) {
+		session_finish_with(s, out, 2, "authentication failed", 0);
+		return;
+	}
+	session_queue(s, out, 2);
+	s->state = SESSION_REQUEST;
+	/* A request pipelined behind the credentials is already in the buffer. */
+	session_advance(s);
 }
 
 static int session_on_request(struct session *s, const uint8_t *buf, size_t len)
@@ -519,6 +543,11 @@ static void session_advance(struct session *s)
 		/* A request was handled (connecting or failed), or a final reply is lingering. */
 		if (state == SESSION_REQUEST || s->state == SESSION_LINGER)
 			return;
+		if (s->state == SESSION_AUTH_WAIT) {
+			hs->in_len -= (uint16_t)n;
+			memmove(hs->in, hs->in + n, hs->in_len);
+			break;
+		}
 		hs->in_len -= (uint16_t)n;
 		memmove(hs->in, hs->in + n, hs->in_len);
 	}
@@ -529,6 +558,8 @@ static void session_advance(struct session *s)
 	n = session_flush(s);
 	if (n < 0)
 		session_end(s, "client write", -n);
+	else if (s->state == SESSION_AUTH_WAIT)
+		session_watch(s, n ? EV_WRITE : 0);
 	else
 		session_watch(s, EV_READ | (n ? EV_WRITE : 0));
 }
@@ -580,6 +611,13 @@ static void session_client_cb(struct ev_loop *loop, int fd, unsigned events, voi
 		}
 		if (events & EV_READ)
 			session_read(s);
+		break;
+	case SESSION_AUTH_WAIT:
+		ret = session_flush(s);
+		if (ret < 0)
+			session_end(s, "client write", -ret);
+		else if (ret == 0)
+			session_watch(s, 0);
 		break;
 	case SESSION_REPLYING:
 		ret = session_flush(s);

@@ -133,6 +133,33 @@ static void worker_reload(struct worker *w)
 	worker_set_happy(w);
 }
 
+void worker_auth_done(struct worker *w, struct auth_job *j)
+{
+	pthread_mutex_lock(&w->auth_lock);
+	j->next = w->auth_done;
+	w->auth_done = j;
+	pthread_mutex_unlock(&w->auth_lock);
+	worker_post(w, WORKER_CMD_AUTH);
+}
+
+static void worker_deliver_auth(struct worker *w)
+{
+	struct auth_job *j;
+
+	pthread_mutex_lock(&w->auth_lock);
+	j = w->auth_done;
+	w->auth_done = NULL;
+	pthread_mutex_unlock(&w->auth_lock);
+	while (j) {
+		struct auth_job *next = j->next;
+
+		if (j->owner)
+			session_auth_result(j->owner, j->ok);
+		authpool_job_free(j);
+		j = next;
+	}
+}
+
 static void worker_event_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct worker *w = arg;
@@ -142,6 +169,8 @@ static void worker_event_cb(struct ev_loop *loop, int fd, unsigned events, void 
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_warn("worker %u: eventfd", w->id);
 	cmd = atomic_exchange(&w->cmd, 0);
+	if (cmd & WORKER_CMD_AUTH)
+		worker_deliver_auth(w);
 	if (cmd & WORKER_CMD_RELOAD)
 		worker_reload(w);
 	if (cmd & WORKER_CMD_DRAIN)
@@ -189,6 +218,7 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 	int err;
 
 	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->auth_lock, NULL);
 	w->gw = gw;
 	w->id = id;
 	w->efd = -1;
@@ -242,6 +272,14 @@ void worker_join(struct worker *w)
 
 void worker_fini(struct worker *w)
 {
+	struct auth_job *j;
+
+	/* Jobs finished after the loop stopped: their sessions are gone. */
+	while ((j = w->auth_done)) {
+		w->auth_done = j->next;
+		authpool_job_free(j);
+	}
+	pthread_mutex_destroy(&w->auth_lock);
 	for (unsigned i = 0; i < w->nlfd; i++)
 		close(w->lfds[i]);
 	w->nlfd = 0;
