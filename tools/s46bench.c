@@ -65,6 +65,7 @@ struct bench {
 	struct bconn **idle; /* BENCH_IDLE: established connections, NULL once dropped */
 	unsigned nidle, dropped, verified, vfailed, vpending;
 	int sigfd;
+	struct bconn *head; /* every live connection, for the timeout report */
 };
 
 struct bconn {
@@ -81,6 +82,7 @@ struct bconn {
 	unsigned acks;	   /* SINK chunks written and not yet acknowledged */
 	bool writing, got_first;
 	unsigned idx;
+	struct bconn *prev, *next;
 };
 
 static uint64_t bench_ns(void)
@@ -111,6 +113,12 @@ static void bconn_free(struct bconn *c)
 	ev_io_del(b->loop, c->fd);
 	close(c->fd);
 	b->live--;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		b->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c);
 }
 
@@ -171,6 +179,10 @@ static int bconn_open(struct bench *b)
 	b->live++;
 	if (b->mode == BENCH_IDLE)
 		b->inflight++;
+	c->next = b->head;
+	if (b->head)
+		b->head->prev = c;
+	b->head = c;
 	return 0;
 fail:
 	if (c && c->fd >= 0)
@@ -654,6 +666,25 @@ static void bench_deadline_cb(struct ev_loop *loop, struct ev_timer *t)
 	bench_pump(b);
 }
 
+/* Says where unfinished connections stand: which side of a relay stalled. */
+static void bench_dump_stuck(struct bench *b)
+{
+	static const char *const names[] = {"connecting", "method", "reply", "run", "idle"};
+	unsigned shown = 0;
+
+	fprintf(stderr, "s46bench: %u connections unfinished at the time limit\n", b->live);
+	for (struct bconn *c = b->head; c && shown < 5; c = c->next) {
+		if (c->st == BC_IDLE)
+			continue;
+		fprintf(stderr,
+			"s46bench:   fd %d %s writing=%d hdr_off=%u out_left=%" PRIu64
+			" in_left=%" PRIu64 " acks=%u rlen=%u events=%u\n",
+			c->fd, names[c->st], c->writing, c->hdr_off, c->out_left, c->in_left,
+			c->acks, c->rlen, ev_io_events(b->loop, c->fd));
+		shown++;
+	}
+}
+
 /* The hard limit: whatever has not finished by now is an error. */
 static void bench_hard_cb(struct ev_loop *loop, struct ev_timer *t)
 {
@@ -667,8 +698,10 @@ static void bench_hard_cb(struct ev_loop *loop, struct ev_timer *t)
 		b->vfailed += b->vpending;
 		b->vpending = 0;
 	}
-	if (b->live)
+	if (b->live) {
 		bench_note_error(b, "timeout", ETIMEDOUT);
+		bench_dump_stuck(b);
+	}
 	ev_stop(loop);
 }
 
@@ -941,6 +974,7 @@ int main(int argc, char **argv)
 
 	log_init(LOG_LVL_WARN, "s46bench");
 	signal(SIGPIPE, SIG_IGN);
+	s46b_raise_nofile();
 	err = bench_parse(&b, argc, argv);
 	if (err)
 		return err > 0 ? 0 : 2;

@@ -60,6 +60,16 @@ static int sink_conn_want(struct sink_conn *c, unsigned events)
 	return ev_io_mod(c->s->loop, c->fd, events);
 }
 
+/*
+ * The body is in: wait for writability rather than go on, since the burst may end here and
+ * no more input will come to wake this connection.
+ */
+static int sink_conn_to_ack(struct sink_conn *c)
+{
+	c->phase = SINK_ACK;
+	return sink_conn_want(c, EV_WRITE) ? -1 : 0;
+}
+
 /* Returns 1 to go on, 0 to wait for the next event, -1 when the connection is done. */
 static int sink_conn_read_hdr(struct sink_conn *c)
 {
@@ -84,11 +94,11 @@ static int sink_conn_read_hdr(struct sink_conn *c)
 		c->phase = SINK_SEND;
 		return sink_conn_want(c, EV_WRITE) ? -1 : 1;
 	}
-	c->phase = SINK_BODY;
 	uint64_t be = htobe64(len);
 	memcpy(c->ack, &be, sizeof(be));
 	c->ack_off = 0;
-	return 1;
+	c->phase = SINK_BODY;
+	return len ? 1 : sink_conn_to_ack(c);
 }
 
 static int sink_conn_read_body(struct sink_conn *c)
@@ -96,28 +106,21 @@ static int sink_conn_read_body(struct sink_conn *c)
 	size_t want = c->left < SINK_BUF ? (size_t)c->left : SINK_BUF;
 	ssize_t n;
 
-	if (c->left == 0) {
-		c->phase = SINK_ACK;
-		return 1;
-	}
 	n = recv(c->fd, c->s->buf, want, 0);
 	if (n == 0)
 		return -1;
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	c->left -= (uint64_t)n;
-	return 1;
+	return c->left ? 1 : sink_conn_to_ack(c);
 }
 
 static int sink_conn_write_ack(struct sink_conn *c)
 {
 	ssize_t n = send(c->fd, c->ack + c->ack_off, sizeof(c->ack) - c->ack_off, MSG_NOSIGNAL);
 
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			return -1;
-		return sink_conn_want(c, EV_WRITE) ? -1 : 0;
-	}
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	c->ack_off += (unsigned)n;
 	if (c->ack_off < sizeof(c->ack))
 		return 1;
@@ -268,6 +271,7 @@ int main(int argc, char **argv)
 
 	log_init(LOG_LVL_WARN, "s46sink");
 	signal(SIGPIPE, SIG_IGN);
+	s46b_raise_nofile();
 	s.loop = ev_loop_new();
 	s.buf = malloc(SINK_BUF);
 	if (!s.loop || !s.buf)
