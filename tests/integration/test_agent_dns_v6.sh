@@ -13,6 +13,7 @@ CG=$(cg_make apps6)
 NS_KEEP_FS=1 SPAWN_NAME=agent spawn "$NS_C6" "$S46_BIN" agent \
 	--gateway "[$GW6_ADDR]:$GW_PORT" --cgroup "$CG" --control "$CTL" --no-pin \
 	--fake-state "$TMP/fakeip.state" --dns-upstream "$GW6_ADDR" --fake-pool6 2001:db8:f6::/64 \
+	--fake-pool4 198.18.0.0/30 \
 	--check-exists --log-level debug
 AGENT_PID=$SPAWNED_PID
 for _ in $(seq 100); do
@@ -33,6 +34,14 @@ r=$(inc "$PY" "$Q" --tcp "$GW6_ADDR" 53 web4.test AAAA) || fail "$r"
 assert_eq "$(field "$r" ans)" "$F6" "DNS over TCP to [$GW6_ADDR]:53 gives the same address"
 r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 web4.test A) || fail "$r"
 case $(field "$r" ans) in 198.1[89].*) pass "A still gets a fake IPv4 address" ;; *) fail "A answer '$r'" ;; esac
+log "a full IPv4 pool (/30: two addresses, both within their TTL) is an error, never a wrong mapping"
+r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 dual.test A) || fail "$r"
+case $(field "$r" ans) in 198.18.0.[12]) pass "the second name takes the second address" ;; *) fail "dual.test A: '$r'" ;; esac
+r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 web6.test A) || fail "$r"
+assert_contains "$r" "rcode=2 " "a third name gets SERVFAIL"
+assert_contains "$r" "ans=- " "and no address"
+r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 web4.test A) || fail "$r"
+case $(field "$r" ans) in 198.18.0.[12]) pass "names already mapped keep answering" ;; *) fail "web4.test A: '$r'" ;; esac
 r=$(inc "$PY" "$Q" "$GW6_ADDR" 53 absent.test TXT) || fail "$r"
 assert_contains "$r" "rcode=3 " "a TXT query is forwarded and NXDOMAIN comes back"
 log "--check-exists: the gateway (RESOLVE) decides whether a faked name exists"
