@@ -36,10 +36,25 @@ static void test_parse_good(void **state)
 static void test_parse_junk(void **state)
 {
 	static const char *const junk[] = {
-		"",	    "1.2.3.4",	     "1.2.3.4:",      "1.2.3.4:0",   "1.2.3.4:65536",
-		"1.2.3.4:-1", "1.2.3.4:8x",  "1.2.3:80",      "host:80",     "[1.2.3.4]:80",
-		"[::1",	    "[::1]80",	     "[]:80",	      "::1:zz",	     "[::1]:",
-		"1.2.3.4:80:90", "[::1]:+80", " 1.2.3.4:80", "999.1.1.1:80",
+	    "",
+	    "1.2.3.4",
+	    "1.2.3.4:",
+	    "1.2.3.4:0",
+	    "1.2.3.4:65536",
+	    "1.2.3.4:-1",
+	    "1.2.3.4:8x",
+	    "1.2.3:80",
+	    "host:80",
+	    "[1.2.3.4]:80",
+	    "[::1",
+	    "[::1]80",
+	    "[]:80",
+	    "::1:zz",
+	    "[::1]:",
+	    "1.2.3.4:80:90",
+	    "[::1]:+80",
+	    " 1.2.3.4:80",
+	    "999.1.1.1:80",
 	};
 	struct sockaddr_storage ss;
 
@@ -107,9 +122,9 @@ static void test_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_good), cmocka_unit_test(test_parse_junk),
-		cmocka_unit_test(test_parse_ip),   cmocka_unit_test(test_mapped),
-		cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_parse_good), cmocka_unit_test(test_parse_junk),
+	    cmocka_unit_test(test_parse_ip),   cmocka_unit_test(test_mapped),
+	    cmocka_unit_test(test_helpers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,7 @@ static void write_users(const char *text)
 static char *make_hash(const char *prefix, const char *pass)
 {
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	struct crypt_data cd = { 0 };
+	struct crypt_data cd = {0};
 
 	assert_non_null(crypt_gensalt_rn(prefix, 0, NULL, 0, setting, sizeof(setting)));
 	return strdup(crypt_r(pass, setting, &cd));
@@ -101,9 +101,9 @@ static void test_missing_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_check),
-		cmocka_unit_test(test_load_errors),
-		cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_missing_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -117,8 +117,9 @@ static void test_file_errors(void **state)
 	assert_file_error("\n\nthreads\n", "3: missing value for 'threads'");
 	assert_file_error("threads 0\n", "1: threads: '0' is not a number in 1..1024");
 	assert_file_error("threads 2x\n", "1: threads: '2x' is not a number in 1..1024");
-	assert_file_error("# x\nlisten localhost:80\n",
-			  "2: listen: 'localhost:80' is not ADDR:PORT (e.g. 127.0.0.1:1080 or [::1]:1080)");
+	assert_file_error(
+	    "# x\nlisten localhost:80\n",
+	    "2: listen: 'localhost:80' is not ADDR:PORT (e.g. 127.0.0.1:1080 or [::1]:1080)");
 	assert_file_error("prefer ipv5\n", "1: prefer: 'ipv5' is not ipv4 or ipv6");
 	assert_file_error("log-level loud\n",
 			  "1: log-level: 'loud' is not one of error, warn, info, debug");
@@ -176,12 +177,12 @@ static void test_parse_uint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_file_all_keys),
-		cmocka_unit_test(test_file_errors),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_listen_replaces_default_then_adds),
-		cmocka_unit_test(test_parse_uint),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_file_all_keys),
+	    cmocka_unit_test(test_file_errors),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_listen_replaces_default_then_adds),
+	    cmocka_unit_test(test_parse_uint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

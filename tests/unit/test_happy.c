@@ -22,30 +22,32 @@ static void order(const char *const *in, size_t n, int prefer, const char *const
 		assert_int_equal(addr_parse(in[i], 0, &addrs[i], NULL), 0);
 	assert_int_equal(happy_order(addrs, n, prefer, out), n);
 	for (size_t i = 0; i < n; i++)
-		assert_string_equal(addr_format((struct sockaddr *)&out[i], buf, sizeof(buf)), want[i]);
+		assert_string_equal(addr_format((struct sockaddr *)&out[i], buf, sizeof(buf)),
+				    want[i]);
 }
 
 static void test_interleave_prefer_v6(void **state)
 {
-	const char *in[] = { "1.1.1.1:1", "2.2.2.2:1", "3.3.3.3:1", "[2001:db8::1]:1", "[2001:db8::2]:1" };
-	const char *want[] = { "[2001:db8::1]:1", "1.1.1.1:1", "[2001:db8::2]:1", "2.2.2.2:1",
-			       "3.3.3.3:1" };
+	const char *in[] = {"1.1.1.1:1", "2.2.2.2:1", "3.3.3.3:1", "[2001:db8::1]:1",
+			    "[2001:db8::2]:1"};
+	const char *want[] = {"[2001:db8::1]:1", "1.1.1.1:1", "[2001:db8::2]:1", "2.2.2.2:1",
+			      "3.3.3.3:1"};
 
 	order(in, 5, AF_INET6, want);
 }
 
 static void test_interleave_prefer_v4(void **state)
 {
-	const char *in[] = { "[2001:db8::1]:1", "[2001:db8::2]:1", "[2001:db8::3]:1", "1.1.1.1:1" };
-	const char *want[] = { "1.1.1.1:1", "[2001:db8::1]:1", "[2001:db8::2]:1", "[2001:db8::3]:1" };
+	const char *in[] = {"[2001:db8::1]:1", "[2001:db8::2]:1", "[2001:db8::3]:1", "1.1.1.1:1"};
+	const char *want[] = {"1.1.1.1:1", "[2001:db8::1]:1", "[2001:db8::2]:1", "[2001:db8::3]:1"};
 
 	order(in, 4, AF_INET, want);
 }
 
 static void test_single_family(void **state)
 {
-	const char *in4[] = { "1.1.1.1:1", "2.2.2.2:1" };
-	const char *in6[] = { "[2001:db8::1]:1", "[2001:db8::2]:1" };
+	const char *in4[] = {"1.1.1.1:1", "2.2.2.2:1"};
+	const char *in6[] = {"[2001:db8::1]:1", "[2001:db8::2]:1"};
 
 	order(in4, 2, AF_INET6, in4);
 	order(in6, 2, AF_INET, in6);
@@ -53,7 +55,7 @@ static void test_single_family(void **state)
 
 static void test_late_family_joins(void **state)
 {
-	struct happy_list l = { 0 };
+	struct happy_list l = {0};
 	struct sockaddr_storage ss;
 	const union happy_sa *sa;
 
@@ -73,7 +75,7 @@ static void test_late_family_joins(void **state)
 
 static void test_list_full(void **state)
 {
-	struct happy_list l = { 0 };
+	struct happy_list l = {0};
 	struct sockaddr_storage ss;
 
 	addr_parse("1.1.1.1:1", 0, &ss, NULL);
@@ -110,10 +112,13 @@ static void on_deadline(struct ev_loop *loop, struct ev_timer *t)
 /* Connects through happy_start and runs the loop until the callback (or 5 s). */
 static void connect_to(const char *name, const char *literal, uint16_t port, struct outcome *o)
 {
-	struct resolv_opts ro = { .dns_server = "127.0.0.1:1", .timeout_ms = 300, .tries = 1,
-				  .cache_max = 16, .negative_ttl_s = 1 };
-	struct happy_opts ho = { .attempt_delay_ms = 250, .resolution_delay_ms = 50,
-				 .prefer = AF_INET6 };
+	struct resolv_opts ro = {.dns_server = "127.0.0.1:1",
+				 .timeout_ms = 300,
+				 .tries = 1,
+				 .cache_max = 16,
+				 .negative_ttl_s = 1};
+	struct happy_opts ho = {
+	    .attempt_delay_ms = 250, .resolution_delay_ms = 50, .prefer = AF_INET6};
 	struct sockaddr_storage ss;
 	struct ev_timer deadline;
 	struct resolv *res;
@@ -216,15 +221,15 @@ static void test_connect_unresolvable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_interleave_prefer_v6),
-		cmocka_unit_test(test_interleave_prefer_v4),
-		cmocka_unit_test(test_single_family),
-		cmocka_unit_test(test_late_family_joins),
-		cmocka_unit_test(test_list_full),
-		cmocka_unit_test(test_connect_literal),
-		cmocka_unit_test(test_connect_refused),
-		cmocka_unit_test(test_connect_name),
-		cmocka_unit_test(test_connect_unresolvable),
+	    cmocka_unit_test(test_interleave_prefer_v6),
+	    cmocka_unit_test(test_interleave_prefer_v4),
+	    cmocka_unit_test(test_single_family),
+	    cmocka_unit_test(test_late_family_joins),
+	    cmocka_unit_test(test_list_full),
+	    cmocka_unit_test(test_connect_literal),
+	    cmocka_unit_test(test_connect_refused),
+	    cmocka_unit_test(test_connect_name),
+	    cmocka_unit_test(test_connect_unresolvable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* test_relay.c — the splice relay over real TCP pairs: bytes, initial bytes, half-close, idle, errors, no pipes at rest. */
+/* test_relay.c — the splice relay over real TCP pairs: bytes, initial bytes, half-close, idle,
+ * errors, no pipes at rest. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,7 +19,7 @@
 /* A connected TCP pair over loopback (splice needs a socket, not a socketpair pipe). */
 static void tcp_pair(int *a, int *b)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sin);
 	int l = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -208,7 +209,7 @@ static void test_idle_timeout(void **state)
 
 static void test_reset_is_an_error(void **state)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	struct rig g;
 	char buf[8];
 
@@ -234,11 +235,9 @@ static void test_reset_is_an_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_initial_bytes_then_stream),
-		cmocka_unit_test(test_half_close),
-		cmocka_unit_test(test_bulk_with_backpressure),
-		cmocka_unit_test(test_idle_timeout),
-		cmocka_unit_test(test_reset_is_an_error),
+	    cmocka_unit_test(test_initial_bytes_then_stream), cmocka_unit_test(test_half_close),
+	    cmocka_unit_test(test_bulk_with_backpressure),    cmocka_unit_test(test_idle_timeout),
+	    cmocka_unit_test(test_reset_is_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

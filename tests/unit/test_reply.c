@@ -15,12 +15,11 @@ static void test_table(void **state)
 		int err;
 		uint8_t rep;
 	} rows[] = {
-		{ 0, 0x00 },		{ EACCES, 0x02 },	{ EPERM, 0x02 },
-		{ ENETUNREACH, 0x03 },	{ ENETDOWN, 0x03 },	{ EHOSTUNREACH, 0x04 },
-		{ EHOSTDOWN, 0x04 },	{ ENOENT, 0x04 },	{ ENODATA, 0x04 },
-		{ EADDRNOTAVAIL, 0x04 }, { ECONNREFUSED, 0x05 }, { ETIMEDOUT, 0x06 },
-		{ EOPNOTSUPP, 0x07 },	{ EAFNOSUPPORT, 0x08 }, { ENOMEM, 0x01 },
-		{ EIO, 0x01 },		{ ECONNRESET, 0x01 },
+	    {0, 0x00},		{EACCES, 0x02},	       {EPERM, 0x02},	     {ENETUNREACH, 0x03},
+	    {ENETDOWN, 0x03},	{EHOSTUNREACH, 0x04},  {EHOSTDOWN, 0x04},    {ENOENT, 0x04},
+	    {ENODATA, 0x04},	{EADDRNOTAVAIL, 0x04}, {ECONNREFUSED, 0x05}, {ETIMEDOUT, 0x06},
+	    {EOPNOTSUPP, 0x07}, {EAFNOSUPPORT, 0x08},  {ENOMEM, 0x01},	     {EIO, 0x01},
+	    {ECONNRESET, 0x01},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -42,8 +41,8 @@ static void test_texts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_texts),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_texts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

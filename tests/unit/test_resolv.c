@@ -1,4 +1,5 @@
-/* test_resolv.c — the c-ares resolver against a scripted DNS server on loopback: families, errors, TTL cache. */
+/* test_resolv.c — the c-ares resolver against a scripted DNS server on loopback: families, errors,
+ * TTL cache. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,7 +16,8 @@
 #include "dns.h"
 #include "resolv.h"
 
-/* The scripted server: web6.test AAAA only, web4.test A only, dual.test both (TTL 1), else NXDOMAIN. */
+/* The scripted server: web6.test AAAA only, web4.test A only, dual.test both (TTL 1), else
+ * NXDOMAIN. */
 struct fake_dns {
 	int fd;
 	char addr[ADDR_STRLEN];
@@ -24,13 +26,13 @@ struct fake_dns {
 
 static void fake_dns_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
-	static const uint8_t v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 6, [15] = 2 };
-	static const uint8_t v4[4] = { 203, 0, 113, 2 };
+	static const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 6, [15] = 2};
+	static const uint8_t v4[4] = {203, 0, 113, 2};
 	struct fake_dns *d = arg;
 	uint8_t in[1500], out[1500];
 	struct sockaddr_storage from;
 	socklen_t flen = sizeof(from);
-	struct dns_rr rr = { .ttl = 1 };
+	struct dns_rr rr = {.ttl = 1};
 	struct dns_query q;
 	unsigned rcode = DNS_RCODE_NOERROR;
 	size_t nan = 0;
@@ -41,7 +43,8 @@ static void fake_dns_cb(struct ev_loop *loop, int fd, unsigned events, void *arg
 		return;
 	d->queries++;
 	rr.type = q.qtype;
-	if (q.qtype == DNS_TYPE_AAAA && (!strcmp(q.name, "web6.test") || !strcmp(q.name, "dual.test"))) {
+	if (q.qtype == DNS_TYPE_AAAA &&
+	    (!strcmp(q.name, "web6.test") || !strcmp(q.name, "dual.test"))) {
 		rr.rdata = v6;
 		rr.rdlen = 16;
 		nan = 1;
@@ -133,8 +136,8 @@ static int setup(void **state)
 	static struct fixture f;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	struct resolv_opts ro = { .timeout_ms = 500, .tries = 1, .cache_max = 64,
-				  .negative_ttl_s = 1 };
+	struct resolv_opts ro = {
+	    .timeout_ms = 500, .tries = 1, .cache_max = 64, .negative_ttl_s = 1};
 	int err;
 
 	memset(&f, 0, sizeof(f));
@@ -221,7 +224,7 @@ static void test_cache_honours_ttl(void **state)
 static void test_cancel(void **state)
 {
 	struct fixture *f = *state;
-	struct answers a = { .loop = f->loop };
+	struct answers a = {.loop = f->loop};
 	struct resolv_query *q = resolv_lookup(f->res, "web4.test", on_answer, &a);
 
 	assert_non_null(q);
@@ -250,7 +253,7 @@ static void on_ptr(void *arg, int err, const char *name)
 static void test_reverse(void **state)
 {
 	struct fixture *f = *state;
-	struct ptr_answer a = { .loop = f->loop };
+	struct ptr_answer a = {.loop = f->loop};
 	struct sockaddr_storage ss;
 
 	addr_parse_ip("203.0.113.2", &ss, NULL);
@@ -274,9 +277,9 @@ static void test_reverse(void **state)
 
 static void test_server_down(void **state)
 {
-	struct resolv_opts ro = { .dns_server = "127.0.0.1:1", .timeout_ms = 200, .tries = 1 };
+	struct resolv_opts ro = {.dns_server = "127.0.0.1:1", .timeout_ms = 200, .tries = 1};
 	struct ev_loop *loop = ev_loop_new();
-	struct answers a = { .loop = loop };
+	struct answers a = {.loop = loop};
 	struct resolv *res;
 	int err;
 
@@ -293,7 +296,7 @@ static void test_server_down(void **state)
 
 static void test_bad_server_option(void **state)
 {
-	struct resolv_opts ro = { .dns_server = "not an address" };
+	struct resolv_opts ro = {.dns_server = "not an address"};
 	struct ev_loop *loop = ev_loop_new();
 	int err = 0;
 
@@ -305,14 +308,14 @@ static void test_bad_server_option(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_both_families, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_one_family, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nxdomain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cache_honours_ttl, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reverse, setup, teardown),
-		cmocka_unit_test(test_server_down),
-		cmocka_unit_test(test_bad_server_option),
+	    cmocka_unit_test_setup_teardown(test_both_families, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_family, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nxdomain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_honours_ttl, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reverse, setup, teardown),
+	    cmocka_unit_test(test_server_down),
+	    cmocka_unit_test(test_bad_server_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,7 +52,7 @@ static int parse_reply(const uint8_t *b, size_t n)
 
 static void test_greeting(void **state)
 {
-	const uint8_t msg[] = { 5, 3, 0x00, 0x02, 0x80 };
+	const uint8_t msg[] = {5, 3, 0x00, 0x02, 0x80};
 	struct socks5_greeting g;
 
 	assert_int_equal(socks5_parse_greeting(msg, sizeof(msg), &g), 5);
@@ -65,7 +65,7 @@ static void test_greeting(void **state)
 
 static void test_greeting_malformed(void **state)
 {
-	const uint8_t v4[] = { 4, 1, 0 }, zero[] = { 5, 0 }, http[] = "GET / HTTP/1.1\r\n";
+	const uint8_t v4[] = {4, 1, 0}, zero[] = {5, 0}, http[] = "GET / HTTP/1.1\r\n";
 	struct socks5_greeting g;
 
 	assert_int_equal(socks5_parse_greeting(v4, 1, &g), -EPROTO);
@@ -75,7 +75,7 @@ static void test_greeting_malformed(void **state)
 
 static void test_greeting_pipelined(void **state)
 {
-	const uint8_t msg[] = { 5, 1, 0, 5, 1, 0, 1, 1, 2, 3, 4, 0, 80, 'G', 'E', 'T' };
+	const uint8_t msg[] = {5, 1, 0, 5, 1, 0, 1, 1, 2, 3, 4, 0, 80, 'G', 'E', 'T'};
 	struct socks5_request r;
 	int n = parse_greeting(msg, sizeof(msg)), m;
 
@@ -88,7 +88,7 @@ static void test_greeting_pipelined(void **state)
 
 static void test_auth(void **state)
 {
-	const uint8_t msg[] = { 1, 3, 'b', 'o', 'b', 4, 's', 'e', 'c', 'r' };
+	const uint8_t msg[] = {1, 3, 'b', 'o', 'b', 4, 's', 'e', 'c', 'r'};
 	struct socks5_auth a;
 
 	assert_int_equal(socks5_parse_auth(msg, sizeof(msg), &a), (int)sizeof(msg));
@@ -99,9 +99,9 @@ static void test_auth(void **state)
 
 static void test_auth_malformed(void **state)
 {
-	const uint8_t ver5[] = { 5, 1, 'a', 1, 'b' }, ulen0[] = { 1, 0, 1, 'b' },
-		      nul_user[] = { 1, 2, 'a', 0, 1, 'b' }, nul_pass[] = { 1, 1, 'a', 2, 'b', 0 },
-		      empty_pass[] = { 1, 1, 'a', 0 };
+	const uint8_t ver5[] = {5, 1, 'a', 1, 'b'}, ulen0[] = {1, 0, 1, 'b'},
+		      nul_user[] = {1, 2, 'a', 0, 1, 'b'}, nul_pass[] = {1, 1, 'a', 2, 'b', 0},
+		      empty_pass[] = {1, 1, 'a', 0};
 	struct socks5_auth a;
 
 	assert_int_equal(socks5_parse_auth(ver5, sizeof(ver5), &a), -EPROTO);
@@ -132,7 +132,7 @@ static void test_auth_max_lengths(void **state)
 
 static void test_request_ipv4(void **state)
 {
-	const uint8_t msg[] = { 5, 1, 0, 1, 198, 51, 100, 2, 0x1f, 0x90 };
+	const uint8_t msg[] = {5, 1, 0, 1, 198, 51, 100, 2, 0x1f, 0x90};
 	struct socks5_request r;
 	uint8_t rep = 0xee;
 
@@ -147,7 +147,7 @@ static void test_request_ipv4(void **state)
 
 static void test_request_ipv6(void **state)
 {
-	uint8_t msg[22] = { 5, 1, 0, 4 };
+	uint8_t msg[22] = {5, 1, 0, 4};
 	struct socks5_request r;
 	struct in6_addr want;
 
@@ -164,7 +164,7 @@ static void test_request_ipv6(void **state)
 
 static void test_request_domain(void **state)
 {
-	const uint8_t msg[] = { 5, 1, 0, 3, 9, 'w', 'e', 'b', '6', '.', 't', 'e', 's', 't', 1, 187 };
+	const uint8_t msg[] = {5, 1, 0, 3, 9, 'w', 'e', 'b', '6', '.', 't', 'e', 's', 't', 1, 187};
 	struct socks5_request r;
 
 	assert_int_equal(socks5_parse_request(msg, sizeof(msg), &r, NULL), (int)sizeof(msg));
@@ -193,12 +193,11 @@ static void test_request_domain_max(void **state)
 
 static void test_request_malformed(void **state)
 {
-	const uint8_t ver4[] = { 4, 1, 0, 1, 1, 2, 3, 4, 0, 80 },
-		      badcmd[] = { 5, 9, 0, 1, 1, 2, 3, 4, 0, 80 },
-		      badatyp[] = { 5, 1, 0, 2, 1, 2, 3, 4, 0, 80 },
-		      name0[] = { 5, 1, 0, 3, 0, 0, 80 },
-		      name_nul[] = { 5, 1, 0, 3, 3, 'a', 0, 'b', 0, 80 },
-		      name_only_nul[] = { 5, 1, 0, 3, 1, 0, 0, 80 };
+	const uint8_t ver4[] = {4, 1, 0, 1, 1, 2, 3, 4, 0, 80},
+		      badcmd[] = {5, 9, 0, 1, 1, 2, 3, 4, 0, 80},
+		      badatyp[] = {5, 1, 0, 2, 1, 2, 3, 4, 0, 80}, name0[] = {5, 1, 0, 3, 0, 0, 80},
+		      name_nul[] = {5, 1, 0, 3, 3, 'a', 0, 'b', 0, 80},
+		      name_only_nul[] = {5, 1, 0, 3, 1, 0, 0, 80};
 	struct socks5_request r;
 	uint8_t rep;
 
@@ -218,8 +217,8 @@ static void test_request_malformed(void **state)
 
 static void test_request_trailing_nul_and_rsv(void **state)
 {
-	const uint8_t nul[] = { 5, 1, 0, 3, 4, 'a', '.', 'b', 0, 0, 80 },
-		      rsv[] = { 5, 1, 0x7f, 1, 1, 2, 3, 4, 0, 80 };
+	const uint8_t nul[] = {5, 1, 0, 3, 4, 'a', '.', 'b', 0, 0, 80},
+		      rsv[] = {5, 1, 0x7f, 1, 1, 2, 3, 4, 0, 80};
 	struct socks5_request r;
 
 	/* A C-string name: the terminator is not part of the name. */
@@ -231,9 +230,9 @@ static void test_request_trailing_nul_and_rsv(void **state)
 
 static void test_request_all_commands(void **state)
 {
-	const uint8_t cmds[] = { SOCKS5_CMD_CONNECT, SOCKS5_CMD_BIND, SOCKS5_CMD_UDP_ASSOCIATE,
-				 SOCKS5_CMD_RESOLVE, SOCKS5_CMD_RESOLVE_PTR };
-	struct socks5_addr dst = { .atyp = SOCKS5_ATYP_IPV4, .port = 7 };
+	const uint8_t cmds[] = {SOCKS5_CMD_CONNECT, SOCKS5_CMD_BIND, SOCKS5_CMD_UDP_ASSOCIATE,
+				SOCKS5_CMD_RESOLVE, SOCKS5_CMD_RESOLVE_PTR};
+	struct socks5_addr dst = {.atyp = SOCKS5_ATYP_IPV4, .port = 7};
 	struct socks5_request r;
 	uint8_t msg[SOCKS5_REQUEST_MAX];
 
@@ -265,7 +264,7 @@ static void test_choice_and_auth_reply(void **state)
 
 static void test_greeting_builder(void **state)
 {
-	const uint8_t methods[] = { 0, 2 };
+	const uint8_t methods[] = {0, 2};
 	struct socks5_greeting g;
 	uint8_t buf[SOCKS5_GREETING_MAX];
 
@@ -309,7 +308,7 @@ static void test_reply_roundtrip(void **state)
 
 static void test_reply_malformed(void **state)
 {
-	const uint8_t ver[] = { 4, 0, 0, 1, 0, 0, 0, 0, 0, 0 }, atyp[] = { 5, 0, 0, 9, 0 };
+	const uint8_t ver[] = {4, 0, 0, 1, 0, 0, 0, 0, 0, 0}, atyp[] = {5, 0, 0, 9, 0};
 
 	assert_int_equal(parse_reply(ver, sizeof(ver)), -EPROTO);
 	assert_int_equal(parse_reply(atyp, sizeof(atyp)), -EPROTO);
@@ -397,27 +396,27 @@ static void test_addr_conversions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_greeting),
-		cmocka_unit_test(test_greeting_malformed),
-		cmocka_unit_test(test_greeting_pipelined),
-		cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_auth_malformed),
-		cmocka_unit_test(test_auth_max_lengths),
-		cmocka_unit_test(test_request_ipv4),
-		cmocka_unit_test(test_request_ipv6),
-		cmocka_unit_test(test_request_domain),
-		cmocka_unit_test(test_request_domain_max),
-		cmocka_unit_test(test_request_malformed),
-		cmocka_unit_test(test_request_trailing_nul_and_rsv),
-		cmocka_unit_test(test_request_all_commands),
-		cmocka_unit_test(test_choice_and_auth_reply),
-		cmocka_unit_test(test_greeting_builder),
-		cmocka_unit_test(test_reply_roundtrip),
-		cmocka_unit_test(test_reply_malformed),
-		cmocka_unit_test(test_reply_name),
-		cmocka_unit_test(test_udp_header),
-		cmocka_unit_test(test_unliteral),
-		cmocka_unit_test(test_addr_conversions),
+	    cmocka_unit_test(test_greeting),
+	    cmocka_unit_test(test_greeting_malformed),
+	    cmocka_unit_test(test_greeting_pipelined),
+	    cmocka_unit_test(test_auth),
+	    cmocka_unit_test(test_auth_malformed),
+	    cmocka_unit_test(test_auth_max_lengths),
+	    cmocka_unit_test(test_request_ipv4),
+	    cmocka_unit_test(test_request_ipv6),
+	    cmocka_unit_test(test_request_domain),
+	    cmocka_unit_test(test_request_domain_max),
+	    cmocka_unit_test(test_request_malformed),
+	    cmocka_unit_test(test_request_trailing_nul_and_rsv),
+	    cmocka_unit_test(test_request_all_commands),
+	    cmocka_unit_test(test_choice_and_auth_reply),
+	    cmocka_unit_test(test_greeting_builder),
+	    cmocka_unit_test(test_reply_roundtrip),
+	    cmocka_unit_test(test_reply_malformed),
+	    cmocka_unit_test(test_reply_name),
+	    cmocka_unit_test(test_udp_header),
+	    cmocka_unit_test(test_unliteral),
+	    cmocka_unit_test(test_addr_conversions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -158,7 +158,7 @@ bool addr_is_v4mapped(const struct sockaddr *sa)
 void addr_unmap(struct sockaddr_storage *ss)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 
 	if (!addr_is_v4mapped((struct sockaddr *)ss))
 		return;
@@ -171,7 +171,7 @@ void addr_unmap(struct sockaddr_storage *ss)
 void addr_map_v4(struct sockaddr_storage *ss)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
 
 	if (ss->ss_family != AF_INET)
 		return;

@@ -118,7 +118,8 @@ static int auth_db_line(struct auth_db *db, char *line, char *msg, size_t msglen
 		snprintf(msg, msglen, "duplicate user '%s'", line);
 		return -EINVAL;
 	}
-	/* A real hash re-hashes to a string of its own length (DES would take any 2-char "salt"). */
+	/* A real hash re-hashes to a string of its own length (DES would take any 2-char "salt").
+	 */
 	if (!*hash || !auth_crypt("", hash, out) || strlen(out) != strlen(hash)) {
 		snprintf(msg, msglen, "user '%s': not a crypt(3) hash this system supports", line);
 		return -EINVAL;

@@ -1,4 +1,5 @@
-/* conf.c — gateway settings: defaults, one table of keys shared by the config file and the flags. */
+/* conf.c — gateway settings: defaults, one table of keys shared by the config file and the flags.
+ */
 #include "conf.h"
 
 #include <errno.h>
@@ -18,7 +19,7 @@ struct conf_key {
 };
 
 static int conf_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int conf_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -74,7 +75,9 @@ static int conf_set_listen(struct conf *c, const char *v, char *err, size_t errl
 	struct sockaddr_storage ss;
 
 	if (addr_parse(v, 0, &ss, NULL) < 0)
-		return conf_err(err, errlen, "listen: '%s' is not ADDR:PORT (e.g. 127.0.0.1:1080 or [::1]:1080)", v);
+		return conf_err(err, errlen,
+				"listen: '%s' is not ADDR:PORT (e.g. 127.0.0.1:1080 or [::1]:1080)",
+				v);
 	if (c->listen_is_default) {
 		c->nlisten = 0;
 		c->listen_is_default = false;
@@ -120,19 +123,21 @@ static int conf_set_dns_server(struct conf *c, const char *v, char *err, size_t 
 	strcpy(buf, v);
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
 		if (addr_parse(tok, 53, &ss, NULL) < 0)
-			return conf_err(err, errlen, "dns-server: '%s' is not an IP address with optional port", tok);
+			return conf_err(err, errlen,
+					"dns-server: '%s' is not an IP address with optional port",
+					tok);
 	return conf_set_str(&c->dns_server, "dns-server", v, err, errlen);
 }
 
-#define CONF_UINT_SETTER(fn, key, field, min, max, scale)                                      \
-	static int fn(struct conf *c, const char *v, char *err, size_t errlen)                   \
-	{                                                                                      \
-		unsigned long n;                                                               \
-		if (conf_parse_uint(v, min, max, &n) < 0)                                      \
-			return conf_err(err, errlen, key ": '%s' is not a number in %lu..%lu", v, \
-					(unsigned long)(min), (unsigned long)(max));           \
-		c->field = (unsigned)(n * (scale));                                            \
-		return 0;                                                                      \
+#define CONF_UINT_SETTER(fn, key, field, min, max, scale)                                          \
+	static int fn(struct conf *c, const char *v, char *err, size_t errlen)                     \
+	{                                                                                          \
+		unsigned long n;                                                                   \
+		if (conf_parse_uint(v, min, max, &n) < 0)                                          \
+			return conf_err(err, errlen, key ": '%s' is not a number in %lu..%lu", v,  \
+					(unsigned long)(min), (unsigned long)(max));               \
+		c->field = (unsigned)(n * (scale));                                                \
+		return 0;                                                                          \
 	}
 
 CONF_UINT_SETTER(conf_set_threads, "threads", threads, 1, 1024, 1)
@@ -149,7 +154,8 @@ static int conf_set_log_level(struct conf *c, const char *v, char *err, size_t e
 	int l = log_level_parse(v);
 
 	if (l < 0)
-		return conf_err(err, errlen, "log-level: '%s' is not one of error, warn, info, debug", v);
+		return conf_err(err, errlen,
+				"log-level: '%s' is not one of error, warn, info, debug", v);
 	c->log_level = l;
 	return 0;
 }
@@ -166,20 +172,20 @@ static int conf_set_prefer(struct conf *c, const char *v, char *err, size_t errl
 }
 
 static const struct conf_key conf_keys[] = {
-	{ "listen", conf_set_listen },
-	{ "users", conf_set_users },
-	{ "threads", conf_set_threads },
-	{ "log-level", conf_set_log_level },
-	{ "he-delay", conf_set_he_delay },
-	{ "prefer", conf_set_prefer },
-	{ "handshake-timeout", conf_set_hs_timeout },
-	{ "connect-timeout", conf_set_conn_timeout },
-	{ "idle-timeout", conf_set_idle_timeout },
-	{ "drain-timeout", conf_set_drain_timeout },
-	{ "max-conns", conf_set_max_conns },
-	{ "resolv-conf", conf_set_resolv_conf },
-	{ "dns-server", conf_set_dns_server },
-	{ "mark", conf_set_mark },
+    {"listen", conf_set_listen},
+    {"users", conf_set_users},
+    {"threads", conf_set_threads},
+    {"log-level", conf_set_log_level},
+    {"he-delay", conf_set_he_delay},
+    {"prefer", conf_set_prefer},
+    {"handshake-timeout", conf_set_hs_timeout},
+    {"connect-timeout", conf_set_conn_timeout},
+    {"idle-timeout", conf_set_idle_timeout},
+    {"drain-timeout", conf_set_drain_timeout},
+    {"max-conns", conf_set_max_conns},
+    {"resolv-conf", conf_set_resolv_conf},
+    {"dns-server", conf_set_dns_server},
+    {"mark", conf_set_mark},
 };
 
 int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen)

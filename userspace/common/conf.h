@@ -14,11 +14,11 @@ struct conf {
 	struct sockaddr_storage listen[CONF_MAX_LISTEN];
 	unsigned nlisten;
 	bool listen_is_default; /* the next `listen` replaces the list instead of adding */
-	char *users_file; /* NULL: method 0x00 only */
+	char *users_file;	/* NULL: method 0x00 only */
 	char *resolv_conf;
 	char *dns_server; /* "ADDR[:PORT],..." for c-ares */
 	unsigned threads; /* 0: one per core */
-	int log_level; /* enum log_level */
+	int log_level;	  /* enum log_level */
 	unsigned he_delay_ms;
 	int prefer; /* AF_INET6 or AF_INET */
 	unsigned handshake_timeout_s;
@@ -26,7 +26,7 @@ struct conf {
 	unsigned idle_timeout_s; /* 0: none */
 	unsigned drain_timeout_s;
 	unsigned max_conns; /* 0: unlimited */
-	uint32_t mark; /* SO_MARK for outbound sockets, 0: none */
+	uint32_t mark;	    /* SO_MARK for outbound sockets, 0: none */
 };
 
 void conf_defaults(struct conf *c);

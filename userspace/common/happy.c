@@ -1,4 +1,5 @@
-/* happy.c — staggered, family-interleaved connection attempts over incrementally arriving answers. */
+/* happy.c — staggered, family-interleaved connection attempts over incrementally arriving answers.
+ */
 #include "happy.h"
 
 #include <errno.h>
@@ -17,8 +18,8 @@ struct happy {
 	uint16_t port;
 	uint8_t pending; /* families not answered yet: bit0 v4, bit1 v6 */
 	uint8_t started; /* first attempt made */
-	int dns_err; /* most telling resolution error */
-	int conn_err; /* most telling connect error */
+	int dns_err;	 /* most telling resolution error */
+	int conn_err;	 /* most telling connect error */
 	int fds[HAPPY_MAX_INFLIGHT];
 	union happy_sa peers[HAPPY_MAX_INFLIGHT];
 	struct ev_timer timer; /* attempt delay, resolution delay, deferred start */
@@ -234,7 +235,8 @@ static void happy_step(struct happy *h)
 	const union happy_sa *sa;
 	int err;
 
-	while (happy_inflight(h) < HAPPY_MAX_INFLIGHT && (sa = happy_list_next(&h->list, h->opts.prefer))) {
+	while (happy_inflight(h) < HAPPY_MAX_INFLIGHT &&
+	       (sa = happy_list_next(&h->list, h->opts.prefer))) {
 		h->started = 1;
 		err = happy_attempt(h, sa);
 		if (err == 0) {
@@ -282,7 +284,8 @@ static void happy_resolved(void *arg, int family, int err, const struct sockaddr
 		return;
 	}
 	if (n && happy_waiting_for_preferred(h)) {
-		/* RFC 8305 section 3: give the preferred family a moment before going without it. */
+		/* RFC 8305 section 3: give the preferred family a moment before going without it.
+		 */
 		if (!ev_timer_armed(&h->timer))
 			ev_timer_start(h->loop, &h->timer, h->opts.resolution_delay_ms);
 		return;

@@ -1,4 +1,5 @@
-/* happy.h — Happy Eyeballs v2 (RFC 8305): resolve, interleave families, stagger connection attempts. */
+/* happy.h — Happy Eyeballs v2 (RFC 8305): resolve, interleave families, stagger connection
+ * attempts. */
 #ifndef S46_HAPPY_H
 #define S46_HAPPY_H
 
@@ -20,17 +21,17 @@ union happy_sa {
 };
 
 struct happy_opts {
-	unsigned attempt_delay_ms; /* RFC 8305 "Connection Attempt Delay", default 250 */
+	unsigned attempt_delay_ms;    /* RFC 8305 "Connection Attempt Delay", default 250 */
 	unsigned resolution_delay_ms; /* wait this long for the preferred family, default 50 */
-	int prefer; /* AF_INET6 (default) or AF_INET */
-	uint32_t mark; /* SO_MARK for outbound sockets, 0 = none */
+	int prefer;		      /* AF_INET6 (default) or AF_INET */
+	uint32_t mark;		      /* SO_MARK for outbound sockets, 0 = none */
 };
 
 /* The candidate addresses of one destination, per family, in resolver order. */
 struct happy_list {
 	union happy_sa v6[RESOLV_MAX_ADDRS], v4[RESOLV_MAX_ADDRS];
-	uint8_t n6, n4; /* known */
-	uint8_t i6, i4; /* already handed out */
+	uint8_t n6, n4;	 /* known */
+	uint8_t i6, i4;	 /* already handed out */
 	int last_family; /* family of the last address handed out, 0 before the first */
 };
 

@@ -60,9 +60,10 @@ long netutil_raise_nofile(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -errno;
-	/* Every relayed connection costs two descriptors; with CAP_SYS_RESOURCE go past the hard limit. */
+	/* Every relayed connection costs two descriptors; with CAP_SYS_RESOURCE go past the hard
+	 * limit. */
 	if (rl.rlim_max < NETUTIL_NOFILE_WANT) {
-		struct rlimit want = { NETUTIL_NOFILE_WANT, NETUTIL_NOFILE_WANT };
+		struct rlimit want = {NETUTIL_NOFILE_WANT, NETUTIL_NOFILE_WANT};
 
 		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
 			return (long)want.rlim_cur;

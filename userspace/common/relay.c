@@ -1,4 +1,5 @@
-/* relay.c — the splice() relay: per-direction pipes borrowed from a per-thread pool while data flows. */
+/* relay.c — the splice() relay: per-direction pipes borrowed from a per-thread pool while data
+ * flows. */
 #include "relay.h"
 
 #include <errno.h>

@@ -18,8 +18,8 @@ void relay_pool_free(struct relay_pool *pool);
 
 enum relay_result {
 	RELAY_EOF = 0, /* both directions finished with a clean EOF */
-	RELAY_IDLE, /* nothing moved for idle_ms */
-	RELAY_ERROR, /* a read, write or splice failed; err says why */
+	RELAY_IDLE,    /* nothing moved for idle_ms */
+	RELAY_ERROR,   /* a read, write or splice failed; err says why */
 	RELAY_STOPPED, /* relay_stop() was called (never reported through the callback) */
 };
 
@@ -34,10 +34,10 @@ typedef void relay_done_cb(struct relay *r, enum relay_result res, int err, void
 
 struct relay_dir {
 	int pipe_rd, pipe_wr; /* -1 while no pipe is borrowed */
-	uint32_t in_pipe; /* bytes spliced in and not yet out */
-	uint8_t eof : 1; /* source hit EOF */
-	uint8_t shut : 1; /* EOF forwarded with shutdown(SHUT_WR) */
-	uint64_t bytes; /* bytes delivered to the destination */
+	uint32_t in_pipe;     /* bytes spliced in and not yet out */
+	uint8_t eof : 1;      /* source hit EOF */
+	uint8_t shut : 1;     /* EOF forwarded with shutdown(SHUT_WR) */
+	uint64_t bytes;	      /* bytes delivered to the destination */
 };
 
 /* Embedded in the owner's struct: no allocation beyond the initial bytes. */
@@ -46,11 +46,11 @@ struct relay {
 	struct relay_pool *pool;
 	int fd[2];
 	struct relay_dir dir[2]; /* dir[0]: fd[0] → fd[1]; dir[1]: fd[1] → fd[0] */
-	uint8_t *pending; /* bytes to write to fd[1] before dir[0] splices */
+	uint8_t *pending;	 /* bytes to write to fd[1] before dir[0] splices */
 	uint32_t pending_len, pending_off;
 	uint32_t idle_ms;
 	uint64_t last_ms; /* loop time of the last transfer */
-	uint8_t reg[2]; /* events each fd is registered for (0 = not registered) */
+	uint8_t reg[2];	  /* events each fd is registered for (0 = not registered) */
 	struct ev_timer idle;
 	relay_done_cb *done;
 	void *arg;

@@ -42,8 +42,8 @@ struct resolv_query {
 	resolv_cb *cb;
 	void *arg;
 	bool cancelled;
-	int remaining; /* families not yet delivered */
-	struct ev_timer kick; /* starts the lookup from the loop */
+	int remaining;	       /* families not yet delivered */
+	struct ev_timer kick;  /* starts the lookup from the loop */
 	resolv_ptr_cb *ptr_cb; /* set for a reverse lookup */
 	struct sockaddr_storage ptr_addr;
 	char name[256];
@@ -176,7 +176,8 @@ static void resolv_rearm(struct resolv *r)
 		ev_timer_stop(r->loop, &r->timer);
 		return;
 	}
-	ev_timer_start(r->loop, &r->timer, (uint64_t)tvp->tv_sec * 1000 + (uint64_t)(tvp->tv_usec + 999) / 1000);
+	ev_timer_start(r->loop, &r->timer,
+		       (uint64_t)tvp->tv_sec * 1000 + (uint64_t)(tvp->tv_usec + 999) / 1000);
 }
 
 static void resolv_io_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -268,9 +269,9 @@ static void resolv_ares_cb(void *arg, int status, int timeouts, struct ares_addr
 static int resolv_start_family(struct resolv_query *q, int family)
 {
 	struct ares_addrinfo_hints hints = {
-		.ai_flags = ARES_AI_NOSORT,
-		.ai_family = family,
-		.ai_socktype = SOCK_STREAM,
+	    .ai_flags = ARES_AI_NOSORT,
+	    .ai_family = family,
+	    .ai_socktype = SOCK_STREAM,
 	};
 	struct resolv_req *req = malloc(sizeof(*req));
 
@@ -289,10 +290,9 @@ static int resolv_start_family(struct resolv_query *q, int family)
 static bool resolv_localhost(struct resolv_query *q, int family)
 {
 	size_t n = strlen(q->name);
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 
-	if (strcmp(q->name, "localhost") &&
-	    (n < 10 || strcmp(q->name + n - 10, ".localhost")))
+	if (strcmp(q->name, "localhost") && (n < 10 || strcmp(q->name + n - 10, ".localhost")))
 		return false;
 	ss.ss_family = (sa_family_t)family;
 	if (family == AF_INET)
@@ -310,7 +310,7 @@ static bool resolv_localhost(struct resolv_query *q, int family)
  */
 static void resolv_kick_cb(struct ev_loop *loop, struct ev_timer *t)
 {
-	static const int families[2] = { AF_INET6, AF_INET };
+	static const int families[2] = {AF_INET6, AF_INET};
 	struct resolv_query *q = container_of(t, struct resolv_query, kick);
 	struct resolv *r = q->r;
 
@@ -432,7 +432,7 @@ static int resolv_apply_servers(struct resolv *r)
 
 struct resolv *resolv_new(struct ev_loop *loop, const struct resolv_opts *opts, int *err)
 {
-	struct ares_options ao = { 0 };
+	struct ares_options ao = {0};
 	int mask = ARES_OPT_SOCK_STATE_CB;
 	struct resolv *r;
 	int st;

@@ -13,11 +13,11 @@
 
 struct resolv_opts {
 	const char *resolv_conf; /* NULL: the system's /etc/resolv.conf */
-	const char *dns_server; /* "ADDR[:PORT]" list, comma separated; overrides resolv_conf */
-	uint32_t mark; /* SO_MARK for the DNS sockets, 0 = none */
-	unsigned timeout_ms; /* per try; 0 = c-ares default */
-	unsigned tries; /* 0 = c-ares default */
-	unsigned cache_max; /* entries; 0 = no cache */
+	const char *dns_server;	 /* "ADDR[:PORT]" list, comma separated; overrides resolv_conf */
+	uint32_t mark;		 /* SO_MARK for the DNS sockets, 0 = none */
+	unsigned timeout_ms;	 /* per try; 0 = c-ares default */
+	unsigned tries;		 /* 0 = c-ares default */
+	unsigned cache_max;	 /* entries; 0 = no cache */
 	unsigned negative_ttl_s; /* how long "no such name" is remembered */
 };
 

@@ -198,7 +198,7 @@ size_t socks5_build_reply_addr(uint8_t *buf, uint8_t rep, const struct socks5_ad
 
 size_t socks5_build_reply(uint8_t *buf, uint8_t rep, const struct sockaddr *bnd)
 {
-	struct socks5_addr a = { .atyp = SOCKS5_ATYP_IPV4 };
+	struct socks5_addr a = {.atyp = SOCKS5_ATYP_IPV4};
 
 	if (bnd)
 		socks5_addr_from_sockaddr(&a, bnd);
@@ -452,9 +452,9 @@ uint8_t socks5_rep_from_errno(int err)
 const char *socks5_rep_str(uint8_t rep)
 {
 	static const char *const names[] = {
-		"succeeded",	       "general failure",	"not allowed by ruleset",
-		"network unreachable", "host unreachable",	"connection refused",
-		"TTL expired",	       "command not supported", "address type not supported",
+	    "succeeded",	   "general failure",	    "not allowed by ruleset",
+	    "network unreachable", "host unreachable",	    "connection refused",
+	    "TTL expired",	   "command not supported", "address type not supported",
 	};
 
 	return rep < sizeof(names) / sizeof(names[0]) ? names[rep] : "unknown";

@@ -18,7 +18,7 @@
 #define SOCKS5_CMD_CONNECT 0x01
 #define SOCKS5_CMD_BIND 0x02
 #define SOCKS5_CMD_UDP_ASSOCIATE 0x03
-#define SOCKS5_CMD_RESOLVE 0xF0 /* Tor extension: answer the name's address in BND.ADDR */
+#define SOCKS5_CMD_RESOLVE 0xF0	    /* Tor extension: answer the name's address in BND.ADDR */
 #define SOCKS5_CMD_RESOLVE_PTR 0xF1 /* Tor extension: answer the address's name in BND.ADDR */
 
 #define SOCKS5_ATYP_IPV4 0x01

@@ -1,4 +1,5 @@
-/* authpool.c — password hashing costs milliseconds by design: it runs here, not on a worker's loop. */
+/* authpool.c — password hashing costs milliseconds by design: it runs here, not on a worker's loop.
+ */
 #include "authpool.h"
 
 #include <pthread.h>

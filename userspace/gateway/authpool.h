@@ -1,4 +1,5 @@
-/* authpool.h — crypt(3) checks off the event loops: a few threads, results handed back to the worker. */
+/* authpool.h — crypt(3) checks off the event loops: a few threads, results handed back to the
+ * worker. */
 #ifndef S46_AUTHPOOL_H
 #define S46_AUTHPOOL_H
 
@@ -11,9 +12,9 @@ struct authpool;
 /* One RFC 1929 check. The worker owns it except while the pool runs it. */
 struct auth_job {
 	struct auth_job *next;
-	struct worker *w; /* whose loop gets the result */
+	struct worker *w;     /* whose loop gets the result */
 	struct gw_snap *snap; /* users database, referenced while the job lives */
-	void *owner; /* the session waiting; NULL once it went away */
+	void *owner;	      /* the session waiting; NULL once it went away */
 	bool ok;
 	char user[256];
 	char pass[256];

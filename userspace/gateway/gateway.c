@@ -28,51 +28,59 @@ struct gateway_args {
 };
 
 static const struct option gateway_long[] = {
-	{ "listen", required_argument, NULL, 0 },
-	{ "config", required_argument, NULL, 0 },
-	{ "users", required_argument, NULL, 0 },
-	{ "threads", required_argument, NULL, 0 },
-	{ "log-level", required_argument, NULL, 0 },
-	{ "he-delay", required_argument, NULL, 0 },
-	{ "prefer", required_argument, NULL, 0 },
-	{ "handshake-timeout", required_argument, NULL, 0 },
-	{ "connect-timeout", required_argument, NULL, 0 },
-	{ "idle-timeout", required_argument, NULL, 0 },
-	{ "drain-timeout", required_argument, NULL, 0 },
-	{ "max-conns", required_argument, NULL, 0 },
-	{ "resolv-conf", required_argument, NULL, 0 },
-	{ "dns-server", required_argument, NULL, 0 },
-	{ "mark", required_argument, NULL, 0 },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+    {"listen", required_argument, NULL, 0},
+    {"config", required_argument, NULL, 0},
+    {"users", required_argument, NULL, 0},
+    {"threads", required_argument, NULL, 0},
+    {"log-level", required_argument, NULL, 0},
+    {"he-delay", required_argument, NULL, 0},
+    {"prefer", required_argument, NULL, 0},
+    {"handshake-timeout", required_argument, NULL, 0},
+    {"connect-timeout", required_argument, NULL, 0},
+    {"idle-timeout", required_argument, NULL, 0},
+    {"drain-timeout", required_argument, NULL, 0},
+    {"max-conns", required_argument, NULL, 0},
+    {"resolv-conf", required_argument, NULL, 0},
+    {"dns-server", required_argument, NULL, 0},
+    {"mark", required_argument, NULL, 0},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static void gateway_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: socks46 gateway [OPTIONS]\n"
-		"\n"
-		"A dual-stack SOCKS5 server (RFC 1928/1929) that resolves names for its clients\n"
-		"and connects with Happy Eyeballs (RFC 8305): RFC 3089 gateway G.\n"
-		"\n"
-		"  --listen ADDR:PORT        listen here (repeatable; default 127.0.0.1:1080 and [::1]:1080)\n"
-		"  --config FILE             `key value` lines with the keys below (flags win); reread on SIGHUP\n"
-		"  --users FILE              require RFC 1929 login; `name:hash` lines, crypt(3) hashes\n"
-		"  --threads N               worker threads, one event loop each (default: one per core)\n"
-		"  --log-level L             error, warn, info (default; one line per connection) or debug\n"
-		"  --he-delay MS             Happy Eyeballs connection attempt delay (default 250)\n"
-		"  --prefer ipv4|ipv6        family tried first (default ipv6)\n"
-		"  --handshake-timeout S     greeting to request (default 10)\n"
-		"  --connect-timeout S       request to connected, reply 0x06 after (default 10)\n"
-		"  --idle-timeout S          close relays idle this long, 0 = never (default 300)\n"
-		"  --drain-timeout S         on SIGTERM, wait this long for connections (default 10)\n"
-		"  --max-conns N             refuse clients beyond N live connections (default unlimited)\n"
-		"  --resolv-conf FILE        DNS servers from FILE (default /etc/resolv.conf)\n"
-		"  --dns-server ADDR[:PORT]  DNS servers, comma separated (overrides resolv.conf)\n"
-		"  --mark N                  SO_MARK for outbound and DNS sockets (0x5346 for the agent)\n"
-		"  --help                    this text\n"
-		"\n"
-		"SIGTERM drains and exits 0; SIGHUP reloads the config and users files.\n");
+	fprintf(
+	    f,
+	    "usage: socks46 gateway [OPTIONS]\n"
+	    "\n"
+	    "A dual-stack SOCKS5 server (RFC 1928/1929) that resolves names for its clients\n"
+	    "and connects with Happy Eyeballs (RFC 8305): RFC 3089 gateway G.\n"
+	    "\n"
+	    "  --listen ADDR:PORT        listen here (repeatable; default 127.0.0.1:1080 and "
+	    "[::1]:1080)\n"
+	    "  --config FILE             `key value` lines with the keys below (flags win); reread "
+	    "on SIGHUP\n"
+	    "  --users FILE              require RFC 1929 login; `name:hash` lines, crypt(3) "
+	    "hashes\n"
+	    "  --threads N               worker threads, one event loop each (default: one per "
+	    "core)\n"
+	    "  --log-level L             error, warn, info (default; one line per connection) or "
+	    "debug\n"
+	    "  --he-delay MS             Happy Eyeballs connection attempt delay (default 250)\n"
+	    "  --prefer ipv4|ipv6        family tried first (default ipv6)\n"
+	    "  --handshake-timeout S     greeting to request (default 10)\n"
+	    "  --connect-timeout S       request to connected, reply 0x06 after (default 10)\n"
+	    "  --idle-timeout S          close relays idle this long, 0 = never (default 300)\n"
+	    "  --drain-timeout S         on SIGTERM, wait this long for connections (default 10)\n"
+	    "  --max-conns N             refuse clients beyond N live connections (default "
+	    "unlimited)\n"
+	    "  --resolv-conf FILE        DNS servers from FILE (default /etc/resolv.conf)\n"
+	    "  --dns-server ADDR[:PORT]  DNS servers, comma separated (overrides resolv.conf)\n"
+	    "  --mark N                  SO_MARK for outbound and DNS sockets (0x5346 for the "
+	    "agent)\n"
+	    "  --help                    this text\n"
+	    "\n"
+	    "SIGTERM drains and exits 0; SIGHUP reloads the config and users files.\n");
 }
 
 struct gw_snap *gw_snap_new(void)
@@ -154,7 +162,8 @@ static int gateway_parse_args(int argc, char **argv, struct gateway_args *a)
 			exit(0);
 		}
 		if (c == '?' || c == ':') {
-			fprintf(stderr, "socks46: gateway: %s option '%s' (try socks46 gateway --help)\n",
+			fprintf(stderr,
+				"socks46: gateway: %s option '%s' (try socks46 gateway --help)\n",
 				c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
 			return -EINVAL;
 		}
@@ -270,8 +279,9 @@ static int gateway_run(struct gateway *gw, const struct gateway_args *a, int sfd
 	if (err < 0)
 		fatalx("cannot start worker threads: %s", strerror(-err));
 	for (unsigned i = 0; i < gw->snap->conf.nlisten; i++)
-		log_info("listening on %s (%u threads)",
-			 addr_format((struct sockaddr *)&gw->snap->conf.listen[i], who, sizeof(who)), n);
+		log_info(
+		    "listening on %s (%u threads)",
+		    addr_format((struct sockaddr *)&gw->snap->conf.listen[i], who, sizeof(who)), n);
 	gateway_signals(gw, a, sfd);
 	for (unsigned i = 0; i < n; i++)
 		worker_join(&gw->workers[i]);
@@ -286,8 +296,8 @@ out:
 
 int gateway_main(int argc, char **argv)
 {
-	struct gateway_args a = { 0 };
-	struct gateway gw = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct gateway_args a = {0};
+	struct gateway gw = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	char err[CONF_ERRLEN];
 	sigset_t set;
 	int sfd, ret = 1;

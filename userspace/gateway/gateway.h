@@ -38,7 +38,7 @@ struct worker {
 	unsigned id;
 	pthread_t tid;
 	struct ev_loop *loop;
-	int efd; /* eventfd: the main thread's wakeup */
+	int efd;	 /* eventfd: the main thread's wakeup */
 	atomic_uint cmd; /* WORKER_CMD_* bits, set before the eventfd write */
 	int lfds[CONF_MAX_LISTEN];
 	unsigned nlfd;
@@ -52,7 +52,7 @@ struct worker {
 	struct relay_pool *pool;
 	struct session *sessions; /* every live session, for drain and shutdown */
 	unsigned nsessions;
-	pthread_mutex_t auth_lock; /* guards auth_done */
+	pthread_mutex_t auth_lock;  /* guards auth_done */
 	struct auth_job *auth_done; /* checked by the pool, not yet delivered */
 };
 

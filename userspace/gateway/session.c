@@ -24,7 +24,7 @@ enum session_state {
 	SESSION_AUTH_WAIT, /* the pool is hashing the password; the client is not read */
 	SESSION_REQUEST,
 	SESSION_CONNECTING, /* happy eyeballs (or a RESOLVE lookup) under way */
-	SESSION_REPLYING, /* success reply partly written */
+	SESSION_REPLYING,   /* success reply partly written */
 	SESSION_RELAY,
 	SESSION_LINGER, /* final reply queued; then half-close and wait for the client's EOF */
 };
@@ -43,8 +43,8 @@ struct session {
 	uint8_t state;
 	uint8_t creg; /* events cfd is registered for, 0 = not registered */
 	uint8_t cmd;
-	int16_t rep; /* reply code sent, -1 = none */
-	int err; /* errno behind the result, 0 = none */
+	int16_t rep;	 /* reply code sent, -1 = none */
+	int err;	 /* errno behind the result, 0 = none */
 	const char *why; /* result for the log line */
 	uint64_t start_ms;
 	union happy_sa client, via;
@@ -172,8 +172,8 @@ static int session_flush(struct session *s)
 	struct session_hs *hs = s->hs;
 
 	while (hs->out_off < hs->out_len) {
-		ssize_t n = send(s->cfd, hs->out + hs->out_off, hs->out_len - hs->out_off,
-				 MSG_NOSIGNAL);
+		ssize_t n =
+		    send(s->cfd, hs->out + hs->out_off, hs->out_len - hs->out_off, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -280,7 +280,8 @@ static void session_connected(void *arg, int fd, int err, const struct sockaddr 
 		return;
 	}
 	s->rep = SOCKS5_REP_SUCCEEDED;
-	session_queue(s, buf, socks5_build_reply(buf, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd));
+	session_queue(s, buf,
+		      socks5_build_reply(buf, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd));
 	ret = session_flush(s);
 	if (ret < 0) {
 		session_end(s, "client gone before reply", -ret);
@@ -342,7 +343,7 @@ static void session_ptr_resolved(void *arg, int err, const char *name)
 {
 	struct session *s = arg;
 	uint8_t buf[SOCKS5_REPLY_MAX];
-	struct socks5_addr a = { 0 };
+	struct socks5_addr a = {0};
 
 	s->query = NULL;
 	if (err || socks5_addr_set_name(&a, name, 0) < 0) {
@@ -379,9 +380,9 @@ static void session_connect(struct session *s, struct socks5_addr *dst)
 				       dst->port, session_connected, s, &err);
 	} else {
 		socks5_addr_to_sockaddr(dst, &ss, NULL);
-		s->happy = happy_start(s->w->loop, s->w->res, &s->w->happy, NULL,
-				       (struct sockaddr *)&ss, dst->port, session_connected, s,
-				       &err);
+		s->happy =
+		    happy_start(s->w->loop, s->w->res, &s->w->happy, NULL, (struct sockaddr *)&ss,
+				dst->port, session_connected, s, &err);
 	}
 	if (!s->happy)
 		session_fail(s, socks5_rep_from_errno(err), "connect", -err);
@@ -396,7 +397,8 @@ static void session_request(struct session *s, struct socks5_request *req)
 	s->dest = strdup(socks5_addr_format(&req->dst, dest, sizeof(dest)));
 	socks5_addr_unliteral(&req->dst);
 	s->state = SESSION_CONNECTING;
-	/* Until the reply is out, the client is not read: what it sends early waits in the socket. */
+	/* Until the reply is out, the client is not read: what it sends early waits in the socket.
+	 */
 	session_watch(s, 0);
 	ev_timer_start(s->w->loop, &s->timer, s->w->snap->conf.connect_timeout_s * 1000u);
 	switch (req->cmd) {

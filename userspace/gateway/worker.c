@@ -1,4 +1,5 @@
-/* worker.c — one thread: its event loop, SO_REUSEPORT listeners, resolver, pipe pool and sessions. */
+/* worker.c — one thread: its event loop, SO_REUSEPORT listeners, resolver, pipe pool and sessions.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,12 +77,14 @@ static void worker_accept_cb(struct ev_loop *loop, int fd, unsigned events, void
 		int cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
 				worker_accept_pause(w, errno);
 			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
 				 errno != EPROTO && errno != EPERM)
 				log_warn("worker %u: accept", w->id);
-			if (errno != ECONNABORTED && errno != EINTR && errno != EPROTO && errno != EPERM)
+			if (errno != ECONNABORTED && errno != EINTR && errno != EPROTO &&
+			    errno != EPERM)
 				return;
 			continue;
 		}
@@ -199,12 +202,14 @@ static int worker_listen(struct worker *w)
 	char who[ADDR_STRLEN];
 
 	for (unsigned i = 0; i < c->nlisten; i++) {
-		int fd = netutil_listen((const struct sockaddr *)&c->listen[i], true, WORKER_BACKLOG);
+		int fd =
+		    netutil_listen((const struct sockaddr *)&c->listen[i], true, WORKER_BACKLOG);
 
 		if (fd < 0) {
-			log_error("cannot listen on %s: %s",
-				  addr_format((const struct sockaddr *)&c->listen[i], who, sizeof(who)),
-				  strerror(-fd));
+			log_error(
+			    "cannot listen on %s: %s",
+			    addr_format((const struct sockaddr *)&c->listen[i], who, sizeof(who)),
+			    strerror(-fd));
 			return fd;
 		}
 		w->lfds[w->nlfd++] = fd;
@@ -214,7 +219,7 @@ static int worker_listen(struct worker *w)
 
 int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_snap *snap)
 {
-	struct resolv_opts ro = { 0 };
+	struct resolv_opts ro = {0};
 	int err;
 
 	memset(w, 0, sizeof(*w));
