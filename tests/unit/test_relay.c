@@ -1,5 +1,4 @@
-/* test_relay.c — the splice relay over real TCP pairs: bytes, initial bytes, half-close, idle,
- * errors, no pipes at rest. */
+/* test_relay.c — the splice relay over TCP: initial bytes, half-close, backpressure, idle. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,5 +1,4 @@
-/* test_resolv.c — the c-ares resolver against a scripted DNS server on loopback: families, errors,
- * TTL cache. */
+/* test_resolv.c — c-ares against a scripted DNS server: families, errors, TTL cache, PTR. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

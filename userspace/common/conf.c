@@ -1,5 +1,4 @@
-/* conf.c — gateway settings: defaults, one table of keys shared by the config file and the flags.
- */
+/* conf.c — gateway settings: defaults and one key table for the config file and flags. */
 #include "conf.h"
 
 #include <errno.h>

@@ -1,5 +1,4 @@
-/* happy.c — staggered, family-interleaved connection attempts over incrementally arriving answers.
- */
+/* happy.c — staggered, family-interleaved connection attempts as answers arrive. */
 #include "happy.h"
 
 #include <errno.h>

@@ -1,5 +1,4 @@
-/* authpool.c — password hashing costs milliseconds by design: it runs here, not on a worker's loop.
- */
+/* authpool.c — password hashing is slow by design: it runs here, not on a worker loop. */
 #include "authpool.h"
 
 #include <pthread.h>

@@ -1,5 +1,4 @@
-/* worker.c — one thread: its event loop, SO_REUSEPORT listeners, resolver, pipe pool and sessions.
- */
+/* worker.c — one thread: event loop, SO_REUSEPORT listeners, resolver, pipes, sessions. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
