@@ -5,7 +5,7 @@
 #   S46_VMTEST_KERNELS  names from kernels.conf to run (default: all), e.g. "6.12"
 #   S46_VMTEST_CACHE    where kernel packages are kept (default ~/.cache/socks46-vmtest)
 #   S46_VMTEST_OUT      console logs and work shares (default: beside S46_BIN, in vmtest/)
-#   S46_VMTEST_TIMEOUT  seconds one guest may take, boot to poweroff (default 280: the matrix must stay under 10 minutes)
+#   S46_VMTEST_TIMEOUT  seconds one guest may take, boot to poweroff (default 280)
 #   S46_VMTEST_JOBS     guests booted at once (default 1: faster on 2 cores, see README)
 #   S46_VMTEST_ACCEL    auto (KVM if a short probe boots, else TCG), kvm or tcg
 # Ends with "vmtest: N passed, N failed"; exit status 0 only if every kernel passed.
@@ -126,6 +126,7 @@ run_prepare() {
 		S46_TESTS='$tests'
 		S46_VMTEST_OBJ='$out/obj'
 		S46_TEST_TIMEOUT='${S46_TEST_TIMEOUT:-240}'
+		S46_VMTEST_FAULT='${S46_VMTEST_FAULT:-}'
 	EOF
 }
 
