@@ -605,6 +605,25 @@ static void test_check_exists_hook(void **state)
 	assert_int_equal(c->up.seen, 0);
 }
 
+static void test_ipv6_listener_optional(void **state)
+{
+	struct ctx *c = *state;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&c->cfg.listen6;
+	uint8_t q[512];
+	size_t len = mkquery(q, 0x0606, "web6.test", DNS_TYPE_A, false);
+
+	/* An address this host does not have: IPv4 keeps working. */
+	inet_pton(AF_INET6, "2001:db8:ffff::99", &s6->sin6_addr);
+	start(c);
+	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
+	assert_int_equal(dns_get16(c->ans), 0x0606);
+	dnsd_stop(c->d);
+	/* Without an IPv4 listener the IPv6 failure is an error. */
+	c->cfg.listen4.ss_family = AF_UNSPEC;
+	assert_int_equal(dnsd_start(&c->d, c->loop, &c->cfg, c->table), -EADDRNOTAVAIL);
+	assert_null(c->d);
+}
+
 static void test_fakeable(void **state)
 {
 	struct dnsd_config cfg;
@@ -661,6 +680,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_exhaustion_servfail, setup_tiny, teardown),
 	    cmocka_unit_test_setup_teardown(test_tcp_pipelined_and_forwarded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check_exists_hook, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ipv6_listener_optional, setup, teardown),
 	    cmocka_unit_test(test_fakeable),
 	    cmocka_unit_test(test_no_fake_list_and_resolv),
 	};

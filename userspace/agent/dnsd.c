@@ -827,29 +827,38 @@ static void dnsd_close_listeners(struct dnsd *d)
 	}
 }
 
-/* Binds all four sockets on one port: the first bound picks it when the config says 0. */
+/* UDP and TCP of one family on *port (0 = pick; the pick is written back). */
+static int dnsd_listen_family(int af, const struct sockaddr_storage *where, unsigned short *port,
+			      int *udp, int *tcp)
+{
+	*udp = dnsd_bind(af, SOCK_DGRAM, where, *port);
+	if (*udp < 0)
+		return *udp;
+	*port = dnsd_bound_port(*udp);
+	*tcp = dnsd_bind(af, SOCK_STREAM, where, *port);
+	return *tcp < 0 ? *tcp : 0;
+}
+
+/* Binds all four sockets on one port: the first bound picks it when the config says 0. A
+ * host without IPv6 (or without ::1) still gets the IPv4 responder. */
 static int dnsd_listen_once(struct dnsd *d)
 {
 	const struct sockaddr_storage *l4 = &d->cfg.listen4, *l6 = &d->cfg.listen6;
 	bool has4 = l4->ss_family == AF_INET, has6 = l6->ss_family == AF_INET6;
 	unsigned short port = addr_port((const struct sockaddr *)(has4 ? l4 : l6));
-	int fd;
+	int err;
 
 	if (!has4 && !has6)
 		return -EINVAL;
-	if (has4) {
-		if ((fd = d->udp4 = dnsd_bind(AF_INET, SOCK_DGRAM, l4, port)) < 0)
-			return fd;
-		port = dnsd_bound_port(fd);
-		if ((fd = d->tcp4 = dnsd_bind(AF_INET, SOCK_STREAM, l4, port)) < 0)
-			return fd;
-	}
-	if (has6) {
-		if ((fd = d->udp6 = dnsd_bind(AF_INET6, SOCK_DGRAM, l6, port)) < 0)
-			return fd;
-		port = dnsd_bound_port(fd);
-		if ((fd = d->tcp6 = dnsd_bind(AF_INET6, SOCK_STREAM, l6, port)) < 0)
-			return fd;
+	if (has4 && (err = dnsd_listen_family(AF_INET, l4, &port, &d->udp4, &d->tcp4)))
+		return err;
+	if (has6 && (err = dnsd_listen_family(AF_INET6, l6, &port, &d->udp6, &d->tcp6))) {
+		if (!has4 || (err != -EAFNOSUPPORT && err != -EADDRNOTAVAIL))
+			return err;
+		log_warnx("dnsd: no IPv6 listener (%s), answering on IPv4 only", strerror(-err));
+		if (d->udp6 >= 0)
+			close(d->udp6);
+		d->udp6 = d->tcp6 = -1;
 	}
 	d->port = port;
 	return 0;
