@@ -160,4 +160,9 @@ r=$(q 127.0.0.1 "$DNS_PORT" web4.test AAAA)
 assert_eq "$(field "$r" ans)" "$F6" "web4.test keeps its fake IPv6 address"
 out=$(inc curl -4 -sS --max-time 5 "http://$F4/")
 assert_eq "$out" "hello from s6" "a cached fake address still reaches its server after the restart"
+
+log "status without an agent"
+out=$("$S46_BIN" status --control "$TMP/none.sock" 2>&1)
+assert_eq "$?" 1 "status exits 1 when no agent listens"
+assert_contains "$out" "no agent is running" "and says so in one line"
 exit 0
