@@ -61,7 +61,8 @@ struct relay {
  * (fd[1]). The first initial_len bytes of initial are copied and written to b
  * before anything read from a (bytes a client pipelined behind its request).
  * idle_ms 0 disables the idle timeout. Returns 0 or -errno; on failure nothing
- * is registered and the fds are untouched.
+ * is registered and the fds are untouched. splice() into a reset socket raises
+ * SIGPIPE: a process that relays must ignore it.
  */
 int relay_start(struct relay *r, struct ev_loop *loop, struct relay_pool *pool, int a, int b,
 		const void *initial, size_t initial_len, uint32_t idle_ms, relay_done_cb *done,
