@@ -110,11 +110,13 @@ nsx()
 
 # spawn NS CMD...: start CMD in the background in NS, output in $TMP/<n>.log;
 # sets SPAWNED_PID and SPAWNED_LOG (named after CMD or $SPAWN_NAME). Cleanup kills it.
+# Call it in the test's shell, not in $(...): a subshell's spawn is not tracked.
 spawn()
 {
 	SPAWN_N=$((SPAWN_N + 1))
 	SPAWNED_LOG=$TMP/$SPAWN_N-${SPAWN_NAME:-$(basename "$2")}.log
-	_nsexec "$@" >"$SPAWNED_LOG" 2>&1 </dev/null &
+	: >"$SPAWNED_LOG"
+	_nsexec "$@" >>"$SPAWNED_LOG" 2>&1 </dev/null &
 	SPAWNED_PID=$!
 	SPAWNED+=("$SPAWNED_PID")
 }

@@ -166,7 +166,30 @@ pass "gateway still running"
 # --- Family preference for names with both: IPv6 first by default, --prefer ipv4 turns it.
 out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect dual.test 7 send:p recv:1)
 assert_contains "$out" "bnd $GW_S6_ADDR " "dual.test reached over IPv6 by default"
+
+# live_marks DST: MARKS="1 connection [fwmark:0x...]" for the gateway's live connection to DST.
+live_marks()
+{
+	rm -f "$TMP/done"
+	spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "$GW4_ADDR" "$GW_PORT" \
+		connect "$1" 7 send:m recv:1 wait:"$TMP/done"
+	for _ in $(seq 100); do
+		grep -q "data m" "$SPAWNED_LOG" && break
+		sleep 0.05
+	done
+	# (nsenter only: ss -e looks for the cgroup2 mount, which ip netns exec hides.)
+	conns=$(NS_KEEP_FS=1 nsx "$NS_GW" ss -Htne "dport = :7")
+	MARKS="$(grep -c . <<<"$conns") connection $(grep -o 'fwmark:0x[0-9a-f]*' <<<"$conns")"
+	touch "$TMP/done"
+	wait "$SPAWNED_PID"
+}
+live_marks "$S4_ADDR"
+assert_eq "$MARKS" "1 connection " "no SO_MARK on outbound connections by default"
 stop_pid "$GW_PID"
-gw_start --prefer ipv4
+gw_start --prefer ipv4 --mark 0x5346
 out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect dual.test 7 send:p recv:1)
 assert_contains "$out" "bnd $GW_S4_ADDR " "dual.test reached over IPv4 with --prefer ipv4"
+live_marks "$S4_ADDR"
+assert_eq "$MARKS" "1 connection fwmark:0x5346" "--mark 0x5346 on an outbound IPv4 connection"
+live_marks "$S6_ADDR"
+assert_eq "$MARKS" "1 connection fwmark:0x5346" "--mark 0x5346 on an outbound IPv6 connection"
