@@ -137,6 +137,9 @@ sleep 0.2
 assert_eq "$(jget connections.0.owner_pid)" "$HOLDER" "status finds the program's pid through sock_diag"
 assert_eq "$(jget connections.0.comm)" python3 "status names the program"
 assert_eq "$(jget connections.0.target)" web6.test:7 "the connection went to the gateway by name"
+hostview=$("$S46_BIN" status --json --control "$CTL" | $PY -c 'import json, sys
+print(json.load(sys.stdin)["connections"][0].get("owner_pid"))')
+assert_eq "$hostview" "$HOLDER" "status run outside the agent's namespace looks inside it"
 out=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" status --control "$CTL")
 printf '%s\n' "$out" | sed 's/^/    /'
 assert_contains "$out" "$HOLDER" "human status lists the pid"

@@ -1,11 +1,15 @@
 /* status.c — `socks46 status [--json]`: the agent's table, connections and counters, owners from
  * sock_diag. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "agent/control.h"
@@ -40,7 +44,8 @@ static void status_usage(FILE *f)
 		"\n"
 		"Shows a running agent's fake-IP table, live connections (with the pid and\n"
 		"name of the program behind each one, from the kernel's socket diagnostics)\n"
-		"and counters.\n"
+		"and counters. Sockets are looked up in the agent's network namespace when\n"
+		"status may enter it (root), else in the caller's.\n"
 		"\n"
 		"  --json           one JSON object: the agent's status, each connection with\n"
 		"                   \"inode\", \"owner_pid\" and \"comm\" added where found\n"
@@ -103,6 +108,25 @@ static int status_match_cb(const struct sockdiag_sock *s, void *arg)
 	return 0;
 }
 
+/* The programs' sockets live in the agent's network namespace: look there when status
+ * runs elsewhere (needs CAP_SYS_ADMIN; without it the caller's namespace is used). */
+static void status_enter_netns(pid_t agent)
+{
+	char path[64];
+	struct stat mine, its;
+	int fd;
+
+	if (agent <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)agent);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!stat("/proc/self/ns/net", &mine) && !fstat(fd, &its) && mine.st_ino != its.st_ino)
+		setns(fd, CLONE_NEWNET);
+	close(fd);
+}
+
 static void status_find_owners(struct status_conn *conns, size_t n, unsigned short proxy_port)
 {
 	struct status_match m = {.conns = conns, .n = n, .proxy_port = proxy_port};
@@ -156,6 +180,7 @@ static int status_enrich(struct json *root, struct status_conn **out, size_t *no
 		if (conns[i].has_client)
 			addr_unmap(&conns[i].client);
 	}
+	status_enter_netns((pid_t)json_get_uint(root, "pid"));
 	status_find_owners(conns, n, (unsigned short)json_get_uint(root, "proxy_port"));
 	for (i = 0; i < n; i++) {
 		if (!conns[i].inode)
