@@ -48,6 +48,7 @@ log() { printf '# %s\n' "$*"; }
 pass() { printf '  ok   %s\n' "$*"; }
 fail()
 {
+	FAIL_MSG=$*
 	printf 'FAIL: %s\n' "$*"
 	exit 1
 }
@@ -355,8 +356,8 @@ _dump_logs()
 	local f
 	for f in "$TMP"/*.log; do
 		[ -s "$f" ] || continue
-		printf -- '--- %s (last 60 lines)\n' "$(basename "$f")"
-		tail -n 60 "$f"
+		printf -- '--- %s (last 25 lines)\n' "$(basename "$f")"
+		tail -n 25 "$f"
 	done
 }
 
@@ -374,7 +375,11 @@ cleanup()
 		echo "FAIL: sanitizer report in the logs above"
 		rc=1
 	fi
-	[ "$rc" != 0 ] && [ -d "$TMP" ] && _dump_logs
+	if [ "$rc" != 0 ] && [ -d "$TMP" ]; then
+		_dump_logs
+		# Again after the logs: tests/run.sh shows only the end of the output.
+		[ -n "${FAIL_MSG:-}" ] && printf 'FAIL: %s\n' "$FAIL_MSG"
+	fi
 	root=$(cg_root)
 	[ -n "$root" ] && _cg_remove "$root/$T"
 	for ns in "${TOPO_NS[@]}"; do
