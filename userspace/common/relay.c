@@ -215,6 +215,9 @@ static int relay_pump(struct relay *r, int d)
 		dir->in_pipe += (uint32_t)n;
 		if ((err = relay_drain(r, d)) < 0)
 			return err;
+		/* A short read emptied the socket: epoll says when more comes, skip the EAGAIN. */
+		if (n > 0 && n < RELAY_CHUNK)
+			break;
 	}
 	if (dir->in_pipe == 0)
 		relay_pipe_put(r->pool, dir);
