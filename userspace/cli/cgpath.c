@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include "cgpath.h"
 
@@ -37,13 +40,20 @@ int cgpath_root(char *out, size_t len)
 	return rc;
 }
 
+static bool cgpath_is_cgroup2(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 int cgpath_resolve(const char *arg, char *out, size_t len)
 {
 	char root[PATH_MAX], buf[PATH_MAX * 2], real[PATH_MAX];
-	struct stat st;
 	int rc;
 
-	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+	/* "/" names the root cgroup, not the file system root. */
+	if (cgpath_is_cgroup2(arg)) {
 		snprintf(buf, sizeof(buf), "%s", arg);
 	} else {
 		rc = cgpath_root(root, sizeof(root));
@@ -53,6 +63,8 @@ int cgpath_resolve(const char *arg, char *out, size_t len)
 	}
 	if (!realpath(buf, real))
 		return -errno;
+	if (!cgpath_is_cgroup2(real))
+		return -ENOTDIR;
 	if (strlen(real) >= len)
 		return -ENAMETOOLONG;
 	strcpy(out, real);

@@ -6,8 +6,9 @@
 
 /* The cgroup2 mount point from /proc/self/mountinfo. 0 or -ENOENT. */
 int cgpath_root(char *out, size_t len);
-/* An existing directory as given, else the argument relative to the cgroup2 mount
- * ("system.slice/foo.service"). Resolves to an absolute path. 0 or -errno. */
+/* A cgroup2 directory as given, else the argument relative to the cgroup2 mount
+ * ("system.slice/foo.service", "/" for the root cgroup). Resolves to an absolute path.
+ * 0, -ENOTDIR (not a cgroup2 directory) or -errno. */
 int cgpath_resolve(const char *arg, char *out, size_t len);
 
 #endif
