@@ -407,8 +407,12 @@ int bpfload_detach(struct bpfload *b, const char *path)
 	if (err)
 		return err;
 	pp = bpfload_find(b, id);
-	if (!pp)
+	if (!pp) {
+		/* Links an earlier agent pinned for this cgroup go as well. */
+		if (b->pin_dir && bpfload_unpin(b->pin_dir, id) > 0)
+			return 0;
 		return -ENOENT;
+	}
 	cg = *pp;
 	*pp = cg->next;
 	bpfload_cg_free(cg, true);

@@ -38,7 +38,8 @@ void bpfload_close(struct bpfload *b);
 
 /* Attaches every program to the cgroup2 directory path. Returns 0 or -errno. */
 int bpfload_attach(struct bpfload *b, const char *path);
-/* Detaches and unpins. Returns 0, -ENOENT if not attached by this agent, or -errno. */
+/* Detaches and unpins (also links an earlier agent pinned for that cgroup). Returns 0,
+ * -ENOENT if nothing was attached, or -errno. */
 int bpfload_detach(struct bpfload *b, const char *path);
 
 typedef void bpfload_cgroup_cb(const char *path, uint64_t id, bool pinned, void *arg);
