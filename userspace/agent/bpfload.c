@@ -378,6 +378,10 @@ int bpfload_attach(struct bpfload *b, const char *path)
 		}
 		i++;
 	}
+	/* Links an agent that exited left pinned would run first and record destinations in
+	 * maps this agent does not read: replace them (pinned here) or drop them. */
+	if (!b->pin_dir)
+		bpfload_unpin(BPFLOAD_PIN_DIR_DEFAULT, id);
 	if (b->pin_dir) {
 		err = bpfload_pin(b, cg);
 		if (err)
