@@ -9,6 +9,7 @@
 #   BENCH_IDLE      idle relayed connections for the memory figure (default 10000)
 #   BENCH_MAX       concurrent connections socks46 must hold (default 20000)
 #   BENCH_CONC      connections in flight in the rate run (default 32)
+#   BENCH_RUNS      throughput and rate runs per figure, best one kept (default 3)
 #   BENCH_ONLY      space-separated subset of: direct socks46 dante microsocks
 #   BENCH_GATEWAY_ARGS  extra arguments for `socks46 gateway`
 set -u
@@ -20,9 +21,10 @@ DUR=${BENCH_DURATION:-2}
 IDLE_N=${BENCH_IDLE:-10000}
 MAX_N=${BENCH_MAX:-20000}
 RATE_CONC=${BENCH_CONC:-32}
+RUNS=${BENCH_RUNS:-3}
 ONLY=${BENCH_ONLY:-direct socks46 dante microsocks}
 export S46_BIN S46_TOOLS BENCH_DURATION=$DUR BENCH_IDLE=$IDLE_N BENCH_MAX=$MAX_N
-export BENCH_CONC=$RATE_CONC BENCH_ONLY=$ONLY
+export BENCH_CONC=$RATE_CONC BENCH_ONLY=$ONLY BENCH_RUNS=$RUNS
 
 # ---- outer half: make the namespace, run the inner half in it, always remove it ----
 if [ "${1:-}" != --inner ]; then
@@ -238,36 +240,55 @@ run_bench()
 	printf '%s' "$out"
 }
 
+# better A B: true if A is a larger number than B (B may be empty).
+better() { awk -v a="${1:-0}" -v b="${2:-}" 'BEGIN { exit !(b == "" || a + 0 > b + 0) }'; }
+
+# Throughput and rate take the best of BENCH_RUNS runs: the cores are shared with whatever
+# else the machine runs, and a disturbed run only ever looks slower.
 measure_stream()
 {
-	local name=$1 n=$2 line
-	# shellcheck disable=SC2046
-	line=$(run_bench stream --target 127.0.0.1:$SINK_PORT $(via "$name") --conc "$n" \
-		--duration "$DUR" --timeout $((DUR + 15)))
-	say "    stream x$n: $line"
-	R[$name:gbps$n]=$(kv "$line" gbps)
-	R[$name:gbps${n}_err]=$(kv "$line" errors)
+	local name=$1 n=$2 line best= errs=0 r e
+	for r in $(seq "$RUNS"); do
+		# shellcheck disable=SC2046
+		line=$(run_bench stream --target 127.0.0.1:$SINK_PORT $(via "$name") --conc "$n" \
+			--duration "$DUR" --timeout $((DUR + 15)))
+		say "    stream x$n: $line"
+		e=$(kv "$line" errors)
+		errs=$((errs + ${e:-1}))
+		# A run with an error (a stalled relay) has no throughput figure.
+		[ "${e:-1}" = 0 ] && better "$(kv "$line" gbps)" "$best" && best=$(kv "$line" gbps)
+		# A relay that stalls once will stall again: do not wait out the limit three times.
+		[ "${e:-1}" = 0 ] || break
+	done
+	R[$name:gbps$n]=$best
+	R[$name:gbps${n}_err]=$errs
 }
 
 measure_rate()
 {
-	local name=$1 pid=${2:-} line t0 t1
+	local name=$1 pid=${2:-} line t0 t1 best= errs=0 conns=0 r e c
 	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
-	# shellcheck disable=SC2046
-	line=$(run_bench rate --target 127.0.0.1:$SINK_PORT $(via "$name") --conc "$RATE_CONC" \
-		--duration "$DUR" --timeout $((DUR + 60)))
-	say "    rate: $line"
-	R[$name:cps]=$(kv "$line" cps)
-	R[$name:p50]=$(kv "$line" p50_us)
-	R[$name:p99]=$(kv "$line" p99_us)
-	R[$name:rate_err]=$(kv "$line" errors)
-	if [ -n "$pid" ]; then
+	for r in $(seq "$RUNS"); do
+		# shellcheck disable=SC2046
+		line=$(run_bench rate --target 127.0.0.1:$SINK_PORT $(via "$name") \
+			--conc "$RATE_CONC" --duration "$DUR" --timeout $((DUR + 30)))
+		say "    rate: $line"
+		e=$(kv "$line" errors)
+		c=$(kv "$line" conns)
+		errs=$((errs + ${e:-1}))
+		conns=$((conns + ${c:-0}))
+		if better "$(kv "$line" cps)" "$best"; then
+			best=$(kv "$line" cps)
+			R[$name:p50]=$(kv "$line" p50_us)
+			R[$name:p99]=$(kv "$line" p99_us)
+		fi
+	done
+	R[$name:cps]=$best
+	R[$name:rate_err]=$errs
+	if [ -n "$pid" ] && [ "$conns" -gt 0 ]; then
 		t1=$(cpu_ticks "$pid")
-		local conns
-		conns=$(kv "$line" conns)
 		# Proxy CPU per connection in microseconds (clock ticks are 1/100 s).
-		[ "${conns:-0}" -gt 0 ] &&
-			R[$name:cpu_us]=$(((t1 - t0) * 10000 / conns))
+		R[$name:cpu_us]=$(((t1 - t0) * 10000 / conns))
 	fi
 }
 
@@ -313,39 +334,54 @@ measure_idle()
 	fi
 }
 
+# bench_one NAME: every test gets a freshly started proxy, so one test's leftovers (a
+# stalled relay, a grown heap) cannot skew the next.
 bench_one()
 {
-	local name=$1 pid=
+	local name=$1 pid= t
 	say "== $name"
-	if [ "$name" != direct ]; then
+	if [ "$name" = direct ]; then
+		measure_stream direct 1
+		measure_stream direct 8
+		measure_rate direct
+		return
+	fi
+	for t in idle stream1 stream8 rate; do
 		start_proxy "$name" || {
 			say "    skipped: ${NOTE[$name]}"
 			return
 		}
 		pid=$STARTED
-		measure_idle "$name" "$pid" "$IDLE_N" idle
-		if [ "$name" = socks46 ]; then
-			if [ "$MAX_N" -le "$FD_CAP" ]; then
-				measure_idle "$name" "$pid" "$MAX_N" max
-			else
-				NOTE[max]="$MAX_N concurrent not measurable here: the proxy needs $((2 * MAX_N + 64)) descriptors, RLIMIT_NOFILE is $NOFILE and cannot be raised"
-				say "    ${NOTE[max]}"
-			fi
-		fi
-	fi
-	measure_stream "$name" 1
-	measure_stream "$name" 8
-	measure_rate "$name" "$pid"
-	if [ -n "$pid" ]; then
+		case $t in
+		idle)
+			measure_idle "$name" "$pid" "$IDLE_N" idle
+			[ "$name" = socks46 ] && measure_max "$pid"
+			;;
+		stream1) measure_stream "$name" 1 ;;
+		stream8) measure_stream "$name" 8 ;;
+		rate) measure_rate "$name" "$pid" ;;
+		esac
 		kill_tree "$pid"
+	done
+}
+
+measure_max()
+{
+	if [ "$MAX_N" -le "$FD_CAP" ]; then
+		measure_idle socks46 "$1" "$MAX_N" max
+		return
 	fi
+	NOTE[max]="$MAX_N concurrent not measurable here: the proxy needs $((2 * MAX_N + 64)) descriptors, RLIMIT_NOFILE is $NOFILE and cannot be raised"
+	say "    ${NOTE[max]}"
 }
 
 # ratio A B: A/B with two decimals, or "-".
 ratio()
 {
 	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {
-		if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'
+		if (a == "" || b == "" || b + 0 == 0) print "-"
+		else if (a / b < 0.1 && a > 0) printf "%.4fx", a / b
+		else printf "%.2fx", a / b }'
 }
 
 NAMES=()
@@ -407,9 +443,10 @@ done
 printf '\nsocks46 benchmark — loopback in a private network namespace, %s CPU cores shared by\n' \
 	"$(nproc)"
 printf 'the load generator (one epoll thread), the proxy and the sink server (one epoll thread).\n'
-printf '%s s per throughput/rate run; rate: %s connections in flight, each SOCKS5 CONNECT + 16-byte\n' \
-	"$DUR" "$RATE_CONC"
-printf 'request + 64-byte response + close; latency is connect() to first response byte.\n'
+printf 'Best of %s runs of %s s per throughput and rate figure. Rate: %s connections in flight,\n' \
+	"$RUNS" "$DUR" "$RATE_CONC"
+printf 'each a SOCKS5 CONNECT, a 16-byte request, a 64-byte response and close; latency is\n'
+printf 'connect() to the first response byte. Every test starts a fresh proxy.\n'
 printf 'Load average before / after: %s / %s (other work on the machine skews the figures).\n\n' \
 	"$LOAD0" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-28s' ""
@@ -418,9 +455,11 @@ printf '\n'
 row "1 stream (Gbit/s)" gbps1
 ratio_row "1 stream (Gbit/s)" gbps1 direct
 ratio_row "1 stream (Gbit/s)" gbps1 dante
+row "  errors (stalls)" gbps1_err
 row "8 streams (Gbit/s)" gbps8
 ratio_row "8 streams (Gbit/s)" gbps8 direct
 ratio_row "8 streams (Gbit/s)" gbps8 dante
+row "  errors (stalls)" gbps8_err
 row "connections/s" cps
 ratio_row "connections/s" cps direct
 ratio_row "connections/s" cps dante
