@@ -284,20 +284,26 @@ static int bpfload_rmtree(const char *dir)
 	return rmdir(dir) < 0 ? -errno : 0;
 }
 
-int bpfload_unpin(const char *pin_dir, uint64_t cgid)
+/* Removes pin directories of cgid; netns 0 matches every namespace's agent. */
+static int bpfload_unpin_ns(const char *pin_dir, uint64_t netns, uint64_t cgid)
 {
-	char suffix[32], p[PATH_MAX];
+	char want[48], p[PATH_MAX];
 	struct dirent *de;
-	size_t sl, nl;
+	size_t wl, nl;
 	int n = 0;
 	DIR *d = opendir(pin_dir);
 
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
-	sl = (size_t)snprintf(suffix, sizeof(suffix), "-%llu", (unsigned long long)cgid);
+	if (netns)
+		wl = (size_t)snprintf(want, sizeof(want), "%llu-%llu", (unsigned long long)netns,
+				      (unsigned long long)cgid);
+	else
+		wl = (size_t)snprintf(want, sizeof(want), "-%llu", (unsigned long long)cgid);
 	while ((de = readdir(d))) {
 		nl = strlen(de->d_name);
-		if (nl <= sl || strcmp(de->d_name + nl - sl, suffix))
+		if (netns ? strcmp(de->d_name, want)
+			  : nl <= wl || strcmp(de->d_name + nl - wl, want))
 			continue;
 		if (snprintf(p, sizeof(p), "%s/%s", pin_dir, de->d_name) >= (int)sizeof(p))
 			continue;
@@ -306,6 +312,11 @@ int bpfload_unpin(const char *pin_dir, uint64_t cgid)
 	}
 	closedir(d);
 	return n;
+}
+
+int bpfload_unpin(const char *pin_dir, uint64_t cgid)
+{
+	return bpfload_unpin_ns(pin_dir, 0, cgid);
 }
 
 /* Pins every link of cg; a link pinned earlier (by an agent that has exited) is replaced,
@@ -319,7 +330,7 @@ static int bpfload_pin(struct bpfload *b, struct bpfload_cg *cg)
 	err = bpfload_pin_dir_ready(b->pin_dir);
 	if (err)
 		return err;
-	bpfload_unpin(b->pin_dir, cg->id);
+	bpfload_unpin_ns(b->pin_dir, b->cfg.netns_cookie, cg->id);
 	snprintf(dir, sizeof(dir), "%s/%llu-%llu", b->pin_dir,
 		 (unsigned long long)b->cfg.netns_cookie, (unsigned long long)cg->id);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -378,10 +389,11 @@ int bpfload_attach(struct bpfload *b, const char *path)
 		}
 		i++;
 	}
-	/* Links an agent that exited left pinned would run first and record destinations in
-	 * maps this agent does not read: replace them (pinned here) or drop them. */
+	/* Links an agent of this namespace that exited left pinned would run first and record
+	 * destinations in maps this agent does not read: replace them (pinned here) or drop
+	 * them. Agents of other namespaces keep theirs: they never act on our sockets. */
 	if (!b->pin_dir)
-		bpfload_unpin(BPFLOAD_PIN_DIR_DEFAULT, id);
+		bpfload_unpin_ns(BPFLOAD_PIN_DIR_DEFAULT, b->cfg.netns_cookie, id);
 	if (b->pin_dir) {
 		err = bpfload_pin(b, cg);
 		if (err)
@@ -413,7 +425,7 @@ int bpfload_detach(struct bpfload *b, const char *path)
 	pp = bpfload_find(b, id);
 	if (!pp) {
 		/* Links an earlier agent pinned for this cgroup go as well. */
-		if (b->pin_dir && bpfload_unpin(b->pin_dir, id) > 0)
+		if (b->pin_dir && bpfload_unpin_ns(b->pin_dir, b->cfg.netns_cookie, id) > 0)
 			return 0;
 		return -ENOENT;
 	}
@@ -421,7 +433,7 @@ int bpfload_detach(struct bpfload *b, const char *path)
 	*pp = cg->next;
 	bpfload_cg_free(cg, true);
 	if (b->pin_dir)
-		bpfload_unpin(b->pin_dir, id);
+		bpfload_unpin_ns(b->pin_dir, b->cfg.netns_cookie, id);
 	return 0;
 }
 
