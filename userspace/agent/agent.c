@@ -454,10 +454,11 @@ static int agent_signals(struct ev_loop *loop)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Nothing to reload: a hangup of the starting terminal must not stop redirection. */
+	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0)
