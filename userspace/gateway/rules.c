@@ -1,0 +1,410 @@
+/* rules.c — parses `rule` lines and finds the first rule that matches a request. */
+#include "rules.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <netinet/in.h>
+
+#include "addr.h"
+#include "conf.h"
+
+enum rules_to {
+	RULES_TO_ANY = 0,
+	RULES_TO_CIDR,
+	RULES_TO_SUFFIX,
+	RULES_TO_NAME,
+};
+
+struct rules_cidr {
+	int family; /* 0: any */
+	uint8_t bits;
+	uint8_t addr[16];
+};
+
+struct rule {
+	enum rules_action action;
+	struct rules_cidr from;
+	bool has_user;
+	char *user;    /* NULL with has_user: unauthenticated clients */
+	unsigned cmds; /* 0: any */
+	enum rules_to to_kind;
+	struct rules_cidr to;
+	char *to_name; /* normalised: lower case, no trailing dot */
+	uint16_t port_lo, port_hi;
+	char *file; /* NULL: the command line */
+	unsigned line;
+};
+
+struct rules {
+	struct rule *v;
+	size_t n, cap;
+};
+
+static int rules_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int rules_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+struct rules *rules_new(void)
+{
+	return calloc(1, sizeof(struct rules));
+}
+
+static void rules_rule_free(struct rule *r)
+{
+	free(r->user);
+	free(r->to_name);
+	free(r->file);
+}
+
+void rules_free(struct rules *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		rules_rule_free(&r->v[i]);
+	free(r->v);
+	free(r);
+}
+
+size_t rules_count(const struct rules *r)
+{
+	return r ? r->n : 0;
+}
+
+unsigned rules_cmd_bit(uint8_t cmd)
+{
+	switch (cmd) {
+	case SOCKS5_CMD_CONNECT:
+		return RULES_CMD_CONNECT;
+	case SOCKS5_CMD_BIND:
+		return RULES_CMD_BIND;
+	case SOCKS5_CMD_UDP_ASSOCIATE:
+		return RULES_CMD_UDP;
+	case SOCKS5_CMD_RESOLVE:
+	case SOCKS5_CMD_RESOLVE_PTR:
+		return RULES_CMD_RESOLVE;
+	default:
+		return 0;
+	}
+}
+
+/* The raw address bytes of an IPv4 or IPv6 sockaddr (v4-mapped counts as IPv4). */
+static int rules_sa_bytes(const struct sockaddr *sa, uint8_t out[16])
+{
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return AF_INET;
+	}
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		memcpy(out, &s6->sin6_addr.s6_addr[12], 4);
+		return AF_INET;
+	}
+	memcpy(out, &s6->sin6_addr, 16);
+	return AF_INET6;
+}
+
+static bool rules_cidr_match(const struct rules_cidr *c, const struct sockaddr *sa)
+{
+	uint8_t a[16];
+	unsigned full = c->bits / 8, rest = c->bits % 8;
+
+	if (rules_sa_bytes(sa, a) != c->family)
+		return false;
+	if (memcmp(a, c->addr, full))
+		return false;
+	return !rest || !((a[full] ^ c->addr[full]) & (uint8_t)(0xff << (8 - rest)));
+}
+
+static int rules_parse_cidr(const char *s, struct rules_cidr *c)
+{
+	char ip[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	struct sockaddr_storage ss;
+	unsigned long bits;
+	unsigned max;
+
+	if (!n || n >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	if (addr_parse_ip(ip, &ss, NULL) < 0)
+		return -EINVAL;
+	c->family = rules_sa_bytes((struct sockaddr *)&ss, c->addr);
+	max = c->family == AF_INET ? 32 : 128;
+	if (!slash)
+		bits = max;
+	else if (conf_parse_uint(slash + 1, 0, max, &bits) < 0)
+		return -EINVAL;
+	c->bits = (uint8_t)bits;
+	/* Host bits are cleared so "198.51.100.7/24" means the /24 it is in. */
+	for (unsigned i = c->bits; i < max; i++)
+		c->addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
+	return 0;
+}
+
+/* Lower case, no trailing dot; NULL for an empty name or on -ENOMEM. */
+static char *rules_norm_name(const char *s)
+{
+	size_t n = strlen(s);
+	char *out;
+
+	while (n && s[n - 1] == '.')
+		n--;
+	if (!n)
+		return NULL;
+	out = strndup(s, n);
+	for (char *p = out; p && *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return out;
+}
+
+static int rules_parse_cmds(const char *s, unsigned *out)
+{
+	char buf[64], *save = NULL, *tok;
+
+	/* strtok_r would skip empty items: "connect," and ",udp" are typos, not lists. */
+	if (strlen(s) >= sizeof(buf) || s[0] == ',' || s[strlen(s) - 1] == ',' || strstr(s, ",,"))
+		return -EINVAL;
+	strcpy(buf, s);
+	*out = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "connect"))
+			*out |= RULES_CMD_CONNECT;
+		else if (!strcmp(tok, "bind"))
+			*out |= RULES_CMD_BIND;
+		else if (!strcmp(tok, "udp"))
+			*out |= RULES_CMD_UDP;
+		else if (!strcmp(tok, "resolve"))
+			*out |= RULES_CMD_RESOLVE;
+		else
+			return -EINVAL;
+	}
+	return *out ? 0 : -EINVAL;
+}
+
+static int rules_parse_port(const char *s, struct rule *r)
+{
+	char buf[16], *dash;
+	unsigned long lo, hi;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash++ = '\0';
+	if (conf_parse_uint(buf, 0, 65535, &lo) < 0)
+		return -EINVAL;
+	hi = lo;
+	if (dash && conf_parse_uint(dash, lo, 65535, &hi) < 0)
+		return -EINVAL;
+	r->port_lo = (uint16_t)lo;
+	r->port_hi = (uint16_t)hi;
+	return 0;
+}
+
+static int rules_parse_to(const char *s, struct rule *r)
+{
+	if (rules_parse_cidr(s, &r->to) == 0) {
+		r->to_kind = RULES_TO_CIDR;
+		return 0;
+	}
+	if (strchr(s, '/') || strchr(s, ':'))
+		return -EINVAL;
+	r->to_kind = s[0] == '.' ? RULES_TO_SUFFIX : RULES_TO_NAME;
+	r->to_name = rules_norm_name(s[0] == '.' ? s + 1 : s);
+	return r->to_name ? 0 : -EINVAL;
+}
+
+/* One `KEY VALUE` pair of a rule; each key at most once. */
+static int rules_parse_cond(struct rule *r, const char *key, const char *val, unsigned *seen,
+			    char *err, size_t errlen)
+{
+	static const char *const keys[] = {"from", "user", "cmd", "to", "port"};
+	unsigned k;
+	int ret = 0;
+
+	for (k = 0; k < 5 && strcmp(key, keys[k]); k++)
+		;
+	if (k == 5)
+		return rules_err(err, errlen,
+				 "rule: unknown condition '%s' (from, user, cmd, to, port)", key);
+	if (!val)
+		return rules_err(err, errlen, "rule: '%s' needs a value", key);
+	if (*seen & (1u << k))
+		return rules_err(err, errlen, "rule: '%s' given twice", key);
+	*seen |= 1u << k;
+	switch (k) {
+	case 0:
+		ret = rules_parse_cidr(val, &r->from);
+		break;
+	case 1:
+		r->has_user = true;
+		if (strcmp(val, "-") && !(r->user = strdup(val)))
+			return rules_err(err, errlen, "rule: out of memory");
+		break;
+	case 2:
+		ret = rules_parse_cmds(val, &r->cmds);
+		break;
+	case 3:
+		ret = rules_parse_to(val, r);
+		break;
+	default:
+		ret = rules_parse_port(val, r);
+		break;
+	}
+	if (ret < 0)
+		return rules_err(err, errlen, "rule: bad %s '%s'", key, val);
+	return 0;
+}
+
+static int rules_parse(struct rule *r, char *text, char *err, size_t errlen)
+{
+	char *save = NULL, *tok = strtok_r(text, " \t", &save), *val;
+	unsigned seen = 0;
+	int ret;
+
+	if (!tok || (strcmp(tok, "allow") && strcmp(tok, "deny")))
+		return rules_err(err, errlen, "rule: must start with allow or deny");
+	r->action = strcmp(tok, "allow") ? RULES_DENY : RULES_ALLOW;
+	r->port_hi = 65535;
+	while ((tok = strtok_r(NULL, " \t", &save))) {
+		val = strtok_r(NULL, " \t", &save);
+		ret = rules_parse_cond(r, tok, val, &seen, err, errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int rules_add(struct rules *rs, const char *text, const char *file, unsigned line, char *err,
+	      size_t errlen)
+{
+	struct rule r = {0};
+	char *copy = strdup(text);
+	int ret = -ENOMEM;
+
+	if (!copy)
+		return rules_err(err, errlen, "rule: out of memory");
+	ret = rules_parse(&r, copy, err, errlen);
+	if (ret < 0)
+		goto out;
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 8;
+		struct rule *v = realloc(rs->v, cap * sizeof(*v));
+
+		if (!v) {
+			ret = rules_err(err, errlen, "rule: out of memory");
+			goto out;
+		}
+		rs->v = v;
+		rs->cap = cap;
+	}
+	r.line = file ? line : (unsigned)rs->n + 1;
+	if (file && !(r.file = strdup(file))) {
+		ret = rules_err(err, errlen, "rule: out of memory");
+		goto out;
+	}
+	rs->v[rs->n++] = r;
+	free(copy);
+	return 0;
+out:
+	rules_rule_free(&r);
+	free(copy);
+	return ret;
+}
+
+/* Compares a request name with a rule's normalised name, ignoring case and trailing dots. */
+static bool rules_name_match(const struct rule *r, const char *name)
+{
+	size_t n = strlen(name), m = strlen(r->to_name);
+
+	while (n && name[n - 1] == '.')
+		n--;
+	if (n == m)
+		return !strncasecmp(name, r->to_name, m);
+	if (r->to_kind != RULES_TO_SUFFIX || n <= m)
+		return false;
+	return name[n - m - 1] == '.' && !strncasecmp(name + n - m, r->to_name, m);
+}
+
+/* 1: the destination matches, 0: it does not, -1: not decidable before resolution. */
+static int rules_to_match(const struct rule *r, const struct rules_req *q)
+{
+	switch (r->to_kind) {
+	case RULES_TO_ANY:
+		return 1;
+	case RULES_TO_CIDR:
+		if (q->addr)
+			return rules_cidr_match(&r->to, q->addr);
+		return q->name ? -1 : 0;
+	default:
+		return q->name && rules_name_match(r, q->name);
+	}
+}
+
+static bool rules_user_match(const struct rule *r, const char *user)
+{
+	if (!r->has_user)
+		return true;
+	if (!r->user || !user)
+		return !r->user && !user;
+	return !strcmp(r->user, user);
+}
+
+enum rules_action rules_check(const struct rules *rs, const struct rules_req *q,
+			      const struct rule **hit)
+{
+	*hit = NULL;
+	for (size_t i = 0; rs && i < rs->n; i++) {
+		const struct rule *r = &rs->v[i];
+		int to;
+
+		if (r->from.family && (!q->client || !rules_cidr_match(&r->from, q->client)))
+			continue;
+		if (!rules_user_match(r, q->user))
+			continue;
+		if (r->cmds && !(r->cmds & q->cmd))
+			continue;
+		if (q->port < r->port_lo || q->port > r->port_hi)
+			continue;
+		to = rules_to_match(r, q);
+		if (to < 0)
+			return RULES_DEFER;
+		if (!to)
+			continue;
+		*hit = r;
+		return r->action;
+	}
+	return RULES_ALLOW;
+}
+
+char *rules_where(const struct rule *r, char *buf, size_t len)
+{
+	if (!r)
+		snprintf(buf, len, "default");
+	else if (r->file)
+		snprintf(buf, len, "%s:%u", r->file, r->line);
+	else
+		snprintf(buf, len, "--rule %u", r->line);
+	return buf;
+}
