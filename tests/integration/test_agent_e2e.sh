@@ -86,6 +86,11 @@ in_fake6 "$F6" || fail "curl connected to $F6, not a fake IPv6 address"
 pass "curl saw the fake address $F6"
 assert_contains "$(cat "$WEB4_LOG")" "$GW_S4_ADDR" "s4 saw the gateway's IPv4 address"
 
+log "c6: an IPv4-only program on the IPv6-only host reaches web4.test over the IPv6 network"
+body=$(IN_CG=$CG6 nsx "$NS_C6" curl -4 -sS --max-time 10 http://web4.test/curl.html) ||
+	fail "curl -4 on the IPv6-only host failed"
+assert_eq "$body" "$(cat "$TMP/www4/curl.html")" "curl -4 in c6 got the page from s4"
+
 log "c6 agent with --check-exists: a name the gateway cannot resolve is NXDOMAIN, not faked"
 out=$(IN_CG=$CG6 nsx "$NS_C6" "$PY" -c 'import socket
 try:
