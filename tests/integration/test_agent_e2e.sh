@@ -77,6 +77,24 @@ print(urllib.request.urlopen("http://web6.test/py.html", timeout=10).read().deco
 assert_eq "$(printf '%s\n' "$body" | head -n 1)" "$F4" "python resolves web6.test to the same fake address"
 assert_eq "$(printf '%s\n' "$body" | tail -n 1)" "$(cat "$TMP/www6/py.html")" "python urllib got the page"
 
+if command -v ssh >/dev/null; then
+	log "c4: an ssh client reaches an IPv6-only SSH server by name"
+	SPAWN_NAME=banner spawn "$NS_S6" "$PY" -c 'import socket
+s = socket.socket(socket.AF_INET6)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("'"$S6_ADDR"'", 22))
+s.listen(4)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"SSH-2.0-s46banner\r\n")
+    c.recv(4096)
+    c.close()'
+	wait_port "$NS_S6" "$S6_ADDR" 22
+	out=$(IN_CG=$CG4 nsx "$NS_C4" ssh -4 -v -F /dev/null -o BatchMode=yes -o ConnectTimeout=5 \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null web6.test true 2>&1)
+	assert_contains "$out" "remote software version s46banner" "ssh -4 talked to the IPv6-only server"
+fi
+
 log "c6: an IPv6-only client reaches the IPv4-only web4.test"
 out=$(IN_CG=$CG6 nsx "$NS_C6" curl -6 -sS --max-time 10 -w '\n%{remote_ip}' http://web4.test/curl.html) ||
 	fail "curl -6 http://web4.test/ failed: $out"
