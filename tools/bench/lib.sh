@@ -1,0 +1,257 @@
+# lib.sh — what both halves of the benchmark share: process trees, memory and CPU of a proxy,
+# s46bench runs (best of BENCH_RUNS), and the result table. Sourced by tools/bench.sh and
+# tools/bench/wholepath.sh, which set TMP, PIDS, RUNS, DUR, RATE_CONC, PROXY_NOFILE, NSX (the
+# prefix that runs a command in the bench namespace), PORT, and define client NAME (sets the
+# CLIENT and VIA arrays: the s46bench command line for NAME's path).
+# shellcheck shell=bash
+
+declare -A R    # R[name:metric] = value
+declare -A NOTE # why a column is empty
+
+say() { printf '%s\n' "$*" >&2; }
+
+# kv LINE KEY: the value of KEY=... in a s46bench output line.
+kv()
+{
+	local w
+	for w in $1; do
+		case $w in "$2"=*)
+			printf '%s' "${w#*=}"
+			return
+			;;
+		esac
+	done
+}
+
+# tree PID: PID and all its descendants (this kernel has no /proc/PID/task/TID/children).
+tree()
+{
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ parent[$1] = $2; pids[NR] = $1 }
+		END {
+			for (i = 1; i <= NR; i++) {
+				p = pids[i]
+				for (q = p; q != "" && q != 0 && q != 1; q = parent[q])
+					if (q == root) { print p; break }
+			}
+		}'
+}
+
+kill_tree()
+{
+	local pids
+	pids=$(tree "$1")
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086
+	kill $pids 2>/dev/null
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.2
+	done
+	# shellcheck disable=SC2086
+	kill -9 $pids 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# mem_kb PID: proportional set size (Pss, kB) of PID's whole process tree — danted forks.
+mem_kb()
+{
+	local p sum=0 v
+	for p in $(tree "$1"); do
+		v=$(awk '/^Pss:/ {print $2}' /proc/"$p"/smaps_rollup 2>/dev/null)
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
+nprocs() { tree "$1" | wc -l; }
+
+# cpu_ticks PID: user+system clock ticks of PID's tree (children that exited are in cutime).
+cpu_ticks()
+{
+	local p sum=0 v
+	for p in $(tree "$1"); do
+		v=$(awk '{print $14 + $15 + $16 + $17}' /proc/"$p"/stat 2>/dev/null)
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+
+wait_listen()
+{
+	local port=$1 pid=$2
+	for _ in $(seq 50); do
+		"${NSX[@]}" ss -Hltn "sport = :$port" | grep -q . && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# start NAME LOG CMD...: starts a proxy with the proxies' descriptor limit; sets STARTED.
+start()
+{
+	local name=$1 log=$2
+	shift 2
+	(
+		ulimit -n $PROXY_NOFILE
+		exec "$@"
+	) >"$log" 2>&1 </dev/null &
+	STARTED=$!
+	PIDS+=("$STARTED")
+	if ! wait_listen "${PORT[$name]}" "$STARTED"; then
+		NOTE[$name]="did not start: $(tail -n 2 "$log" | tr '\n' ' ' | cut -c1-160)"
+		kill_tree "$STARTED"
+		return 1
+	fi
+}
+
+# run_bench NAME MODE ARGS...: one s46bench run along NAME's path; prints its result line.
+run_bench()
+{
+	local out
+	client "$1"
+	shift
+	out=$("${CLIENT[@]}" "$@" "${VIA[@]}" 2>"$TMP/bench.err")
+	[ -s "$TMP/bench.err" ] && say "    $(head -c 300 "$TMP/bench.err")"
+	printf '%s' "$out"
+}
+
+# better A B: true if A is a larger number than B (B may be empty).
+better() { awk -v a="${1:-0}" -v b="${2:-}" 'BEGIN { exit !(b == "" || a + 0 > b + 0) }'; }
+
+# Throughput and rate take the best of BENCH_RUNS runs: the cores are shared with whatever
+# else the machine runs, and a disturbed run only ever looks slower.
+measure_stream()
+{
+	local name=$1 n=$2 line best= errs=0 r e
+	for r in $(seq "$RUNS"); do
+		# shellcheck disable=SC2046
+		line=$(run_bench "$name" stream --conc "$n" --duration "$DUR" --timeout $((DUR + 15)))
+		say "    stream x$n: $line"
+		e=$(kv "$line" errors)
+		errs=$((errs + ${e:-1}))
+		# A run with an error (a stalled relay) has no throughput figure.
+		[ "${e:-1}" = 0 ] && better "$(kv "$line" gbps)" "$best" && best=$(kv "$line" gbps)
+		# A relay that stalls once will stall again: do not wait out the limit three times.
+		[ "${e:-1}" = 0 ] || break
+	done
+	R[$name:gbps$n]=$best
+	R[$name:gbps${n}_err]=$errs
+}
+
+# measure_rate NAME [PID [CONC [KEY]]]: connections per second and latency, stored under KEY.
+measure_rate()
+{
+	local name=$1 pid=${2:-} conc=${3:-$RATE_CONC} k=${4:-} line t0 t1 best= errs=0 conns=0 r e c
+	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
+	for r in $(seq "$RUNS"); do
+		# shellcheck disable=SC2046
+		line=$(run_bench "$name" rate --conc "$conc" --duration "$DUR" --timeout $((DUR + 30)))
+		say "    rate x$conc: $line"
+		e=$(kv "$line" errors)
+		c=$(kv "$line" conns)
+		errs=$((errs + ${e:-1}))
+		conns=$((conns + ${c:-0}))
+		if better "$(kv "$line" cps)" "$best"; then
+			best=$(kv "$line" cps)
+			R[$name:p50$k]=$(kv "$line" p50_us)
+			R[$name:p99$k]=$(kv "$line" p99_us)
+		fi
+	done
+	R[$name:cps$k]=$best
+	R[$name:rate_err$k]=$errs
+	if [ -n "$pid" ] && [ "$conns" -gt 0 ]; then
+		t1=$(cpu_ticks "$pid")
+		# Proxy CPU per connection in microseconds (clock ticks are 1/100 s).
+		R[$name:cpu_us]=$(((t1 - t0) * 10000 / conns))
+	fi
+}
+
+# measure_idle NAME PID COUNT KEY: holds COUNT relayed connections, records memory and errors.
+measure_idle()
+{
+	local name=$1 pid=$2 n=$3 key=$4 ready=$TMP/ready.$name.$n bpid before after i line
+	local conc=256
+	before=$(mem_kb "$pid")
+	client "$name"
+	"${CLIENT[@]}" idle --count "$n" --conc $conc --ready-file "$ready" --hold 300 \
+		--timeout 300 "${VIA[@]}" >"$TMP/idle.out" 2>"$TMP/idle.err" &
+	bpid=$!
+	PIDS+=("$bpid")
+	for i in $(seq 1200); do
+		[ -s "$ready" ] && break
+		kill -0 "$bpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -s "$ready" ]; then
+		sleep 1 # let the proxy settle what it allocates per connection
+		after=$(mem_kb "$pid")
+		R[$name:$key.procs]=$(nprocs "$pid")
+		kill -USR1 "$bpid"
+	else
+		say "    idle $n: not all connections opened within $((i / 10)) s"
+		after=
+	fi
+	wait "$bpid"
+	line=$(grep idle-verify "$TMP/idle.out")
+	say "    idle $n: $(grep 'mode=idle ' "$TMP/idle.out") $line"
+	[ -s "$TMP/idle.err" ] && say "    $(head -c 300 "$TMP/idle.err")"
+	local est errs
+	est=$(kv "$line" verified)
+	errs=$(($(kv "$line" errors) + $(kv "$line" dropped) + $(kv "$line" failed)))
+	R[$name:$key.ok]=${est:-0}
+	R[$name:$key.err]=$errs
+	if [ -n "$after" ] && [ "${est:-0}" -gt 0 ]; then
+		R[$name:$key.kb_before]=$before
+		R[$name:$key.kb_after]=$after
+		R[$name:$key.bpc]=$(((after - before) * 1024 / est))
+	fi
+}
+
+# ratio A B: A/B with two decimals, or "-".
+ratio()
+{
+	awk -v a="${1:-}" -v b="${2:-}" 'BEGIN {
+		if (a == "" || b == "" || b + 0 == 0) print "-"
+		else if (a / b < 0.1 && a > 0) printf "%.4fx", a / b
+		else printf "%.2fx", a / b }'
+}
+
+row()
+{
+	local label=$1 metric=$2 n v
+	printf '%-28s' "$label"
+	for n in "${NAMES[@]}"; do
+		v=${R[$n:$metric]:-}
+		printf ' %12s' "${v:--}"
+	done
+	printf '\n'
+}
+
+ratio_row()
+{
+	local label=$1 metric=$2 base=$3 n
+	[ -n "${R[$base:$metric]:-}" ] || return 0
+	printf '%-28s' "  vs $base"
+	for n in "${NAMES[@]}"; do
+		printf ' %12s' "$(ratio "${R[$n:$metric]:-}" "${R[$base:$metric]}")"
+	done
+	printf '\n'
+}
+
+target()
+{
+	local what=$1 ok=$2
+	printf '  %-62s %s\n' "$what" "$ok"
+}
+
+verdict()
+{
+	awk -v v="${1:-}" -v op="$2" -v t="$3" 'BEGIN {
+		if (v == "" || v == "-") { print "NOT MEASURED"; exit }
+		x = v + 0
+		ok = (op == ">=") ? x >= t : x <= t
+		print ok ? "met" : "MISSED" }'
+}
+
