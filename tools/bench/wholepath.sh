@@ -1,0 +1,215 @@
+#!/bin/bash
+# wholepath.sh — the whole socks46 path (a program in a cgroup -> BPF -> agent -> gateway -> server) beside the direct path and proxychains4 + Dante.
+#
+# Run by tools/bench.sh from the host's mount namespace with NS naming the bench's network
+# namespace: the agent needs the cgroup2 mount that `ip netns exec` hides, so every process
+# enters the namespace with nsenter. The load generator resolves the server's name with
+# getaddrinfo, as an unmodified program does: in the test cgroup the BPF programs send that
+# query to the agent, which answers a fake address, and the connect() to it goes through the
+# agent to the gateway, which resolves the name (dnsmasq here) and connects. proxychains4
+# hooks the same getaddrinfo and connect in libc and hands the name to Dante.
+set -u
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+: "${NS:?NS must name the bench network namespace}"
+S46_BIN=${S46_BIN:-$REPO/build/socks46}
+S46_TOOLS=${S46_TOOLS:-$REPO/build/tools}
+DUR=${BENCH_DURATION:-2}
+RATE_CONC=${BENCH_CONC:-32}
+RUNS=${BENCH_RUNS:-3}
+NAME=sink.bench
+SINK_PORT=7000
+declare -A PORT=([gateway]=7001 [dante]=7002)
+NSX=(nsenter --net="/run/netns/$NS")
+TMP=$(mktemp -d /tmp/s46whole.XXXXXX)
+PIDS=()
+CG=
+# shellcheck source=tools/bench/lib.sh
+. "$REPO/tools/bench/lib.sh"
+
+cleanup()
+{
+	local p
+	for p in "${PIDS[@]}"; do
+		kill_tree "$p"
+	done
+	wait 2>/dev/null
+	if [ -n "$CG" ] && [ -d "$CG" ]; then
+		[ -e "$CG/cgroup.kill" ] && echo 1 >"$CG/cgroup.kill" 2>/dev/null
+		for _ in $(seq 50); do
+			rmdir "$CG" 2>/dev/null && break
+			sleep 0.05
+		done
+	fi
+	rm -rf "/etc/netns/$NS" "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ulimit -n "$(ulimit -Hn)"
+PROXY_NOFILE=$(ulimit -n)
+
+# cg_root: the cgroup2 mount (here /sys/fs/cgroup/unified, not always /sys/fs/cgroup).
+cg_root()
+{
+	awk '{ for (i = 7; i < NF; i++) if ($i == "-") break;
+		if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo
+}
+
+# client NAME: the s46bench command line along NAME's path.
+client()
+{
+	VIA=(--target "$NAME:$SINK_PORT")
+	case $1 in
+	direct)
+		CLIENT=("${NSX[@]}" "$S46_TOOLS/s46bench")
+		VIA=(--target 127.0.0.1:$SINK_PORT)
+		;;
+	socks46)
+		# Joins the test cgroup before exec, so the cgroup owns every socket it makes.
+		# shellcheck disable=SC2016
+		CLIENT=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "${NSX[@]}"
+			"$S46_TOOLS/s46bench")
+		;;
+	proxychains)
+		CLIENT=("${NSX[@]}" proxychains4 -q -f "$TMP/proxychains4.conf" "$S46_TOOLS/s46bench")
+		;;
+	esac
+}
+
+skip_all()
+{
+	say "whole path: skipped: $*"
+	printf '\nwhole path: not measured: %s\n' "$*"
+	exit 0
+}
+
+whole_setup()
+{
+	local root
+	[ -x "$S46_BIN" ] || skip_all "$S46_BIN not built"
+	for t in dnsmasq danted proxychains4 nsenter; do
+		command -v $t >/dev/null || skip_all "$t not installed"
+	done
+	root=$(cg_root)
+	[ -n "$root" ] || skip_all "no cgroup2 mount"
+	CG=$root/s46bench$$
+	mkdir "$CG" || skip_all "cannot create cgroup $CG"
+	# Dante resolves with libc, which `ip netns exec` points at these files. The load
+	# generator runs with the host's /etc, where the name does not exist: only the agent
+	# (or proxychains) can make it resolve.
+	mkdir -p "/etc/netns/$NS"
+	printf 'nameserver 127.0.0.1\n' >"/etc/netns/$NS/resolv.conf"
+	printf '127.0.0.1 localhost\n127.0.0.1 %s\n' "$NAME" >"/etc/netns/$NS/hosts"
+
+	"${NSX[@]}" "$S46_TOOLS/s46sink" --listen 127.0.0.1:$SINK_PORT >"$TMP/sink.log" 2>&1 &
+	PIDS+=($!)
+	wait_listen $SINK_PORT $! || skip_all "s46sink did not start"
+	# The gateway's resolver: the name has an A record only.
+	"${NSX[@]}" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll --bind-interfaces \
+		--listen-address=127.0.0.1 --port=5353 --user=root --pid-file="$TMP/dnsmasq.pid" \
+		--host-record="$NAME,127.0.0.1" >"$TMP/dnsmasq.log" 2>&1 &
+	PIDS+=($!)
+	for _ in $(seq 50); do
+		"${NSX[@]}" ss -Hlun "sport = :5353" | grep -q . && break
+		sleep 0.1
+	done
+}
+
+start_gateway()
+{
+	PORT[socks46]=${PORT[gateway]}
+	# shellcheck disable=SC2086
+	start socks46 "$TMP/gateway.log" "${NSX[@]}" "$S46_BIN" gateway \
+		--listen 127.0.0.1:"${PORT[gateway]}" --dns-server 127.0.0.1:5353 \
+		${BENCH_GATEWAY_ARGS:---log-level warn}
+}
+
+start_agent()
+{
+	"${NSX[@]}" "$S46_BIN" agent --gateway 127.0.0.1:"${PORT[gateway]}" --cgroup "$CG" \
+		--control "$TMP/agent.sock" --no-pin --fake-state "$TMP/fakeip.state" \
+		--dns-upstream 127.0.0.1 --log-level warn >"$TMP/agent.log" 2>&1 </dev/null &
+	AGENT_PID=$!
+	PIDS+=("$AGENT_PID")
+	for _ in $(seq 100); do
+		[ -S "$TMP/agent.sock" ] && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	NOTE[socks46]="agent did not start: $(tail -n 2 "$TMP/agent.log" | tr '\n' ' ' | cut -c1-160)"
+	return 1
+}
+
+start_dante()
+{
+	PORT[proxychains]=${PORT[dante]}
+	sed "s/@PORT@/${PORT[dante]}/" "$REPO/tools/bench/danted.conf.in" >"$TMP/danted.conf"
+	sed "s/@PORT@/${PORT[dante]}/" "$REPO/tools/bench/proxychains4.conf.in" \
+		>"$TMP/proxychains4.conf"
+	start proxychains "$TMP/dante.log" ip netns exec "$NS" danted -f "$TMP/danted.conf"
+}
+
+whole_one()
+{
+	local name=$1
+	say "== whole path: $name"
+	measure_stream "$name" 1
+	measure_rate "$name" "" "$RATE_CONC"
+	measure_rate "$name" "" 1 _1
+}
+
+whole_setup
+NAMES=(direct socks46 proxychains)
+START=$(date +%s)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+whole_one direct
+if start_gateway && start_agent; then
+	whole_one socks46
+else
+	say "    skipped: ${NOTE[socks46]}"
+fi
+if start_dante; then
+	whole_one proxychains
+else
+	say "    skipped: ${NOTE[proxychains]}"
+fi
+
+printf '\nwhole path — a program in a test cgroup resolves %s with getaddrinfo and connects:\n' "$NAME"
+printf '  socks46:     cgroup BPF -> agent (fake address) -> gateway (resolves via dnsmasq) -> sink\n'
+printf '  proxychains: proxychains4 (LD_PRELOAD, proxy_dns) -> Dante (resolves via libc) -> sink\n'
+printf '  direct:      the same program straight to 127.0.0.1.\n'
+printf 'Same namespace, cores and s46sink as above. Load average before / after: %s / %s\n\n' \
+	"$LOAD0" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-28s' ""
+for n in "${NAMES[@]}"; do printf ' %12s' "$n"; done
+printf '\n'
+row "1 stream (Gbit/s)" gbps1
+ratio_row "1 stream (Gbit/s)" gbps1 direct
+row "  errors (stalls)" gbps1_err
+row "conn/s, $RATE_CONC in flight" cps
+ratio_row "conn/s" cps direct
+ratio_row "conn/s" cps proxychains
+row "  latency p50 (us)" p50
+row "  latency p99 (us)" p99
+row "  errors" rate_err
+row "conn/s, 1 in flight" cps_1
+ratio_row "conn/s" cps_1 proxychains
+row "  latency p50 (us)" p50_1
+row "  latency p99 (us)" p99_1
+row "  errors" rate_err_1
+for n in "${NAMES[@]}"; do
+	[ -n "${NOTE[$n]:-}" ] && printf 'note: %s %s\n' "$n" "${NOTE[$n]}"
+done
+printf '(proxychains makes the non-blocking connect() blocking while it talks to the proxy, so\n'
+printf ' the program'"'"'s connections go through one at a time whatever it has in flight.)\n'
+
+printf '\nissue targets (whole path):\n'
+target "single stream >= 0.5x direct ($(ratio "${R[socks46:gbps1]:-}" "${R[direct:gbps1]:-}"))" \
+	"$(verdict "$(ratio "${R[socks46:gbps1]:-}" "${R[direct:gbps1]:-}" | tr -d x)" '>=' 0.5)"
+target "conn/s above proxychains4 + Dante, $RATE_CONC in flight ($(ratio "${R[socks46:cps]:-}" "${R[proxychains:cps]:-}"))" \
+	"$(verdict "$(ratio "${R[socks46:cps]:-}" "${R[proxychains:cps]:-}" | tr -d x)" '>=' 1.0001)"
+target "conn/s above proxychains4 + Dante, 1 in flight ($(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}"))" \
+	"$(verdict "$(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}" | tr -d x)" '>=' 1.0001)"
+printf '(whole path ran %ss)\n' $(($(date +%s) - START))
+exit 0
