@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "gateway/rules.h"
 #include "log.h"
 
 typedef int conf_setter(struct conf *c, const char *value, char *err, size_t errlen);
@@ -67,6 +68,8 @@ void conf_free(struct conf *c)
 	free(c->resolv_conf);
 	free(c->dns_server);
 	c->users_file = c->resolv_conf = c->dns_server = NULL;
+	rules_free(c->rules);
+	c->rules = NULL;
 }
 
 static int conf_set_listen(struct conf *c, const char *v, char *err, size_t errlen)
@@ -170,6 +173,21 @@ static int conf_set_prefer(struct conf *c, const char *v, char *err, size_t errl
 	return 0;
 }
 
+static int conf_set_rule(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	if (!c->rules && !(c->rules = rules_new()))
+		return conf_err(err, errlen, "rule: out of memory");
+	return rules_add(c->rules, v, c->src_file, c->src_line, err, errlen);
+}
+
+static int conf_set_udp_public(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	if (addr_parse_ip(v, &c->udp_public, NULL) < 0)
+		return conf_err(err, errlen, "udp-public-address: '%s' is not an IP address", v);
+	addr_unmap(&c->udp_public);
+	return 0;
+}
+
 static const struct conf_key conf_keys[] = {
     {"listen", conf_set_listen},
     {"users", conf_set_users},
@@ -185,6 +203,8 @@ static const struct conf_key conf_keys[] = {
     {"resolv-conf", conf_set_resolv_conf},
     {"dns-server", conf_set_dns_server},
     {"mark", conf_set_mark},
+    {"rule", conf_set_rule},
+    {"udp-public-address", conf_set_udp_public},
 };
 
 int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen)
@@ -253,7 +273,10 @@ int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
 			ret = -EINVAL;
 			break;
 		}
+		c->src_file = path;
+		c->src_line = lineno;
 		ret = conf_line(c, line, msg, sizeof(msg));
+		c->src_file = NULL;
 		if (ret < 0) {
 			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
 			break;

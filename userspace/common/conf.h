@@ -10,6 +10,8 @@
 #define CONF_MAX_LISTEN 16
 #define CONF_ERRLEN 512
 
+struct rules;
+
 struct conf {
 	struct sockaddr_storage listen[CONF_MAX_LISTEN];
 	unsigned nlisten;
@@ -27,6 +29,10 @@ struct conf {
 	unsigned drain_timeout_s;
 	unsigned max_conns; /* 0: unlimited */
 	uint32_t mark;	    /* SO_MARK for outbound sockets, 0: none */
+	struct rules *rules; /* `rule` lines (gateway/rules.h); NULL: none, allow all */
+	struct sockaddr_storage udp_public; /* UDP ASSOCIATE BND.ADDR for NAT; family 0: none */
+	const char *src_file; /* while conf_load_file runs: where a `rule` comes from */
+	unsigned src_line;
 };
 
 void conf_defaults(struct conf *c);

@@ -265,6 +265,23 @@ static int happy_dns_rank(int err)
 	return err == ENOENT ? 3 : err == EHOSTUNREACH ? 2 : err ? 1 : 0;
 }
 
+/* Adds a candidate unless the caller's filter rules it out (its reason is kept). */
+static void happy_add(struct happy *h, const struct sockaddr *sa)
+{
+	union happy_sa c = {0};
+	int err = 0;
+
+	if (h->opts.filter && addr_sa_len(sa)) {
+		memcpy(&c, sa, addr_sa_len(sa));
+		addr_set_port(&c.sa, h->port); /* the filter sees the destination port */
+		err = h->opts.filter(h->opts.filter_arg, &c.sa);
+	}
+	if (err)
+		happy_note_err(&h->conn_err, err);
+	else
+		happy_list_add(&h->list, sa);
+}
+
 static void happy_resolved(void *arg, int family, int err, const struct sockaddr_storage *addrs,
 			   size_t n, int remaining)
 {
@@ -276,7 +293,7 @@ static void happy_resolved(void *arg, int family, int err, const struct sockaddr
 	if (err && happy_dns_rank(err) > happy_dns_rank(h->dns_err))
 		h->dns_err = err;
 	for (size_t i = 0; i < n; i++)
-		happy_list_add(&h->list, (const struct sockaddr *)&addrs[i]);
+		happy_add(h, (const struct sockaddr *)&addrs[i]);
 	if (h->started) {
 		if (!ev_timer_armed(&h->timer))
 			happy_step(h);
@@ -314,7 +331,7 @@ struct happy *happy_start(struct ev_loop *loop, struct resolv *res, const struct
 		h->fds[i] = -1;
 	ev_timer_init(&h->timer, happy_timer_cb);
 	if (!name) {
-		happy_list_add(&h->list, addr);
+		happy_add(h, addr);
 		*err = ev_timer_start(loop, &h->timer, 0);
 	} else {
 		h->pending = 3;

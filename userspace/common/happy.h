@@ -25,6 +25,10 @@ struct happy_opts {
 	unsigned resolution_delay_ms; /* wait this long for the preferred family, default 50 */
 	int prefer;		      /* AF_INET6 (default) or AF_INET */
 	uint32_t mark;		      /* SO_MARK for outbound sockets, 0 = none */
+	/* Optional: asked about each address before it is tried; a positive errno drops it
+	 * (access rules: EACCES, no route: ENETUNREACH) and is reported if nothing else works. */
+	int (*filter)(void *arg, const struct sockaddr *sa);
+	void *filter_arg;
 };
 
 /* The candidate addresses of one destination, per family, in resolver order. */

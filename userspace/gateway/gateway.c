@@ -43,6 +43,8 @@ static const struct option gateway_long[] = {
     {"resolv-conf", required_argument, NULL, 0},
     {"dns-server", required_argument, NULL, 0},
     {"mark", required_argument, NULL, 0},
+    {"rule", required_argument, NULL, 0},
+    {"udp-public-address", required_argument, NULL, 0},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -78,6 +80,8 @@ static void gateway_usage(FILE *f)
 	    "  --dns-server ADDR[:PORT]  DNS servers, comma separated (overrides resolv.conf)\n"
 	    "  --mark N                  SO_MARK for outbound and DNS sockets (0x5346 for the "
 	    "agent)\n"
+	    "  --rule 'allow|deny ...'   access rule, first match wins (repeatable; see README)\n"
+	    "  --udp-public-address IP   BND.ADDR of UDP ASSOCIATE replies, for clients behind NAT\n"
 	    "  --help                    this text\n"
 	    "\n"
 	    "SIGTERM drains and exits 0; SIGHUP reloads the config and users files.\n");

@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "log.h"
 
 enum rules_to {
 	RULES_TO_ANY = 0,
@@ -407,4 +408,81 @@ char *rules_where(const struct rule *r, char *buf, size_t len)
 	else
 		snprintf(buf, len, "--rule %u", r->line);
 	return buf;
+}
+
+static const char *rules_cmd_name(unsigned cmd)
+{
+	return cmd == RULES_CMD_CONNECT ? "connect"
+	       : cmd == RULES_CMD_BIND	? "bind"
+	       : cmd == RULES_CMD_UDP	? "udp"
+					: "resolve";
+}
+
+/* Client-controlled names go into the log with anything unusual escaped. */
+static void rules_log_deny(const struct rule *hit, const struct rules_req *q)
+{
+	char where[300], client[ADDR_STRLEN], dest[ADDR_STRLEN], name[4 * 256 + 1],
+	    user[4 * 256 + 1];
+	const char *src[2] = {q->name, q->user};
+	char *dst[2] = {name, user};
+
+	for (int k = 0; k < 2; k++) {
+		size_t j = 0;
+
+		for (const char *p = src[k] ? src[k] : "-"; *p && j + 5 < sizeof(name); p++) {
+			unsigned char c = (unsigned char)*p;
+
+			if (c <= ' ' || c >= 0x7f || c == '\\')
+				j += (size_t)snprintf(dst[k] + j, sizeof(name) - j, "\\x%02x", c);
+			else
+				dst[k][j++] = (char)c;
+		}
+		dst[k][j] = '\0';
+	}
+	if (q->addr)
+		addr_format_ip(q->addr, dest, sizeof(dest));
+	else
+		snprintf(dest, sizeof(dest), "-");
+	log_info("rule %s denies client=%s user=%s cmd=%s name=%s addr=%s port=%u",
+		 rules_where(hit, where, sizeof(where)),
+		 q->client ? addr_format_ip(q->client, client, sizeof(client)) : "-", user,
+		 rules_cmd_name(q->cmd), name, dest, q->port);
+}
+
+int rules_check_request(const struct rules *r, const struct sockaddr *client, const char *user,
+			uint8_t socks5_cmd, const struct socks5_addr *dst)
+{
+	struct rules_req q = {
+	    .client = client, .user = user, .cmd = rules_cmd_bit(socks5_cmd), .port = dst->port};
+	struct sockaddr_storage ss;
+	const struct rule *hit;
+	enum rules_action a;
+
+	if (!rules_count(r))
+		return 0;
+	if (dst->atyp == SOCKS5_ATYP_DOMAINNAME)
+		q.name = dst->name;
+	else if (socks5_addr_to_sockaddr(dst, &ss, NULL) == 0)
+		q.addr = (struct sockaddr *)&ss;
+	a = rules_check(r, &q, &hit);
+	if (a == RULES_DENY)
+		rules_log_deny(hit, &q);
+	return a == RULES_DENY ? -EACCES : a == RULES_DEFER ? 1 : 0;
+}
+
+int rules_check_addr(const struct rules *r, const struct sockaddr *client, const char *user,
+		     unsigned cmd, const char *name, const struct sockaddr *addr)
+{
+	struct rules_req q = {.client = client,
+			      .user = user,
+			      .cmd = cmd,
+			      .name = name,
+			      .addr = addr,
+			      .port = addr_port(addr)};
+	const struct rule *hit;
+
+	if (!rules_count(r) || rules_check(r, &q, &hit) != RULES_DENY)
+		return 0;
+	rules_log_deny(hit, &q);
+	return -EACCES;
 }

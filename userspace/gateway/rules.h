@@ -84,6 +84,18 @@ int rules_add(struct rules *r, const char *text, const char *file, unsigned line
 enum rules_action rules_check(const struct rules *r, const struct rules_req *req,
 			      const struct rule **hit);
 
+/*
+ * The gateway's two checkpoints; both log a denial with the rule's place.
+ * rules_check_request: a parsed request (dst after socks5_addr_unliteral).
+ * Returns 0 (allowed), 1 (a name to check again per address), or -EACCES.
+ * rules_check_addr: one resolved address of name (or a datagram's address).
+ * Returns 0 or -EACCES.
+ */
+int rules_check_request(const struct rules *r, const struct sockaddr *client, const char *user,
+			uint8_t socks5_cmd, const struct socks5_addr *dst);
+int rules_check_addr(const struct rules *r, const struct sockaddr *client, const char *user,
+		     unsigned cmd, const char *name, const struct sockaddr *addr);
+
 /* Where a rule came from: "FILE:LINE" or "--rule N". Always returns buf. */
 char *rules_where(const struct rule *rule, char *buf, size_t len);
 

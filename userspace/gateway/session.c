@@ -11,6 +11,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "netutil.h"
+#include "rules.h"
 #include "socks5.h"
 
 /* Bytes a client may pipeline with its handshake before the reply: kept and relayed first. */
@@ -296,6 +297,23 @@ static void session_connected(void *arg, int fd, int err, const struct sockaddr 
 		session_end(s, "ev", ENOMEM);
 }
 
+/* happy_opts.filter: access rules (and routes) for each address a name resolved to. */
+static int session_filter(void *arg, const struct sockaddr *sa)
+{
+	struct session *s = arg;
+	char name[300], *colon;
+
+	/* s->dest is "name:port" as the request gave it; the port is after the last colon. */
+	snprintf(name, sizeof(name), "%s", s->dest ? s->dest : "");
+	colon = strrchr(name, ':');
+	if (colon)
+		*colon = '\0';
+	if (rules_check_addr(s->w->snap->conf.rules, &s->client.sa, s->user, rules_cmd_bit(s->cmd),
+			     colon && *name ? name : NULL, sa) < 0)
+		return EACCES;
+	return 0;
+}
+
 static void session_resolved(void *arg, int family, int err, const struct sockaddr_storage *addrs,
 			     size_t n, int remaining)
 {
@@ -312,6 +330,10 @@ static void session_resolved(void *arg, int family, int err, const struct sockad
 	if (!s->via.sa.sa_family) {
 		session_fail(s, socks5_rep_from_errno(s->err ? s->err : ENOENT), "resolve failed",
 			     s->err);
+		return;
+	}
+	if (session_filter(s, &s->via.sa) == EACCES) {
+		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied by rule", EACCES);
 		return;
 	}
 	s->rep = SOCKS5_REP_SUCCEEDED;
@@ -372,17 +394,19 @@ static void session_resolve_ptr(struct session *s, struct socks5_addr *dst)
 
 static void session_connect(struct session *s, struct socks5_addr *dst)
 {
+	struct happy_opts o = s->w->happy;
 	struct sockaddr_storage ss;
 	int err;
 
+	o.filter = session_filter;
+	o.filter_arg = s;
 	if (dst->atyp == SOCKS5_ATYP_DOMAINNAME) {
-		s->happy = happy_start(s->w->loop, s->w->res, &s->w->happy, dst->name, NULL,
-				       dst->port, session_connected, s, &err);
+		s->happy = happy_start(s->w->loop, s->w->res, &o, dst->name, NULL, dst->port,
+				       session_connected, s, &err);
 	} else {
 		socks5_addr_to_sockaddr(dst, &ss, NULL);
-		s->happy =
-		    happy_start(s->w->loop, s->w->res, &s->w->happy, NULL, (struct sockaddr *)&ss,
-				dst->port, session_connected, s, &err);
+		s->happy = happy_start(s->w->loop, s->w->res, &o, NULL, (struct sockaddr *)&ss,
+				       dst->port, session_connected, s, &err);
 	}
 	if (!s->happy)
 		session_fail(s, socks5_rep_from_errno(err), "connect", -err);
@@ -401,6 +425,12 @@ static void session_request(struct session *s, struct socks5_request *req)
 	 */
 	session_watch(s, 0);
 	ev_timer_start(s->w->loop, &s->timer, s->w->snap->conf.connect_timeout_s * 1000u);
+	/* Before any DNS query or outbound socket; names may be checked again per address. */
+	if (rules_check_request(s->w->snap->conf.rules, &s->client.sa, s->user, req->cmd,
+				&req->dst) < 0) {
+		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied by rule", EACCES);
+		return;
+	}
 	switch (req->cmd) {
 	case SOCKS5_CMD_CONNECT:
 		if (req->dst.port == 0)
