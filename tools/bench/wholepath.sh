@@ -129,7 +129,8 @@ start_agent()
 {
 	"${NSX[@]}" "$S46_BIN" agent --gateway 127.0.0.1:"${PORT[gateway]}" --cgroup "$CG" \
 		--control "$TMP/agent.sock" --no-pin --fake-state "$TMP/fakeip.state" \
-		--dns-upstream 127.0.0.1 --log-level warn >"$TMP/agent.log" 2>&1 </dev/null &
+		--dns-upstream 127.0.0.1 --proxy-port 7046 --dns-port 7053 --log-level warn \
+		>"$TMP/agent.log" 2>&1 </dev/null &
 	AGENT_PID=$!
 	PIDS+=("$AGENT_PID")
 	for _ in $(seq 100); do
