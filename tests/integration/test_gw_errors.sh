@@ -51,9 +51,8 @@ expect_rep 06 "connect timeout (IPv6 blackhole)" "$BH6_ADDR" 80
 expect_rep 06 "connect timeout on every address of dead.test" dead.test 80
 expect_rep 04 "port 0" web4.test 0
 expect_rep 07 "unknown command 0x09" web4.test 7 --cmd 9
-# README: BIND and UDP ASSOCIATE are not implemented and say so.
+# README: BIND is not implemented and says so.
 expect_rep 07 "BIND" "$S4_ADDR" 7 --cmd 2
-expect_rep 07 "UDP ASSOCIATE" 0.0.0.0 0 --cmd 3
 expect_rep 08 "unknown address type 0x02" 'abcd' 7 --atyp 2
 expect_rep 08 "unknown address type 0x05" 'abcd' 7 --atyp 5
 

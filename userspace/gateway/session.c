@@ -13,6 +13,7 @@
 #include "netutil.h"
 #include "rules.h"
 #include "socks5.h"
+#include "udp.h"
 
 /* Bytes a client may pipeline with its handshake before the reply: kept and relayed first. */
 #define SESSION_INBUF 1024
@@ -28,6 +29,7 @@ enum session_state {
 	SESSION_REPLYING,   /* success reply partly written */
 	SESSION_RELAY,
 	SESSION_LINGER, /* final reply queued; then half-close and wait for the client's EOF */
+	SESSION_UDP,	/* UDP ASSOCIATE: the control connection is only watched for its end */
 };
 
 /* Only while the handshake runs: freed when the relay starts. */
@@ -53,6 +55,7 @@ struct session {
 	struct session_hs *hs;
 	struct happy *happy;
 	struct resolv_query *query;
+	struct udp_assoc *udp;
 	struct auth_job *job; /* in the auth pool; the worker frees it */
 	struct ev_timer timer;
 	struct relay relay;
@@ -115,6 +118,7 @@ static void session_free(struct session *s)
 		ev_io_del(w->loop, s->cfd);
 	happy_cancel(s->happy);
 	resolv_cancel(s->query);
+	udp_assoc_free(s->udp);
 	if (s->job)
 		s->job->owner = NULL;
 	ev_timer_stop(w->loop, &s->timer);
@@ -412,6 +416,59 @@ static void session_connect(struct session *s, struct socks5_addr *dst)
 		session_fail(s, socks5_rep_from_errno(err), "connect", -err);
 }
 
+/* UDP ASSOCIATE: the association lives as long as this control connection. */
+static void session_udp(struct session *s, struct socks5_addr *dst)
+{
+	struct sockaddr_storage local, bnd;
+	socklen_t llen = sizeof(local);
+	uint8_t buf[SOCKS5_REPLY_MAX];
+	int err, ret;
+
+	if (getsockname(s->cfd, (struct sockaddr *)&local, &llen) < 0) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "getsockname", errno);
+		return;
+	}
+	addr_unmap(&local);
+	s->udp = udp_assoc_new(s->w, (struct sockaddr *)&local, &s->client.sa, dst, s->user, &bnd,
+			       &err);
+	if (!s->udp) {
+		session_fail(s, socks5_rep_from_errno(err), "udp associate", -err);
+		return;
+	}
+	ev_timer_stop(s->w->loop, &s->timer);
+	s->rep = SOCKS5_REP_SUCCEEDED;
+	s->why = "udp association closed";
+	session_queue(s, buf,
+		      socks5_build_reply(buf, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd));
+	s->state = SESSION_UDP;
+	ret = session_flush(s);
+	if (ret < 0 || session_watch(s, EV_READ | (ret ? EV_WRITE : 0)) < 0)
+		session_end(s, "client gone before reply", ret < 0 ? -ret : 0);
+}
+
+/* The control connection of an association carries nothing; its end ends the association. */
+static void session_udp_control(struct session *s, unsigned events)
+{
+	uint8_t buf[512];
+	ssize_t n;
+	int ret;
+
+	if (events & EV_WRITE) {
+		ret = session_flush(s);
+		if (ret < 0) {
+			session_end(s, "client write", -ret);
+			return;
+		}
+		if (ret == 0 && session_watch(s, EV_READ) < 0)
+			return;
+	}
+	if (!(events & EV_READ))
+		return;
+	n = recv(s->cfd, buf, sizeof(buf), 0);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		session_end(s, NULL, 0);
+}
+
 /* A complete request: the handshake is over, start what it asks for. */
 static void session_request(struct session *s, struct socks5_request *req)
 {
@@ -437,6 +494,9 @@ static void session_request(struct session *s, struct socks5_request *req)
 			session_fail(s, SOCKS5_REP_HOST_UNREACHABLE, "port 0", 0);
 		else
 			session_connect(s, &req->dst);
+		break;
+	case SOCKS5_CMD_UDP_ASSOCIATE:
+		session_udp(s, &req->dst);
 		break;
 	case SOCKS5_CMD_RESOLVE:
 		session_resolve(s, &req->dst);
@@ -663,6 +723,9 @@ static void session_client_cb(struct ev_loop *loop, int fd, unsigned events, voi
 			session_linger_step(s);
 		else if (events & EV_READ)
 			session_linger_read(s);
+		break;
+	case SESSION_UDP:
+		session_udp_control(s, events);
 		break;
 	default:
 		break;

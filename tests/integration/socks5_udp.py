@@ -1,0 +1,217 @@
+#!/usr/bin/python3
+"""socks5_udp.py — SOCKS5 UDP ASSOCIATE client for tests, and a UDP echo server.
+
+usage:
+  socks5_udp.py [-t SEC] [--user U --password P] [--want ADDR PORT] SERVER PORT ACTION...
+  socks5_udp.py serve ADDR PORT
+
+Associates (printing "reply XX" and "bnd ADDR PORT"), then runs the actions:
+  echo DST PORT TEXT       datagram to DST:PORT; prints "from SRC SPORT TEXT" per reply, or "timeout"
+  frag DST PORT TEXT       the same with FRAG=1 (must be dropped)
+  stranger DST PORT TEXT   the same from another UDP socket (another source port)
+  raw HEX                  a raw datagram (header included)
+  dns DST NAME TYPE        DNS query (A or AAAA) to DST:53; prints "dns RCODE ADDR..." or "timeout"
+  close                    closes the control connection (and waits 0.3 s)
+DST may be a name, sent as ATYP DOMAINNAME. serve echoes each datagram back
+and logs "from ADDR PORT" per datagram.
+"""
+import argparse
+import ipaddress
+import random
+import socket
+import struct
+import sys
+import time
+
+
+def out(*words):
+    print(*words, flush=True)
+
+
+def enc_addr(host, port):
+    try:
+        ip = ipaddress.ip_address(host)
+        body = (b"\x01" if ip.version == 4 else b"\x04") + ip.packed
+    except ValueError:
+        body = b"\x03" + bytes([len(host)]) + host.encode()
+    return body + struct.pack("!H", port)
+
+
+def dec_addr(buf, off):
+    atyp = buf[off]
+    if atyp == 1:
+        host, off = str(ipaddress.IPv4Address(buf[off + 1:off + 5])), off + 5
+    elif atyp == 4:
+        host, off = str(ipaddress.IPv6Address(buf[off + 1:off + 17])), off + 17
+    elif atyp == 3:
+        n = buf[off + 1]
+        host, off = buf[off + 2:off + 2 + n].decode("latin1"), off + 2 + n
+    else:
+        raise ValueError("atyp %d" % atyp)
+    return host, struct.unpack("!H", buf[off:off + 2])[0], off + 2
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        c = s.recv(n - len(buf))
+        if not c:
+            raise EOFError()
+        buf += c
+    return buf
+
+
+def associate(args):
+    ctl = socket.create_connection((args.server, args.port), timeout=args.timeout)
+    if args.user:
+        ctl.sendall(b"\x05\x01\x02")
+        recv_exact(ctl, 2)
+        u, p = args.user.encode(), args.password.encode()
+        ctl.sendall(b"\x01" + bytes([len(u)]) + u + bytes([len(p)]) + p)
+        if recv_exact(ctl, 2)[1] != 0:
+            out("auth failed")
+            sys.exit(1)
+    else:
+        ctl.sendall(b"\x05\x01\x00")
+        recv_exact(ctl, 2)
+    want = args.want or ["0.0.0.0", "0"]
+    ctl.sendall(b"\x05\x03\x00" + enc_addr(want[0], int(want[1])))
+    head = recv_exact(ctl, 4)
+    out("reply %02x" % head[1])
+    atyp = head[3]
+    rest = recv_exact(ctl, {1: 4, 4: 16}.get(atyp, 0) + 2) if atyp in (1, 4) else b""
+    if head[1] != 0 or not rest:
+        sys.exit(0)
+    host, port, _ = dec_addr(bytes([atyp]) + rest, 0)
+    out("bnd", host, port)
+    return ctl, host, port
+
+
+def udp_for(host):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", 0))
+    return s
+
+
+def wait_replies(s, timeout, want=1):
+    s.settimeout(timeout)
+    got = []
+    try:
+        while len(got) < want:
+            got.append(s.recv(65536))
+    except socket.timeout:
+        pass
+    return got
+
+
+def show_reply(d):
+    if d[:3] != b"\x00\x00\x00":
+        out("badheader", d[:4].hex())
+        return None
+    host, port, off = dec_addr(d, 3)
+    return host, port, d[off:]
+
+
+def dns_query(name, qtype):
+    qid = random.randrange(65536)
+    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.rstrip(".").split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\x00" + struct.pack("!HH", {"A": 1, "AAAA": 28}[qtype], 1)
+
+
+def dns_answers(msg):
+    rcode = msg[3] & 0xF
+    qd, an = struct.unpack("!HH", msg[4:8])
+    off = 12
+    for _ in range(qd):
+        while msg[off]:
+            off += msg[off] + 1
+        off += 5
+    addrs = []
+    for _ in range(an):
+        if msg[off] & 0xC0 == 0xC0:
+            off += 2
+        else:
+            while msg[off]:
+                off += msg[off] + 1
+            off += 1
+        rtype, _, _, rdlen = struct.unpack("!HHIH", msg[off:off + 10])
+        off += 10
+        if rtype == 1:
+            addrs.append(str(ipaddress.IPv4Address(msg[off:off + 4])))
+        elif rtype == 28:
+            addrs.append(str(ipaddress.IPv6Address(msg[off:off + 16])))
+        off += rdlen
+    return rcode, addrs
+
+
+def run(args):
+    ctl, bhost, bport = associate(args)
+    u = udp_for(bhost)
+    acts = list(args.actions)
+    while acts:
+        a = acts.pop(0)
+        if a in ("echo", "frag", "stranger"):
+            dst, port, text = acts.pop(0), int(acts.pop(0)), acts.pop(0)
+            sock = udp_for(bhost) if a == "stranger" else u
+            frag = b"\x01" if a == "frag" else b"\x00"
+            sock.sendto(b"\x00\x00" + frag + enc_addr(dst, port) + text.encode(), (bhost, bport))
+            got = wait_replies(sock, args.timeout)
+            if not got:
+                out("timeout")
+            for d in got:
+                r = show_reply(d)
+                if r:
+                    out("from", r[0], r[1], r[2].decode("latin1"))
+        elif a == "raw":
+            u.sendto(bytes.fromhex(acts.pop(0)), (bhost, bport))
+            got = wait_replies(u, args.timeout)
+            out("timeout" if not got else "got %d" % len(got))
+        elif a == "dns":
+            dst, name, qtype = acts.pop(0), acts.pop(0), acts.pop(0)
+            u.sendto(b"\x00\x00\x00" + enc_addr(dst, 53) + dns_query(name, qtype), (bhost, bport))
+            got = wait_replies(u, args.timeout)
+            if not got:
+                out("timeout")
+                continue
+            r = show_reply(got[0])
+            if r:
+                rcode, addrs = dns_answers(r[2])
+                out("dns", rcode, *addrs)
+        elif a == "close":
+            ctl.close()
+            time.sleep(0.3)
+        else:
+            out("unknown action", a)
+            sys.exit(2)
+
+
+def serve(addr, port):
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((addr, port))
+    while True:
+        d, peer = s.recvfrom(65536)
+        out("from", peer[0], peer[1])
+        s.sendto(d, peer)
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]))
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-t", "--timeout", type=float, default=1.5)
+    ap.add_argument("--user")
+    ap.add_argument("--password", default="")
+    ap.add_argument("--want", nargs=2)
+    ap.add_argument("server")
+    ap.add_argument("port", type=int)
+    ap.add_argument("actions", nargs="*")
+    run(ap.parse_intermixed_args())
+
+
+if __name__ == "__main__":
+    main()

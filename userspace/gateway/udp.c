@@ -1,0 +1,383 @@
+/* udp.c — UDP ASSOCIATE relay: client datagrams out to any family, replies wrapped back. */
+#include "udp.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include "addr.h"
+#include "gateway.h"
+#include "log.h"
+#include "rules.h"
+
+/* Room for the largest datagram plus the header that wraps a reply. */
+#define UDP_BUF (65536 + SOCKS5_UDP_HEADER_MAX)
+
+struct udp_pending;
+
+struct udp_assoc {
+	struct worker *w;
+	int cfd;	       /* bound where the control connection arrived; talks to the client */
+	int out4, out6;	       /* towards destinations, created on first use; -1 = none yet */
+	union happy_sa client; /* the only source accepted; port 0 until the first datagram */
+	union happy_sa ctl;    /* the control connection's peer, for the rules and the log */
+	const char *user;
+	uint64_t up, down, dropped;
+	uint64_t start_ms;
+	struct udp_pending *pending;
+	unsigned npending;
+};
+
+/* A datagram for a name, kept while the name resolves. */
+struct udp_pending {
+	struct udp_pending *next;
+	struct udp_assoc *a;
+	struct resolv_query *q;
+	union happy_sa cand4, cand6; /* first usable address per family */
+	uint16_t port;
+	uint16_t len;
+	char name[256];
+	uint8_t data[];
+};
+
+/* One buffer per worker thread: nothing per association is sized by datagrams. */
+static __thread uint8_t udp_buf[UDP_BUF];
+
+static void udp_out_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+static int udp_socket(int family, uint32_t mark)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The outbound socket for a family, created when a destination of that family first appears. */
+static int udp_out_fd(struct udp_assoc *a, int family)
+{
+	int *slot = family == AF_INET6 ? &a->out6 : &a->out4;
+	int fd, err;
+
+	if (*slot >= 0)
+		return *slot;
+	fd = udp_socket(family, a->w->snap->conf.mark);
+	if (fd < 0)
+		return fd;
+	err = ev_io_add(a->w->loop, fd, EV_READ, udp_out_cb, a);
+	if (err < 0) {
+		close(fd);
+		return err;
+	}
+	*slot = fd;
+	return fd;
+}
+
+static void udp_send_out(struct udp_assoc *a, const struct sockaddr *dst, const uint8_t *data,
+			 size_t len)
+{
+	int fd = udp_out_fd(a, dst->sa_family);
+
+	/* UDP semantics: a datagram that cannot be sent now is dropped, never queued. */
+	if (fd < 0 || sendto(fd, data, len, MSG_NOSIGNAL, dst, addr_sa_len(dst)) < 0) {
+		a->dropped++;
+		return;
+	}
+	a->up++;
+}
+
+static bool udp_same_ip(const struct sockaddr *x, const struct sockaddr *y)
+{
+	if (x->sa_family != y->sa_family)
+		return false;
+	if (x->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)x)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)y)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)x)->sin6_addr,
+		       &((const struct sockaddr_in6 *)y)->sin6_addr, sizeof(struct in6_addr));
+}
+
+/* Only the client's own address; the first datagram fixes a port that was not known. */
+static bool udp_from_client(struct udp_assoc *a, struct sockaddr_storage *from)
+{
+	addr_unmap(from);
+	if (!udp_same_ip(&a->client.sa, (struct sockaddr *)from))
+		return false;
+	if (!addr_port(&a->client.sa)) {
+		addr_set_port(&a->client.sa, addr_port((struct sockaddr *)from));
+		return true;
+	}
+	return addr_port(&a->client.sa) == addr_port((struct sockaddr *)from);
+}
+
+/* rules + a usable family: 0 if dst may be sent to. */
+static int udp_allowed(struct udp_assoc *a, const char *name, const struct sockaddr *dst)
+{
+	return rules_check_addr(a->w->snap->conf.rules, &a->ctl.sa, a->user, RULES_CMD_UDP, name,
+				dst);
+}
+
+static void udp_pending_unlink(struct udp_pending *p)
+{
+	struct udp_assoc *a = p->a;
+	struct udp_pending **pp = &a->pending;
+
+	while (*pp && *pp != p)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = p->next;
+	a->npending--;
+	free(p);
+}
+
+static void udp_resolved(void *arg, int family, int err, const struct sockaddr_storage *addrs,
+			 size_t n, int remaining)
+{
+	struct udp_pending *p = arg;
+	struct udp_assoc *a = p->a;
+	union happy_sa *slot = family == AF_INET6 ? &p->cand6 : &p->cand4;
+	const union happy_sa *pick;
+
+	for (size_t i = 0; i < n && !slot->sa.sa_family; i++) {
+		union happy_sa c = {0};
+
+		memcpy(&c, &addrs[i], addr_sa_len((const struct sockaddr *)&addrs[i]));
+		addr_set_port(&c.sa, p->port);
+		if (udp_allowed(a, p->name, &c.sa) == 0)
+			*slot = c;
+	}
+	if (remaining)
+		return;
+	p->q = NULL;
+	if (a->w->happy.prefer == AF_INET)
+		pick = p->cand4.sa.sa_family ? &p->cand4 : &p->cand6;
+	else
+		pick = p->cand6.sa.sa_family ? &p->cand6 : &p->cand4;
+	if (pick->sa.sa_family)
+		udp_send_out(a, &pick->sa, p->data, p->len);
+	else
+		a->dropped++;
+	udp_pending_unlink(p);
+}
+
+static void udp_send_name(struct udp_assoc *a, const struct socks5_addr *dst, const uint8_t *data,
+			  size_t len)
+{
+	struct udp_pending *p;
+
+	if (a->npending >= UDP_MAX_PENDING || !(p = calloc(1, sizeof(*p) + len))) {
+		a->dropped++;
+		return;
+	}
+	p->a = a;
+	p->port = dst->port;
+	p->len = (uint16_t)len;
+	memcpy(p->name, dst->name, sizeof(p->name));
+	memcpy(p->data, data, len);
+	p->next = a->pending;
+	a->pending = p;
+	a->npending++;
+	/* The answer always comes from the loop later, cached or not. */
+	p->q = resolv_lookup(a->w->res, p->name, udp_resolved, p);
+	if (!p->q) {
+		a->dropped++;
+		udp_pending_unlink(p);
+	}
+}
+
+/* One datagram from the client: check, unwrap, send on (resolving a name first). */
+static void udp_from_client_datagram(struct udp_assoc *a, const uint8_t *buf, size_t len)
+{
+	struct socks5_udp_header h;
+	struct sockaddr_storage ss;
+	int hl = socks5_parse_udp_header(buf, len, &h);
+
+	/* RFC 1928: fragments are optional; a relay that does not reassemble drops them. */
+	if (hl <= 0 || h.frag != 0 || h.dst.port == 0) {
+		a->dropped++;
+		return;
+	}
+	socks5_addr_unliteral(&h.dst);
+	if (rules_check_request(a->w->snap->conf.rules, &a->ctl.sa, a->user,
+				SOCKS5_CMD_UDP_ASSOCIATE, &h.dst) < 0) {
+		a->dropped++;
+		return;
+	}
+	if (h.dst.atyp == SOCKS5_ATYP_DOMAINNAME) {
+		udp_send_name(a, &h.dst, buf + hl, len - (size_t)hl);
+		return;
+	}
+	socks5_addr_to_sockaddr(&h.dst, &ss, NULL);
+	if (udp_allowed(a, NULL, (struct sockaddr *)&ss) < 0) {
+		a->dropped++;
+		return;
+	}
+	udp_send_out(a, (struct sockaddr *)&ss, buf + hl, len - (size_t)hl);
+}
+
+static void udp_client_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct udp_assoc *a = arg;
+
+	/* A bounded batch keeps one busy association from starving the loop. */
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		ssize_t n =
+		    recvfrom(fd, udp_buf, UDP_BUF, MSG_TRUNC, (struct sockaddr *)&from, &flen);
+
+		if (n < 0)
+			return;
+		if (n > UDP_BUF || !udp_from_client(a, &from)) {
+			a->dropped++;
+			continue;
+		}
+		udp_from_client_datagram(a, udp_buf, (size_t)n);
+	}
+}
+
+/* A reply from a destination: wrapped in a header naming its source, sent to the client. */
+static void udp_out_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct udp_assoc *a = arg;
+
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage from;
+		socklen_t flen = sizeof(from);
+		struct socks5_addr src;
+		uint8_t *data = udp_buf + SOCKS5_UDP_HEADER_MAX;
+		ssize_t n = recvfrom(fd, data, UDP_BUF - SOCKS5_UDP_HEADER_MAX, MSG_TRUNC,
+				     (struct sockaddr *)&from, &flen);
+		int hl;
+
+		if (n < 0)
+			return;
+		addr_unmap(&from);
+		if (n > UDP_BUF - SOCKS5_UDP_HEADER_MAX || !addr_port(&a->client.sa) ||
+		    socks5_addr_from_sockaddr(&src, (struct sockaddr *)&from) < 0) {
+			a->dropped++;
+			continue;
+		}
+		src.port = addr_port((struct sockaddr *)&from);
+		hl = socks5_build_udp_header(udp_buf, 0, &src);
+		if (hl < 0) {
+			a->dropped++;
+			continue;
+		}
+		/* The header goes right before the payload, so one sendto carries both. */
+		memmove(data - hl, udp_buf, (size_t)hl);
+		if (sendto(a->cfd, data - hl, (size_t)n + (size_t)hl, MSG_NOSIGNAL, &a->client.sa,
+			   addr_sa_len(&a->client.sa)) < 0)
+			a->dropped++;
+		else
+			a->down++;
+	}
+}
+
+/* The address the client sends from: the request's, or the control connection's IP. */
+static void udp_expect_client(struct udp_assoc *a, const struct sockaddr *client,
+			      const struct socks5_addr *want)
+{
+	struct sockaddr_storage ss;
+
+	memcpy(&a->client, client, addr_sa_len(client));
+	addr_set_port(&a->client.sa, 0);
+	if (socks5_addr_to_sockaddr(want, &ss, NULL) < 0)
+		return;
+	addr_unmap(&ss);
+	if (ss.ss_family == AF_INET
+		? ((struct sockaddr_in *)&ss)->sin_addr.s_addr != 0
+		: !IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+		memcpy(&a->client, &ss, addr_sa_len((struct sockaddr *)&ss));
+	addr_set_port(&a->client.sa, want->port);
+}
+
+static int udp_bind_client(struct udp_assoc *a, const struct sockaddr *ctl_local,
+			   struct sockaddr_storage *bnd)
+{
+	union happy_sa local = {0};
+	socklen_t blen = sizeof(*bnd);
+	const struct sockaddr_storage *pub = &a->w->snap->conf.udp_public;
+
+	memcpy(&local, ctl_local, addr_sa_len(ctl_local));
+	addr_set_port(&local.sa, 0);
+	a->cfd = udp_socket(local.sa.sa_family, 0);
+	if (a->cfd < 0)
+		return a->cfd;
+	if (bind(a->cfd, &local.sa, addr_sa_len(&local.sa)) < 0 ||
+	    getsockname(a->cfd, (struct sockaddr *)bnd, &blen) < 0)
+		return -errno;
+	if (pub->ss_family) {
+		uint16_t port = addr_port((struct sockaddr *)bnd);
+
+		memcpy(bnd, pub, sizeof(*bnd));
+		addr_set_port((struct sockaddr *)bnd, port);
+	}
+	return ev_io_add(a->w->loop, a->cfd, EV_READ, udp_client_cb, a);
+}
+
+struct udp_assoc *udp_assoc_new(struct worker *w, const struct sockaddr *ctl_local,
+				const struct sockaddr *client, const struct socks5_addr *want,
+				const char *user, struct sockaddr_storage *bnd, int *err)
+{
+	struct udp_assoc *a = calloc(1, sizeof(*a));
+
+	if (!a) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	a->w = w;
+	a->cfd = a->out4 = a->out6 = -1;
+	a->user = user;
+	a->start_ms = ev_now(w->loop);
+	memcpy(&a->ctl, client, addr_sa_len(client));
+	udp_expect_client(a, client, want);
+	*err = udp_bind_client(a, ctl_local, bnd);
+	if (*err < 0) {
+		if (a->cfd >= 0)
+			close(a->cfd);
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+static void udp_close(struct udp_assoc *a, int fd)
+{
+	if (fd < 0)
+		return;
+	ev_io_del(a->w->loop, fd);
+	close(fd);
+}
+
+void udp_assoc_free(struct udp_assoc *a)
+{
+	char client[ADDR_STRLEN];
+
+	if (!a)
+		return;
+	while (a->pending) {
+		resolv_cancel(a->pending->q);
+		udp_pending_unlink(a->pending);
+	}
+	udp_close(a, a->cfd);
+	udp_close(a, a->out4);
+	udp_close(a, a->out6);
+	log_info("udp client=%s datagrams up=%llu down=%llu dropped=%llu ms=%llu",
+		 addr_format(&a->client.sa, client, sizeof(client)), (unsigned long long)a->up,
+		 (unsigned long long)a->down, (unsigned long long)a->dropped,
+		 (unsigned long long)(ev_now(a->w->loop) - a->start_ms));
+	free(a);
+}
