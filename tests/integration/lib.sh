@@ -265,6 +265,63 @@ _resolv()
 	printf '127.0.0.1 localhost\n::1 localhost\n' >"/etc/netns/$1/hosts"
 }
 
+# ns_new SHORT: an extra namespace $T<SHORT> (lo up, no DAD) for tests that
+# need more hosts than topo_up builds. Cleanup removes it. Call it in the
+# test's shell, not in $(...): a subshell's namespaces are not tracked.
+ns_new()
+{
+	_ns_add "$T$1"
+}
+
+# ns_link NS_A IF_IN_A NS_B IF_IN_B: a veth pair between two namespaces, both ends up.
+ns_link() { _link "$@"; }
+
+# ns_addr NS IF ADDR/LEN: an address, usable at once (no DAD).
+ns_addr() { _addr "$@"; }
+
+# ns_resolv NS NAMESERVER [HOSTS-LINE...]: the namespace's resolv.conf (and extra /etc/hosts lines).
+ns_resolv()
+{
+	local ns=$1 line
+	_resolv "$ns" "$2"
+	shift 2
+	for line in "$@"; do
+		printf '%s
+' "$line" >>"/etc/netns/$ns/hosts"
+	done
+}
+
+# dns_serve NS LISTEN-ADDRS RECORD...: one more dnsmasq in NS, listening on the
+# comma-separated addresses, port 53; RECORD is a dnsmasq line (host-record=...).
+# Every other name under .test is NXDOMAIN. Sets SPAWNED_PID/SPAWNED_LOG.
+dns_serve()
+{
+	local ns=$1 listen=$2 conf
+	shift 2
+	conf=$TMP/dnsmasq-${ns#"$T"}.conf
+	{
+		printf '%s
+' no-resolv no-hosts no-poll bind-interfaces user=root log-facility=- \
+			log-queries local=/test/ "listen-address=$listen" "pid-file=$conf.pid"
+		printf '%s
+' "$@"
+	} >"$conf"
+	SPAWN_NAME=dnsmasq-${ns#"$T"} spawn "$ns" dnsmasq --keep-in-foreground --conf-file="$conf"
+	ip netns exec "$ns" sh -c 'for i in $(seq 100); do
+		ss -Hlun "sport = :53" | grep -q . && exit 0; sleep 0.05; done; exit 1' ||
+		fail "dnsmasq in $ns did not start"
+}
+
+# s46_spawn NS NAME LISTEN-ADDR PORT [ARGS...]: one more socks46 gateway (logs
+# at $TMP/<n>-NAME.log), waits for its port; sets SPAWNED_PID, SPAWNED_LOG.
+s46_spawn()
+{
+	local ns=$1 name=$2 addr=$3 port=$4
+	shift 4
+	SPAWN_NAME=$name spawn "$ns" "$S46_BIN" gateway --listen "$(_bracket "$addr"):$port" "$@"
+	wait_port "$ns" "$addr" "$port"
+}
+
 _dns_up()
 {
 	cat >"$TMP/dnsmasq.conf" <<-EOF
