@@ -146,34 +146,49 @@ client()
 	[ "$1" = direct ] || VIA+=(--socks 127.0.0.1:"${PORT[$1]}")
 }
 
-# bench_one NAME: every test gets a freshly started proxy, so one test's leftovers (a
-# stalled relay, a grown heap) cannot skew the next.
-bench_one()
+# bench_idle NAME: the memory test on a fresh proxy (and the concurrency test for socks46).
+bench_idle()
 {
-	local name=$1 pid= t
-	say "== $name"
-	if [ "$name" = direct ]; then
-		measure_stream direct 1
-		measure_stream direct 8
-		measure_rate direct
+	local name=$1
+	say "== $name: idle connections"
+	start_proxy "$name" || {
+		say "    skipped: ${NOTE[$name]}"
 		return
-	fi
-	for t in idle stream1 stream8 rate; do
-		start_proxy "$name" || {
-			say "    skipped: ${NOTE[$name]}"
-			return
-		}
-		pid=$STARTED
-		case $t in
-		idle)
-			measure_idle "$name" "$pid" "$IDLE_N" idle
-			[ "$name" = socks46 ] && measure_max "$pid"
-			;;
-		stream1) measure_stream "$name" 1 ;;
-		stream8) measure_stream "$name" 8 ;;
-		rate) measure_rate "$name" "$pid" ;;
-		esac
-		kill_tree "$pid"
+	}
+	measure_idle "$name" "$STARTED" "$IDLE_N" idle
+	[ "$name" = socks46 ] && measure_max "$STARTED"
+	kill_tree "$STARTED"
+}
+
+# bench_test TEST: every path, round after round; the proxies are started fresh for each
+# test, so one test's leftovers (a stalled relay, a grown heap) cannot skew the next.
+bench_test()
+{
+	local t=$1 n r live=() started=()
+	declare -A pidof=()
+	say "== $t"
+	for n in "${NAMES[@]}"; do
+		if [ "$n" = direct ]; then
+			live+=(direct)
+		elif start_proxy "$n"; then
+			live+=("$n")
+			pidof[$n]=$STARTED
+			started+=("$STARTED")
+		else
+			say "    $n skipped: ${NOTE[$n]}"
+		fi
+	done
+	for r in $(seq "$RUNS"); do
+		for n in "${live[@]}"; do
+			case $t in
+			stream1) stream_run "$n" 1 ;;
+			stream8) stream_run "$n" 8 ;;
+			rate) rate_run "$n" "${pidof[$n]:-}" "$RATE_CONC" "" ;;
+			esac
+		done
+	done
+	for n in "${started[@]}"; do
+		kill_tree "$n"
 	done
 }
 
@@ -203,7 +218,10 @@ wait_listen $SINK_PORT $SINK_PID || {
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for n in "${NAMES[@]}"; do
-	bench_one "$n"
+	[ "$n" = direct ] || bench_idle "$n"
+done
+for t in stream1 stream8 rate; do
+	bench_test $t
 done
 
 printf '\nsocks46 benchmark — loopback in a private network namespace, %s CPU cores shared by\n' \
@@ -212,7 +230,8 @@ printf 'the load generator (one epoll thread), the proxy and the sink server (on
 printf 'Best of %s runs of %s s per throughput and rate figure. Rate: %s connections in flight,\n' \
 	"$RUNS" "$DUR" "$RATE_CONC"
 printf 'each a SOCKS5 CONNECT, a 16-byte request, a 64-byte response and close; latency is\n'
-printf 'connect() to the first response byte. Every test starts a fresh proxy.\n'
+printf 'connect() to the first response byte. Each test starts fresh proxies and goes round\n'
+printf 'all paths once per run.\n'
 printf 'Load average before / after: %s / %s (other work on the machine skews the figures).\n\n' \
 	"$LOAD0" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-28s' ""

@@ -120,52 +120,50 @@ run_bench()
 # better A B: true if A is a larger number than B (B may be empty).
 better() { awk -v a="${1:-0}" -v b="${2:-}" 'BEGIN { exit !(b == "" || a + 0 > b + 0) }'; }
 
-# Throughput and rate take the best of BENCH_RUNS runs: the cores are shared with whatever
-# else the machine runs, and a disturbed run only ever looks slower.
-measure_stream()
+# Throughput and rate keep the best of BENCH_RUNS runs: the cores are shared with whatever
+# else the machine runs, and a disturbed run only ever looks slower. The callers go round
+# the paths once per run, so every path sees the same stretches of the machine's load.
+
+# stream_run NAME N: one throughput run with N streams; the best clean run is R[NAME:gbpsN].
+stream_run()
 {
-	local name=$1 n=$2 line best= errs=0 r e
-	for r in $(seq "$RUNS"); do
-		# shellcheck disable=SC2046
-		line=$(run_bench "$name" stream --conc "$n" --duration "$DUR" --timeout $((DUR + 15)))
-		say "    stream x$n: $line"
-		e=$(kv "$line" errors)
-		errs=$((errs + ${e:-1}))
-		# A run with an error (a stalled relay) has no throughput figure.
-		[ "${e:-1}" = 0 ] && better "$(kv "$line" gbps)" "$best" && best=$(kv "$line" gbps)
-		# A relay that stalls once will stall again: do not wait out the limit three times.
-		[ "${e:-1}" = 0 ] || break
-	done
-	R[$name:gbps$n]=$best
-	R[$name:gbps${n}_err]=$errs
+	local name=$1 n=$2 line e
+	# A relay that stalled once stalls again: do not wait out the time limit every round.
+	[ "${R[$name:gbps${n}_err]:-0}" = 0 ] || return 0
+	line=$(run_bench "$name" stream --conc "$n" --duration "$DUR" --timeout $((DUR + 15)))
+	say "    $name stream x$n: $line"
+	e=$(kv "$line" errors)
+	R[$name:gbps${n}_err]=$((${R[$name:gbps${n}_err]:-0} + ${e:-1}))
+	# A run with an error (a stalled relay) has no throughput figure.
+	if [ "${e:-1}" = 0 ] && better "$(kv "$line" gbps)" "${R[$name:gbps$n]:-}"; then
+		R[$name:gbps$n]=$(kv "$line" gbps)
+	fi
+	return 0
 }
 
-# measure_rate NAME [PID [CONC [KEY]]]: connections per second and latency, stored under KEY.
-measure_rate()
+# rate_run NAME PID CONC KEY: one connection-rate run; results under metric names + KEY.
+# PID (may be empty) is the proxy whose CPU time per connection is added up.
+rate_run()
 {
-	local name=$1 pid=${2:-} conc=${3:-$RATE_CONC} k=${4:-} line t0 t1 best= errs=0 conns=0 r e c
+	local name=$1 pid=$2 conc=$3 k=$4 line t0= e c
 	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
-	for r in $(seq "$RUNS"); do
-		# shellcheck disable=SC2046
-		line=$(run_bench "$name" rate --conc "$conc" --duration "$DUR" --timeout $((DUR + 30)))
-		say "    rate x$conc: $line"
-		e=$(kv "$line" errors)
-		c=$(kv "$line" conns)
-		errs=$((errs + ${e:-1}))
-		conns=$((conns + ${c:-0}))
-		if better "$(kv "$line" cps)" "$best"; then
-			best=$(kv "$line" cps)
-			R[$name:p50$k]=$(kv "$line" p50_us)
-			R[$name:p99$k]=$(kv "$line" p99_us)
-		fi
-	done
-	R[$name:cps$k]=$best
-	R[$name:rate_err$k]=$errs
-	if [ -n "$pid" ] && [ "$conns" -gt 0 ]; then
-		t1=$(cpu_ticks "$pid")
-		# Proxy CPU per connection in microseconds (clock ticks are 1/100 s).
-		R[$name:cpu_us]=$(((t1 - t0) * 10000 / conns))
+	line=$(run_bench "$name" rate --conc "$conc" --duration "$DUR" --timeout $((DUR + 30)))
+	say "    $name rate x$conc: $line"
+	e=$(kv "$line" errors)
+	c=$(kv "$line" conns)
+	R[$name:rate_err$k]=$((${R[$name:rate_err$k]:-0} + ${e:-1}))
+	if better "$(kv "$line" cps)" "${R[$name:cps$k]:-}"; then
+		R[$name:cps$k]=$(kv "$line" cps)
+		R[$name:p50$k]=$(kv "$line" p50_us)
+		R[$name:p99$k]=$(kv "$line" p99_us)
 	fi
+	if [ -n "$t0" ] && [ "${c:-0}" -gt 0 ]; then
+		R[$name:ticks$k]=$((${R[$name:ticks$k]:-0} + $(cpu_ticks "$pid") - t0))
+		R[$name:conns$k]=$((${R[$name:conns$k]:-0} + c))
+		# Clock ticks are 1/100 s: microseconds of proxy CPU per connection.
+		R[$name:cpu_us$k]=$((R[$name:ticks$k] * 10000 / R[$name:conns$k]))
+	fi
+	return 0
 }
 
 # measure_idle NAME PID COUNT KEY: holds COUNT relayed connections, records memory and errors.

@@ -151,30 +151,40 @@ start_dante()
 	start proxychains "$TMP/dante.log" ip netns exec "$NS" danted -f "$TMP/danted.conf"
 }
 
-whole_one()
+# whole_test TEST: one run per path per round (see lib.sh).
+whole_test()
 {
-	local name=$1
-	say "== whole path: $name"
-	measure_stream "$name" 1
-	measure_rate "$name" "" "$RATE_CONC"
-	measure_rate "$name" "" 1 _1
+	local t=$1 n r
+	say "== whole path: $t"
+	for r in $(seq "$RUNS"); do
+		for n in "${LIVE[@]}"; do
+			case $t in
+			stream1) stream_run "$n" 1 ;;
+			rate) rate_run "$n" "" "$RATE_CONC" "" ;;
+			rate1) rate_run "$n" "" 1 _1 ;;
+			esac
+		done
+	done
 }
 
 whole_setup
 NAMES=(direct socks46 proxychains)
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-whole_one direct
+LIVE=(direct)
 if start_gateway && start_agent; then
-	whole_one socks46
+	LIVE+=(socks46)
 else
-	say "    skipped: ${NOTE[socks46]}"
+	say "whole path: socks46 skipped: ${NOTE[socks46]}"
 fi
 if start_dante; then
-	whole_one proxychains
+	LIVE+=(proxychains)
 else
-	say "    skipped: ${NOTE[proxychains]}"
+	say "whole path: proxychains skipped: ${NOTE[proxychains]}"
 fi
+for t in stream1 rate rate1; do
+	whole_test $t
+done
 
 printf '\nwhole path — a program in a test cgroup resolves %s with getaddrinfo and connects:\n' "$NAME"
 printf '  socks46:     cgroup BPF -> agent (fake address) -> gateway (resolves via dnsmasq) -> sink\n'
