@@ -364,6 +364,14 @@ static int redirect_pick(struct redirect_conn *c)
 	return -1;
 }
 
+static bool redirect_untried(const struct redirect_conn *c)
+{
+	for (unsigned i = 0; i < c->r->cfg.ngateways; i++)
+		if (!(c->tried & (1u << i)))
+			return true;
+	return false;
+}
+
 static int redirect_gw_connect(struct redirect_conn *c)
 {
 	struct redirect *r = c->r;
@@ -402,7 +410,9 @@ static void redirect_next_gateway(struct redirect_conn *c)
 		c->state = RC_CONNECTING;
 		err = redirect_gw_connect(c);
 		if (!err) {
-			ev_timer_start(r->loop, &c->timer, r->cfg.connect_ms);
+			/* Skipping a slow gateway only helps when another one is left to try. */
+			ev_timer_start(r->loop, &c->timer,
+				       redirect_untried(c) ? r->cfg.connect_ms : r->cfg.reply_ms);
 			return;
 		}
 		r->gws[c->gw].failures++;
