@@ -155,9 +155,11 @@ def http_get(addr, port, expect, af=None, dual=False):
     ok("GET %s:%d returned %r" % (addr, port, expect))
 
 
-def connect_error(addr, port):
+def connect_error(addr, port, mark=0):
     """Prints the errno name of a connect that must fail at once."""
     s = socket.socket(fam(addr), socket.SOCK_STREAM)
+    if mark:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
     s.settimeout(3)
     try:
         s.connect((addr, port))
@@ -228,7 +230,7 @@ def main():
     elif cmd == "get-dual":
         http_get(args[0], int(args[1]), args[2], af=socket.AF_INET6, dual=True)
     elif cmd == "connect-error":
-        connect_error(args[0], int(args[1]))
+        connect_error(args[0], int(args[1]), int(args[2], 0) if len(args) > 2 else 0)
     elif cmd == "udp-denied":
         udp_denied(args[0])
     elif cmd == "serve":

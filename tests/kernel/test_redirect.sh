@@ -66,6 +66,9 @@ log "the agent's own sockets and a program outside the cgroup are not redirected
 r=$(kns "$PY" "$PROBE" connect-error "$F4" 80)
 assert_eq "$r" ENETUNREACH "outside the cgroup, a fake address is unreachable (no redirect)"
 
+r=$(kin "$PY" "$PROBE" connect-error "$F4" 80 0x5346)
+assert_eq "$r" ENETUNREACH "a socket marked 0x5346 in the cgroup is not redirected"
+
 log "a destination the gateway refuses fails at once with a reset"
 start=$(date +%s%N)
 r=$(kin "$PY" "$PROBE" connect-error "$F4B" 81)
