@@ -5,12 +5,16 @@ usage:
   socks5_probe.py [-t SEC] SERVER PORT connect DST DPORT [options] [STEP...]
   socks5_probe.py [-t SEC] SERVER PORT raw HEX [HEX...] [--shut]
   socks5_probe.py [-t SEC] SERVER PORT hold N READY_FILE RELEASE_FILE
+  socks5_probe.py [-t SEC] HOST PORT plain [--src ADDR] [STEP...]
 
 connect: greeting, optional RFC 1929 auth, request, then the STEPs:
   send:TEXT   send TEXT (\\n, \\r, \\xNN escapes)   recv:N   read exactly N bytes
   readall     read until EOF                      shut     shutdown(SHUT_WR)
   echo:N      send N random bytes while reading N back; prints "echo ok|mismatch N"
   sleep:SEC   pause                               wait:PATH  wait until PATH exists
+  reply       read one more SOCKS5 reply (BIND's second); stop unless it is 00
+  mirror      send back everything read until EOF, then shut; prints "mirrored N"
+--bnd-file PATH writes the first reply's "ADDR PORT" to PATH (for a BIND peer).
 Output, one item a line: "method XX", "auth XX", "reply XX", "bnd ADDR PORT",
 "data TEXT" (non-printable bytes as \\xNN), "eof", "closed" (server closed
 before an expected answer), "timeout". Exit 0 when the server could be
@@ -19,6 +23,8 @@ raw: sends each HEX chunk in its own write 50 ms apart, then prints every
 byte the server sent ("recv HEX") and "eof" or "timeout".
 hold: opens N TCP connections that send nothing, prints how many got
 connected, touches READY_FILE, keeps them until RELEASE_FILE exists.
+plain: a direct TCP connection (no SOCKS), from ADDR if given; prints
+"local ADDR PORT", then runs the STEPs (not reply).
 """
 import argparse
 import ipaddress
@@ -109,6 +115,7 @@ def read_reply(sock):
         return head[1]
     port = int.from_bytes(recv_exact(sock, 2), "big")
     out("bnd", addr, port)
+    LAST_BND[:] = [addr, port]
     if head[0] != 5:
         out("bad-version", "%02x" % head[0])
     return head[1]
@@ -127,7 +134,11 @@ def echo_check(sock, n):
 def run_steps(sock, steps, pipelined):
     for step in steps:
         op, _, arg = step.partition(":")
-        if op == "send":
+        if op == "reply":
+            if read_reply(sock) != 0:
+                check_closed(sock)
+                return
+        elif op == "send":
             if step in pipelined:
                 continue
             sock.sendall(unescape(arg))
@@ -144,6 +155,16 @@ def run_steps(sock, steps, pipelined):
             out("eof")
         elif op == "echo":
             echo_check(sock, int(arg))
+        elif op == "mirror":
+            total = 0
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                total += len(chunk)
+                sock.sendall(chunk)
+            sock.shutdown(socket.SHUT_WR)
+            out("mirrored", total)
         elif op == "shut":
             sock.shutdown(socket.SHUT_WR)
         elif op == "sleep":
@@ -194,7 +215,43 @@ def connect(args):
         if read_reply(sock) != 0:
             check_closed(sock)
             return
+        if args.bnd_file:
+            write_bnd(args.bnd_file)
         run_steps(sock, args.steps, pipelined)
+    except Closed:
+        out("closed")
+    except socket.timeout:
+        out("timeout")
+    except (ConnectionResetError, BrokenPipeError):
+        out("reset")
+    finally:
+        sock.close()
+
+
+LAST_BND = []
+
+
+def write_bnd(path):
+    """Atomically, so a waiting peer never reads half a line."""
+    with open(path + ".tmp", "w") as f:
+        f.write("%s %d\n" % tuple(LAST_BND))
+    os.rename(path + ".tmp", path)
+
+
+def plain(args):
+    fam = socket.AF_INET6 if ":" in args.server else socket.AF_INET
+    sock = socket.socket(fam, socket.SOCK_STREAM)
+    sock.settimeout(args.timeout)
+    try:
+        if args.src:
+            sock.bind((args.src, 0))
+        sock.connect((args.server, args.port))
+    except OSError as e:
+        out("error", "connect", e.strerror or str(e))
+        sys.exit(2)
+    out("local", *sock.getsockname()[:2])
+    try:
+        run_steps(sock, args.steps, [])
     except Closed:
         out("closed")
     except socket.timeout:
@@ -276,7 +333,11 @@ def main():
     c.add_argument("--atyp", default="auto", help="auto, 1, 3, 4, or any number (DST is then raw escaped bytes)")
     c.add_argument("--split", action="store_true", help="every byte in its own write")
     c.add_argument("--pipeline", action="store_true", help="greeting+auth+request+first send in one write")
+    c.add_argument("--bnd-file", help="write the first reply's ADDR PORT here")
     c.add_argument("steps", nargs="*")
+    pl = sub.add_parser("plain")
+    pl.add_argument("--src", help="local address to connect from")
+    pl.add_argument("steps", nargs="*")
     r = sub.add_parser("raw")
     r.add_argument("hex", nargs="+")
     r.add_argument("--shut", action="store_true")
@@ -286,11 +347,11 @@ def main():
     h.add_argument("release")
     # Steps may follow options: collect what argparse leaves over.
     args, extra = ap.parse_known_args()
-    if extra and (args.mode != "connect" or any(e.startswith("--") for e in extra)):
+    if extra and (args.mode not in ("connect", "plain") or any(e.startswith("--") for e in extra)):
         ap.error("unrecognized arguments: " + " ".join(extra))
     if extra:
         args.steps += extra
-    {"connect": connect, "raw": raw, "hold": hold}[args.mode](args)
+    {"connect": connect, "raw": raw, "hold": hold, "plain": plain}[args.mode](args)
 
 
 if __name__ == "__main__":
