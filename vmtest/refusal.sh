@@ -44,7 +44,10 @@ timeout 120 "$bin" agent --gateway 127.0.0.1:1080 --cgroup "$cg" 2>"$errlog" >/d
 echo "refusal: agent exit $rc, stderr:"
 sed 's/^/    /' "$errlog"
 want="kernel $(uname -r) lacks cgroup/getpeername4 (Linux 5.8+)"
-[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || { echo "refusal: the agent did not refuse (exit $rc)"; exit 1; }
+if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]; then
+	echo "refusal: the agent did not refuse (exit $rc)"
+	exit 1
+fi
 grep -qF "$want" "$errlog" || { echo "refusal: stderr lacks \"$want\""; exit 1; }
 # A refused agent leaves the cgroup as it was.
 attached=$(bpftool cgroup show "$cg")

@@ -5,8 +5,8 @@
 #   S46_VMTEST_KERNELS  names from kernels.conf to run (default: all), e.g. "6.12"
 #   S46_VMTEST_CACHE    where kernel packages are kept (default ~/.cache/socks46-vmtest)
 #   S46_VMTEST_OUT      console logs and work shares (default: beside S46_BIN, in vmtest/)
-#   S46_VMTEST_TIMEOUT  seconds one guest may take, boot to poweroff (default 280)
-#   S46_VMTEST_JOBS     guests booted at once (default 1: faster on 2 cores, see README)
+#   S46_VMTEST_TIMEOUT  seconds one guest may take, boot to poweroff (default 420)
+#   S46_VMTEST_JOBS     guests booted at once (default 2: half the wall time on 2 cores)
 #   S46_VMTEST_ACCEL    auto (KVM if a short probe boots, else TCG), kvm or tcg
 # Ends with "vmtest: N passed, N failed"; exit status 0 only if every kernel passed.
 set -u
@@ -25,21 +25,21 @@ case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 tools=${S46_TOOLS:-$(dirname "$bin")/tools}
 out=${S46_VMTEST_OUT:-$(dirname "$bin")/vmtest}
 cache=${S46_VMTEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/socks46-vmtest}
-limit=${S46_VMTEST_TIMEOUT:-280}
-jobs=${S46_VMTEST_JOBS:-1}
+limit=${S46_VMTEST_TIMEOUT:-420}
+jobs=${S46_VMTEST_JOBS:-2}
 accel=${S46_VMTEST_ACCEL:-auto}
 only=${S46_VMTEST_KERNELS:-}
-qemu=qemu-system-x86_64
+qemu="qemu-system-x86_64"
 
 for t in $qemu busybox dpkg-deb depmod modprobe cpio xz apt-get apt-cache clang timeout flock; do
-	command -v $t >/dev/null 2>&1 || die "$t not found (run tools/install-deps.sh)"
+	command -v "$t" >/dev/null 2>&1 || die "$t not found (run tools/install-deps.sh)"
 done
 [ "$(id -u)" = 0 ] || die "needs root (9p export of /, namespaces and BPF in the guest)"
 mkdir -p "$out" "$cache" || die "cannot create $out or $cache"
 out=$(cd "$out" && pwd)
 
 # The kernel tests, as absolute paths the guest sees through the read-only root share.
-tests=$(ls "$repo"/tests/kernel/test_*.sh 2>/dev/null | LC_ALL=C sort | tr '\n' ' ')
+tests=$(find "$repo/tests/kernel" -maxdepth 1 -name 'test_*.sh' 2>/dev/null | LC_ALL=C sort | tr '\n' ' ')
 
 # Prints the versioned image package a meta-package depends on, e.g. linux-image-6.1.0-56-amd64.
 run_image_pkg() {
@@ -57,7 +57,7 @@ run_le32() {
 run_vmlinux() {
 	img=$1
 	setup=$(od -An -tu1 -j $((0x1f1)) -N1 "$img" | tr -d ' ')
-	off=$((($setup + 1) * 512 + $(run_le32 "$img" $((0x248)))))
+	off=$(((setup + 1) * 512 + $(run_le32 "$img" $((0x248)))))
 	len=$(($(run_le32 "$img" $((0x24c))) - 4))
 	case $(tail -c +$((off + 1)) "$img" | head -c 6 | od -An -tx1) in
 	*"fd 37 7a 58 5a 00"*) unpack="xz -dc" ;;
@@ -227,7 +227,7 @@ for k in $selected; do
 	if run_prepare "$name" "${k#*=}"; then
 		ready="$ready $name"
 	else
-		echo "FAIL: could not prepare $(cat "$out/$name/prepare.log" 2>/dev/null | tail -n 1)" \
+		echo "FAIL: could not prepare $(tail -n 1 "$out/$name/prepare.log" 2>/dev/null)" \
 			>"$out/$name/verdict"
 	fi
 done
