@@ -252,6 +252,7 @@ row "  latency p50 (us)" p50
 row "  latency p99 (us)" p99
 row "  errors" rate_err
 row "  proxy CPU per conn (us)" cpu_us
+ratio_row "  proxy CPU per conn (us)" cpu_us dante
 row "idle conns held ($IDLE_N)" idle.ok
 row "  errors" idle.err
 row "  proxy processes" idle.procs
