@@ -9,6 +9,7 @@
 
 #include "addr.h"
 #include "gateway/rules.h"
+#include "gateway/upstream.h"
 #include "log.h"
 
 typedef int conf_setter(struct conf *c, const char *value, char *err, size_t errlen);
@@ -60,6 +61,10 @@ void conf_defaults(struct conf *c)
 	c->connect_timeout_s = 10;
 	c->idle_timeout_s = 300;
 	c->drain_timeout_s = 10;
+	c->upstream_fail_limit = 3;
+	c->upstream_bad_s = 30;
+	c->bind_timeout_s = 60;
+	c->processes = 1;
 }
 
 void conf_free(struct conf *c)
@@ -70,6 +75,8 @@ void conf_free(struct conf *c)
 	c->users_file = c->resolv_conf = c->dns_server = NULL;
 	rules_free(c->rules);
 	c->rules = NULL;
+	upstream_table_free(c->upstreams);
+	c->upstreams = NULL;
 }
 
 static int conf_set_listen(struct conf *c, const char *v, char *err, size_t errlen)
@@ -149,6 +156,10 @@ CONF_UINT_SETTER(conf_set_conn_timeout, "connect-timeout", connect_timeout_s, 1,
 CONF_UINT_SETTER(conf_set_idle_timeout, "idle-timeout", idle_timeout_s, 0, 604800, 1)
 CONF_UINT_SETTER(conf_set_drain_timeout, "drain-timeout", drain_timeout_s, 0, 3600, 1)
 CONF_UINT_SETTER(conf_set_max_conns, "max-conns", max_conns, 1, 10000000, 1)
+CONF_UINT_SETTER(conf_set_up_fail_limit, "upstream-fail-limit", upstream_fail_limit, 1, 1000, 1)
+CONF_UINT_SETTER(conf_set_up_bad_time, "upstream-bad-time", upstream_bad_s, 0, 86400, 1)
+CONF_UINT_SETTER(conf_set_bind_timeout, "bind-timeout", bind_timeout_s, 1, 3600, 1)
+CONF_UINT_SETTER(conf_set_processes, "processes", processes, 1, 64, 1)
 CONF_UINT_SETTER(conf_set_mark, "mark", mark, 0, 0xffffffffUL, 1)
 
 static int conf_set_log_level(struct conf *c, const char *v, char *err, size_t errlen)
@@ -188,6 +199,27 @@ static int conf_set_udp_public(struct conf *c, const char *v, char *err, size_t 
 	return 0;
 }
 
+static int conf_upstreams(struct conf *c, char *err, size_t errlen)
+{
+	if (!c->upstreams && !(c->upstreams = upstream_table_new()))
+		return conf_err(err, errlen, "out of memory");
+	return 0;
+}
+
+static int conf_set_upstream(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	int ret = conf_upstreams(c, err, errlen);
+
+	return ret < 0 ? ret : upstream_add(c->upstreams, v, err, errlen);
+}
+
+static int conf_set_route(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	int ret = conf_upstreams(c, err, errlen);
+
+	return ret < 0 ? ret : upstream_add_route(c->upstreams, v, err, errlen);
+}
+
 static const struct conf_key conf_keys[] = {
     {"listen", conf_set_listen},
     {"users", conf_set_users},
@@ -205,6 +237,12 @@ static const struct conf_key conf_keys[] = {
     {"mark", conf_set_mark},
     {"rule", conf_set_rule},
     {"udp-public-address", conf_set_udp_public},
+    {"upstream", conf_set_upstream},
+    {"route", conf_set_route},
+    {"upstream-fail-limit", conf_set_up_fail_limit},
+    {"upstream-bad-time", conf_set_up_bad_time},
+    {"bind-timeout", conf_set_bind_timeout},
+    {"processes", conf_set_processes},
 };
 
 int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen)

@@ -11,6 +11,7 @@
 #define CONF_ERRLEN 512
 
 struct rules;
+struct upstream_table;
 
 struct conf {
 	struct sockaddr_storage listen[CONF_MAX_LISTEN];
@@ -31,6 +32,11 @@ struct conf {
 	uint32_t mark;	    /* SO_MARK for outbound sockets, 0: none */
 	struct rules *rules; /* `rule` lines (gateway/rules.h); NULL: none, allow all */
 	struct sockaddr_storage udp_public; /* UDP ASSOCIATE BND.ADDR for NAT; family 0: none */
+	struct upstream_table *upstreams; /* `upstream` and `route` lines (gateway/upstream.h) */
+	unsigned upstream_fail_limit;	  /* failures in a row that mark an upstream bad */
+	unsigned upstream_bad_s;	  /* how long it stays bad */
+	unsigned bind_timeout_s;	  /* BIND: wait this long for the incoming connection */
+	unsigned processes;		  /* gateway processes sharing the listeners */
 	const char *src_file; /* while conf_load_file runs: where a `rule` comes from */
 	unsigned src_line;
 };

@@ -45,6 +45,12 @@ static const struct option gateway_long[] = {
     {"mark", required_argument, NULL, 0},
     {"rule", required_argument, NULL, 0},
     {"udp-public-address", required_argument, NULL, 0},
+    {"upstream", required_argument, NULL, 0},
+    {"route", required_argument, NULL, 0},
+    {"upstream-fail-limit", required_argument, NULL, 0},
+    {"upstream-bad-time", required_argument, NULL, 0},
+    {"bind-timeout", required_argument, NULL, 0},
+    {"processes", required_argument, NULL, 0},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -82,6 +88,14 @@ static void gateway_usage(FILE *f)
 	    "agent)\n"
 	    "  --rule 'allow|deny ...'   access rule, first match wins (repeatable; see README)\n"
 	    "  --udp-public-address IP   BND.ADDR of UDP ASSOCIATE replies, for clients behind NAT\n"
+	    "  --bind-timeout S          BIND: wait this long for the peer, then 0x06 (default 60)\n"
+	    "  --upstream 'NAME HOST:PORT [user U password-file F]'  an upstream SOCKS5 server\n"
+	    "  --route '[to CIDR|.SUFFIX|NAME|*] [port N|N-M] via NAME[,NAME]|direct'\n"
+	    "                            send matching requests through upstreams (first match)\n"
+	    "  --upstream-fail-limit N   failures in a row that mark an upstream bad (default 3)\n"
+	    "  --upstream-bad-time S     how long a bad upstream is skipped (default 30)\n"
+	    "  --processes N             gateway processes sharing the port, for more descriptors\n"
+	    "                            than one process may hold (default 1)\n"
 	    "  --help                    this text\n"
 	    "\n"
 	    "SIGTERM drains and exits 0; SIGHUP reloads the config and users files.\n");

@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "bindcmd.h"
+#include "chain.h"
 #include "gateway.h"
 #include "log.h"
 #include "netutil.h"
 #include "rules.h"
 #include "socks5.h"
 #include "udp.h"
+#include "upstream.h"
 
 /* Bytes a client may pipeline with its handshake before the reply: kept and relayed first. */
 #define SESSION_INBUF 1024
@@ -27,6 +30,7 @@ enum session_state {
 	SESSION_REQUEST,
 	SESSION_CONNECTING, /* happy eyeballs (or a RESOLVE lookup) under way */
 	SESSION_REPLYING,   /* success reply partly written */
+	SESSION_BINDING,    /* BIND: first reply sent, waiting for the peer to connect in */
 	SESSION_RELAY,
 	SESSION_LINGER, /* final reply queued; then half-close and wait for the client's EOF */
 	SESSION_UDP,	/* UDP ASSOCIATE: the control connection is only watched for its end */
@@ -56,6 +60,9 @@ struct session {
 	struct happy *happy;
 	struct resolv_query *query;
 	struct udp_assoc *udp;
+	struct chain *chain;  /* request sent on through an upstream */
+	struct bindcmd *bind; /* BIND waiting for its peer */
+	char *upname;	      /* the upstream used, for the log line */
 	struct auth_job *job; /* in the auth pool; the worker frees it */
 	struct ev_timer timer;
 	struct relay relay;
@@ -84,18 +91,21 @@ static const char *session_clean(const char *s, char *buf, size_t len)
 
 static void session_log(struct session *s)
 {
-	char client[ADDR_STRLEN], via[ADDR_STRLEN], user[1100], dest[1100], result[160];
+	char client[ADDR_STRLEN], via[ADDR_STRLEN + 80], user[1100], dest[1100], result[160];
 	uint64_t up = 0, down = 0;
 
 	if (s->state == SESSION_RELAY || s->relay.loop) {
 		up = relay_bytes_ab(&s->relay);
 		down = relay_bytes_ba(&s->relay);
 	}
-	addr_format(&s->client.sa, client, sizeof(client));
 	if (s->via.sa.sa_family)
 		addr_format(&s->via.sa, via, sizeof(via));
-	else
+	if (s->upname)
+		snprintf(via, sizeof(via), "upstream:%.64s(%s)", s->upname,
+			 s->via.sa.sa_family ? addr_format(&s->via.sa, client, sizeof(client)) : "-");
+	else if (!s->via.sa.sa_family)
 		snprintf(via, sizeof(via), "-");
+	addr_format(&s->client.sa, client, sizeof(client));
 	snprintf(result, sizeof(result), "%s%s%s", s->why ? s->why : "closed", s->err ? ": " : "",
 		 s->err ? strerror(s->err) : "");
 	if (s->rep > 0)
@@ -119,6 +129,8 @@ static void session_free(struct session *s)
 	happy_cancel(s->happy);
 	resolv_cancel(s->query);
 	udp_assoc_free(s->udp);
+	chain_cancel(s->chain, false);
+	bindcmd_cancel(s->bind);
 	if (s->job)
 		s->job->owner = NULL;
 	ev_timer_stop(w->loop, &s->timer);
@@ -134,6 +146,7 @@ static void session_free(struct session *s)
 	free(s->hs);
 	free(s->user);
 	free(s->dest);
+	free(s->upname);
 	free(s);
 	atomic_fetch_sub(&w->gw->nconns, 1);
 	worker_session_gone(w);
@@ -265,28 +278,13 @@ static void session_start_relay(struct session *s)
 	free(hs);
 }
 
-static void session_connected(void *arg, int fd, int err, const struct sockaddr *peer)
+/* s->ofd is connected: send the success reply in buf, then relay. */
+static void session_reply_then_relay(struct session *s, const uint8_t *buf, size_t n)
 {
-	struct session *s = arg;
-	uint8_t buf[SOCKS5_REPLY_MAX];
-	struct sockaddr_storage bnd;
-	socklen_t blen = sizeof(bnd);
 	int ret;
 
-	s->happy = NULL;
-	if (fd < 0) {
-		session_fail(s, socks5_rep_from_errno(err), "connect failed", err);
-		return;
-	}
-	s->ofd = fd;
-	memcpy(&s->via, peer, addr_sa_len(peer));
-	if (getsockname(fd, (struct sockaddr *)&bnd, &blen) < 0) {
-		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "getsockname", errno);
-		return;
-	}
 	s->rep = SOCKS5_REP_SUCCEEDED;
-	session_queue(s, buf,
-		      socks5_build_reply(buf, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd));
+	session_queue(s, buf, n);
 	ret = session_flush(s);
 	if (ret < 0) {
 		session_end(s, "client gone before reply", -ret);
@@ -299,6 +297,101 @@ static void session_connected(void *arg, int fd, int err, const struct sockaddr 
 	s->state = SESSION_REPLYING;
 	if (session_watch(s, EV_WRITE) < 0)
 		session_end(s, "ev", ENOMEM);
+}
+
+static void session_connected(void *arg, int fd, int err, const struct sockaddr *peer)
+{
+	struct session *s = arg;
+	uint8_t buf[SOCKS5_REPLY_MAX];
+	struct sockaddr_storage bnd;
+	socklen_t blen = sizeof(bnd);
+
+	s->happy = NULL;
+	if (fd < 0) {
+		session_fail(s, socks5_rep_from_errno(err), "connect failed", err);
+		return;
+	}
+	s->ofd = fd;
+	memcpy(&s->via, peer, addr_sa_len(peer));
+	if (getsockname(fd, (struct sockaddr *)&bnd, &blen) < 0) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "getsockname", errno);
+		return;
+	}
+	session_reply_then_relay(
+	    s, buf, socks5_build_reply(buf, SOCKS5_REP_SUCCEEDED, (struct sockaddr *)&bnd));
+}
+
+/* BIND's first reply: sent while the peer is awaited (bounded by bind-timeout). */
+static void session_bind_first(struct session *s, const uint8_t *buf, size_t n)
+{
+	int ret;
+
+	session_queue(s, buf, n);
+	s->state = SESSION_BINDING;
+	ev_timer_start(s->w->loop, &s->timer, s->w->snap->conf.bind_timeout_s * 1000u);
+	ret = session_flush(s);
+	if (ret < 0)
+		session_end(s, "client gone before reply", -ret);
+	else if (session_watch(s, ret ? EV_WRITE : 0) < 0)
+		session_end(s, "ev", ENOMEM);
+}
+
+static void session_bind_cb(void *arg, int fd, int err, const struct sockaddr *addr, bool final)
+{
+	struct session *s = arg;
+	uint8_t buf[SOCKS5_REPLY_MAX];
+
+	if (final)
+		s->bind = NULL;
+	if (err) {
+		session_fail(s, socks5_rep_from_errno(err), "bind failed", err);
+		return;
+	}
+	if (!final) {
+		session_bind_first(s, buf, socks5_build_reply(buf, SOCKS5_REP_SUCCEEDED, addr));
+		return;
+	}
+	s->ofd = fd;
+	memcpy(&s->via, addr, addr_sa_len(addr));
+	session_reply_then_relay(s, buf, socks5_build_reply(buf, SOCKS5_REP_SUCCEEDED, addr));
+}
+
+/* Replies from an upstream are passed on as they are: REP, BND.ADDR and BND.PORT. */
+static void session_chain_cb(void *arg, const struct chain_result *r)
+{
+	struct session *s = arg;
+	uint8_t buf[SOCKS5_REPLY_MAX];
+	size_t n;
+
+	if (r->final)
+		s->chain = NULL;
+	if (r->peer)
+		memcpy(&s->via, r->peer, addr_sa_len(r->peer));
+	if (r->upstream && (!s->upname || strcmp(s->upname, r->upstream))) {
+		free(s->upname);
+		s->upname = strdup(r->upstream);
+	}
+	if (!r->bnd) {
+		session_fail(s, r->rep, "upstream failed", r->err);
+		return;
+	}
+	n = socks5_build_reply_addr(buf, r->rep, r->bnd);
+	if (!r->final) {
+		session_bind_first(s, buf, n);
+		return;
+	}
+	if (r->rep != SOCKS5_REP_SUCCEEDED || r->fd < 0) {
+		s->rep = r->rep;
+		session_finish_with(s, buf, n, "upstream reply", 0);
+		return;
+	}
+	s->ofd = r->fd;
+	if (s->cmd == SOCKS5_CMD_RESOLVE || s->cmd == SOCKS5_CMD_RESOLVE_PTR) {
+		s->rep = r->rep;
+		session_finish_with(s, buf, n, "resolved", 0);
+		return;
+	}
+	session_reply_then_relay(s, buf, n);
 }
 
 /* happy_opts.filter: access rules (and routes) for each address a name resolved to. */
@@ -469,6 +562,39 @@ static void session_udp_control(struct session *s, unsigned events)
 		session_end(s, NULL, 0);
 }
 
+/* BIND without an upstream: listen here for the peer. */
+static void session_bind(struct session *s, struct socks5_addr *dst)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	struct bindcmd_opts o = {
+	    .prefer = s->w->happy.prefer, .filter = session_filter, .filter_arg = s};
+	int err;
+
+	if (getsockname(s->cfd, (struct sockaddr *)&local, &len) == 0)
+		o.ctl_local = (struct sockaddr *)&local;
+	s->bind = bindcmd_start(s->w->loop, s->w->res, &o, dst, session_bind_cb, s, &err);
+	if (!s->bind)
+		session_fail(s, socks5_rep_from_errno(err), "bind", -err);
+}
+
+/* A request a route sends upstream (UDP ASSOCIATE never is); returns true if it took it. */
+static bool session_route(struct session *s, struct socks5_request *req)
+{
+	const struct upstream_route *rt;
+	int err;
+
+	if (req->cmd == SOCKS5_CMD_UDP_ASSOCIATE)
+		return false;
+	rt = upstream_match(s->w->snap->conf.upstreams, &req->dst);
+	if (!rt)
+		return false;
+	s->chain = chain_start(s->w, rt, req->cmd, &req->dst, session_chain_cb, s, &err);
+	if (!s->chain)
+		session_fail(s, socks5_rep_from_errno(err), "upstream failed", -err);
+	return true;
+}
+
 /* A complete request: the handshake is over, start what it asks for. */
 static void session_request(struct session *s, struct socks5_request *req)
 {
@@ -488,7 +614,12 @@ static void session_request(struct session *s, struct socks5_request *req)
 		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied by rule", EACCES);
 		return;
 	}
+	if (session_route(s, req))
+		return;
 	switch (req->cmd) {
+	case SOCKS5_CMD_BIND:
+		session_bind(s, &req->dst);
+		break;
 	case SOCKS5_CMD_CONNECT:
 		if (req->dst.port == 0)
 			session_fail(s, SOCKS5_REP_HOST_UNREACHABLE, "port 0", 0);
@@ -727,6 +858,13 @@ static void session_client_cb(struct ev_loop *loop, int fd, unsigned events, voi
 	case SESSION_UDP:
 		session_udp_control(s, events);
 		break;
+	case SESSION_BINDING:
+		ret = session_flush(s);
+		if (ret < 0)
+			session_end(s, "client write", -ret);
+		else if (ret == 0)
+			session_watch(s, 0);
+		break;
 	default:
 		break;
 	}
@@ -742,7 +880,19 @@ static void session_timer_cb(struct ev_loop *loop, struct ev_timer *t)
 		s->happy = NULL;
 		resolv_cancel(s->query);
 		s->query = NULL;
+		chain_cancel(s->chain, true);
+		s->chain = NULL;
+		bindcmd_cancel(s->bind);
+		s->bind = NULL;
 		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "connect timeout", ETIMEDOUT);
+		break;
+	case SESSION_BINDING:
+		/* Waiting for the peer is not the upstream's fault. */
+		chain_cancel(s->chain, false);
+		s->chain = NULL;
+		bindcmd_cancel(s->bind);
+		s->bind = NULL;
+		session_fail(s, SOCKS5_REP_TTL_EXPIRED, "bind timeout", ETIMEDOUT);
 		break;
 	case SESSION_LINGER:
 		session_end(s, NULL, 0);

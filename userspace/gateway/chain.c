@@ -1,0 +1,196 @@
+/* chain.c — connects to a route's upstreams in turn and runs the SOCKS5 client handshake on one. */
+#include "chain.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "gateway.h"
+#include "happy.h"
+#include "log.h"
+#include "s5client.h"
+#include "upstream.h"
+
+struct chain {
+	struct worker *w;
+	struct gw_snap *snap; /* keeps the route and its upstreams alive */
+	const struct upstream_route *rt;
+	struct upstream *cur;
+	unsigned tried;
+	uint8_t cmd;
+	uint8_t last_rep;
+	int fd;
+	int last_err;
+	struct happy *happy;
+	struct s5client *cl;
+	union happy_sa peer;
+	chain_cb *cb;
+	void *arg;
+	struct socks5_addr dst;
+};
+
+static int chain_try_next(struct chain *c);
+
+static void chain_report(struct chain *c, bool ok)
+{
+	const struct conf *conf = &c->snap->conf;
+	uint64_t now = ev_now(c->w->loop);
+
+	if (!c->cur)
+		return;
+	if (!ok && !upstream_is_bad(c->cur, now))
+		log_debug("upstream %s failed: %s", c->cur->name, strerror(c->last_err));
+	upstream_report(c->cur, ok, now, conf->upstream_fail_limit, conf->upstream_bad_s * 1000u);
+	if (!ok && upstream_is_bad(c->cur, now))
+		log_warnx("upstream %s: %u failures in a row, not used for %u s", c->cur->name,
+			  conf->upstream_fail_limit, conf->upstream_bad_s);
+}
+
+static void chain_free(struct chain *c)
+{
+	happy_cancel(c->happy);
+	s5client_cancel(c->cl);
+	if (c->fd >= 0)
+		close(c->fd);
+	gw_snap_put(c->snap);
+	free(c);
+}
+
+void chain_cancel(struct chain *c, bool failed)
+{
+	if (!c)
+		return;
+	if (failed && (c->happy || c->cl)) {
+		c->last_err = ETIMEDOUT;
+		chain_report(c, false);
+	}
+	chain_free(c);
+}
+
+/* Reports to the owner; a final report frees the chain first (the owner may free itself). */
+static void chain_emit(struct chain *c, int fd, uint8_t rep, const struct socks5_addr *bnd,
+		       bool final, int err)
+{
+	chain_cb *cb = c->cb;
+	void *arg = c->arg;
+	union happy_sa peer = c->peer;
+	char name[72] = "";
+	struct chain_result res = {
+	    .fd = fd, .rep = rep, .final = final, .err = err, .bnd = bnd, .peer = NULL};
+
+	if (c->cur)
+		snprintf(name, sizeof(name), "%s", c->cur->name);
+	if (peer.sa.sa_family)
+		res.peer = &peer.sa;
+	res.upstream = name[0] ? name : NULL;
+	if (final)
+		chain_free(c);
+	cb(arg, &res);
+}
+
+static void chain_failed_attempt(struct chain *c, int err, uint8_t rep)
+{
+	c->last_err = err;
+	c->last_rep = rep;
+	chain_report(c, false);
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	if (chain_try_next(c) < 0)
+		chain_emit(c, -1, c->last_rep, NULL, true, c->last_err);
+}
+
+static void chain_reply(void *arg, int err, uint8_t rep, const struct socks5_addr *bnd,
+			bool final)
+{
+	struct chain *c = arg;
+	int fd;
+
+	if (final)
+		c->cl = NULL;
+	if (err) {
+		/* The upstream itself misbehaved (refused our login, broke the protocol). */
+		chain_failed_attempt(c, err, SOCKS5_REP_GENERAL_FAILURE);
+		return;
+	}
+	chain_report(c, true);
+	if (!final) {
+		chain_emit(c, -1, rep, bnd, false, 0);
+		return;
+	}
+	fd = c->fd;
+	c->fd = -1;
+	if (rep != SOCKS5_REP_SUCCEEDED) {
+		close(fd);
+		fd = -1;
+	}
+	chain_emit(c, fd, rep, bnd, true, 0);
+}
+
+static void chain_connected(void *arg, int fd, int err, const struct sockaddr *peer)
+{
+	struct chain *c = arg;
+	struct upstream *u = c->cur;
+	int ret;
+
+	c->happy = NULL;
+	if (fd < 0) {
+		chain_failed_attempt(c, err, socks5_rep_from_errno(err));
+		return;
+	}
+	c->fd = fd;
+	memcpy(&c->peer, peer, addr_sa_len(peer));
+	c->cl = s5client_start(c->w->loop, fd, u->user, u->pass, c->cmd, &c->dst, chain_reply, c,
+			       &ret);
+	if (!c->cl)
+		chain_failed_attempt(c, -ret, SOCKS5_REP_GENERAL_FAILURE);
+}
+
+/* Starts the next untried upstream; -errno when none is left that can start. */
+static int chain_try_next(struct chain *c)
+{
+	struct happy_opts o = c->w->happy;
+	int err = -ENOENT;
+
+	o.filter = NULL;
+	o.filter_arg = NULL;
+	while ((c->cur = upstream_next(c->rt, ev_now(c->w->loop), &c->tried))) {
+		struct upstream *u = c->cur;
+
+		c->happy = happy_start(c->w->loop, c->w->res, &o, u->host,
+				       u->host ? NULL : (const struct sockaddr *)&u->addr, u->port,
+				       chain_connected, c, &err);
+		if (c->happy)
+			return 0;
+		c->last_err = -err;
+		c->last_rep = socks5_rep_from_errno(-err);
+		chain_report(c, false);
+	}
+	return err;
+}
+
+struct chain *chain_start(struct worker *w, const struct upstream_route *rt, uint8_t cmd,
+			  const struct socks5_addr *dst, chain_cb *cb, void *arg, int *err)
+{
+	struct chain *c = calloc(1, sizeof(*c));
+
+	*err = -ENOMEM;
+	if (!c)
+		return NULL;
+	c->w = w;
+	c->snap = gw_snap_ref(w->snap);
+	c->rt = rt;
+	c->cmd = cmd;
+	c->dst = *dst;
+	c->fd = -1;
+	c->cb = cb;
+	c->arg = arg;
+	*err = chain_try_next(c);
+	if (*err == 0)
+		return c;
+	chain_free(c);
+	return NULL;
+}

@@ -1,0 +1,484 @@
+/* upstream.c — parses `upstream` and `route` lines, matches destinations, tracks upstream health. */
+#include "upstream.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addr.h"
+#include "conf.h"
+
+enum upstream_to {
+	UPSTREAM_TO_ANY = 0,
+	UPSTREAM_TO_CIDR,
+	UPSTREAM_TO_SUFFIX,
+	UPSTREAM_TO_NAME,
+};
+
+struct upstream_route {
+	enum upstream_to to;
+	int family; /* CIDR */
+	uint8_t bits;
+	uint8_t net[16];
+	char *name; /* lower case, no trailing dot; a suffix without its leading dot */
+	uint16_t port_lo, port_hi;
+	unsigned nvia; /* 0: direct */
+	struct upstream *via[UPSTREAM_MAX_VIA];
+};
+
+struct upstream_table {
+	struct upstream **ups;
+	size_t nups;
+	struct upstream_route *routes;
+	size_t nroutes;
+};
+
+static int upstream_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int upstream_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+struct upstream_table *upstream_table_new(void)
+{
+	return calloc(1, sizeof(struct upstream_table));
+}
+
+static void upstream_free_one(struct upstream *u)
+{
+	if (!u)
+		return;
+	free(u->name);
+	free(u->host);
+	free(u->user);
+	if (u->pass)
+		explicit_bzero(u->pass, strlen(u->pass));
+	free(u->pass);
+	free(u);
+}
+
+void upstream_table_free(struct upstream_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nups; i++)
+		upstream_free_one(t->ups[i]);
+	for (size_t i = 0; i < t->nroutes; i++)
+		free(t->routes[i].name);
+	free(t->ups);
+	free(t->routes);
+	free(t);
+}
+
+static struct upstream *upstream_find(const struct upstream_table *t, const char *name)
+{
+	for (size_t i = 0; i < t->nups; i++)
+		if (!strcmp(t->ups[i]->name, name))
+			return t->ups[i];
+	return NULL;
+}
+
+static bool upstream_valid_label(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > max)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("-._", *s))
+			return false;
+	return true;
+}
+
+/* HOST:PORT with HOST an IP literal or a DNS name. */
+static int upstream_parse_hostport(struct upstream *u, const char *v, char *err, size_t errlen)
+{
+	unsigned long port;
+	const char *colon;
+
+	if (addr_parse(v, 0, &u->addr, NULL) == 0) {
+		addr_unmap(&u->addr);
+		u->port = addr_port((struct sockaddr *)&u->addr);
+		return 0;
+	}
+	memset(&u->addr, 0, sizeof(u->addr));
+	colon = strrchr(v, ':');
+	if (!colon || conf_parse_uint(colon + 1, 1, 65535, &port) < 0)
+		return upstream_err(err, errlen, "upstream: '%s' is not HOST:PORT", v);
+	u->host = strndup(v, (size_t)(colon - v));
+	if (!u->host)
+		return -ENOMEM;
+	if (!upstream_valid_label(u->host, 253) || strchr(u->host, '_'))
+		return upstream_err(err, errlen, "upstream: '%s' is not HOST:PORT", v);
+	u->port = (uint16_t)port;
+	return 0;
+}
+
+/* The password is the first line of the file, without its newline. */
+static int upstream_read_password(struct upstream *u, const char *path, char *err, size_t errlen)
+{
+	char line[512];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return upstream_err(err, errlen, "upstream: password-file %s: %s", path,
+				    strerror(errno));
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (n == 0 || n > 255) {
+		explicit_bzero(line, sizeof(line));
+		return upstream_err(err, errlen,
+				    "upstream: password-file %s: first line must hold 1-255 bytes",
+				    path);
+	}
+	u->pass = strdup(line);
+	explicit_bzero(line, sizeof(line));
+	return u->pass ? 0 : -ENOMEM;
+}
+
+static int upstream_parse(struct upstream *u, char *text, char *err, size_t errlen)
+{
+	char *save = NULL, *tok, *pwfile = NULL;
+	int ret;
+
+	tok = strtok_r(text, " \t", &save);
+	if (!tok || !upstream_valid_label(tok, 64) || strchr(tok, ','))
+		return upstream_err(err, errlen,
+				    "upstream: expected NAME HOST:PORT [user USER password-file FILE]");
+	if (!(u->name = strdup(tok)))
+		return -ENOMEM;
+	tok = strtok_r(NULL, " \t", &save);
+	if (!tok)
+		return upstream_err(err, errlen, "upstream %s: missing HOST:PORT", u->name);
+	if ((ret = upstream_parse_hostport(u, tok, err, errlen)) < 0)
+		return ret;
+	while ((tok = strtok_r(NULL, " \t", &save))) {
+		char *val = strtok_r(NULL, " \t", &save);
+
+		if (!val)
+			return upstream_err(err, errlen, "upstream %s: missing value for '%s'",
+					    u->name, tok);
+		if (!strcmp(tok, "user") && strlen(val) <= 255) {
+			free(u->user);
+			if (!(u->user = strdup(val)))
+				return -ENOMEM;
+		} else if (!strcmp(tok, "password-file")) {
+			pwfile = val;
+		} else {
+			return upstream_err(err, errlen, "upstream %s: unexpected '%s'", u->name,
+					    tok);
+		}
+	}
+	if (!u->user != !pwfile)
+		return upstream_err(err, errlen,
+				    "upstream %s: user and password-file go together", u->name);
+	return pwfile ? upstream_read_password(u, pwfile, err, errlen) : 0;
+}
+
+int upstream_add(struct upstream_table *t, const char *text, char *err, size_t errlen)
+{
+	struct upstream *u = calloc(1, sizeof(*u)), **v;
+	char *copy = strdup(text);
+	int ret = -ENOMEM;
+
+	if (!u || !copy)
+		goto fail;
+	ret = upstream_parse(u, copy, err, errlen);
+	if (ret < 0)
+		goto fail;
+	if (upstream_find(t, u->name)) {
+		ret = upstream_err(err, errlen, "upstream %s: defined twice", u->name);
+		goto fail;
+	}
+	ret = -ENOMEM;
+	v = realloc(t->ups, (t->nups + 1) * sizeof(*v));
+	if (!v)
+		goto fail;
+	t->ups = v;
+	t->ups[t->nups++] = u;
+	free(copy);
+	return 0;
+fail:
+	if (ret == -ENOMEM)
+		upstream_err(err, errlen, "upstream: out of memory");
+	upstream_free_one(u);
+	free(copy);
+	return ret;
+}
+
+static int upstream_parse_cidr(struct upstream_route *r, const char *v)
+{
+	char ip[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(v, '/');
+	struct sockaddr_storage ss;
+	unsigned long bits;
+	size_t n = slash ? (size_t)(slash - v) : strlen(v);
+	unsigned max;
+
+	if (n >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, v, n);
+	ip[n] = '\0';
+	if (addr_parse_ip(ip, &ss, NULL) < 0)
+		return -EINVAL;
+	addr_unmap(&ss);
+	r->family = ss.ss_family;
+	max = r->family == AF_INET ? 32 : 128;
+	if (!slash)
+		bits = max;
+	else if (conf_parse_uint(slash + 1, 0, max, &bits) < 0)
+		return -EINVAL;
+	r->bits = (uint8_t)bits;
+	if (r->family == AF_INET)
+		memcpy(r->net, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	else
+		memcpy(r->net, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	return 0;
+}
+
+static char *upstream_norm_name(const char *s)
+{
+	char *n = strdup(s);
+	size_t len;
+
+	if (!n)
+		return NULL;
+	for (char *p = n; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	len = strlen(n);
+	if (len > 1 && n[len - 1] == '.')
+		n[len - 1] = '\0';
+	return n;
+}
+
+static int upstream_parse_to(struct upstream_route *r, const char *v)
+{
+	if (!strcmp(v, "*"))
+		return 0;
+	if (upstream_parse_cidr(r, v) == 0) {
+		r->to = UPSTREAM_TO_CIDR;
+		return 0;
+	}
+	if (!strchr(v, '/') && upstream_valid_label(v[0] == '.' ? v + 1 : v, 253)) {
+		r->to = v[0] == '.' ? UPSTREAM_TO_SUFFIX : UPSTREAM_TO_NAME;
+		r->name = upstream_norm_name(v[0] == '.' ? v + 1 : v);
+		return r->name ? 0 : -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+static int upstream_parse_port(struct upstream_route *r, const char *v)
+{
+	unsigned long lo, hi;
+	char buf[16];
+	const char *dash = strchr(v, '-');
+
+	if (strlen(v) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, v);
+	if (dash)
+		buf[dash - v] = '\0';
+	if (conf_parse_uint(buf, 1, 65535, &lo) < 0)
+		return -EINVAL;
+	hi = lo;
+	if (dash && conf_parse_uint(dash + 1, lo, 65535, &hi) < 0)
+		return -EINVAL;
+	r->port_lo = (uint16_t)lo;
+	r->port_hi = (uint16_t)hi;
+	return 0;
+}
+
+static int upstream_parse_via(const struct upstream_table *t, struct upstream_route *r, char *v,
+			      char *err, size_t errlen)
+{
+	char *save = NULL, *name;
+
+	for (name = strtok_r(v, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		struct upstream *u = upstream_find(t, name);
+
+		if (!u)
+			return upstream_err(err, errlen, "route: unknown upstream '%s'", name);
+		if (r->nvia == UPSTREAM_MAX_VIA)
+			return upstream_err(err, errlen, "route: more than %d upstreams",
+					    UPSTREAM_MAX_VIA);
+		r->via[r->nvia++] = u;
+	}
+	if (!r->nvia)
+		return upstream_err(err, errlen, "route: via needs an upstream name");
+	return 0;
+}
+
+static int upstream_route_parse(const struct upstream_table *t, struct upstream_route *r,
+				char *text, char *err, size_t errlen)
+{
+	char *save = NULL, *tok[16];
+	size_t n = 0, i;
+	int ret;
+
+	for (char *p = strtok_r(text, " \t", &save); p; p = strtok_r(NULL, " \t", &save))
+		if (n < 16)
+			tok[n++] = p;
+		else
+			return upstream_err(err, errlen, "route: too many words");
+	for (i = 0; i < n; i += 2) {
+		if (!strcmp(tok[i], "direct"))
+			break;
+		if (i + 1 == n)
+			return upstream_err(err, errlen, "route: missing value for '%s'", tok[i]);
+		if (!strcmp(tok[i], "to")) {
+			if ((ret = upstream_parse_to(r, tok[i + 1])) == -ENOMEM)
+				return ret;
+			if (ret < 0)
+				return upstream_err(err, errlen,
+						    "route: to '%s' is not a CIDR, .SUFFIX, NAME or *",
+						    tok[i + 1]);
+		} else if (!strcmp(tok[i], "port")) {
+			if (upstream_parse_port(r, tok[i + 1]) < 0)
+				return upstream_err(err, errlen, "route: port '%s' is not N or N-M",
+						    tok[i + 1]);
+		} else if (!strcmp(tok[i], "via")) {
+			if ((ret = upstream_parse_via(t, r, tok[i + 1], err, errlen)) < 0)
+				return ret;
+			break;
+		} else {
+			return upstream_err(err, errlen, "route: unexpected '%s'", tok[i]);
+		}
+	}
+	if (i >= n)
+		return upstream_err(err, errlen,
+				    "route: needs `via NAME[,NAME...]` or `direct` at the end");
+	i += strcmp(tok[i], "direct") ? 2 : 1;
+	if (i < n)
+		return upstream_err(err, errlen, "route: unexpected '%s' after the target", tok[i]);
+	return 0;
+}
+
+int upstream_add_route(struct upstream_table *t, const char *text, char *err, size_t errlen)
+{
+	struct upstream_route r = {0}, *v;
+	char *copy = strdup(text);
+	int ret = -ENOMEM;
+
+	if (copy)
+		ret = upstream_route_parse(t, &r, copy, err, errlen);
+	free(copy);
+	if (ret == 0) {
+		v = realloc(t->routes, (t->nroutes + 1) * sizeof(*v));
+		if (v) {
+			t->routes = v;
+			t->routes[t->nroutes++] = r;
+			return 0;
+		}
+		ret = -ENOMEM;
+	}
+	if (ret == -ENOMEM)
+		upstream_err(err, errlen, "route: out of memory");
+	free(r.name);
+	return ret;
+}
+
+static bool upstream_cidr_match(const struct upstream_route *r, const struct socks5_addr *dst)
+{
+	const uint8_t *a;
+	unsigned full, rest;
+
+	if (dst->atyp == SOCKS5_ATYP_IPV4 && r->family == AF_INET)
+		a = (const uint8_t *)&dst->v4;
+	else if (dst->atyp == SOCKS5_ATYP_IPV6 && r->family == AF_INET6)
+		a = dst->v6.s6_addr;
+	else
+		return false;
+	full = r->bits / 8;
+	rest = r->bits % 8;
+	if (memcmp(a, r->net, full))
+		return false;
+	return !rest || !((a[full] ^ r->net[full]) & (0xff00u >> rest));
+}
+
+static bool upstream_name_match(const struct upstream_route *r, const struct socks5_addr *dst)
+{
+	size_t n = strlen(dst->name), m = strlen(r->name);
+
+	if (n > 1 && dst->name[n - 1] == '.')
+		n--;
+	if (r->to == UPSTREAM_TO_NAME)
+		return n == m && !strncasecmp(dst->name, r->name, n);
+	if (n < m || strncasecmp(dst->name + n - m, r->name, m))
+		return false;
+	return n == m || dst->name[n - m - 1] == '.';
+}
+
+static bool upstream_route_matches(const struct upstream_route *r, const struct socks5_addr *dst)
+{
+	if (r->port_lo && (dst->port < r->port_lo || dst->port > r->port_hi))
+		return false;
+	switch (r->to) {
+	case UPSTREAM_TO_ANY:
+		return true;
+	case UPSTREAM_TO_CIDR:
+		return upstream_cidr_match(r, dst);
+	default:
+		return dst->atyp == SOCKS5_ATYP_DOMAINNAME && upstream_name_match(r, dst);
+	}
+}
+
+const struct upstream_route *upstream_match(const struct upstream_table *t,
+					    const struct socks5_addr *dst)
+{
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < t->nroutes; i++)
+		if (upstream_route_matches(&t->routes[i], dst))
+			return t->routes[i].nvia ? &t->routes[i] : NULL;
+	return NULL;
+}
+
+bool upstream_is_bad(struct upstream *u, uint64_t now)
+{
+	return atomic_load(&u->bad_until) > now;
+}
+
+struct upstream *upstream_next(const struct upstream_route *r, uint64_t now, unsigned *tried)
+{
+	int pick = -1;
+
+	for (unsigned i = 0; i < r->nvia && pick < 0; i++)
+		if (!(*tried & (1u << i)) && !upstream_is_bad(r->via[i], now))
+			pick = (int)i;
+	for (unsigned i = 0; i < r->nvia && pick < 0; i++)
+		if (!(*tried & (1u << i)))
+			pick = (int)i;
+	if (pick < 0)
+		return NULL;
+	*tried |= 1u << pick;
+	return r->via[pick];
+}
+
+void upstream_report(struct upstream *u, bool ok, uint64_t now, unsigned fail_limit,
+		     unsigned bad_ms)
+{
+	if (ok) {
+		atomic_store(&u->fails, 0);
+		atomic_store(&u->bad_until, 0);
+		return;
+	}
+	if (atomic_fetch_add(&u->fails, 1) + 1 >= fail_limit) {
+		atomic_store(&u->bad_until, now + bad_ms);
+		atomic_store(&u->fails, 0);
+	}
+}
