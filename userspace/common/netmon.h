@@ -1,0 +1,80 @@
+/* netmon.h — the host's addresses and routes, dumped at start and followed live over rtnetlink. */
+#ifndef S46_NETMON_H
+#define S46_NETMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct nlmsghdr;
+
+/* One interface address as rtnetlink reports it (RTM_NEWADDR). */
+struct netmon_addr {
+	int family;
+	int ifindex;
+	uint8_t addr[16]; /* IPv4 in the first 4 bytes */
+	uint8_t plen;
+	uint8_t scope;	/* RT_SCOPE_* */
+	uint32_t flags; /* IFA_F_* */
+};
+
+/* One route (RTM_NEWROUTE); only what deciding "is there a route" needs. */
+struct netmon_route {
+	int family;
+	uint32_t table;
+	uint8_t type; /* RTN_UNICAST, RTN_LOCAL, RTN_UNREACHABLE, ... */
+	uint8_t plen;
+	uint8_t dst[16];
+	int oif;
+	uint32_t priority;
+};
+
+/* The state, kept by the monitor thread; exposed for netmon_table_apply's tests. */
+struct netmon_table {
+	struct netmon_addr *addrs;
+	size_t naddrs, caddrs;
+	struct netmon_route *routes;
+	size_t nroutes, croutes;
+};
+
+/*
+ * Applies one rtnetlink message (RTM_NEWADDR/DELADDR/NEWROUTE/DELROUTE; other
+ * types are ignored) to t. Returns 1 if t changed, 0 if not, -EBADMSG for a
+ * malformed message, -ENOMEM.
+ */
+int netmon_table_apply(struct netmon_table *t, const struct nlmsghdr *nlh);
+void netmon_table_clear(struct netmon_table *t);
+
+/* True if some table's longest matching route for dst is unicast or local. */
+bool netmon_table_route(const struct netmon_table *t, const struct sockaddr *dst);
+/* Usable addresses: global scope, not tentative, deprecated or failing DAD. */
+bool netmon_addr_usable(const struct netmon_addr *a);
+
+struct netmon;
+
+/*
+ * Dumps the current addresses and routes (so the answers are right from the
+ * first call), then follows changes on a thread of its own. Each change is
+ * logged at info level. Returns NULL with *err = -errno.
+ */
+struct netmon *netmon_start(int *err);
+void netmon_stop(struct netmon *nm);
+
+/*
+ * Queries, safe from any thread; a NULL monitor answers "yes" / nothing, so
+ * callers work without one. netmon_has_route: a connect to dst can leave the
+ * host (fail fast instead when not). netmon_family_usable: the family has a
+ * usable address and a route beyond the host's own links or loopback
+ * (Happy Eyeballs does not wait for a family without one).
+ * netmon_is_local: sa is a usable address of this host now (for BIND and UDP
+ * replies). netmon_addrs: up to n usable addresses of family (0: both).
+ */
+bool netmon_has_route(struct netmon *nm, const struct sockaddr *dst);
+bool netmon_family_usable(struct netmon *nm, int family);
+bool netmon_is_local(struct netmon *nm, const struct sockaddr *sa);
+size_t netmon_addrs(struct netmon *nm, int family, struct sockaddr_storage *out, size_t n);
+/* Bumped on every change, so callers can cache derived answers. */
+uint64_t netmon_generation(struct netmon *nm);
+
+#endif
