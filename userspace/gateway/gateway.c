@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -242,6 +244,62 @@ static void gateway_reload(struct gateway *gw, const struct gateway_args *a)
 	log_info("reloaded configuration (%zu users)", auth_db_count(s->auth));
 }
 
+/*
+ * --processes N: N - 1 copies of this process, forked before any thread
+ * exists, each with its own workers and SO_REUSEPORT listeners, so the
+ * descriptor limit (per process) is N times larger. The first process passes
+ * SIGTERM and SIGHUP on; a copy ends when the first one dies.
+ */
+static int gateway_fork(struct gateway *gw)
+{
+	unsigned n = gw->snap->conf.processes;
+
+	if (n <= 1)
+		return 0;
+	gw->kids = calloc(n - 1, sizeof(*gw->kids));
+	if (!gw->kids)
+		return -ENOMEM;
+	for (unsigned i = 1; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return -errno;
+		if (pid == 0) {
+			free(gw->kids);
+			gw->kids = NULL;
+			gw->nkids = 0;
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() == 1)
+				_exit(0);
+			return 0;
+		}
+		gw->kids[gw->nkids++] = pid;
+	}
+	log_info("%u gateway processes", n);
+	return 0;
+}
+
+/* Waits for the copies; the exit status is 0 only if every one drained cleanly. */
+static int gateway_reap(struct gateway *gw)
+{
+	int ret = 0;
+
+	/* Already sent on a signal; this covers a first process that failed by itself. */
+	for (unsigned i = 0; i < gw->nkids; i++)
+		kill(gw->kids[i], SIGTERM);
+	for (unsigned i = 0; i < gw->nkids; i++) {
+		int st;
+
+		while (waitpid(gw->kids[i], &st, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			ret = -ECHILD;
+	}
+	free(gw->kids);
+	gw->kids = NULL;
+	return ret;
+}
+
 /* The main thread only waits for signals; the workers do everything else. */
 static void gateway_signals(struct gateway *gw, const struct gateway_args *a, int sfd)
 {
@@ -256,6 +314,8 @@ static void gateway_signals(struct gateway *gw, const struct gateway_args *a, in
 			log_warn("signalfd");
 			break;
 		}
+		for (unsigned i = 0; i < gw->nkids; i++)
+			kill(gw->kids[i], (int)si.ssi_signo);
 		if (si.ssi_signo == SIGHUP) {
 			gateway_reload(gw, a);
 			continue;
@@ -330,7 +390,7 @@ int gateway_main(int argc, char **argv)
 	log_init((enum log_level)gw.snap->conf.log_level, "socks46");
 	if (gateway_check_listen(&gw.snap->conf) < 0)
 		goto out;
-	netutil_raise_nofile();
+	log_info("descriptor limit %ld", netutil_raise_nofile());
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -343,7 +403,16 @@ int gateway_main(int argc, char **argv)
 		fprintf(stderr, "socks46: signalfd: %s\n", strerror(errno));
 		goto out;
 	}
-	ret = gateway_run(&gw, &a, sfd) < 0 ? 1 : 0;
+	ret = gateway_fork(&gw);
+	if (ret < 0) {
+		fprintf(stderr, "socks46: cannot start %u processes: %s\n", gw.snap->conf.processes,
+			strerror(-ret));
+		ret = 1;
+	} else {
+		ret = gateway_run(&gw, &a, sfd) < 0 ? 1 : 0;
+	}
+	if (gateway_reap(&gw) < 0)
+		ret = 1;
 	close(sfd);
 out:
 	gw_snap_put(gw.snap);

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "auth.h"
 #include "authpool.h"
@@ -63,6 +64,8 @@ struct gateway {
 	struct worker *workers;
 	unsigned nworkers;
 	struct authpool *authpool;
+	pid_t *kids; /* --processes: the other gateway processes (only in the first one) */
+	unsigned nkids;
 };
 
 /* The current snapshot, with a reference the caller puts. */
