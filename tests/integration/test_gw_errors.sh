@@ -51,8 +51,9 @@ expect_rep 06 "connect timeout (IPv6 blackhole)" "$BH6_ADDR" 80
 expect_rep 06 "connect timeout on every address of dead.test" dead.test 80
 expect_rep 04 "port 0" web4.test 0
 expect_rep 07 "unknown command 0x09" web4.test 7 --cmd 9
-# README: BIND is not implemented and says so.
-expect_rep 07 "BIND" "$S4_ADDR" 7 --cmd 2
+expect_rep 07 "unknown command 0x00" web4.test 7 --cmd 0
+expect_rep 07 "unknown command 0xf2 (after Tor's RESOLVE_PTR)" web4.test 7 --cmd 0xf2
+# BIND and UDP ASSOCIATE: test_gw_bind.sh, test_gw_udp.sh.
 expect_rep 08 "unknown address type 0x02" 'abcd' 7 --atyp 2
 expect_rep 08 "unknown address type 0x05" 'abcd' 7 --atyp 5
 
