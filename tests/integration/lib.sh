@@ -178,6 +178,40 @@ echo_serve()
 	wait_port "$1" "$2" "$3"
 }
 
+# bind_start NS GW-ADDR GW-PORT DST [STEP...]: a SOCKS5 BIND client (socks5_probe.py)
+# in NS in the background; waits for the first reply, sets BND_ADDR, BND_PORT,
+# BIND_PID, BIND_OUT. DST.PORT is 0. Call bind_end for its output.
+BIND_N=0
+bind_start()
+{
+	local ns=$1 gwaddr=$2 gwport=$3 dst=$4 bnd
+	shift 4
+	BIND_N=$((BIND_N + 1))
+	BIND_OUT=$TMP/bind$BIND_N.out
+	bnd=$TMP/bnd$BIND_N
+	nsx "$ns" "$PY" "$ITEST_DIR/socks5_probe.py" -t 8 "$gwaddr" "$gwport" connect "$dst" 0 --cmd 2 \
+		--bnd-file "$bnd" "$@" >"$BIND_OUT" 2>&1 &
+	BIND_PID=$!
+	for _ in $(seq 200); do
+		[ -e "$bnd" ] && break
+		kill -0 "$BIND_PID" 2>/dev/null || break
+		sleep 0.025
+	done
+	[ -e "$bnd" ] || fail "BIND $dst: no successful first reply: $(cat "$BIND_OUT")"
+	read -r BND_ADDR BND_PORT <"$bnd"
+}
+
+# bind_end: wait for the BIND client; its output in BIND_RES.
+bind_end()
+{
+	wait "$BIND_PID"
+	BIND_RES=$(cat "$BIND_OUT")
+}
+
+# bind_peer NS ADDR PORT [--src SRC] [STEP...]: a plain TCP connection (the host
+# that connects in to a BIND port); prints "local ADDR PORT" and the steps' output.
+bind_peer() { nsx "$1" "$PY" "$ITEST_DIR/socks5_probe.py" -t 8 "$2" "$3" plain "${@:4}"; }
+
 # gw_start [ARGS...]: the gateway in gw, listening on both client links; sets GW_PID, GW_LOG.
 # GW_EXEC is an optional command prefix (e.g. "prlimit --nofile=64:64").
 gw_start()
