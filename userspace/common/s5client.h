@@ -1,4 +1,4 @@
-/* s5client.h — the client side of a SOCKS5 handshake (RFC 1928/1929), non-blocking on an ev loop. */
+/* s5client.h — the client side of a SOCKS5 handshake (RFC 1928/1929), non-blocking. */
 #ifndef S46_S5CLIENT_H
 #define S46_S5CLIENT_H
 

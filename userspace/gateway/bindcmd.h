@@ -44,7 +44,7 @@ struct bindcmd;
 typedef void bindcmd_cb(void *arg, int fd, int err, const struct sockaddr *addr, bool final);
 
 struct bindcmd_opts {
-	int prefer;			 /* AF_INET6 or AF_INET: the family to listen on for a name */
+	int prefer; /* AF_INET6 or AF_INET: the family to listen on for a name */
 	const struct sockaddr *ctl_local; /* where the client's connection arrived (all-zero DST) */
 	/* Optional, as in happy_opts: a positive errno drops an address of DST. */
 	int (*filter)(void *arg, const struct sockaddr *sa);

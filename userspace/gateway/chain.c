@@ -103,8 +103,7 @@ static void chain_failed_attempt(struct chain *c, int err, uint8_t rep)
 		chain_emit(c, -1, c->last_rep, NULL, true, c->last_err);
 }
 
-static void chain_reply(void *arg, int err, uint8_t rep, const struct socks5_addr *bnd,
-			bool final)
+static void chain_reply(void *arg, int err, uint8_t rep, const struct socks5_addr *bnd, bool final)
 {
 	struct chain *c = arg;
 	int fd;
@@ -143,8 +142,8 @@ static void chain_connected(void *arg, int fd, int err, const struct sockaddr *p
 	}
 	c->fd = fd;
 	memcpy(&c->peer, peer, addr_sa_len(peer));
-	c->cl = s5client_start(c->w->loop, fd, u->user, u->pass, c->cmd, &c->dst, chain_reply, c,
-			       &ret);
+	c->cl =
+	    s5client_start(c->w->loop, fd, u->user, u->pass, c->cmd, &c->dst, chain_reply, c, &ret);
 	if (!c->cl)
 		chain_failed_attempt(c, -ret, SOCKS5_REP_GENERAL_FAILURE);
 }

@@ -1,4 +1,4 @@
-/* chain.h — one request sent on through an upstream SOCKS5 server, with failover between upstreams. */
+/* chain.h — a request sent on through upstream SOCKS5 servers, with failover. */
 #ifndef S46_CHAIN_H
 #define S46_CHAIN_H
 

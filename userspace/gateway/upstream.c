@@ -1,4 +1,4 @@
-/* upstream.c — parses `upstream` and `route` lines, matches destinations, tracks upstream health. */
+/* upstream.c — `upstream` and `route` lines, destination matching, upstream health. */
 #include "upstream.h"
 
 #include <ctype.h>
@@ -158,8 +158,9 @@ static int upstream_parse(struct upstream *u, char *text, char *err, size_t errl
 
 	tok = strtok_r(text, " \t", &save);
 	if (!tok || !upstream_valid_label(tok, 64) || strchr(tok, ','))
-		return upstream_err(err, errlen,
-				    "upstream: expected NAME HOST:PORT [user USER password-file FILE]");
+		return upstream_err(
+		    err, errlen,
+		    "upstream: expected NAME HOST:PORT [user USER password-file FILE]");
 	if (!(u->name = strdup(tok)))
 		return -ENOMEM;
 	tok = strtok_r(NULL, " \t", &save);
@@ -185,8 +186,8 @@ static int upstream_parse(struct upstream *u, char *text, char *err, size_t errl
 		}
 	}
 	if (!u->user != !pwfile)
-		return upstream_err(err, errlen,
-				    "upstream %s: user and password-file go together", u->name);
+		return upstream_err(err, errlen, "upstream %s: user and password-file go together",
+				    u->name);
 	return pwfile ? upstream_read_password(u, pwfile, err, errlen) : 0;
 }
 
@@ -344,9 +345,9 @@ static int upstream_route_parse(const struct upstream_table *t, struct upstream_
 			if ((ret = upstream_parse_to(r, tok[i + 1])) == -ENOMEM)
 				return ret;
 			if (ret < 0)
-				return upstream_err(err, errlen,
-						    "route: to '%s' is not a CIDR, .SUFFIX, NAME or *",
-						    tok[i + 1]);
+				return upstream_err(
+				    err, errlen, "route: to '%s' is not a CIDR, .SUFFIX, NAME or *",
+				    tok[i + 1]);
 		} else if (!strcmp(tok[i], "port")) {
 			if (upstream_parse_port(r, tok[i + 1]) < 0)
 				return upstream_err(err, errlen, "route: port '%s' is not N or N-M",

@@ -29,7 +29,7 @@
 
 struct upstream {
 	char *name;
-	char *host;	/* a name to resolve, or NULL when addr is set */
+	char *host;		      /* a name to resolve, or NULL when addr is set */
 	struct sockaddr_storage addr; /* IP literal, port set; family 0 with host */
 	uint16_t port;
 	char *user; /* NULL: method 0x00 */
