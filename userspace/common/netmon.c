@@ -279,7 +279,19 @@ static void netmon_log_change(const struct nlmsghdr *nlh)
 	int family, ifindex;
 	unsigned plen;
 
-	if (netmon_table_apply(&one, nlh) <= 0)
+	struct nlmsghdr *copy = malloc(nlh->nlmsg_len);
+	int ret;
+
+	if (!copy)
+		return;
+	/* Parsed as an addition into an empty table, so that removals are described too. */
+	memcpy(copy, nlh, nlh->nlmsg_len);
+	copy->nlmsg_type = nlh->nlmsg_type == RTM_DELADDR    ? RTM_NEWADDR
+			   : nlh->nlmsg_type == RTM_DELROUTE ? RTM_NEWROUTE
+							     : nlh->nlmsg_type;
+	ret = netmon_table_apply(&one, copy);
+	free(copy);
+	if (ret <= 0)
 		return;
 	if (one.naddrs) {
 		family = one.addrs[0].family;
@@ -566,4 +578,25 @@ size_t netmon_addrs(struct netmon *nm, int family, struct sockaddr_storage *out,
 uint64_t netmon_generation(struct netmon *nm)
 {
 	return nm ? atomic_load(&nm->gen) : 0;
+}
+
+/* One per process: addresses and routes are the host's, shared by every worker thread. */
+static pthread_once_t netmon_once = PTHREAD_ONCE_INIT;
+static struct netmon *netmon_the;
+
+static void netmon_global_init(void)
+{
+	int err = 0;
+
+	netmon_the = netmon_start(&err);
+	if (!netmon_the)
+		log_warnx("netmon: cannot follow addresses and routes: %s; assuming every route "
+			  "exists",
+			  strerror(-err));
+}
+
+struct netmon *netmon_global(void)
+{
+	pthread_once(&netmon_once, netmon_global_init);
+	return netmon_the;
 }

@@ -77,4 +77,11 @@ size_t netmon_addrs(struct netmon *nm, int family, struct sockaddr_storage *out,
 /* Bumped on every change, so callers can cache derived answers. */
 uint64_t netmon_generation(struct netmon *nm);
 
+/*
+ * The process's one monitor, started on the first call (call it once before
+ * starting threads that need it, and after any fork). NULL, with one warning
+ * logged, if rtnetlink is unavailable: the queries above then allow everything.
+ */
+struct netmon *netmon_global(void);
+
 #endif

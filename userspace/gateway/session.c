@@ -12,6 +12,7 @@
 #include "chain.h"
 #include "gateway.h"
 #include "log.h"
+#include "netmon.h"
 #include "netutil.h"
 #include "rules.h"
 #include "socks5.h"
@@ -408,7 +409,8 @@ static int session_filter(void *arg, const struct sockaddr *sa)
 	if (rules_check_addr(s->w->snap->conf.rules, &s->client.sa, s->user, rules_cmd_bit(s->cmd),
 			     colon && *name ? name : NULL, sa) < 0)
 		return EACCES;
-	return 0;
+	/* Fail fast, without an attempt or a Happy Eyeballs delay, where no route leads. */
+	return netmon_has_route(netmon_global(), sa) ? 0 : ENETUNREACH;
 }
 
 static void session_resolved(void *arg, int family, int err, const struct sockaddr_storage *addrs,
@@ -497,6 +499,10 @@ static void session_connect(struct session *s, struct socks5_addr *dst)
 
 	o.filter = session_filter;
 	o.filter_arg = s;
+	/* No resolution delay for a preferred family the host cannot use right now. */
+	if (!netmon_family_usable(netmon_global(), o.prefer) &&
+	    netmon_family_usable(netmon_global(), o.prefer == AF_INET6 ? AF_INET : AF_INET6))
+		o.prefer = o.prefer == AF_INET6 ? AF_INET : AF_INET6;
 	if (dst->atyp == SOCKS5_ATYP_DOMAINNAME) {
 		s->happy = happy_start(s->w->loop, s->w->res, &o, dst->name, NULL, dst->port,
 				       session_connected, s, &err);

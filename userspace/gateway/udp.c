@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "gateway.h"
 #include "log.h"
+#include "netmon.h"
 #include "rules.h"
 
 /* Room for the largest datagram plus the header that wraps a reply. */
@@ -125,8 +126,10 @@ static bool udp_from_client(struct udp_assoc *a, struct sockaddr_storage *from)
 /* rules + a usable family: 0 if dst may be sent to. */
 static int udp_allowed(struct udp_assoc *a, const char *name, const struct sockaddr *dst)
 {
-	return rules_check_addr(a->w->snap->conf.rules, &a->ctl.sa, a->user, RULES_CMD_UDP, name,
-				dst);
+	if (rules_check_addr(a->w->snap->conf.rules, &a->ctl.sa, a->user, RULES_CMD_UDP, name,
+			     dst) < 0)
+		return -EACCES;
+	return netmon_has_route(netmon_global(), dst) ? 0 : -ENETUNREACH;
 }
 
 static void udp_pending_unlink(struct udp_pending *p)

@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "gateway.h"
 #include "log.h"
+#include "netmon.h"
 #include "netutil.h"
 
 #define WORKER_ACCEPT_BATCH 64
@@ -222,6 +223,8 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 	int err;
 
 	memset(w, 0, sizeof(*w));
+	/* Addresses and routes are followed from before the first client. */
+	netmon_global();
 	pthread_mutex_init(&w->auth_lock, NULL);
 	w->gw = gw;
 	w->id = id;
