@@ -62,9 +62,16 @@ G3_LOG=$SPAWNED_LOG
 s46_spawn "$NS_G2" g2 "$G2_ADDR" 1080 --dns-server 127.0.0.1 --users "$TMP/g2.users" \
 	--upstream "g3 $G3_ADDR:1080" --route "to * via g3"
 G2_LOG=$SPAWNED_LOG
-gw_start --upstream "g2 [$G2_ADDR]:1080 user hop1 password-file $TMP/g2.pw" \
-	--upstream "g2bad [$G2_ADDR]:1080 user hop1 password-file $TMP/g2.badpw" \
-	--route "to bad.chain.test via g2bad" --route "to .chain.test via g2"
+# Hop 1 reads its routes from a config file (the others from flags).
+cat >"$TMP/gw.conf" <<-END
+	# hop 1: *.chain.test and d3's network through g2
+	upstream g2 [$G2_ADDR]:1080 user hop1 password-file $TMP/g2.pw
+	upstream g2bad [$G2_ADDR]:1080 user hop1 password-file $TMP/g2.badpw
+	route to bad.chain.test via g2bad
+	route to .chain.test via g2
+	route to 2001:db8:3d::/64 port 1-1023 via g2
+END
+gw_start --config "$TMP/gw.conf"
 
 probe() { nsx "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" "$@"; }
 
@@ -100,6 +107,14 @@ assert_contains "$out" "data early" "pipelined request and data through the chai
 # From the IPv6-only client as well.
 out=$(nsx "$NS_C6" "$PY" "$ITEST_DIR/pysocks_get.py" "$GW6_ADDR" "$GW_PORT" far.chain.test /)
 assert_contains "$out" "hello from d3" "PySocks (IPv6 client) through the chain"
+
+# An address request is routed by CIDR and passed on as an address.
+out=$(probe "$GW4_ADDR" "$GW_PORT" connect "$D3_ADDR" 7 send:cidr recv:4)
+assert_contains "$out" "data cidr" "[$D3_ADDR]:7 routed by CIDR through the chain"
+assert_contains "$(grep "dest=\[$D3_ADDR\]:7" "$G2_LOG")" "via=upstream:g3" "hop 2 got the address request"
+# Outside the route's port range it goes direct, where gw has no route to d3.
+out=$(probe "$GW4_ADDR" "$GW_PORT" connect "$D3_ADDR" 8080)
+assert_contains "$out" "reply 03" "[$D3_ADDR]:8080 is not routed: direct, network unreachable"
 
 # --- Failures at the last hop come back with their own code.
 expect_rep()
@@ -168,3 +183,33 @@ assert_contains "$out" "data alt3" "after two timeouts the dead upstream is skip
 [ "$took" -lt 700 ] || fail "request 3 still waited for the dead upstream (${took} ms)"
 pass "request 3 did not wait for the dead upstream (${took} ms)"
 kill -0 "$ALT_PID" 2>/dev/null || fail "gw-alt died"
+
+# --- SIGHUP rereads hop 1's routes; a connection through the chain survives it.
+probe -t 10 "$GW4_ADDR" "$GW_PORT" connect far.chain.test 7 send:a recv:1 wait:"$TMP/go" send:b recv:1 \
+	>"$TMP/live.out" 2>&1 &
+live=$!
+for _ in $(seq 100); do
+	grep -q '^data a' "$TMP/live.out" && break
+	sleep 0.05
+done
+grep -q '^data a' "$TMP/live.out" || fail "live connection through the chain: $(cat "$TMP/live.out")"
+sed -i '/^route to \.chain\.test via g2$/d' "$TMP/gw.conf"
+kill -HUP "$GW_PID"
+sleep 0.3
+touch "$TMP/go"
+wait "$live"
+assert_contains "$(cat "$TMP/live.out")" "data b" "a live chained connection survives SIGHUP"
+out=$(probe "$GW4_ADDR" "$GW_PORT" connect far.chain.test 80)
+assert_contains "$out" "reply 04" "after the reload far.chain.test goes direct (gw's DNS: NXDOMAIN)"
+assert_contains "$(cat "$DNS_LOG")" "far.chain.test" "hop 1 now resolves far.chain.test itself"
+out=$(probe "$GW4_ADDR" "$GW_PORT" connect "$D3_ADDR" 7 send:kept recv:4)
+assert_contains "$out" "data kept" "the CIDR route is still there after the reload"
+
+# --- A route naming an unknown upstream: one line FILE:LINE, exit 1.
+printf 'upstream a [%s]:1080\nroute to .x.test via b\n' "$G2_ADDR" >"$TMP/bad.conf"
+err=$(nsx "$NS_GW" "$S46_BIN" gateway --listen 127.0.0.1:1099 --config "$TMP/bad.conf" 2>&1)
+rc=$?
+assert_eq "$rc" 1 "bad route: exit status 1"
+assert_eq "$(wc -l <<<"$err")" 1 "bad route: one line"
+assert_contains "$err" "$TMP/bad.conf:2:" "bad route: FILE:LINE"
+assert_contains "$err" "'b'" "bad route: names the unknown upstream"
