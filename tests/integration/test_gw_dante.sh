@@ -9,7 +9,8 @@ command -v danted >/dev/null || fail "danted not installed (dante-server)"
 #   dt 2001:db8:d6::1/64 <-> s6 2001:db8:d6::2/64   (a second link of s6)
 # dt has no DNS server and no route to s6's 2001:db8:6::2. Dante resolves a
 # name before it routes a request, in the family of its external address
-# (IPv6 here), but then passes the name on: dt's /etc/hosts gives it
+# (IPv6 here), but then passes the name on (an IPv4 literal it answers 0x08
+# itself, without asking its upstream): dt's /etc/hosts gives it
 # web6.test (reachable only through socks46) and ghost.test (which socks46's
 # resolver does not know), and d6web.test, which only Dante can resolve.
 NS_DT=${T}dt
