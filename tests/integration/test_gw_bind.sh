@@ -91,6 +91,14 @@ read -r _ peer_addr peer_port <<<"$(grep '^local ' <<<"$out")"
 assert_eq "$(grep '^bnd ' <<<"$BIND_RES" | sed -n 2p)" "bnd $C4_ADDR $peer_port" "BIND 0.0.0.0: any host may connect"
 assert_contains "$BIND_RES" "data back" "BIND 0.0.0.0: data"
 
+# --- A name of both families: its first address in --prefer order (default ipv6)
+# picks the listening address; any of its addresses may connect in.
+bind_start "$NS_C4" "$GW4_ADDR" "$GW_PORT" dual.test reply recv:2
+assert_eq "$BND_ADDR" "$GW_S6_ADDR" "BIND dual.test (prefer ipv6): BND.ADDR toward s6"
+out=$(bind_peer "$NS_S6" "$BND_ADDR" "$BND_PORT" --src "$S6_ADDR" send:d6)
+bind_end
+assert_contains "$BIND_RES" "data d6" "BIND dual.test: s6 connected in"
+
 # --- A name that does not exist fails in the first reply.
 out=$(nsx "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" "$GW4_ADDR" "$GW_PORT" connect nope.test 0 --cmd 2)
 assert_contains "$out" "reply 04" "BIND nope.test -> 0x04"
@@ -104,6 +112,15 @@ sleep 0.5
 listen=$(nsx "$NS_GW" ss -Htln "sport = :$BND_PORT")
 assert_eq "$listen" "" "the BIND port is closed when the client leaves"
 good_connect "a BIND client that left"
+
+stop_pid "$GW_PID"
+gw_start --bind-timeout 10 --prefer ipv4
+bind_start "$NS_C6" "$GW6_ADDR" "$GW_PORT" dual.test reply recv:2
+assert_eq "$BND_ADDR" "$GW_S4_ADDR" "BIND dual.test with --prefer ipv4: BND.ADDR toward s4"
+out=$(bind_peer "$NS_S4" "$BND_ADDR" "$BND_PORT" send:d4)
+bind_end
+assert_contains "$BIND_RES" "bnd $S4_ADDR " "BIND dual.test: s4 connected in"
+assert_contains "$BIND_RES" "data d4" "BIND dual.test: data from s4"
 
 # --- Nobody connects in: the second reply is 0x06 after --bind-timeout.
 stop_pid "$GW_PID"
