@@ -21,6 +21,45 @@ assert_eq "$?" 7 "run returns the command's exit status"
 assert_eq "$(find "$root/socks46" -maxdepth 1 -name "run-*" 2>/dev/null | wc -l)" "$left" \
 	"run removed its cgroup"
 
+log "SIGTERM to socks46 run reaches the command; run still cleans up"
+kns env SOCKS46_CONTROL="$CTL" "$S46_BIN" run -- sleep 30 &
+rpid=$!
+for _ in $(seq 100); do
+	[ "$(find "$root/socks46" -maxdepth 1 -name "run-$rpid" | wc -l)" = 1 ] && break
+	sleep 0.05
+done
+sleep 0.2
+kill -TERM "$rpid"
+wait "$rpid"
+assert_eq "$?" 143 "run exits like the command killed by SIGTERM"
+[ -d "$root/socks46/run-$rpid" ] && fail "cgroup run-$rpid left behind"
+pass "run removed its cgroup after the signal"
+
+log "status shows a live connection with the program's pid"
+kin "$PY" -c "import os, socket, time
+s = socket.create_connection(('$F4', 80))
+print(os.getpid(), flush=True)
+time.sleep(2)" >"$TMP/live.out" &
+lpid=$!
+for _ in $(seq 40); do
+	[ -s "$TMP/live.out" ] && break
+	sleep 0.05
+done
+sleep 0.2
+conns=$(jget connections)
+wait "$lpid"
+printf '%s\n' "$conns" | $PY -c 'import json, sys
+c = json.load(sys.stdin)
+assert len(c) == 1, c
+c = c[0]
+want_pid, want_orig = int(sys.argv[1]), sys.argv[2]
+assert c["pid"] == want_pid, (c["pid"], want_pid)
+assert c["orig"] == want_orig, (c["orig"], want_orig)
+assert c["target"] == "web6.test:80", c["target"]
+assert c["cookie"] > 0 and c["state"] == "relay", c' "$(cat "$TMP/live.out")" "$F4:80" ||
+	fail "status connections: $conns"
+pass "status: pid, original destination, name and socket cookie of the live connection"
+
 log "socks46 run starts an agent of its own when none answers"
 out=$(kns env SOCKS46_CONTROL="$TMP/none.sock" "$S46_BIN" run --gateway 127.0.0.1:1080 \
 	--agent-opt=--dns-upstream=127.0.0.2 -- "$PY" "$PROBE" dns-udp "$DNS_SRV4" web4.test 1 unconnected) ||

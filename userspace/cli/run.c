@@ -212,6 +212,16 @@ static int run_parse(struct run *r, int argc, char **argv)
 	return 0;
 }
 
+/* The command being run, for the signal handler (nothing else reads it). */
+static volatile pid_t run_cmd_pid;
+
+/* SIGINT/SIGTERM sent to `socks46 run` go to the command; cleanup follows its exit. */
+static void run_forward_signal(int sig)
+{
+	if (run_cmd_pid > 0)
+		kill(run_cmd_pid, sig);
+}
+
 /* Runs CMD inside the cgroup; returns its wait status, or -errno. */
 static int run_child(struct run *r, char **cmd)
 {
@@ -238,9 +248,10 @@ static int run_child(struct run *r, char **cmd)
 		fprintf(stderr, "socks46 run: %s: %s\n", cmd[0], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
-	/* The terminal's ^C reaches CMD directly; we only wait and clean up. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
+	run_cmd_pid = pid;
+	signal(SIGINT, run_forward_signal);
+	signal(SIGTERM, run_forward_signal);
+	signal(SIGHUP, run_forward_signal);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
