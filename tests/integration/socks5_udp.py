@@ -11,6 +11,8 @@ Associates (printing "reply XX" and "bnd ADDR PORT"), then runs the actions:
   stranger DST PORT TEXT   the same from another UDP socket (another source port)
   raw HEX                  a raw datagram (header included)
   dns DST NAME TYPE        DNS query (A or AAAA) to DST:53; prints "dns RCODE ADDR..." or "timeout"
+  flood DST PORT N         N datagrams to DST:PORT without waiting for replies
+  sleep SEC                pause
   close                    closes the control connection (and waits 0.3 s)
 DST may be a name, sent as ATYP DOMAINNAME. serve echoes each datagram back
 and logs "from ADDR PORT" per datagram.
@@ -180,6 +182,13 @@ def run(args):
             if r:
                 rcode, addrs = dns_answers(r[2])
                 out("dns", rcode, *addrs)
+        elif a == "flood":
+            dst, port, n = acts.pop(0), int(acts.pop(0)), int(acts.pop(0))
+            for i in range(n):
+                u.sendto(b"\x00\x00\x00" + enc_addr(dst, port) + b"flood%d" % i, (bhost, bport))
+            out("flooded", n)
+        elif a == "sleep":
+            time.sleep(float(acts.pop(0)))
         elif a == "close":
             ctl.close()
             time.sleep(0.3)

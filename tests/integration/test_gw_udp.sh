@@ -77,6 +77,15 @@ assert_not_contains "$out" "denied-" "datagrams to a denied CIDR dropped (by add
 assert_contains "$(grep 'rule .*gw.conf:1 denies' "$GW_LOG" | tail -n 1)" "cmd=udp" "denied datagram logged with its rule"
 out=$(udp6 echo "$S6_ADDR" 7 x)
 assert_contains "$out" "reply 02" "UDP ASSOCIATE from a denied client: REP 0x02"
+# A flood of denied datagrams does not flood the log: at most 50 lines a second per thread.
+n0=$(grep -c 'gw.conf:1 denies' "$GW_LOG")
+out=$(udp4 flood "$S4_ADDR" 7 2000 sleep 1.1 echo "$S4_ADDR" 7 one-more)
+n1=$(grep -c 'gw.conf:1 denies' "$GW_LOG")
+[ $((n1 - n0)) -le 150 ] || fail "$((n1 - n0)) log lines for 2000 denied datagrams"
+pass "2000 denied datagrams: $((n1 - n0)) log lines"
+assert_contains "$(grep 'gw.conf:1 denies' "$GW_LOG" | tail -n 1)" "more denials not logged" \
+	"the next logged denial counts the ones not logged"
+grep -q "flood" "$UECHO4_LOG" && fail "a denied datagram reached the server"
 # A gateway behind NAT announces its public address (the client then sends there).
 echo "udp-public-address 203.0.113.100" >>"$TMP/gw.conf"
 kill -HUP "$GW_PID"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <netinet/in.h>
 
 #include "addr.h"
@@ -418,14 +419,42 @@ static const char *rules_cmd_name(unsigned cmd)
 					: "resolve";
 }
 
+/* Denials one thread logs per second: a flood of denied datagrams must not flood the log. */
+#define RULES_LOG_PER_S 50
+
+/* True if this denial may be logged; *missed gets the count not logged before it. */
+static bool rules_log_budget(unsigned *missed)
+{
+	static __thread time_t sec;
+	static __thread unsigned n, skipped;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if (ts.tv_sec != sec) {
+		sec = ts.tv_sec;
+		n = 0;
+	}
+	if (n >= RULES_LOG_PER_S) {
+		skipped++;
+		return false;
+	}
+	n++;
+	*missed = skipped;
+	skipped = 0;
+	return true;
+}
+
 /* Client-controlled names go into the log with anything unusual escaped. */
 static void rules_log_deny(const struct rule *hit, const struct rules_req *q)
 {
+	unsigned missed;
 	char where[300], client[ADDR_STRLEN], dest[ADDR_STRLEN], name[4 * 256 + 1],
 	    user[4 * 256 + 1];
 	const char *src[2] = {q->name, q->user};
 	char *dst[2] = {name, user};
 
+	if (!rules_log_budget(&missed))
+		return;
 	for (int k = 0; k < 2; k++) {
 		size_t j = 0;
 
@@ -443,10 +472,11 @@ static void rules_log_deny(const struct rule *hit, const struct rules_req *q)
 		addr_format_ip(q->addr, dest, sizeof(dest));
 	else
 		snprintf(dest, sizeof(dest), "-");
-	log_info("rule %s denies client=%s user=%s cmd=%s name=%s addr=%s port=%u",
+	log_info("rule %s denies client=%s user=%s cmd=%s name=%s addr=%s port=%u%s%.0u%s",
 		 rules_where(hit, where, sizeof(where)),
 		 q->client ? addr_format_ip(q->client, client, sizeof(client)) : "-", user,
-		 rules_cmd_name(q->cmd), name, dest, q->port);
+		 rules_cmd_name(q->cmd), name, dest, q->port, missed ? " (" : "", missed,
+		 missed ? " more denials not logged)" : "");
 }
 
 int rules_check_request(const struct rules *r, const struct sockaddr *client, const char *user,
