@@ -333,8 +333,40 @@ static void session_bind_first(struct session *s, const uint8_t *buf, size_t n)
 	ret = session_flush(s);
 	if (ret < 0)
 		session_end(s, "client gone before reply", -ret);
-	else if (session_watch(s, ret ? EV_WRITE : 0) < 0)
+	else if (session_watch(s, EV_READ | (ret ? EV_WRITE : 0)) < 0)
 		session_end(s, "ev", ENOMEM);
+}
+
+/*
+ * While BIND waits, a client that leaves must free the port at once; bytes it
+ * sends early belong to the peer, so they are only peeked at and stay queued.
+ */
+static void session_binding_io(struct session *s, unsigned events)
+{
+	unsigned want = EV_READ;
+	int ret = 0;
+	uint8_t c;
+
+	if (events & EV_WRITE) {
+		ret = session_flush(s);
+		if (ret < 0) {
+			session_end(s, "client write", -ret);
+			return;
+		}
+	}
+	if (events & EV_READ) {
+		ssize_t n = recv(s->cfd, &c, 1, MSG_PEEK);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			session_end(s, "client closed during bind", n < 0 ? errno : 0);
+			return;
+		}
+		if (n > 0)
+			want = 0;
+	}
+	if (!(s->creg & EV_READ))
+		want = 0;
+	session_watch(s, want | (ret ? EV_WRITE : 0));
 }
 
 static void session_bind_cb(void *arg, int fd, int err, const struct sockaddr *addr, bool final)
@@ -865,11 +897,7 @@ static void session_client_cb(struct ev_loop *loop, int fd, unsigned events, voi
 		session_udp_control(s, events);
 		break;
 	case SESSION_BINDING:
-		ret = session_flush(s);
-		if (ret < 0)
-			session_end(s, "client write", -ret);
-		else if (ret == 0)
-			session_watch(s, 0);
+		session_binding_io(s, events);
 		break;
 	default:
 		break;
