@@ -161,6 +161,15 @@ static void test_routes(void **state)
 	    &t, route_msg(RTM_DELROUTE, "2001:db8:6::", 64, RTN_UNICAST, RT_TABLE_MAIN, 256));
 	assert_false(routed(&t, "2001:db8:6::2"));
 	assert_int_equal(t.nroutes, 2);
+	/* Multicast routes carry traffic; a throw route does not. */
+	assert_false(routed(&t, "ff02::1"));
+	netmon_table_apply(
+	    &t, route_msg(RTM_NEWROUTE, "ff00::", 8, RTN_MULTICAST, RT_TABLE_LOCAL, 256));
+	assert_true(routed(&t, "ff02::1"));
+	netmon_table_apply(
+	    &t, route_msg(RTM_NEWROUTE, "198.51.100.0", 24, RTN_THROW, RT_TABLE_MAIN, 0));
+	assert_false(routed(&t, "198.51.100.7"));
+	assert_true(routed(&t, "198.51.101.7"));
 	netmon_table_clear(&t);
 }
 

@@ -255,8 +255,11 @@ bool netmon_table_route(const struct netmon_table *t, const struct sockaddr *dst
 			best[k] = r;
 		}
 	}
+	/* Blackhole, unreachable, prohibit and throw are the routes that say "no". */
 	for (k = 0; k < nt; k++)
-		if (best[k]->type == RTN_UNICAST || best[k]->type == RTN_LOCAL)
+		if (best[k]->type == RTN_UNICAST || best[k]->type == RTN_LOCAL ||
+		    best[k]->type == RTN_BROADCAST || best[k]->type == RTN_MULTICAST ||
+		    best[k]->type == RTN_ANYCAST)
 			return true;
 	return false;
 }

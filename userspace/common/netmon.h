@@ -46,7 +46,8 @@ struct netmon_table {
 int netmon_table_apply(struct netmon_table *t, const struct nlmsghdr *nlh);
 void netmon_table_clear(struct netmon_table *t);
 
-/* True if some table's longest matching route for dst is unicast or local. */
+/* True if some table's longest matching route for dst carries traffic (not blackhole,
+ * unreachable, prohibit or throw). */
 bool netmon_table_route(const struct netmon_table *t, const struct sockaddr *dst);
 /* Usable addresses: global scope, not tentative, deprecated or failing DAD. */
 bool netmon_addr_usable(const struct netmon_addr *a);
