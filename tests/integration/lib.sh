@@ -41,6 +41,7 @@ BH6_ADDR=2001:db8:6::99
 
 SPAWNED=()
 SPAWN_N=0
+DNS_EXTRA=()
 TOPO_NS=()
 _CLEANED=0
 
@@ -377,6 +378,8 @@ _dns_up()
 		host-record=he.test,$S4_ADDR,$BH6_ADDR
 		host-record=dead.test,$BH4_ADDR,$BH6_ADDR
 	EOF
+	# A test's own names (set DNS_EXTRA=(dnsmasq lines) before topo_up).
+	printf '%s\n' "${DNS_EXTRA[@]}" >>"$TMP/dnsmasq.conf"
 	spawn "$NS_GW" dnsmasq --keep-in-foreground --conf-file="$TMP/dnsmasq.conf"
 	DNS_PID=$SPAWNED_PID
 	DNS_LOG=$SPAWNED_LOG

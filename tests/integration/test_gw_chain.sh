@@ -22,6 +22,8 @@ D3_ADDR=2001:db8:3d::2
 DEAD_G2=2001:db8:12::99
 DEAD_D3=2001:db8:3d::99
 
+# gw reaches g2 by name in the failover part.
+DNS_EXTRA=("host-record=g2.test,$G2_ADDR")
 topo_up
 ns_new g2
 ns_new g3
@@ -155,7 +157,8 @@ kill -0 "$GW_PID" 2>/dev/null || fail "hop 1 died"
 # "broken" accepts and echoes the greeting back: not SOCKS5.
 echo_serve "$NS_G2" "$G2_ADDR" 1099
 BROKEN_LOG=$SPAWNED_LOG
-G2_UP="g2 [$G2_ADDR]:1080 user hop1 password-file $TMP/g2.pw"
+# Here g2 is named by DNS: gw resolves g2.test itself.
+G2_UP="g2 g2.test:1080 user hop1 password-file $TMP/g2.pw"
 s46_spawn "$NS_GW" gw-alt "$GW4_ADDR" 1081 --connect-timeout 1 --upstream-fail-limit 2 --upstream-bad-time 60 \
 	--upstream "broken [$G2_ADDR]:1099" --upstream "dead [$DEAD_G2]:1080" --upstream "$G2_UP" \
 	--route "to broken.chain.test via broken,g2" --route "to .chain.test via dead,g2"
@@ -165,6 +168,8 @@ for i in 1 2 3 4; do
 	out=$(probe -t 8 "$GW4_ADDR" 1081 connect broken.chain.test 7 send:brk$i recv:4)
 	assert_contains "$out" "data brk$i" "request $i via broken,g2 reaches d3"
 done
+assert_contains "$(grep 'dest=broken.chain.test:7' "$ALT_LOG" | tail -n 1)" "via=upstream:g2([$G2_ADDR]:1080)" \
+	"an upstream given by name is resolved by the gateway"
 assert_eq "$(grep -c '^conn ' "$BROKEN_LOG")" 2 "the broken upstream was tried --upstream-fail-limit (2) times, then skipped"
 assert_contains "$(cat "$ALT_LOG")" "upstream broken" "marking the upstream bad is logged"
 # A silent upstream: the request's --connect-timeout bounds all its attempts,
