@@ -70,8 +70,9 @@ assert_not_contains "$BIND_RES" "bnd $S6_OTHER" "the intruder never reached the 
 assert_contains "$out" "data hi" "data after the intruder: client -> peer"
 assert_contains "$BIND_RES" "data yo" "data after the intruder: peer -> client"
 
-# --- By an IPv6 address: only that address may connect in.
-bind_start "$NS_C6" "$GW6_ADDR" "$GW_PORT" "$S6_OTHER" reply recv:3
+# --- By IPv6 address from the IPv4-only client: only that address may connect in.
+bind_start "$NS_C4" "$GW4_ADDR" "$GW_PORT" "$S6_OTHER" reply recv:3
+assert_eq "$BND_ADDR" "$GW_S6_ADDR" "BIND $S6_OTHER from c4: BND.ADDR toward s6"
 out=$(bind_peer "$NS_S6" "$BND_ADDR" "$BND_PORT" --src "$S6_ADDR" recv:1)
 case $out in
 *closed* | *reset*) pass "BIND to $S6_OTHER: $S6_ADDR is closed" ;;
