@@ -45,7 +45,7 @@ ip -n "$NS_GW" -6 neigh replace "$DEAD_G2" lladdr 02:00:00:00:00:99 dev g2 nud p
 	fail "blackhole neighbour entries"
 
 dns_serve "$NS_G3" 127.0.0.1 "host-record=far.chain.test,$D3_ADDR" "host-record=slow.chain.test,$DEAD_D3" \
-	"host-record=broken.chain.test,$D3_ADDR"
+	"host-record=broken.chain.test,$D3_ADDR" "host-record=bad.chain.test,$D3_ADDR"
 G3_DNS_LOG=$SPAWNED_LOG
 http_serve "$NS_D3" "$D3_ADDR" 80 "$TMP/www"
 HTTPD_LOG=$SPAWNED_LOG
@@ -199,6 +199,7 @@ for _ in $(seq 100); do
 done
 grep -q '^data a' "$TMP/live.out" || fail "live connection through the chain: $(cat "$TMP/live.out")"
 sed -i '/^route to \.chain\.test via g2$/d' "$TMP/gw.conf"
+printf 'hop1 secret\n' >"$TMP/g2.badpw"
 kill -HUP "$GW_PID"
 sleep 0.3
 touch "$TMP/go"
@@ -209,6 +210,8 @@ assert_contains "$out" "reply 04" "after the reload far.chain.test goes direct (
 assert_contains "$(cat "$DNS_LOG")" "far.chain.test" "hop 1 now resolves far.chain.test itself"
 out=$(probe "$GW4_ADDR" "$GW_PORT" connect "$D3_ADDR" 7 send:kept recv:4)
 assert_contains "$out" "data kept" "the CIDR route is still there after the reload"
+out=$(probe "$GW4_ADDR" "$GW_PORT" connect bad.chain.test 7 send:pw recv:2)
+assert_contains "$out" "data pw" "SIGHUP rereads an upstream's password file"
 
 # --- A route naming an unknown upstream: one line FILE:LINE, exit 1.
 printf 'upstream a [%s]:1080\nroute to .x.test via b\n' "$G2_ADDR" >"$TMP/bad.conf"
