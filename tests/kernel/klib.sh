@@ -137,7 +137,7 @@ agent_stop()
 
 kcleanup()
 {
-	local rc=$? pid
+	local rc=$? pid cg
 	[ "$_KCLEANED" = 1 ] && return 0
 	_KCLEANED=1
 	trap - EXIT INT TERM
@@ -158,15 +158,16 @@ kcleanup()
 	for pid in $(ip netns pids "$NS" 2>/dev/null); do
 		kill -KILL "$pid" 2>/dev/null
 	done
-	if [ -n "$CG" ] && [ -d "$CG" ]; then
-		for pid in $(cat "$CG/cgroup.procs" 2>/dev/null); do
+	for cg in "$CG" "$CG"-*; do
+		[ -n "$CG" ] && [ -d "$cg" ] || continue
+		for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do
 			kill -KILL "$pid" 2>/dev/null
 		done
 		for _ in $(seq 50); do
-			rmdir "$CG" 2>/dev/null && break
+			rmdir "$cg" 2>/dev/null && break
 			sleep 0.05
 		done
-	fi
+	done
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$TMP"
 	return "$rc"

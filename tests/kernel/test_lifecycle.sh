@@ -26,7 +26,21 @@ r=$(kin "$PY" "$PROBE" connect-error "$F4" 80)
 assert_eq "$r" ECONNREFUSED "connect to a fake address fails at once with ECONNREFUSED"
 
 log "a restarted agent keeps the fake-IP table and takes over the links"
+# Pins of a cgroup removed meanwhile are swept at start-up.
+mkdir "$CG-gone" || fail "mkdir"
+agent_start --cgroup "$CG-gone"
+agent_stop
+gone_id=$(stat -c %i "$CG-gone")
+rmdir "$CG-gone" || fail "rmdir $CG-gone"
+# The kernel detaches a removed cgroup's links asynchronously.
+for _ in $(seq 100); do
+	bpftool link show pinned "$(find "$PIN" -path "*-$gone_id/s46_connect4")" 2>/dev/null |
+		grep -q "cgroup_id 0 " && break
+	sleep 0.05
+done
 agent_start
+n=$(find "$PIN" -mindepth 1 -maxdepth 1 -type d | wc -l)
+assert_eq "$n" 1 "pins of the removed cgroup were swept, the test cgroup's remain"
 out=$(kin "$PY" "$PROBE" dns-udp "$DNS_SRV4" web6.test 1 unconnected) || fail "$out"
 assert_eq "$(printf '%s\n' "$out" | tail -n 1)" "$F4" "same fake address after the restart"
 kin "$PY" "$PROBE" get "$F4" 80 hello-s6 >/dev/null || fail "connection after restart"

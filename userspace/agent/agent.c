@@ -542,6 +542,9 @@ static void agent_setup(struct agent *a, struct agent_opts *o)
 	if (rc)
 		fatalx("%s", err);
 	redirect_set_bpf(a->redirect, a->bpf);
+	if (o->pin_dir && (rc = bpfload_sweep(o->pin_dir)) > 0)
+		log_info("removed %d pin director%s of cgroups that no longer exist", rc,
+			 rc == 1 ? "y" : "ies");
 	for (unsigned i = 0; i < o->npolicy; i++) {
 		rc = bpfload_policy_add(a->bpf, o->policy[i].af, o->policy[i].addr,
 					o->policy[i].len);

@@ -319,6 +319,49 @@ int bpfload_unpin(const char *pin_dir, uint64_t cgid)
 	return bpfload_unpin_ns(pin_dir, 0, cgid);
 }
 
+/* Whether the links pinned in dir lost their cgroup (it was removed): a cgroup link reports
+ * cgroup id 0 once the cgroup is gone. */
+static bool bpfload_pins_defunct(const char *dir)
+{
+	struct bpf_link_info info;
+	__u32 len = sizeof(info);
+	char p[PATH_MAX];
+	bool defunct = false;
+	int fd;
+
+	if (snprintf(p, sizeof(p), "%s/s46_connect4", dir) >= (int)sizeof(p))
+		return false;
+	fd = bpf_obj_get(p);
+	if (fd < 0)
+		return false;
+	memset(&info, 0, sizeof(info));
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_CGROUP)
+		defunct = info.cgroup.cgroup_id == 0;
+	close(fd);
+	return defunct;
+}
+
+int bpfload_sweep(const char *pin_dir)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", pin_dir, de->d_name) >= (int)sizeof(p))
+			continue;
+		if (bpfload_pins_defunct(p) && !bpfload_rmtree(p))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
 /* Pins every link of cg; a link pinned earlier (by an agent that has exited) is replaced,
  * which detaches the old program once nothing else holds it. */
 static int bpfload_pin(struct bpfload *b, struct bpfload_cg *cg)

@@ -61,5 +61,7 @@ int bpfload_cgroup_id(const char *path, uint64_t *id);
 /* Removes pins of cgroup id under pin_dir left by any agent (for detach without an agent).
  * Returns the number of pin directories removed, or -errno. */
 int bpfload_unpin(const char *pin_dir, uint64_t cgid);
+/* Removes pins whose cgroup no longer exists. Returns how many, or -errno. */
+int bpfload_sweep(const char *pin_dir);
 
 #endif
