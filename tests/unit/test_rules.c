@@ -144,6 +144,10 @@ static void test_user_and_cmd(void **state)
 	assert_int_equal(rules_cmd_bit(0x03), RULES_CMD_UDP);
 	assert_int_equal(rules_cmd_bit(0xF1), RULES_CMD_RESOLVE);
 	assert_int_equal(rules_cmd_bit(0x09), 0);
+	assert_true(rules_is_ip("203.0.113.2"));
+	assert_true(rules_is_ip("2001:db8::1"));
+	assert_false(rules_is_ip("web4.test"));
+	assert_false(rules_is_ip("203.0.113.2.test"));
 	rules_free(r);
 }
 

@@ -438,6 +438,9 @@ static int session_filter(void *arg, const struct sockaddr *sa)
 	colon = strrchr(name, ':');
 	if (colon)
 		*colon = '\0';
+	/* An address request (or a literal sent as a name) has no name for the name rules. */
+	if (name[0] == '[' || rules_is_ip(name))
+		colon = NULL;
 	if (rules_check_addr(s->w->snap->conf.rules, &s->client.sa, s->user, rules_cmd_bit(s->cmd),
 			     colon && *name ? name : NULL, sa) < 0)
 		return EACCES;
