@@ -124,27 +124,6 @@ static int agent_parse_uint(const char *s, unsigned long max, unsigned long *out
 	return 0;
 }
 
-/* HOST:PORT with an IP literal, else a name resolved once at start-up. */
-static int agent_parse_gateway(const char *s, struct sockaddr_storage *out)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-	char host[256];
-	const char *colon = strrchr(s, ':');
-	socklen_t len;
-
-	if (!addr_parse(s, 0, out, &len))
-		return 0;
-	if (!colon || (size_t)(colon - s) >= sizeof(host) || colon == s)
-		return -EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	if (getaddrinfo(host, colon + 1, &hints, &res))
-		return -EINVAL;
-	memcpy(out, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
-}
-
 static int agent_read_password(const char *path, char **out)
 {
 	char buf[512];
@@ -185,6 +164,33 @@ static void agent_opts_free(struct agent_opts *o)
 	free(o->password);
 }
 
+/* HOST:PORT with an IP literal, else a name resolved once at start-up; the gateway's own
+ * name is then never faked, or the agent would send it to itself. */
+static int agent_parse_gateway(struct agent_opts *o, const char *s, struct sockaddr_storage *out)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+	char host[256], *kept;
+	const char *colon = strrchr(s, ':');
+	socklen_t len;
+	int rc;
+
+	if (!addr_parse(s, 0, out, &len))
+		return 0;
+	if (!colon || (size_t)(colon - s) >= sizeof(host) || colon == s)
+		return -EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (getaddrinfo(host, colon + 1, &hints, &res))
+		return -EINVAL;
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	kept = agent_keep(o, host);
+	if (!kept)
+		return -ENOMEM;
+	rc = dnsd_no_fake_add(&o->no_fake, &o->nno_fake, kept);
+	return rc == -EINVAL ? 0 : rc;
+}
+
 /* One option, from the command line or a config file. 0 or -errno with err set. */
 static int agent_set(struct agent_opts *o, int opt, const char *val, char *err, size_t errlen)
 {
@@ -198,7 +204,7 @@ static int agent_set(struct agent_opts *o, int opt, const char *val, char *err, 
 			snprintf(err, errlen, "at most %d gateways", REDIRECT_MAX_GATEWAYS);
 			return -E2BIG;
 		}
-		rc = agent_parse_gateway(val, &o->rcfg.gateways[o->rcfg.ngateways]);
+		rc = agent_parse_gateway(o, val, &o->rcfg.gateways[o->rcfg.ngateways]);
 		if (!rc)
 			o->rcfg.ngateways++;
 		break;
