@@ -22,16 +22,20 @@ assert_eq "$(find "$root/socks46" -maxdepth 1 -name "run-*" 2>/dev/null | wc -l)
 	"run removed its cgroup"
 
 log "SIGTERM to socks46 run reaches the command; run still cleans up"
-kns env SOCKS46_CONTROL="$CTL" "$S46_BIN" run -- sleep 30 &
+(exec nsenter --net="/run/netns/$NS" env SOCKS46_CONTROL="$CTL" "$S46_BIN" run -- sleep 30) &
 rpid=$!
 for _ in $(seq 100); do
-	[ "$(find "$root/socks46" -maxdepth 1 -name "run-$rpid" | wc -l)" = 1 ] && break
+	[ -n "$(cat "$root/socks46/run-$rpid/cgroup.procs" 2>/dev/null)" ] && break
 	sleep 0.05
 done
-sleep 0.2
+[ -d "$root/socks46/run-$rpid" ] || fail "run did not create its cgroup run-$rpid"
+start=$(date +%s%N)
 kill -TERM "$rpid"
 wait "$rpid"
-assert_eq "$?" 143 "run exits like the command killed by SIGTERM"
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+assert_eq "$rc" 143 "run exits like the command killed by SIGTERM"
+[ "$ms" -lt 5000 ] || fail "run took ${ms}ms to stop"
 [ -d "$root/socks46/run-$rpid" ] && fail "cgroup run-$rpid left behind"
 pass "run removed its cgroup after the signal"
 
@@ -39,7 +43,7 @@ log "status shows a live connection with the program's pid"
 kin "$PY" -c "import os, socket, time
 s = socket.create_connection(('$F4', 80))
 print(os.getpid(), flush=True)
-time.sleep(2)" >"$TMP/live.out" &
+time.sleep(1)" >"$TMP/live.out" &
 lpid=$!
 for _ in $(seq 40); do
 	[ -s "$TMP/live.out" ] && break
