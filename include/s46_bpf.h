@@ -17,8 +17,9 @@
 #define S46_DNS_PORT_DEFAULT 10053
 
 /* Entries of s46_conn: each is deleted by the agent when it accepts the connection, or by
- * sock_ops when the client socket closes; the LRU bound only matters if both are missed. */
-#define S46_CONN_MAX 65536
+ * sock_ops when the client socket closes, so only connections not yet accepted are there;
+ * the bound (about 2 MB of preallocated LRU entries) only matters if both are missed. */
+#define S46_CONN_MAX 16384
 #define S46_POLICY_MAX 1024
 
 /* Per-socket original destination kinds (struct s46_dst.kind). */
