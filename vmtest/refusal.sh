@@ -15,7 +15,9 @@ objdir=${S46_VMTEST_OBJ:?S46_VMTEST_OBJ must name the directory with refuse.bpf.
 }
 
 tag=s46ref$$
-cgroot=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+# The filesystem type follows the "-" that ends mountinfo's optional fields.
+cgroot=$(awk '{ i = 7; while ($i != "-") i++; if ($(i + 1) == "cgroup2") { print $5; exit } }' \
+	/proc/self/mountinfo)
 cg=$cgroot/$tag
 lsm=/sys/fs/bpf/$tag-lsm
 probe=/sys/fs/bpf/$tag-probe

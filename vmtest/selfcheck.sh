@@ -6,7 +6,9 @@ set -eu
 obj=${S46_SELFCHECK_OBJ:?S46_SELFCHECK_OBJ must name the compiled selfcheck.bpf.o}
 py=/usr/bin/python3
 tag=s46vm$$
-cgroot=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+# The filesystem type follows the "-" that ends mountinfo's optional fields.
+cgroot=$(awk '{ i = 7; while ($i != "-") i++; if ($(i + 1) == "cgroup2") { print $5; exit } }' \
+	/proc/self/mountinfo)
 [ -n "$cgroot" ] || { echo "selfcheck: no cgroup2 mount"; exit 1; }
 cg=$cgroot/$tag
 pin=/sys/fs/bpf/$tag
