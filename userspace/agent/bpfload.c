@@ -515,6 +515,11 @@ int bpfload_conn_take(struct bpfload *b, const struct s46_conn_key *k, struct s4
 {
 	int fd = bpf_map__fd(b->skel->maps.s46_conn);
 
+	/* One syscall on 5.14+ (hash maps); two before. */
+	if (!bpf_map_lookup_and_delete_elem(fd, k, v))
+		return 0;
+	if (errno == ENOENT)
+		return -ENOENT;
 	if (bpf_map_lookup_elem(fd, k, v))
 		return -errno;
 	bpf_map_delete_elem(fd, k);
