@@ -58,7 +58,7 @@ printf 'hop1:%s\n' "$(mkpasswd -m sha-512 'hop1 secret')" >"$TMP/g2.users"
 printf 'hop1 secret\n' >"$TMP/g2.pw"
 printf 'wrong\n' >"$TMP/g2.badpw"
 
-s46_spawn "$NS_G3" g3 "$G3_ADDR" 1080 --dns-server 127.0.0.1 --connect-timeout 1
+s46_spawn "$NS_G3" g3 "$G3_ADDR" 1080 --dns-server 127.0.0.1 --connect-timeout 2
 G3_LOG=$SPAWNED_LOG
 # g2 has no resolver: nothing listens on its 127.0.0.1:53.
 s46_spawn "$NS_G2" g2 "$G2_ADDR" 1080 --dns-server 127.0.0.1 --users "$TMP/g2.users" \
@@ -130,7 +130,7 @@ expect_rep()
 expect_rep 04 "name unknown to the last hop" nope.chain.test 80
 expect_rep 05 "refused port behind the last hop" far.chain.test 9
 t0=$(date +%s%N)
-expect_rep 06 "connect timeout at the last hop (--connect-timeout 1)" slow.chain.test 80
+expect_rep 06 "connect timeout at the last hop (--connect-timeout 2)" slow.chain.test 80
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$ms" -lt 5000 ] || fail "timeout at the last hop took ${ms} ms"
 expect_rep 01 "hop 2 rejects hop 1's credentials" bad.chain.test 80
@@ -159,7 +159,7 @@ echo_serve "$NS_G2" "$G2_ADDR" 1099
 BROKEN_LOG=$SPAWNED_LOG
 # Here g2 is named by DNS: gw resolves g2.test itself.
 G2_UP="g2 g2.test:1080 user hop1 password-file $TMP/g2.pw"
-s46_spawn "$NS_GW" gw-alt "$GW4_ADDR" 1081 --connect-timeout 1 --upstream-fail-limit 2 --upstream-bad-time 60 \
+s46_spawn "$NS_GW" gw-alt "$GW4_ADDR" 1081 --connect-timeout 2 --upstream-fail-limit 2 --upstream-bad-time 60 \
 	--upstream "broken [$G2_ADDR]:1099" --upstream "dead [$DEAD_G2]:1080" --upstream "$G2_UP" \
 	--route "to broken.chain.test via broken,g2" --route "to .chain.test via dead,g2"
 ALT_PID=$SPAWNED_PID
@@ -185,7 +185,7 @@ t0=$(date +%s%N)
 out=$(probe -t 8 "$GW4_ADDR" 1081 connect far.chain.test 7 send:alt3 recv:4)
 took=$((($(date +%s%N) - t0) / 1000000))
 assert_contains "$out" "data alt3" "after two timeouts the dead upstream is skipped for g2"
-[ "$took" -lt 700 ] || fail "request 3 still waited for the dead upstream (${took} ms)"
+[ "$took" -lt 1500 ] || fail "request 3 still waited for the dead upstream (${took} ms)"
 pass "request 3 did not wait for the dead upstream (${took} ms)"
 kill -0 "$ALT_PID" 2>/dev/null || fail "gw-alt died"
 
