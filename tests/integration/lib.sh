@@ -193,7 +193,7 @@ bind_start()
 	nsx "$ns" "$PY" "$ITEST_DIR/socks5_probe.py" -t 8 "$gwaddr" "$gwport" connect "$dst" 0 --cmd 2 \
 		--bnd-file "$bnd" "$@" >"$BIND_OUT" 2>&1 &
 	BIND_PID=$!
-	for _ in $(seq 200); do
+	for _ in $(seq 400); do
 		[ -e "$bnd" ] && break
 		kill -0 "$BIND_PID" 2>/dev/null || break
 		sleep 0.025
