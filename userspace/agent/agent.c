@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -566,6 +567,17 @@ static void agent_setup(struct agent *a, struct agent_opts *o)
 			fatalx("--cgroup %s", err);
 }
 
+/* Two descriptors per redirected connection: take what the hard limit allows. */
+static void agent_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int agent_main(int argc, char **argv)
 {
 	struct agent a = {0};
@@ -574,6 +586,7 @@ int agent_main(int argc, char **argv)
 	int rc;
 
 	log_init(LOG_LVL_INFO, "socks46-agent");
+	agent_raise_nofile();
 	agent_opts_default(&o);
 	rc = agent_parse(&o, argc, argv);
 	if (rc)

@@ -22,6 +22,7 @@
 /* A gateway that failed is tried after the others for this long. */
 #define REDIRECT_GW_BACKOFF_MS 5000
 #define REDIRECT_ACCEPT_BATCH 64
+#define REDIRECT_ACCEPT_PAUSE_MS 100
 
 enum redirect_state {
 	RC_CONNECTING, /* TCP connect to a gateway under way */
@@ -79,9 +80,11 @@ struct redirect {
 	uint16_t port;
 	struct redirect_stats stats;
 	struct redirect_conn *conns;
+	struct ev_timer accept_pause; /* out of fds: stop accepting for a moment */
 };
 
 static void redirect_next_gateway(struct redirect_conn *c);
+static void redirect_accept_pause(struct redirect *r);
 
 static uint64_t redirect_now_s(void)
 {
@@ -415,6 +418,13 @@ static void redirect_next_gateway(struct redirect_conn *c)
 				       redirect_untried(c) ? r->cfg.connect_ms : r->cfg.reply_ms);
 			return;
 		}
+		if (err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM) {
+			/* Our shortage, not the gateway's fault: let the backlog wait instead. */
+			redirect_accept_pause(r);
+			r->stats.no_gateway++;
+			redirect_conn_free(c, true);
+			return;
+		}
 		r->gws[c->gw].failures++;
 		r->gws[c->gw].down_until_ms = ev_now(r->loop) + REDIRECT_GW_BACKOFF_MS;
 		log_info("gateway %s skipped: %s", r->gws[c->gw].name, strerror(-err));
@@ -471,6 +481,28 @@ static void redirect_accepted(struct redirect *r, int fd)
 	redirect_next_gateway(c);
 }
 
+static void redirect_accept_resume(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct redirect *r = container_of(t, struct redirect, accept_pause);
+
+	for (int i = 0; i < 2; i++)
+		if (r->lfd[i] >= 0)
+			ev_io_mod(loop, r->lfd[i], EV_READ);
+}
+
+/* Out of file descriptors, the pending connection stays readable: without a pause the
+ * level-triggered loop would spin. */
+static void redirect_accept_pause(struct redirect *r)
+{
+	if (ev_timer_armed(&r->accept_pause))
+		return;
+	log_warn("accept: pausing for %d ms", REDIRECT_ACCEPT_PAUSE_MS);
+	for (int i = 0; i < 2; i++)
+		if (r->lfd[i] >= 0)
+			ev_io_mod(r->loop, r->lfd[i], 0);
+	ev_timer_start(r->loop, &r->accept_pause, REDIRECT_ACCEPT_PAUSE_MS);
+}
+
 static void redirect_accept_io(struct ev_loop *loop, int lfd, unsigned events, void *arg)
 {
 	struct redirect *r = arg;
@@ -479,7 +511,10 @@ static void redirect_accept_io(struct ev_loop *loop, int lfd, unsigned events, v
 		int one = 1, fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				redirect_accept_pause(r);
+			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_warn("accept");
 			return;
 		}
@@ -544,6 +579,7 @@ int redirect_start(struct redirect **out, struct ev_loop *loop, const struct red
 	r->table = table;
 	r->fcfg = fcfg;
 	r->lfd[0] = r->lfd[1] = -1;
+	ev_timer_init(&r->accept_pause, redirect_accept_resume);
 	for (unsigned i = 0; i < cfg->ngateways; i++) {
 		r->gws[i].addr = cfg->gateways[i];
 		addr_format((struct sockaddr *)&cfg->gateways[i], r->gws[i].name,
@@ -574,6 +610,7 @@ void redirect_stop(struct redirect *r)
 {
 	if (!r)
 		return;
+	ev_timer_stop(r->loop, &r->accept_pause);
 	while (r->conns)
 		redirect_conn_free(r->conns, false);
 	for (int i = 0; i < 2; i++) {

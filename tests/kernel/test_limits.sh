@@ -1,0 +1,35 @@
+#!/bin/bash
+# test_limits.sh — the agent out of file descriptors: no busy loop, the gateway not blamed, service resumes.
+. "$(dirname "$0")/klib.sh"
+ksetup
+kspawn agent prlimit --nofile=48:48 "$S46_BIN" agent --gateway 127.0.0.1:1080 --cgroup "$CG" \
+	--control "$CTL" --no-pin --fake-state none --dns-upstream 127.0.0.2
+AGENT_PID=$SPAWNED_PID
+for _ in $(seq 100); do
+	[ -S "$CTL" ] && break
+	sleep 0.05
+done
+[ -S "$CTL" ] || fail "agent did not start"
+F4=$(kin "$PY" "$PROBE" dns-udp "$DNS_SRV4" web6.test 1 unconnected | tail -n 1)
+
+# cpu_ticks: user+system time of the agent so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$AGENT_PID/stat"; }
+
+log "60 connections held open against a limit of 48 descriptors"
+kin "$PY" -c "import socket, time
+socks = [socket.create_connection(('$F4', 80)) for _ in range(60)]
+time.sleep(2)" &
+holder=$!
+sleep 0.5
+t0=$(cpu_ticks)
+sleep 1
+t1=$(cpu_ticks)
+[ $((t1 - t0)) -lt 30 ] || fail "the agent used $((t1 - t0)) ticks in 1s while out of descriptors"
+pass "no busy loop while out of descriptors ($((t1 - t0)) ticks in 1s)"
+wait "$holder"
+grep -q "pausing" "$TMP/agent.log" || fail "the agent never ran out of descriptors"
+pass "accepting paused while out of descriptors"
+assert_eq "$(jget gateways.0.up)" True "the gateway was not blamed for the agent's shortage"
+kin "$PY" "$PROBE" get "$F4" 80 hello-s6 >/dev/null || fail "no service after the shortage"
+pass "connections work again once descriptors are free"
+exit 0
