@@ -562,9 +562,15 @@ static void agent_setup(struct agent *a, struct agent_opts *o)
 	if (rc)
 		fatalx("control socket %s: %s", control_path(o->control),
 		       rc == -EADDRINUSE ? "another agent is running there" : strerror(-rc));
-	for (unsigned i = 0; i < o->ncgroups; i++)
-		if (agent_attach(a, o->cgroups[i], err, sizeof(err)))
-			fatalx("--cgroup %s", err);
+	for (unsigned i = 0; i < o->ncgroups; i++) {
+		if (!agent_attach(a, o->cgroups[i], err, sizeof(err)))
+			continue;
+		/* Leave nothing behind: no pinned links, no control socket. */
+		while (i--)
+			bpfload_detach(a->bpf, o->cgroups[i]);
+		control_stop(a->control);
+		fatalx("--cgroup %s", err);
+	}
 }
 
 /* Two descriptors per redirected connection: take what the hard limit allows. */
