@@ -69,7 +69,9 @@ cat >"$TMP/gw.conf" <<-END
 	# hop 1: *.chain.test and d3's network through g2
 	upstream g2 [$G2_ADDR]:1080 user hop1 password-file $TMP/g2.pw
 	upstream g2bad [$G2_ADDR]:1080 user hop1 password-file $TMP/g2.badpw
+	upstream g2anon [$G2_ADDR]:1080
 	route to bad.chain.test via g2bad
+	route to anon.chain.test via g2anon
 	route to .chain.test via g2
 	route to 2001:db8:3d::/64 port 1-1023 via g2
 END
@@ -134,6 +136,7 @@ expect_rep 06 "connect timeout at the last hop (--connect-timeout 2)" slow.chain
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$ms" -lt 5000 ] || fail "timeout at the last hop took ${ms} ms"
 expect_rep 01 "hop 2 rejects hop 1's credentials" bad.chain.test 80
+expect_rep 01 "hop 2 wants a login, hop 1 offers none (0xFF)" anon.chain.test 80
 # RESOLVE (0xF0) goes through the chain: the last hop answers.
 out=$(probe "$GW4_ADDR" "$GW_PORT" connect far.chain.test 0 --cmd 0xf0)
 assert_contains "$out" "bnd $D3_ADDR " "RESOLVE far.chain.test answered by the last hop"
