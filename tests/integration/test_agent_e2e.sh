@@ -54,7 +54,8 @@ in_fake6() { case $1 in 2001:2:0:*|2001:2::*) return 0 ;; esac; return 1; }
 
 agent_up "$NS_C4" "$CG4" "$GW4_ADDR:$GW_PORT" "$GW4_ADDR" a4
 A4_PID=$AGENT_PID
-agent_up "$NS_C6" "$CG6" "[$GW6_ADDR]:$GW_PORT" "$GW6_ADDR" a6 --check-exists
+agent_up "$NS_C6" "$CG6" "[$GW6_ADDR]:$GW_PORT" "$GW6_ADDR" a6 --check-exists \
+	--via-gateway 203.0.113.0/24
 
 log "c4: curl -4 (IPv4 only) fetches a page of the IPv6-only web6.test"
 out=$(IN_CG=$CG4 nsx "$NS_C4" curl -4 -sS --max-time 10 -w '\n%{remote_ip}' http://web6.test/curl.html) ||
@@ -124,6 +125,12 @@ log "c6: an IPv4-only program on the IPv6-only host reaches web4.test over the I
 body=$(IN_CG=$CG6 nsx "$NS_C6" curl -4 -sS --max-time 10 http://web4.test/curl.html) ||
 	fail "curl -4 on the IPv6-only host failed"
 assert_eq "$body" "$(cat "$TMP/www4/curl.html")" "curl -4 in c6 got the page from s4"
+
+log "c6: an IPv4 literal on the IPv6-only host goes through the gateway (--via-gateway)"
+body=$(IN_CG=$CG6 nsx "$NS_C6" curl -4 -sS --max-time 10 "http://$S4_ADDR/curl.html") ||
+	fail "curl -4 http://$S4_ADDR/ on the IPv6-only host failed"
+assert_eq "$body" "$(cat "$TMP/www4/curl.html")" "curl -4 to the literal $S4_ADDR in c6 got the page"
+assert_contains "$(cat "$GW_LOG")" "dest=$S4_ADDR:80" "the gateway was asked for the IPv4 address"
 
 log "c6 agent with --check-exists: a name the gateway cannot resolve is NXDOMAIN, not faked"
 out=$(IN_CG=$CG6 nsx "$NS_C6" "$PY" -c 'import socket
