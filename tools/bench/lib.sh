@@ -166,41 +166,56 @@ rate_run()
 	return 0
 }
 
-# measure_idle NAME PID COUNT KEY: holds COUNT relayed connections, records memory and errors.
+# measure_idle NAME PID COUNT KEY [PARTS]: holds COUNT relayed connections, records memory
+# and errors. PARTS load generators share the count when one process may not hold it all;
+# generator I (from 0) talks to the sink on SINK_PORT + 10 * I, which the caller provides.
 measure_idle()
 {
-	local name=$1 pid=$2 n=$3 key=$4 ready=$TMP/ready.$name.$n bpid before after i line
-	local conc=256
+	local name=$1 pid=$2 n=$3 key=$4 parts=${5:-1} before after i p line bpids=() all=
+	local est=0 errs=0 v
 	before=$(mem_kb "$pid")
 	client "$name"
-	"${CLIENT[@]}" idle --count "$n" --conc $conc --ready-file "$ready" --hold 300 \
-		--timeout 300 "${VIA[@]}" >"$TMP/idle.out" 2>"$TMP/idle.err" &
-	bpid=$!
-	PIDS+=("$bpid")
+	for ((p = 0; p < parts; p++)); do
+		rm -f "$TMP/ready.$key.$p"
+		"${CLIENT[@]}" idle --count $(((n + p) / parts)) --conc 256 \
+			--ready-file "$TMP/ready.$key.$p" --hold 300 --timeout 300 "${VIA[@]}" \
+			--target 127.0.0.1:$((SINK_PORT + 10 * p)) >"$TMP/idle.$p.out" \
+			2>"$TMP/idle.$p.err" &
+		bpids+=($!)
+		PIDS+=($!)
+	done
 	for i in $(seq 1200); do
-		[ -s "$ready" ] && break
-		kill -0 "$bpid" 2>/dev/null || break
+		all=1
+		for ((p = 0; p < parts; p++)); do
+			[ -s "$TMP/ready.$key.$p" ] && continue
+			all=
+			kill -0 "${bpids[p]}" 2>/dev/null || break 2
+		done
+		[ -n "$all" ] && break
 		sleep 0.1
 	done
-	if [ -s "$ready" ]; then
+	after=
+	if [ -n "$all" ]; then
 		sleep 1 # let the proxy settle what it allocates per connection
 		after=$(mem_kb "$pid")
 		R[$name:$key.procs]=$(nprocs "$pid")
-		kill -USR1 "$bpid"
 	else
 		say "    idle $n: not all connections opened within $((i / 10)) s"
-		after=
 	fi
-	wait "$bpid"
-	line=$(grep idle-verify "$TMP/idle.out")
-	say "    idle $n: $(grep 'mode=idle ' "$TMP/idle.out") $line"
-	[ -s "$TMP/idle.err" ] && say "    $(head -c 300 "$TMP/idle.err")"
-	local est errs
-	est=$(kv "$line" verified)
-	errs=$(($(kv "$line" errors) + $(kv "$line" dropped) + $(kv "$line" failed)))
-	R[$name:$key.ok]=${est:-0}
+	kill -USR1 "${bpids[@]}" 2>/dev/null
+	for ((p = 0; p < parts; p++)); do
+		wait "${bpids[p]}"
+		line=$(grep idle-verify "$TMP/idle.$p.out")
+		say "    idle $n [$p]: $(grep 'mode=idle ' "$TMP/idle.$p.out") $line"
+		[ -s "$TMP/idle.$p.err" ] && say "    $(head -c 300 "$TMP/idle.$p.err")"
+		v=$(kv "$line" verified)
+		est=$((est + ${v:-0}))
+		errs=$((errs + $(kv "$line" errors) + $(kv "$line" dropped) + $(kv "$line" failed)))
+		[ -n "$line" ] || errs=$((errs + 1))
+	done
+	R[$name:$key.ok]=$est
 	R[$name:$key.err]=$errs
-	if [ -n "$after" ] && [ "${est:-0}" -gt 0 ]; then
+	if [ -n "$after" ] && [ "$est" -gt 0 ]; then
 		R[$name:$key.kb_before]=$before
 		R[$name:$key.kb_after]=$after
 		R[$name:$key.bpc]=$(((after - before) * 1024 / est))
