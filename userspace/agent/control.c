@@ -27,6 +27,7 @@ struct control {
 	struct agent *agent;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int lfd;
+	struct ev_timer pause; /* out of descriptors: stop accepting for a moment */
 };
 
 struct control_client {
@@ -261,14 +262,27 @@ static void control_client_io(struct ev_loop *loop, int fd, unsigned events, voi
 	control_client_free(cl);
 }
 
+static void control_resume(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct control *c = container_of(t, struct control, pause);
+
+	ev_io_mod(loop, c->lfd, EV_READ);
+}
+
 static void control_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
 {
 	struct control *c = arg;
 	struct control_client *cl;
 	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0)
+	if (fd < 0) {
+		/* The pending client stays readable: pause rather than spin. */
+		if (errno == EMFILE || errno == ENFILE) {
+			ev_io_mod(loop, lfd, 0);
+			ev_timer_start(loop, &c->pause, 100);
+		}
 		return;
+	}
 	cl = calloc(1, sizeof(*cl));
 	if (!cl) {
 		close(fd);
@@ -328,6 +342,7 @@ int control_start(struct control **out, struct ev_loop *loop, const char *path, 
 		return -ENOMEM;
 	c->loop = loop;
 	c->agent = a;
+	ev_timer_init(&c->pause, control_resume);
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	control_mkdir(path);
 	unlink(path);
@@ -353,6 +368,7 @@ void control_stop(struct control *c)
 {
 	if (!c)
 		return;
+	ev_timer_stop(c->loop, &c->pause);
 	ev_io_del(c->loop, c->lfd);
 	close(c->lfd);
 	unlink(c->path);
