@@ -100,6 +100,13 @@ out=$(bind_peer "$NS_S6" "$BND_ADDR" "$BND_PORT" --src "$S6_ADDR" send:d6)
 bind_end
 assert_contains "$BIND_RES" "data d6" "BIND dual.test: s6 connected in"
 
+# --- Bytes the client sends before anyone connected in reach the peer first.
+bind_start "$NS_C4" "$GW4_ADDR" "$GW_PORT" web6.test send:early- sleep:0.2 reply send:late recv:2
+out=$(bind_peer "$NS_S6" "$BND_ADDR" "$BND_PORT" --src "$S6_ADDR" recv:10 send:ok)
+bind_end
+assert_contains "$out" "data early-late" "bytes sent before the second reply are kept, in order"
+assert_contains "$BIND_RES" "data ok" "and the peer's answer arrives"
+
 # --- A name that does not exist fails in the first reply.
 out=$(nsx "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" "$GW4_ADDR" "$GW_PORT" connect nope.test 0 --cmd 2)
 assert_contains "$out" "reply 04" "BIND nope.test -> 0x04"
