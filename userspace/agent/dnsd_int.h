@@ -1,0 +1,93 @@
+/* dnsd_int.h — the DNS responder's internal state, shared by dnsd*.c only. */
+#ifndef S46_DNSD_INT_H
+#define S46_DNSD_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dns.h"
+#include "dnsd.h"
+#include "ev.h"
+
+struct dnsd_tcp;
+
+/* Where an answer goes: a UDP peer of one of our sockets, or a TCP connection. */
+struct dnsd_client {
+	int ufd;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	struct dnsd_tcp *conn;
+};
+
+enum dnsd_pending_kind { DNSD_UP_UDP, DNSD_UP_TCP, DNSD_EXISTS };
+
+/* A query waiting for the upstream resolver or the existence check. */
+struct dnsd_pending {
+	struct dnsd *d;
+	struct dnsd_pending *prev, *next;
+	struct ev_timer timer;
+	enum dnsd_pending_kind kind;
+	struct dnsd_client client;
+	struct dns_query q;
+	int fd;
+	uint16_t up_id;
+	uint8_t *msg; /* the query, as sent upstream (TCP: with its length prefix) */
+	size_t len, sent;
+	uint8_t *rbuf; /* TCP upstream answer being read, with its prefix */
+	size_t rlen;
+};
+
+struct dnsd_tcp {
+	struct dnsd *d;
+	struct dnsd_tcp *prev, *next;
+	int fd;
+	bool registered, eof;
+	unsigned npending;
+	struct ev_timer idle;
+	uint8_t in[2 + DNS_TCP_MAX];
+	size_t in_len;
+	uint8_t *out;
+	size_t out_len, out_off, out_cap;
+};
+
+struct dnsd {
+	struct ev_loop *loop;
+	struct dnsd_config cfg;
+	struct fakeip *table;
+	int udp4, udp6, tcp4, tcp6;
+	unsigned short port;
+	struct dnsd_stats stats;
+	struct dnsd_pending *pending;
+	unsigned npending;
+	struct dnsd_tcp *conns;
+	unsigned nconns;
+	struct ev_timer save_timer;
+	bool mark_warned;
+	uint8_t buf[DNS_TCP_MAX];
+};
+
+/* dnsd.c: answering */
+void dnsd_handle(struct dnsd *d, struct dnsd_client *c, const uint8_t *msg, size_t len);
+void dnsd_reply(struct dnsd *d, struct dnsd_client *c, const struct dns_query *q, unsigned rcode,
+		const struct dns_rr *an, size_t nan);
+void dnsd_answer_fake(struct dnsd *d, struct dnsd_client *c, const struct dns_query *q);
+void dnsd_send(struct dnsd_client *c, const uint8_t *msg, size_t len);
+
+/* dnsd_pending.c: queries waiting for the upstream resolver or the existence check */
+struct dnsd_pending *dnsd_pending_new(struct dnsd *d, enum dnsd_pending_kind kind,
+				      const struct dnsd_client *c, const struct dns_query *q);
+void dnsd_pending_free(struct dnsd_pending *p);
+
+/* dnsd_upstream.c: forwarding to the real resolver */
+void dnsd_upstream_forward(struct dnsd *d, struct dnsd_client *c, const struct dns_query *q,
+			   const uint8_t *msg, size_t len);
+
+/* dnsd_tcp.c: TCP clients */
+void dnsd_tcp_accept_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
+void dnsd_tcp_send(struct dnsd_tcp *c, const uint8_t *msg, size_t len);
+void dnsd_tcp_update(struct dnsd_tcp *c);
+void dnsd_tcp_abort(struct dnsd_tcp *c);
+
+#endif
