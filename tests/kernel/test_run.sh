@@ -43,16 +43,19 @@ log "status shows a live connection with the program's pid"
 kin "$PY" -c "import os, socket, time
 s = socket.create_connection(('$F4', 80))
 print(os.getpid(), flush=True)
-time.sleep(1)" >"$TMP/live.out" &
+for _ in range(400):
+    if os.path.exists('$TMP/live.stop'):
+        break
+    time.sleep(0.05)" >"$TMP/live.out" &
 lpid=$!
-for _ in $(seq 40); do
+for _ in $(seq 200); do
 	[ -s "$TMP/live.out" ] && break
 	sleep 0.05
 done
-sleep 0.2
-conns=$(jget connections)
-wait "$lpid"
-printf '%s\n' "$conns" | $PY -c 'import json, sys
+# check_conns JSON: exactly that live connection, relayed.
+check_conns()
+{
+	printf '%s\n' "$1" | $PY -c 'import json, sys
 c = json.load(sys.stdin)
 assert len(c) == 1, c
 c = c[0]
@@ -60,8 +63,16 @@ want_pid, want_orig = int(sys.argv[1]), sys.argv[2]
 assert c["pid"] == want_pid, (c["pid"], want_pid)
 assert c["orig"] == want_orig, (c["orig"], want_orig)
 assert c["target"] == "web6.test:80", c["target"]
-assert c["cookie"] > 0 and c["state"] == "relay", c' "$(cat "$TMP/live.out")" "$F4:80" ||
-	fail "status connections: $conns"
+assert c["cookie"] > 0 and c["state"] == "relay", c' "$(cat "$TMP/live.out")" "$F4:80" 2>&1
+}
+for _ in $(seq 50); do
+	conns=$(jget connections)
+	err=$(check_conns "$conns") && break
+	sleep 0.1
+done
+touch "$TMP/live.stop"
+wait "$lpid"
+[ -z "$err" ] || fail "status connections: $conns: $err"
 pass "status: pid, original destination, name and socket cookie of the live connection"
 
 log "socks46 run starts an agent of its own when none answers"
