@@ -70,6 +70,7 @@ cat >"$TMP/gw.conf" <<-END
 	upstream g2 [$G2_ADDR]:1080 user hop1 password-file $TMP/g2.pw
 	upstream g2bad [$G2_ADDR]:1080 user hop1 password-file $TMP/g2.badpw
 	upstream g2anon [$G2_ADDR]:1080
+	rule deny to denied.chain.test
 	route to bad.chain.test via g2bad
 	route to anon.chain.test via g2anon
 	route to .chain.test via g2
@@ -137,6 +138,9 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 [ "$ms" -lt 5000 ] || fail "timeout at the last hop took ${ms} ms"
 expect_rep 01 "hop 2 rejects hop 1's credentials" bad.chain.test 80
 expect_rep 01 "hop 2 wants a login, hop 1 offers none (0xFF)" anon.chain.test 80
+# Access rules come before routes: a denied name never reaches the upstream.
+expect_rep 02 "a rule at hop 1 denies a routed name" denied.chain.test 80
+assert_not_contains "$(cat "$G2_LOG")" "denied.chain.test" "the denied request never reached hop 2"
 # RESOLVE (0xF0) goes through the chain: the last hop answers.
 out=$(probe "$GW4_ADDR" "$GW_PORT" connect far.chain.test 0 --cmd 0xf0)
 assert_contains "$out" "bnd $D3_ADDR " "RESOLVE far.chain.test answered by the last hop"
