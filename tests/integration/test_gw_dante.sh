@@ -64,12 +64,12 @@ dante_conf()
 	EOF
 }
 
-# dante_start NAME PORT CONF: danted in dt with its own pid file (the default one is shared).
+# dante_start NAME PORT CONF [ADDR]: danted in dt with its own pid file (the default one is
+# shared); waits until it listens on ADDR:PORT.
 dante_start()
 {
 	SPAWN_NAME=$1 spawn "$NS_DT" danted -f "$3" -p "$TMP/$1.pid"
 	DANTE_PID=$SPAWNED_PID
-	DANTE_LOG=$SPAWNED_LOG
 	wait_port "$NS_DT" "${4:-::}" "$2" 10
 }
 
