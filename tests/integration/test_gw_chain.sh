@@ -179,6 +179,20 @@ assert_contains "$(grep 'dest=broken.chain.test:7' "$ALT_LOG" | tail -n 1)" "via
 	"an upstream given by name is resolved by the gateway"
 assert_eq "$(grep -c '^conn ' "$BROKEN_LOG")" 2 "the broken upstream was tried --upstream-fail-limit (2) times, then skipped"
 assert_contains "$(cat "$ALT_LOG")" "upstream broken" "marking the upstream bad is logged"
+# After --upstream-bad-time the bad upstream is tried again.
+s46_spawn "$NS_GW" gw-alt2 "$GW4_ADDR" 1082 --upstream-fail-limit 1 --upstream-bad-time 1 \
+	--upstream "broken [$G2_ADDR]:1099" --upstream "$G2_UP" --route "to broken.chain.test via broken,g2"
+brk() { grep -c '^conn ' "$BROKEN_LOG"; }
+n0=$(brk)
+for i in 1 2; do
+	out=$(probe -t 8 "$GW4_ADDR" 1082 connect broken.chain.test 7 send:bt$i recv:3)
+	assert_contains "$out" "data bt$i" "bad-time: request $i reaches d3"
+done
+assert_eq "$(($(brk) - n0))" 1 "--upstream-fail-limit 1: tried once, skipped the second time"
+sleep 1.3
+out=$(probe -t 8 "$GW4_ADDR" 1082 connect broken.chain.test 7 send:bt3 recv:3)
+assert_contains "$out" "data bt3" "bad-time: request 3 reaches d3"
+assert_eq "$(($(brk) - n0))" 2 "after --upstream-bad-time 1 the upstream is tried again"
 # A silent upstream: the request's --connect-timeout bounds all its attempts,
 # so until "dead" is marked bad a request may time out; after that, g2 at once.
 for i in 1 2; do
