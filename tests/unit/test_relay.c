@@ -59,6 +59,10 @@ static void on_done(struct relay *r, enum relay_result res, int err, void *arg)
 	g->done = 1;
 	g->res = res;
 	g->err = err;
+	/* As relay.h asks: the last EOF travels with the owner's close(). */
+	close(g->c_in);
+	close(g->s_out);
+	g->c_in = g->s_out = -1;
 	ev_stop(g->loop);
 }
 
@@ -96,8 +100,10 @@ static void rig_down(struct rig *g)
 	if (!g->done)
 		relay_stop(&g->r);
 	close(g->client);
-	close(g->c_in);
-	close(g->s_out);
+	if (g->c_in >= 0)
+		close(g->c_in);
+	if (g->s_out >= 0)
+		close(g->s_out);
 	close(g->server);
 	relay_pool_free(g->pool);
 	ev_loop_free(g->loop);

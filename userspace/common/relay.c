@@ -15,6 +15,12 @@
  */
 #define RELAY_PIPE_SIZE (1024 * 1024)
 #define RELAY_CHUNK RELAY_PIPE_SIZE
+/*
+ * Until a read fills this much, a direction copies through a stack buffer:
+ * recv + send are two syscalls where splice needs two plus a pipe. Small
+ * request/response traffic never touches a pipe; bulk switches to splice.
+ */
+#define RELAY_SMALL (16 * 1024)
 
 struct relay_pool {
 	unsigned n, max;
@@ -188,6 +194,39 @@ static int relay_drain(struct relay *r, int d)
 	return 0;
 }
 
+/*
+ * One copy through a stack buffer. Bytes the destination does not take go
+ * into a pipe (an empty pipe holds far more than RELAY_SMALL), drained later.
+ * Returns the bytes read (0: EOF), -EAGAIN, or -errno.
+ */
+static ssize_t relay_copy(struct relay *r, int d)
+{
+	struct relay_dir *dir = &r->dir[d];
+	uint8_t buf[RELAY_SMALL];
+	ssize_t n = recv(r->fd[d], buf, sizeof(buf), 0), m;
+	int err;
+
+	if (n < 0)
+		return errno == EINTR ? -EAGAIN : -errno;
+	if (n == 0)
+		return 0;
+	m = send(r->fd[1 - d], buf, (size_t)n, MSG_NOSIGNAL);
+	if (m < 0 && errno != EAGAIN && errno != EINTR)
+		return -errno;
+	if (m < 0)
+		m = 0;
+	dir->bytes += (uint64_t)m;
+	r->last_ms = ev_now(r->loop);
+	if (m == n)
+		return n;
+	if (dir->pipe_rd < 0 && (err = relay_pipe_get(r->pool, dir)) < 0)
+		return err;
+	if (write(dir->pipe_wr, buf + m, (size_t)(n - m)) != n - m)
+		return -EIO;
+	dir->in_pipe += (uint32_t)(n - m);
+	return n;
+}
+
 /* Moves what can move in direction d without blocking; returns 0 or -errno. */
 static int relay_pump(struct relay *r, int d)
 {
@@ -201,6 +240,20 @@ static int relay_pump(struct relay *r, int d)
 	while (!relay_dir_waiting(r, d) && !dir->eof) {
 		ssize_t n;
 
+		if (!dir->bulk) {
+			n = relay_copy(r, d);
+			if (n == -EAGAIN)
+				break;
+			if (n < 0)
+				return (int)n;
+			if (n == 0)
+				dir->eof = 1;
+			if (n == RELAY_SMALL)
+				dir->bulk = 1;
+			else if (n > 0)
+				break; /* a short read emptied the socket */
+			continue;
+		}
 		if (dir->pipe_rd < 0 && (err = relay_pipe_get(r->pool, dir)) < 0)
 			return err;
 		n = splice(r->fd[d], NULL, dir->pipe_wr, NULL, RELAY_CHUNK,
@@ -222,8 +275,13 @@ static int relay_pump(struct relay *r, int d)
 	if (dir->in_pipe == 0)
 		relay_pipe_put(r->pool, dir);
 	if (dir->eof && !relay_dir_waiting(r, d) && !dir->shut) {
-		/* Half-close: pass the EOF on and keep the other direction running. */
-		if (shutdown(r->fd[1 - d], SHUT_WR) < 0 && errno != ENOTCONN)
+		/*
+		 * Half-close: pass the EOF on and keep the other direction running.
+		 * When that one is over too, the owner's close() sends the FIN: both
+		 * sockets were read to EOF, so nothing unread turns it into a reset.
+		 */
+		if (!r->dir[1 - d].shut && shutdown(r->fd[1 - d], SHUT_WR) < 0 &&
+		    errno != ENOTCONN)
 			return -errno;
 		dir->shut = 1;
 	}
@@ -246,7 +304,8 @@ static void relay_io_cb(struct ev_loop *loop, int fd, unsigned events, void *arg
 	int i = fd == r->fd[0] ? 0 : 1;
 	int err = 0;
 
-	if ((events & EV_ERROR) && (err = relay_sock_error(fd)) > 0)
+	/* A socket that is read reports its error through recv/splice: no getsockopt needed. */
+	if ((events & EV_ERROR) && !(r->reg[i] & EV_READ) && (err = relay_sock_error(fd)) > 0)
 		goto fail;
 	/* Reading from fd serves direction i, writing to it direction 1 - i. */
 	if ((events & (EV_WRITE | EV_ERROR)) && (err = -relay_pump(r, 1 - i)) > 0)

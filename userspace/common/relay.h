@@ -28,7 +28,8 @@ struct relay;
  * Called once, from the loop, when the relay finishes. The relay has already
  * unregistered both fds and returned its pipes; the owner closes the fds and
  * may free the struct inside the callback. err is a positive errno for
- * RELAY_ERROR, else 0.
+ * RELAY_ERROR, else 0. After RELAY_EOF the second EOF is passed on by the
+ * owner's close() (one shutdown() saved), so the owner closes both fds.
  */
 typedef void relay_done_cb(struct relay *r, enum relay_result res, int err, void *arg);
 
@@ -37,6 +38,7 @@ struct relay_dir {
 	uint32_t in_pipe;     /* bytes spliced in and not yet out */
 	uint8_t eof : 1;      /* source hit EOF */
 	uint8_t shut : 1;     /* EOF forwarded with shutdown(SHUT_WR) */
+	uint8_t bulk : 1;     /* a read filled the copy buffer: splice from now on */
 	uint64_t bytes;	      /* bytes delivered to the destination */
 };
 
