@@ -280,8 +280,7 @@ static int relay_pump(struct relay *r, int d)
 		 * When that one is over too, the owner's close() sends the FIN: both
 		 * sockets were read to EOF, so nothing unread turns it into a reset.
 		 */
-		if (!r->dir[1 - d].shut && shutdown(r->fd[1 - d], SHUT_WR) < 0 &&
-		    errno != ENOTCONN)
+		if (!r->dir[1 - d].shut && shutdown(r->fd[1 - d], SHUT_WR) < 0 && errno != ENOTCONN)
 			return -errno;
 		dir->shut = 1;
 	}
