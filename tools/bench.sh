@@ -145,7 +145,7 @@ start_proxy()
 client()
 {
 	CLIENT=("$S46_TOOLS/s46bench")
-	VIA=(--target 127.0.0.1:$SINK_PORT)
+	VIA=(--target "127.0.0.1:$SINK_PORT")
 	[ "$1" = direct ] || VIA+=(--socks 127.0.0.1:"${PORT[$1]}")
 }
 
@@ -167,7 +167,7 @@ bench_idle()
 # test, so one test's leftovers (a stalled relay, a grown heap) cannot skew the next.
 bench_test()
 {
-	local t=$1 n r live=() started=()
+	local t=$1 n live=() started=()
 	declare -A pidof=()
 	say "== $t"
 	for n in "${NAMES[@]}"; do
@@ -181,7 +181,7 @@ bench_test()
 			say "    $n skipped: ${NOTE[$n]}"
 		fi
 	done
-	for r in $(seq "$RUNS"); do
+	for _ in $(seq "$RUNS"); do
 		for n in "${live[@]}"; do
 			case $t in
 			stream1) stream_run "$n" 1 ;;

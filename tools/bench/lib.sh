@@ -5,7 +5,9 @@
 # CLIENT and VIA arrays: the s46bench command line for NAME's path).
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034 # both are read by the scripts that source this file
 declare -A R    # R[name:metric] = value
+# shellcheck disable=SC2034
 declare -A NOTE # why a column is empty
 
 say() { printf '%s\n' "$*" >&2; }
@@ -94,7 +96,7 @@ start()
 	local name=$1 log=$2
 	shift 2
 	(
-		ulimit -n $PROXY_NOFILE
+		ulimit -n "$PROXY_NOFILE"
 		exec "$@"
 	) >"$log" 2>&1 </dev/null &
 	STARTED=$!
@@ -145,7 +147,7 @@ stream_run()
 # PID (may be empty) is the proxy whose CPU time per connection is added up.
 rate_run()
 {
-	local name=$1 pid=$2 conc=$3 k=$4 line t0= e c
+	local name=$1 pid=$2 conc=$3 k=$4 line t0='' e c tk cn
 	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
 	line=$(run_bench "$name" rate --conc "$conc" --duration "$DUR" --timeout $((DUR + 30)))
 	say "    $name rate x$conc: $line"
@@ -158,10 +160,12 @@ rate_run()
 		R[$name:p99$k]=$(kv "$line" p99_us)
 	fi
 	if [ -n "$t0" ] && [ "${c:-0}" -gt 0 ]; then
-		R[$name:ticks$k]=$((${R[$name:ticks$k]:-0} + $(cpu_ticks "$pid") - t0))
-		R[$name:conns$k]=$((${R[$name:conns$k]:-0} + c))
+		tk=$((${R[$name:ticks$k]:-0} + $(cpu_ticks "$pid") - t0))
+		cn=$((${R[$name:conns$k]:-0} + c))
+		R[$name:ticks$k]=$tk
+		R[$name:conns$k]=$cn
 		# Clock ticks are 1/100 s: microseconds of proxy CPU per connection.
-		R[$name:cpu_us$k]=$((R[$name:ticks$k] * 10000 / R[$name:conns$k]))
+		R[$name:cpu_us$k]=$((tk * 10000 / cn))
 	fi
 	return 0
 }

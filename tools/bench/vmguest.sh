@@ -28,6 +28,7 @@ vmguest_pss() { awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"; }
 
 ip link set lo up
 # Root in the guest has CAP_SYS_RESOURCE: the limit the host could not raise.
+# shellcheck disable=SC3045 # the guest's /bin/sh is the host's dash, which has ulimit -n
 ulimit -n 1048576 || vmguest_finish "error=cannot-raise-RLIMIT_NOFILE"
 sysctl -qw net.ipv4.ip_local_port_range="10000 65535" net.ipv4.tcp_tw_reuse=1 \
 	net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192

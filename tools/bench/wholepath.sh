@@ -63,7 +63,7 @@ client()
 	case $1 in
 	direct)
 		CLIENT=("${NSX[@]}" "$S46_TOOLS/s46bench")
-		VIA=(--target 127.0.0.1:$SINK_PORT)
+		VIA=(--target "127.0.0.1:$SINK_PORT")
 		;;
 	socks46)
 		# Joins the test cgroup before exec, so the cgroup owns every socket it makes.
@@ -154,9 +154,9 @@ start_dante()
 # whole_test TEST: one run per path per round (see lib.sh).
 whole_test()
 {
-	local t=$1 n r
+	local t=$1 n
 	say "== whole path: $t"
-	for r in $(seq "$RUNS"); do
+	for _ in $(seq "$RUNS"); do
 		for n in "${LIVE[@]}"; do
 			case $t in
 			stream1) stream_run "$n" 1 ;;
