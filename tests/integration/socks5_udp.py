@@ -14,6 +14,8 @@ Associates (printing "reply XX" and "bnd ADDR PORT"), then runs the actions:
   flood DST PORT N         N datagrams to DST:PORT without waiting for replies
   sleep SEC                pause
   close                    closes the control connection (and waits 0.3 s)
+  ctlwait SEC              waits up to SEC for the gateway to close the control connection;
+                           prints "ctl closed SECONDS" or "ctl open"
 DST may be a name, sent as ATYP DOMAINNAME. serve echoes each datagram back
 and logs "from ADDR PORT" per datagram.
 """
@@ -192,6 +194,16 @@ def run(args):
         elif a == "close":
             ctl.close()
             time.sleep(0.3)
+        elif a == "ctlwait":
+            limit, t0 = float(acts.pop(0)), time.monotonic()
+            ctl.settimeout(limit)
+            try:
+                closed = ctl.recv(1) == b""
+            except socket.timeout:
+                closed = False
+            except OSError:
+                closed = True
+            out("ctl closed %.1f" % (time.monotonic() - t0) if closed else "ctl open")
         else:
             out("unknown action", a)
             sys.exit(2)

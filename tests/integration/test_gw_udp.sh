@@ -92,5 +92,27 @@ kill -HUP "$GW_PID"
 sleep 0.3
 out=$(udp4 -t 0.3 echo "$S6_ADDR" 7 x)
 assert_contains "$out" "bnd 203.0.113.100 " "udp-public-address in BND.ADDR (port the relay's)"
+
+# --- Idle associations: without datagrams either way for udp-idle-timeout (default: the
+# idle timeout) the gateway closes the control connection, which ends the association.
+echo "idle-timeout 2" >"$TMP/gw.conf"
+kill -HUP "$GW_PID"
+sleep 0.3
+out=$(udp4 echo "$S4_ADDR" 7 t0 sleep 1 echo "$S4_ADDR" 7 t1 sleep 1 echo "$S4_ADDR" 7 t2 \
+	sleep 1 echo "$S4_ADDR" 7 t3 ctlwait 8 echo "$S4_ADDR" 7 after-idle)
+assert_contains "$out" "from $S4_ADDR 7 t3" "datagrams every second keep a 2 s association alive for 3 s"
+assert_contains "$out" "ctl closed" "the gateway closed the idle association's control connection"
+idle=$(sed -n 's/^ctl closed //p' <<<"$out")
+awk -v t="$idle" 'BEGIN { exit !(t >= 1.5 && t <= 6) }' || fail "closed after ${idle}s of silence, want about 2"
+pass "closed after ${idle}s without datagrams (idle-timeout 2)"
+assert_contains "$out" "timeout" "nothing relayed after the idle end"
+sleep 0.2
+assert_contains "$(grep 'udp client=' "$GW_LOG" | tail -n 1)" "idle-timeout" "idle end logged as such"
+printf 'idle-timeout 1\nudp-idle-timeout 0\n' >"$TMP/gw.conf"
+kill -HUP "$GW_PID"
+sleep 0.3
+out=$(udp4 echo "$S4_ADDR" 7 x ctlwait 2.5 echo "$S4_ADDR" 7 still-there)
+assert_contains "$out" "ctl open" "udp-idle-timeout 0: the association outlives the idle timeout"
+assert_contains "$out" "from $S4_ADDR 7 still-there" "and still relays"
 kill -0 "$GW_PID" || fail "gateway died"
 pass "gateway still running"

@@ -60,6 +60,7 @@ void conf_defaults(struct conf *c)
 	c->handshake_timeout_s = 10;
 	c->connect_timeout_s = 10;
 	c->idle_timeout_s = 300;
+	c->udp_idle_timeout_s = CONF_UDP_IDLE_DEFAULT;
 	c->drain_timeout_s = 10;
 	c->upstream_fail_limit = 3;
 	c->upstream_bad_s = 30;
@@ -154,6 +155,7 @@ CONF_UINT_SETTER(conf_set_he_delay, "he-delay", he_delay_ms, 10, 10000, 1)
 CONF_UINT_SETTER(conf_set_hs_timeout, "handshake-timeout", handshake_timeout_s, 1, 3600, 1)
 CONF_UINT_SETTER(conf_set_conn_timeout, "connect-timeout", connect_timeout_s, 1, 3600, 1)
 CONF_UINT_SETTER(conf_set_idle_timeout, "idle-timeout", idle_timeout_s, 0, 604800, 1)
+CONF_UINT_SETTER(conf_set_udp_idle_timeout, "udp-idle-timeout", udp_idle_timeout_s, 0, 604800, 1)
 CONF_UINT_SETTER(conf_set_drain_timeout, "drain-timeout", drain_timeout_s, 0, 3600, 1)
 CONF_UINT_SETTER(conf_set_max_conns, "max-conns", max_conns, 1, 10000000, 1)
 CONF_UINT_SETTER(conf_set_up_fail_limit, "upstream-fail-limit", upstream_fail_limit, 1, 1000, 1)
@@ -230,6 +232,7 @@ static const struct conf_key conf_keys[] = {
     {"handshake-timeout", conf_set_hs_timeout},
     {"connect-timeout", conf_set_conn_timeout},
     {"idle-timeout", conf_set_idle_timeout},
+    {"udp-idle-timeout", conf_set_udp_idle_timeout},
     {"drain-timeout", conf_set_drain_timeout},
     {"max-conns", conf_set_max_conns},
     {"resolv-conf", conf_set_resolv_conf},

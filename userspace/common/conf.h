@@ -2,6 +2,7 @@
 #ifndef S46_CONF_H
 #define S46_CONF_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,8 @@
 
 #define CONF_MAX_LISTEN 16
 #define CONF_ERRLEN 512
+/* UDP associations without a datagram end after the relays' idle timeout unless set. */
+#define CONF_UDP_IDLE_DEFAULT UINT_MAX
 
 struct rules;
 struct upstream_table;
@@ -27,6 +30,8 @@ struct conf {
 	unsigned handshake_timeout_s;
 	unsigned connect_timeout_s;
 	unsigned idle_timeout_s; /* 0: none */
+	/* UDP ASSOCIATE: 0 none, CONF_UDP_IDLE_DEFAULT as idle_timeout_s */
+	unsigned udp_idle_timeout_s;
 	unsigned drain_timeout_s;
 	unsigned max_conns; /* 0: unlimited */
 	uint32_t mark;	    /* SO_MARK for outbound sockets, 0: none */

@@ -40,6 +40,7 @@ static const struct option gateway_long[] = {
     {"handshake-timeout", required_argument, NULL, 0},
     {"connect-timeout", required_argument, NULL, 0},
     {"idle-timeout", required_argument, NULL, 0},
+    {"udp-idle-timeout", required_argument, NULL, 0},
     {"drain-timeout", required_argument, NULL, 0},
     {"max-conns", required_argument, NULL, 0},
     {"resolv-conf", required_argument, NULL, 0},
@@ -81,6 +82,9 @@ static void gateway_usage(FILE *f)
 	    "  --handshake-timeout S     greeting to request (default 10)\n"
 	    "  --connect-timeout S       request to connected, reply 0x06 after (default 10)\n"
 	    "  --idle-timeout S          close relays idle this long, 0 = never (default 300)\n"
+	    "  --udp-idle-timeout S      end UDP associations without datagrams this long, 0 = "
+	    "never\n"
+	    "                            (default: the idle timeout)\n"
 	    "  --drain-timeout S         on SIGTERM, wait this long for connections (default 10)\n"
 	    "  --max-conns N             refuse clients beyond N live connections (default "
 	    "unlimited)\n"

@@ -563,8 +563,8 @@ static void session_udp(struct session *s, struct socks5_addr *dst)
 		return;
 	}
 	addr_unmap(&local);
-	s->udp =
-	    udp_assoc_new(s->w, (struct sockaddr *)&local, &s->client.sa, dst, s->user, &bnd, &err);
+	s->udp = udp_assoc_new(s->w, s->cfd, (struct sockaddr *)&local, &s->client.sa, dst, s->user,
+			       &bnd, &err);
 	if (!s->udp) {
 		session_fail(s, socks5_rep_from_errno(err), "udp associate", -err);
 		return;

@@ -21,13 +21,16 @@ struct udp_pending;
 
 struct udp_assoc {
 	struct worker *w;
+	int ctl_fd;	       /* the control connection, shut down when the association idles */
 	int cfd;	       /* bound where the control connection arrived; talks to the client */
 	int out4, out6;	       /* towards destinations, created on first use; -1 = none yet */
 	union happy_sa client; /* the only source accepted; port 0 until the first datagram */
 	union happy_sa ctl;    /* the control connection's peer, for the rules and the log */
 	const char *user;
 	uint64_t up, down, dropped;
-	uint64_t start_ms;
+	uint64_t start_ms, last_ms; /* last_ms: the last datagram relayed either way */
+	struct ev_timer idle;
+	bool idled;
 	struct udp_pending *pending;
 	unsigned npending;
 };
@@ -97,6 +100,7 @@ static void udp_send_out(struct udp_assoc *a, const struct sockaddr *dst, const 
 		return;
 	}
 	a->up++;
+	a->last_ms = ev_now(a->w->loop);
 }
 
 static bool udp_same_ip(const struct sockaddr *x, const struct sockaddr *y)
@@ -286,6 +290,7 @@ static void udp_out_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			a->dropped++;
 		else
 			a->down++;
+		a->last_ms = ev_now(loop);
 	}
 }
 
@@ -331,7 +336,31 @@ static int udp_bind_client(struct udp_assoc *a, const struct sockaddr *ctl_local
 	return ev_io_add(a->w->loop, a->cfd, EV_READ, udp_client_cb, a);
 }
 
-struct udp_assoc *udp_assoc_new(struct worker *w, const struct sockaddr *ctl_local,
+/* How long an association may go without a datagram; 0 = forever. */
+static uint64_t udp_idle_ms(const struct conf *c)
+{
+	unsigned s = c->udp_idle_timeout_s;
+
+	return (uint64_t)(s == CONF_UDP_IDLE_DEFAULT ? c->idle_timeout_s : s) * 1000;
+}
+
+/* The timer runs out at most once per idle period: datagrams only move last_ms. */
+static void udp_idle_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct udp_assoc *a = container_of(t, struct udp_assoc, idle);
+	uint64_t limit = udp_idle_ms(&a->w->snap->conf), now = ev_now(loop);
+
+	if (!limit)
+		return;
+	if (now - a->last_ms < limit) {
+		ev_timer_start(loop, t, a->last_ms + limit - now);
+		return;
+	}
+	a->idled = true;
+	shutdown(a->ctl_fd, SHUT_RDWR);
+}
+
+struct udp_assoc *udp_assoc_new(struct worker *w, int ctl_fd, const struct sockaddr *ctl_local,
 				const struct sockaddr *client, const struct socks5_addr *want,
 				const char *user, struct sockaddr_storage *bnd, int *err)
 {
@@ -344,7 +373,9 @@ struct udp_assoc *udp_assoc_new(struct worker *w, const struct sockaddr *ctl_loc
 	a->w = w;
 	a->cfd = a->out4 = a->out6 = -1;
 	a->user = user;
-	a->start_ms = ev_now(w->loop);
+	a->ctl_fd = ctl_fd;
+	a->start_ms = a->last_ms = ev_now(w->loop);
+	ev_timer_init(&a->idle, udp_idle_cb);
 	memcpy(&a->ctl, client, addr_sa_len(client));
 	udp_expect_client(a, client, want);
 	*err = udp_bind_client(a, ctl_local, bnd);
@@ -354,6 +385,8 @@ struct udp_assoc *udp_assoc_new(struct worker *w, const struct sockaddr *ctl_loc
 		free(a);
 		return NULL;
 	}
+	if (udp_idle_ms(&w->snap->conf))
+		ev_timer_start(w->loop, &a->idle, udp_idle_ms(&w->snap->conf));
 	return a;
 }
 
@@ -375,12 +408,14 @@ void udp_assoc_free(struct udp_assoc *a)
 		resolv_cancel(a->pending->q);
 		udp_pending_unlink(a->pending);
 	}
+	ev_timer_stop(a->w->loop, &a->idle);
 	udp_close(a, a->cfd);
 	udp_close(a, a->out4);
 	udp_close(a, a->out6);
-	log_info("udp client=%s datagrams up=%llu down=%llu dropped=%llu ms=%llu",
+	log_info("udp client=%s datagrams up=%llu down=%llu dropped=%llu ms=%llu%s",
 		 addr_format(&a->client.sa, client, sizeof(client)), (unsigned long long)a->up,
 		 (unsigned long long)a->down, (unsigned long long)a->dropped,
-		 (unsigned long long)(ev_now(a->w->loop) - a->start_ms));
+		 (unsigned long long)(ev_now(a->w->loop) - a->start_ms),
+		 a->idled ? " idle-timeout" : "");
 	free(a);
 }

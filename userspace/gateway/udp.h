@@ -22,9 +22,12 @@ struct udp_assoc;
  * user (may be NULL) must outlive the association; it is used by the rules.
  * *bnd gets the reply's BND.ADDR/PORT: the relay socket's own address (the
  * one the control connection reached, so the client can reach it), or the
- * configured udp-public-address with its port. Returns NULL with *err = -errno.
+ * configured udp-public-address with its port. After udp-idle-timeout without
+ * a datagram either way, the association shuts ctl_fd (the control connection)
+ * down: its owner sees the end and frees the association as for a client that
+ * left. Returns NULL with *err = -errno.
  */
-struct udp_assoc *udp_assoc_new(struct worker *w, const struct sockaddr *ctl_local,
+struct udp_assoc *udp_assoc_new(struct worker *w, int ctl_fd, const struct sockaddr *ctl_local,
 				const struct sockaddr *client, const struct socks5_addr *want,
 				const char *user, struct sockaddr_storage *bnd, int *err);
 
