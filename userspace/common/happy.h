@@ -1,5 +1,4 @@
-/* happy.h — Happy Eyeballs v2 (RFC 8305): resolve, interleave families, stagger connection
- * attempts. */
+/* happy.h — Happy Eyeballs v2 (RFC 8305): resolve, interleave families, stagger attempts. */
 #ifndef S46_HAPPY_H
 #define S46_HAPPY_H
 

@@ -1,5 +1,4 @@
-/* relay.c — the splice() relay: per-direction pipes borrowed from a per-thread pool while data
- * flows. */
+/* relay.c — the relay: small reads copied, bulk spliced through pipes borrowed from a pool. */
 #include "relay.h"
 
 #include <errno.h>

@@ -1,5 +1,4 @@
-/* authpool.h — crypt(3) checks off the event loops: a few threads, results handed back to the
- * worker. */
+/* authpool.h — crypt(3) checks on a few threads off the event loops, results back to workers. */
 #ifndef S46_AUTHPOOL_H
 #define S46_AUTHPOOL_H
 
