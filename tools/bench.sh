@@ -184,8 +184,8 @@ bench_test()
 	for _ in $(seq "$RUNS"); do
 		for n in "${live[@]}"; do
 			case $t in
-			stream1) stream_run "$n" 1 ;;
-			stream8) stream_run "$n" 8 ;;
+			stream1) stream_run "$n" 1 "${pidof[$n]:-}" ;;
+			stream8) stream_run "$n" 8 "${pidof[$n]:-}" ;;
 			rate) rate_run "$n" "${pidof[$n]:-}" "$RATE_CONC" "" ;;
 			esac
 		done
@@ -291,10 +291,13 @@ row "1 stream (Gbit/s)" gbps1
 ratio_row "1 stream (Gbit/s)" gbps1 direct
 ratio_row "1 stream (Gbit/s)" gbps1 dante
 row "  errors (stalls)" gbps1_err
+row "  proxy CPU (ms per GB)" cpg1
+ratio_row "  proxy CPU (ms per GB)" cpg1 dante
 row "8 streams (Gbit/s)" gbps8
 ratio_row "8 streams (Gbit/s)" gbps8 direct
 ratio_row "8 streams (Gbit/s)" gbps8 dante
 row "  errors (stalls)" gbps8_err
+row "  proxy CPU (ms per GB)" cpg8
 row "connections/s" cps
 ratio_row "connections/s" cps direct
 ratio_row "connections/s" cps dante

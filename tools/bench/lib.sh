@@ -126,12 +126,15 @@ better() { awk -v a="${1:-0}" -v b="${2:-}" 'BEGIN { exit !(b == "" || a + 0 > b
 # else the machine runs, and a disturbed run only ever looks slower. The callers go round
 # the paths once per run, so every path sees the same stretches of the machine's load.
 
-# stream_run NAME N: one throughput run with N streams; the best clean run is R[NAME:gbpsN].
+# stream_run NAME N [PID]: one throughput run with N streams; the best clean run is
+# R[NAME:gbpsN]. With PID, the proxy's CPU time per GB moved is added up (cpgN, ms/GB):
+# unlike Gbit/s it hardly moves with the machine's other load.
 stream_run()
 {
-	local name=$1 n=$2 line e
+	local name=$1 n=$2 pid=${3:-} line e t0='' b tk by
 	# A relay that stalled once stalls again: do not wait out the time limit every round.
 	[ "${R[$name:gbps${n}_err]:-0}" = 0 ] || return 0
+	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
 	line=$(run_bench "$name" stream --conc "$n" --duration "$DUR" --timeout $((DUR + 15)))
 	say "    $name stream x$n: $line"
 	e=$(kv "$line" errors)
@@ -139,6 +142,15 @@ stream_run()
 	# A run with an error (a stalled relay) has no throughput figure.
 	if [ "${e:-1}" = 0 ] && better "$(kv "$line" gbps)" "${R[$name:gbps$n]:-}"; then
 		R[$name:gbps$n]=$(kv "$line" gbps)
+	fi
+	b=$(kv "$line" bytes)
+	if [ -n "$t0" ] && [ "${b:-0}" -gt 0 ]; then
+		tk=$((${R[$name:sticks$n]:-0} + $(cpu_ticks "$pid") - t0))
+		by=$((${R[$name:sbytes$n]:-0} + b / 1000000))
+		R[$name:sticks$n]=$tk
+		R[$name:sbytes$n]=$by
+		# Ticks are 10 ms; bytes counted in MB: milliseconds per GB.
+		[ "$by" -gt 0 ] && R[$name:cpg$n]=$((tk * 10 * 1000 / by))
 	fi
 	return 0
 }
