@@ -181,7 +181,8 @@ echo_serve()
 
 # bind_start NS GW-ADDR GW-PORT DST [STEP...]: a SOCKS5 BIND client (socks5_probe.py)
 # in NS in the background; waits for the first reply, sets BND_ADDR, BND_PORT,
-# BIND_PID, BIND_OUT. DST.PORT is 0. Call bind_end for its output.
+# BIND_PID, BIND_OUT. DST.PORT is 0; BIND_TMO is the client's timeout per read (default 8 s).
+# Call bind_end for its output.
 BIND_N=0
 bind_start()
 {
@@ -190,7 +191,7 @@ bind_start()
 	BIND_N=$((BIND_N + 1))
 	BIND_OUT=$TMP/bind$BIND_N.out
 	bnd=$TMP/bnd$BIND_N
-	nsx "$ns" "$PY" "$ITEST_DIR/socks5_probe.py" -t 8 "$gwaddr" "$gwport" connect "$dst" 0 --cmd 2 \
+	nsx "$ns" "$PY" "$ITEST_DIR/socks5_probe.py" -t "${BIND_TMO:-8}" "$gwaddr" "$gwport" connect "$dst" 0 --cmd 2 \
 		--bnd-file "$bnd" "$@" >"$BIND_OUT" 2>&1 &
 	BIND_PID=$!
 	for _ in $(seq 400); do

@@ -7,7 +7,7 @@ topo_up
 S6_OTHER=2001:db8:6::3
 ns_addr "$NS_S6" gw "$S6_OTHER/64"
 echo_serve "$NS_S4" "$S4_ADDR" 7
-gw_start --bind-timeout 10
+gw_start --bind-timeout 30
 
 # good_connect: the gateway still relays an ordinary CONNECT.
 good_connect()
@@ -107,13 +107,36 @@ bind_end
 assert_contains "$out" "data early-late" "bytes sent before the second reply are kept, in order"
 assert_contains "$BIND_RES" "data ok" "and the peer's answer arrives"
 
+# --- Ten BINDs waiting at once, peers arriving in reverse order: each client
+# gets its own peer's bytes.
+pids=() outs=() ports=()
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	BIND_TMO=30 bind_start "$NS_C4" "$GW4_ADDR" "$GW_PORT" web6.test reply recv:3
+	pids[i]=$BIND_PID outs[i]=$BIND_OUT ports[i]=$BND_PORT
+done
+[ "$(printf '%s\n' "${ports[@]}" | sort -u | wc -l)" = 10 ] || fail "ten BINDs, ports: ${ports[*]}"
+pass "ten waiting BINDs have ten ports"
+# One process connects all ten peers (ten interpreters would outlast the clients' timeout).
+nsx "$NS_S6" "$PY" -c '
+import socket, sys
+for i, port in reversed(list(enumerate(sys.argv[2:]))):
+    s = socket.create_connection((sys.argv[1], int(port)), timeout=8, source_address=("'"$S6_ADDR"'", 0))
+    s.sendall(b"p0%d" % i)
+    s.close()
+' "$GW_S6_ADDR" "${ports[@]}" || fail "ten BIND peers could not connect"
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	wait "${pids[i]}"
+	grep -q "^data p0$i\$" "${outs[i]}" || fail "BIND client $i: $(cat "${outs[i]}")"
+done
+pass "ten concurrent BINDs each got their own peer"
+
 # --- A name that does not exist fails in the first reply.
 out=$(nsx "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" "$GW4_ADDR" "$GW_PORT" connect nope.test 0 --cmd 2)
 assert_contains "$out" "reply 04" "BIND nope.test -> 0x04"
 good_connect "failed BIND"
 
 # --- A client that gives up before anyone connects: the port is released at
-# once, not after --bind-timeout (10 s here).
+# once, not after --bind-timeout (30 s here).
 bind_start "$NS_C4" "$GW4_ADDR" "$GW_PORT" web6.test
 wait "$BIND_PID"
 for _ in $(seq 30); do
