@@ -31,6 +31,9 @@ ns_addr "$NS_DT" s6 "$DT_S6_ADDR/64"
 ns_addr "$NS_S6" dt "$S6_DT_ADDR/64"
 ns_resolv "$NS_DT" 127.0.0.1 "$S6_DT_ADDR d6web.test" "$S6_ADDR web6.test" "2001:db8:6::77 ghost.test"
 
+mkdir -p "$TMP/www6"
+head -c 3000000 /dev/urandom >"$TMP/www6/big"
+BIG_SUM=$(sha256sum <"$TMP/www6/big")
 http_serve "$NS_S4" "$S4_ADDR" 80 "$TMP/www4"
 http_serve "$NS_S6" "$S6_ADDR" 80 "$TMP/www6"
 HTTPD6_LOG=$SPAWNED_LOG
@@ -99,6 +102,8 @@ for i in 2 3; do
 	page=$(curl_get "$NS_DT" "127.0.0.1:$DANTE_LO_PORT" http://web6.test/)
 	assert_eq "$page" "hello from s6" "fetch $i through Dante and socks46"
 done
+sum=$(nsx "$NS_DT" curl -sS --max-time 20 --socks5-hostname "127.0.0.1:$DANTE_LO_PORT" http://web6.test/big | sha256sum)
+assert_eq "$sum" "$BIG_SUM" "3 MB through Dante and socks46, intact"
 # socks46's failure reaches Dante's client as a failure, not as a page: Dante
 # knows ghost.test, socks46's resolver does not (0x04).
 out=$(curl_get "$NS_DT" "127.0.0.1:$DANTE_LO_PORT" http://ghost.test/)
@@ -120,6 +125,8 @@ line=$(grep 'dest=d6web.test:80' "$GW_LOG" | tail -n 1)
 assert_contains "$line" "client=$C4_ADDR:" "socks46 logged the client's request"
 assert_contains "$line" "$DT_ADDR" "socks46 logged the Dante upstream"
 assert_not_contains "$(cat "$DNS_LOG")" "d6web.test" "socks46 did not resolve the routed name"
+sum=$(nsx "$NS_C4" curl -sS --max-time 20 --socks5-hostname "$GW4_ADDR:$GW_PORT" http://d6web.test/big | sha256sum)
+assert_eq "$sum" "$BIG_SUM" "3 MB through socks46 and Dante, intact"
 # Python's PySocks as the client, for a second real SOCKS5 implementation.
 out=$(nsx "$NS_C6" "$PY" "$ITEST_DIR/pysocks_get.py" "$GW6_ADDR" "$GW_PORT" d6web.test / 2>&1)
 assert_contains "$out" "hello from s6" "PySocks (IPv6 client) -> socks46 -> Dante -> d6web.test"
