@@ -68,11 +68,11 @@ mem_kb()
 
 nprocs() { tree "$1" | wc -l; }
 
-# cpu_ticks PID: user+system clock ticks of PID's tree (children that exited are in cutime).
+# cpu_ticks PID...: user+system clock ticks of the PIDs' trees (exited children in cutime).
 cpu_ticks()
 {
 	local p sum=0 v
-	for p in $(tree "$1"); do
+	for p in $(for r in "$@"; do tree "$r"; done); do
 		v=$(awk '{print $14 + $15 + $16 + $17}' /proc/"$p"/stat 2>/dev/null)
 		sum=$((sum + ${v:-0}))
 	done
@@ -134,7 +134,8 @@ stream_run()
 	local name=$1 n=$2 pid=${3:-} line e t0='' b tk by
 	# A relay that stalled once stalls again: do not wait out the time limit every round.
 	[ "${R[$name:gbps${n}_err]:-0}" = 0 ] || return 0
-	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
+	# shellcheck disable=SC2086 # PID may be a list: a path through two processes
+	[ -n "$pid" ] && t0=$(cpu_ticks $pid)
 	line=$(run_bench "$name" stream --conc "$n" --duration "$DUR" --timeout $((DUR + 15)))
 	say "    $name stream x$n: $line"
 	e=$(kv "$line" errors)
@@ -145,7 +146,8 @@ stream_run()
 	fi
 	b=$(kv "$line" bytes)
 	if [ -n "$t0" ] && [ "${b:-0}" -gt 0 ]; then
-		tk=$((${R[$name:sticks$n]:-0} + $(cpu_ticks "$pid") - t0))
+		# shellcheck disable=SC2086
+		tk=$((${R[$name:sticks$n]:-0} + $(cpu_ticks $pid) - t0))
 		by=$((${R[$name:sbytes$n]:-0} + b / 1000000))
 		R[$name:sticks$n]=$tk
 		R[$name:sbytes$n]=$by
@@ -160,7 +162,8 @@ stream_run()
 rate_run()
 {
 	local name=$1 pid=$2 conc=$3 k=$4 line t0='' e c tk cn
-	[ -n "$pid" ] && t0=$(cpu_ticks "$pid")
+	# shellcheck disable=SC2086
+	[ -n "$pid" ] && t0=$(cpu_ticks $pid)
 	line=$(run_bench "$name" rate --conc "$conc" --duration "$DUR" --timeout $((DUR + 30)))
 	say "    $name rate x$conc: $line"
 	e=$(kv "$line" errors)
@@ -172,7 +175,8 @@ rate_run()
 		R[$name:p99$k]=$(kv "$line" p99_us)
 	fi
 	if [ -n "$t0" ] && [ "${c:-0}" -gt 0 ]; then
-		tk=$((${R[$name:ticks$k]:-0} + $(cpu_ticks "$pid") - t0))
+		# shellcheck disable=SC2086
+		tk=$((${R[$name:ticks$k]:-0} + $(cpu_ticks $pid) - t0))
 		cn=$((${R[$name:conns$k]:-0} + c))
 		R[$name:ticks$k]=$tk
 		R[$name:conns$k]=$cn

@@ -123,6 +123,9 @@ start_gateway()
 	start socks46 "$TMP/gateway.log" "${NSX[@]}" "$S46_BIN" gateway \
 		--listen 127.0.0.1:"${PORT[gateway]}" --dns-server 127.0.0.1:5353 \
 		${BENCH_GATEWAY_ARGS:---log-level warn}
+	local rc=$?
+	GW_PID=$STARTED
+	return $rc
 }
 
 start_agent()
@@ -159,9 +162,9 @@ whole_test()
 	for _ in $(seq "$RUNS"); do
 		for n in "${LIVE[@]}"; do
 			case $t in
-			stream1) stream_run "$n" 1 ;;
-			rate) rate_run "$n" "" "$RATE_CONC" "" ;;
-			rate1) rate_run "$n" "" 1 _1 ;;
+			stream1) stream_run "$n" 1 "${CPU_PIDS[$n]:-}" ;;
+			rate) rate_run "$n" "${CPU_PIDS[$n]:-}" "$RATE_CONC" "" ;;
+			rate1) rate_run "$n" "${CPU_PIDS[$n]:-}" 1 _1 ;;
 			esac
 		done
 	done
@@ -172,13 +175,17 @@ NAMES=(direct socks46 proxychains)
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 LIVE=(direct)
+# The processes whose CPU time a path costs: agent and gateway, or Dante.
+declare -A CPU_PIDS=()
 if start_gateway && start_agent; then
 	LIVE+=(socks46)
+	CPU_PIDS[socks46]="$GW_PID $AGENT_PID"
 else
 	say "whole path: socks46 skipped: ${NOTE[socks46]}"
 fi
 if start_dante; then
 	LIVE+=(proxychains)
+	CPU_PIDS[proxychains]=$STARTED
 else
 	say "whole path: proxychains skipped: ${NOTE[proxychains]}"
 fi
@@ -198,12 +205,14 @@ printf '\n'
 row "1 stream (Gbit/s)" gbps1
 ratio_row "1 stream (Gbit/s)" gbps1 direct
 row "  errors (stalls)" gbps1_err
+row "  relay CPU (ms per GB)" cpg1
 row "conn/s, $RATE_CONC in flight" cps
 ratio_row "conn/s" cps direct
 ratio_row "conn/s" cps proxychains
 row "  latency p50 (us)" p50
 row "  latency p99 (us)" p99
 row "  errors" rate_err
+row "  relay CPU per conn (us)" cpu_us
 row "conn/s, 1 in flight" cps_1
 ratio_row "conn/s" cps_1 proxychains
 row "  latency p50 (us)" p50_1
