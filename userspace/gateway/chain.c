@@ -27,6 +27,7 @@ struct chain {
 	struct happy *happy;
 	struct s5client *cl;
 	union happy_sa peer;
+	struct ev_timer attempt; /* a silent upstream must not use up the whole connect timeout */
 	chain_cb *cb;
 	void *arg;
 	struct socks5_addr dst;
@@ -45,12 +46,15 @@ static void chain_report(struct chain *c, bool ok)
 		log_debug("upstream %s failed: %s", c->cur->name, strerror(c->last_err));
 	upstream_report(c->cur, ok, now, conf->upstream_fail_limit, conf->upstream_bad_s * 1000u);
 	if (!ok && upstream_is_bad(c->cur, now))
-		log_warnx("upstream %s: %u failures in a row, not used for %u s", c->cur->name,
-			  conf->upstream_fail_limit, conf->upstream_bad_s);
+		log_warnx("upstream %s: failed %u time%s in a row (%s), not used for %u s",
+			  c->cur->name, conf->upstream_fail_limit,
+			  conf->upstream_fail_limit == 1 ? "" : "s", strerror(c->last_err),
+			  conf->upstream_bad_s);
 }
 
 static void chain_free(struct chain *c)
 {
+	ev_timer_stop(c->w->loop, &c->attempt);
 	happy_cancel(c->happy);
 	s5client_cancel(c->cl);
 	if (c->fd >= 0)
@@ -96,6 +100,10 @@ static void chain_failed_attempt(struct chain *c, int err, uint8_t rep)
 	c->last_err = err;
 	c->last_rep = rep;
 	chain_report(c, false);
+	happy_cancel(c->happy);
+	c->happy = NULL;
+	s5client_cancel(c->cl);
+	c->cl = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -116,6 +124,7 @@ static void chain_reply(void *arg, int err, uint8_t rep, const struct socks5_add
 		return;
 	}
 	chain_report(c, true);
+	ev_timer_stop(c->w->loop, &c->attempt);
 	if (!final) {
 		chain_emit(c, -1, rep, bnd, false, 0);
 		return;
@@ -148,6 +157,31 @@ static void chain_connected(void *arg, int fd, int err, const struct sockaddr *p
 		chain_failed_attempt(c, -ret, SOCKS5_REP_GENERAL_FAILURE);
 }
 
+static void chain_attempt_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct chain *c = container_of(t, struct chain, attempt);
+
+	chain_failed_attempt(c, ETIMEDOUT, SOCKS5_REP_TTL_EXPIRED);
+}
+
+/*
+ * With alternatives left, each attempt gets an equal share of the connect
+ * timeout (at least a second), so a silent upstream still leaves time for the
+ * next; the last one runs until the session's own connect timeout.
+ */
+static void chain_arm(struct chain *c)
+{
+	unsigned total = c->snap->conf.connect_timeout_s * 1000u, share;
+	unsigned n = upstream_route_count(c->rt);
+
+	if (n < 2 || c->tried == (1u << n) - 1) {
+		ev_timer_stop(c->w->loop, &c->attempt);
+		return;
+	}
+	share = total / n;
+	ev_timer_start(c->w->loop, &c->attempt, share < 1000 ? 1000 : share);
+}
+
 /* Starts the next untried upstream; -errno when none is left that can start. */
 static int chain_try_next(struct chain *c)
 {
@@ -162,8 +196,10 @@ static int chain_try_next(struct chain *c)
 		c->happy = happy_start(c->w->loop, c->w->res, &o, u->host,
 				       u->host ? NULL : (const struct sockaddr *)&u->addr, u->port,
 				       chain_connected, c, &err);
-		if (c->happy)
+		if (c->happy) {
+			chain_arm(c);
 			return 0;
+		}
 		c->last_err = -err;
 		c->last_rep = socks5_rep_from_errno(-err);
 		chain_report(c, false);
@@ -187,6 +223,7 @@ struct chain *chain_start(struct worker *w, const struct upstream_route *rt, uin
 	c->fd = -1;
 	c->cb = cb;
 	c->arg = arg;
+	ev_timer_init(&c->attempt, chain_attempt_cb);
 	*err = chain_try_next(c);
 	if (*err == 0)
 		return c;

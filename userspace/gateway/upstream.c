@@ -449,6 +449,11 @@ const struct upstream_route *upstream_match(const struct upstream_table *t,
 	return NULL;
 }
 
+unsigned upstream_route_count(const struct upstream_route *r)
+{
+	return r->nvia;
+}
+
 bool upstream_is_bad(struct upstream *u, uint64_t now)
 {
 	return atomic_load(&u->bad_until) > now;

@@ -65,6 +65,9 @@ const struct upstream_route *upstream_match(const struct upstream_table *t,
  */
 struct upstream *upstream_next(const struct upstream_route *r, uint64_t now, unsigned *tried);
 
+/* How many upstreams the route names (`via a,b` is 2). */
+unsigned upstream_route_count(const struct upstream_route *r);
+
 /* A finished attempt: ok resets the failure count; fail_limit failures in a row mark it bad. */
 void upstream_report(struct upstream *u, bool ok, uint64_t now, unsigned fail_limit,
 		     unsigned bad_ms);
