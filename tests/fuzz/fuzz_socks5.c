@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s5client.h"
 #include "socks5.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -77,6 +78,17 @@ static void fuzz_client(const uint8_t *data, size_t size)
 		/* Rebuilt, it is as long, or one shorter (a name's trailing NUL is dropped). */
 		if (socks5_build_reply_addr(out, rep, &bnd) + 1 < (size_t)n ||
 		    socks5_build_reply_addr(out, rep, &bnd) > (size_t)n)
+			abort();
+	}
+	/* The upstream client reads a reply in steps: never past its end, never stuck short. */
+	if (n > 0) {
+		for (size_t k = 0; k < (size_t)n; k++) {
+			size_t need = s5client_reply_need(data, k);
+
+			if (need == 0 || k + need > (size_t)n)
+				abort();
+		}
+		if (s5client_reply_need(data, (size_t)n) != 0)
 			abort();
 	}
 	n = socks5_parse_udp_header(data, size, &h);
