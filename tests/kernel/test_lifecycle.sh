@@ -9,7 +9,7 @@ case $F4 in 198.1[89].*) pass "web6.test -> $F4" ;; *) fail "no fake address: $F
 
 # Many connections: under QEMU's emulation fewer, the property is the same.
 N=${S46_KERNEL_CONNS:-10000}
-[ "${S46_IN_VMTEST_GUEST:-}" = 1 ] && N=${S46_KERNEL_CONNS:-200}
+[ "${S46_IN_VMTEST_GUEST:-}" = 1 ] && N=${S46_KERNEL_CONNS:-100}
 log "$N connections: the per-connection map holds only live entries afterwards"
 start=$(date +%s%N)
 kin "$PY" "$PROBE" many "$F4" 80 "$N" || fail "connections failed"
