@@ -51,6 +51,7 @@ if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]; then
 	exit 1
 fi
 grep -qF "$want" "$errlog" || { echo "refusal: stderr lacks \"$want\""; exit 1; }
+[ "$(wc -l <"$errlog")" -eq 1 ] || { echo "refusal: the refusal is not one line"; exit 1; }
 # A refused agent leaves the cgroup as it was.
 attached=$(bpftool cgroup show "$cg")
 [ -z "$attached" ] || { echo "refusal: programs left on $cg: $attached"; exit 1; }

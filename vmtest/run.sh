@@ -8,6 +8,8 @@
 #   S46_VMTEST_TIMEOUT  seconds one guest may take, boot to poweroff (default 420)
 #   S46_VMTEST_JOBS     guests booted at once (default 2: half the wall time on 2 cores)
 #   S46_VMTEST_ACCEL    auto (KVM if a short probe boots, else TCG), kvm or tcg
+#   S46_VMTEST_TESTS    tests/kernel file names to run (default: all test_*.sh); "-" runs none,
+#                       which fails the kernel after the self-check and refusal test (for debugging)
 # Ends with "vmtest: N passed, N failed"; exit status 0 only if every kernel passed.
 set -u
 
@@ -40,6 +42,14 @@ out=$(cd "$out" && pwd)
 
 # The kernel tests, as absolute paths the guest sees through the read-only root share.
 tests=$(find "$repo/tests/kernel" -maxdepth 1 -name 'test_*.sh' 2>/dev/null | LC_ALL=C sort | tr '\n' ' ')
+if [ -n "${S46_VMTEST_TESTS:-}" ]; then
+	tests=""
+	for t in $S46_VMTEST_TESTS; do
+		[ "$t" = - ] && continue
+		[ -f "$repo/tests/kernel/$t" ] || die "S46_VMTEST_TESTS: no tests/kernel/$t"
+		tests="$tests $repo/tests/kernel/$t"
+	done
+fi
 
 # Prints the versioned image package a meta-package depends on, e.g. linux-image-6.1.0-56-amd64.
 run_image_pkg() {
@@ -262,7 +272,8 @@ for k in $selected; do
 	PASS*)
 		pass=$((pass + 1))
 		printf '  PASS  vmtest/%s (%s, %ss)\n' "$name" "$kver" "$(cat "$dir/secs")"
-		grep -a -E '^ *(PASS|FAIL)  |: [0-9]+ passed' "$dir/console.log" | tr -d '\r' | sed 's/^/    /'
+		grep -a -E '^ *(PASS|FAIL)  |: [0-9]+ passed|refusal: refused' "$dir/console.log" |
+			tr -d '\r' | sed 's/^/    /'
 		;;
 	*)
 		fail=$((fail + 1))
