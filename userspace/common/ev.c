@@ -117,6 +117,16 @@ int ev_io_mod(struct ev_loop *loop, int fd, unsigned events)
 	return 0;
 }
 
+void ev_io_forget(struct ev_loop *loop, int fd)
+{
+	if (fd < 0 || fd >= loop->nslots || !loop->slots[fd].cb)
+		return;
+	loop->slots[fd].cb = NULL;
+	loop->slots[fd].arg = NULL;
+	loop->slots[fd].events = 0;
+	loop->slots[fd].gen++;
+}
+
 void ev_io_del(struct ev_loop *loop, int fd)
 {
 	if (fd < 0 || fd >= loop->nslots || !loop->slots[fd].cb)

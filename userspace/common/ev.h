@@ -36,6 +36,11 @@ int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb *cb, void 
 int ev_io_mod(struct ev_loop *loop, int fd, unsigned events);
 /* Safe from inside a callback, also for fds with events still pending in this round. */
 void ev_io_del(struct ev_loop *loop, int fd);
+/*
+ * Like ev_io_del without the epoll_ctl, for an fd the caller closes right away
+ * (close() takes it out of epoll when no other descriptor shares the file).
+ */
+void ev_io_forget(struct ev_loop *loop, int fd);
 unsigned ev_io_events(struct ev_loop *loop, int fd);
 
 void ev_timer_init(struct ev_timer *t, ev_timer_cb *cb);

@@ -95,18 +95,20 @@ const char *relay_result_str(enum relay_result res)
 
 static void relay_io_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
 
-static void relay_unregister(struct relay *r)
+static void relay_unregister(struct relay *r, bool closing)
 {
 	for (int i = 0; i < 2; i++) {
-		if (r->reg[i])
+		if (r->reg[i] && closing)
+			ev_io_forget(r->loop, r->fd[i]);
+		else if (r->reg[i])
 			ev_io_del(r->loop, r->fd[i]);
 		r->reg[i] = 0;
 	}
 }
 
-void relay_stop(struct relay *r)
+static void relay_release(struct relay *r, bool closing)
 {
-	relay_unregister(r);
+	relay_unregister(r, closing);
 	ev_timer_stop(r->loop, &r->idle);
 	relay_pipe_put(r->pool, &r->dir[0]);
 	relay_pipe_put(r->pool, &r->dir[1]);
@@ -114,9 +116,15 @@ void relay_stop(struct relay *r)
 	r->pending = NULL;
 }
 
+void relay_stop(struct relay *r)
+{
+	relay_release(r, false);
+}
+
+/* The owner closes both fds in the callback: the loop forgets them without epoll_ctl. */
 static void relay_finish(struct relay *r, enum relay_result res, int err)
 {
-	relay_stop(r);
+	relay_release(r, true);
 	r->done(r, res, err, r->arg);
 }
 

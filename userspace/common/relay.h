@@ -26,8 +26,9 @@ enum relay_result {
 struct relay;
 /*
  * Called once, from the loop, when the relay finishes. The relay has already
- * unregistered both fds and returned its pipes; the owner closes the fds and
- * may free the struct inside the callback. err is a positive errno for
+ * returned its pipes and made the loop forget both fds (without epoll_ctl:
+ * the owner must close them inside the callback, and they must not be shared
+ * with another descriptor or process); it may free the struct there too. err is a positive errno for
  * RELAY_ERROR, else 0. After RELAY_EOF the second EOF is passed on by the
  * owner's close() (one shutdown() saved), so the owner closes both fds.
  */
