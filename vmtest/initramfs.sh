@@ -33,7 +33,10 @@ chmod 0755 "$stage/init"
 # Each module once, dependencies first; busybox insmod cannot read .ko.xz or .ko.zst.
 : >"$stage/mods/order"
 for m in $mods; do
-	modprobe -d "$kroot" -S "$kver" --show-depends "$m" | while read -r kind path _; do
+	# "builtin NAME" lines need nothing; a module that is neither is an error.
+	deps=$(modprobe -d "$kroot" -S "$kver" --show-depends "$m") ||
+		{ echo "initramfs: $kver has no $m" >&2; exit 1; }
+	printf '%s\n' "$deps" | while read -r kind path _; do
 		[ "$kind" = insmod ] || continue
 		name=$(basename "$path")
 		name=${name%.xz}
@@ -47,7 +50,6 @@ for m in $mods; do
 		echo "$name" >>"$stage/mods/order"
 	done
 done
-[ -s "$stage/mods/order" ] || { echo "initramfs: no modules resolved for $kver" >&2; exit 1; }
 
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) >"$out.tmp"
 mv "$out.tmp" "$out"
