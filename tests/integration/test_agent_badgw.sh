@@ -1,6 +1,7 @@
 #!/bin/bash
-# test_badgw.sh — gateways that answer wrongly: the program's connection resets, the agent survives; a trickled reply works.
-. "$(dirname "$0")/klib.sh"
+# test_agent_badgw.sh — gateways that answer wrongly: the program's connection resets, the agent survives; a trickled reply works.
+# Userspace behaviour only: the one-namespace setup of the kernel tests is enough.
+. "$(dirname "$0")/../kernel/klib.sh"
 ksetup
 
 # A fake SOCKS5 gateway per behaviour, on 127.0.0.1:2000+n.
