@@ -1,5 +1,4 @@
-/* test_udp.c — a UDP association driven in-process over loopback: wrap/unwrap, families, names,
- * drops, rules. */
+/* test_udp.c — one UDP association in-process on loopback: relaying, drops, rules, idle end. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,6 +31,7 @@ struct fix {
 	struct udp_assoc *a;
 	struct sockaddr_storage bnd;
 	int client; /* the test's client socket (127.0.0.1) */
+	int ctl[2]; /* the control connection: [0] the gateway's end, [1] the client's */
 };
 
 static void echo_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -76,12 +76,26 @@ static void echo_open(struct fix *f, struct echo *e, const char *ip)
 	assert_int_equal(ev_io_add(f->w.loop, e->fd, EV_READ, echo_cb, e), 0);
 }
 
+/* An association whose control connection reached 127.0.0.1:1080 from 127.0.0.1, port
+ * unknown (all-zero request). */
+static void assoc_open(struct fix *f)
+{
+	struct sockaddr_storage ctl, local;
+	struct socks5_addr want = {.atyp = SOCKS5_ATYP_IPV4};
+	int err;
+
+	addr_parse("127.0.0.1:1080", 0, &ctl, NULL);
+	addr_parse_ip("127.0.0.1", &local, NULL);
+	f->a = udp_assoc_new(&f->w, f->ctl[0], (struct sockaddr *)&ctl, (struct sockaddr *)&local,
+			     &want, NULL, &f->bnd, &err);
+	assert_non_null(f->a);
+}
+
 static int setup(void **state)
 {
 	struct fix *f = calloc(1, sizeof(*f));
 	struct resolv_opts ro = {.dns_server = "127.0.0.1:9", .timeout_ms = 200, .tries = 1};
-	struct sockaddr_storage ctl, cl, local;
-	struct socks5_addr want = {.atyp = SOCKS5_ATYP_IPV4};
+	struct sockaddr_storage cl;
 	int err;
 
 	assert_non_null(f);
@@ -98,12 +112,8 @@ static int setup(void **state)
 	f->have6 = f->e6.fd >= 0;
 	f->client = bound_udp("127.0.0.1", &cl);
 	assert_true(f->client >= 0);
-	addr_parse("127.0.0.1:1080", 0, &ctl, NULL);
-	/* The control connection's peer: the client's address, port unknown (all-zero request). */
-	addr_parse_ip("127.0.0.1", &local, NULL);
-	f->a = udp_assoc_new(&f->w, (struct sockaddr *)&ctl, (struct sockaddr *)&local, &want, NULL,
-			     &f->bnd, &err);
-	assert_non_null(f->a);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->ctl), 0);
+	assoc_open(f);
 	*state = f;
 	return 0;
 }
@@ -117,6 +127,8 @@ static int teardown(void **state)
 		close(f->e6.fd);
 	close(f->e4.fd);
 	close(f->client);
+	close(f->ctl[0]);
+	close(f->ctl[1]);
 	resolv_free(f->w.res);
 	ev_loop_free(f->w.loop);
 	gw_snap_put(f->w.snap);
@@ -288,6 +300,53 @@ static void test_rules_per_datagram(void **state)
 	assert_false(recv_reply(f->client, &h, got, sizeof(got)));
 }
 
+/* Whether the gateway shut the control connection down. */
+static bool ctl_closed(struct fix *f)
+{
+	char c;
+
+	return recv(f->ctl[1], &c, 1, MSG_DONTWAIT) == 0;
+}
+
+/* No datagram either way for udp-idle-timeout: the control connection is shut down (the
+ * session then frees the association); each datagram pushes that back. */
+static void test_idle_timeout(void **state)
+{
+	struct fix *f = *state;
+	struct socks5_addr d = dst_ip("127.0.0.1", f->e4.port);
+	struct socks5_udp_header h;
+	char got[64];
+
+	udp_assoc_free(f->a);
+	f->w.snap->conf.udp_idle_timeout_s = 1;
+	assoc_open(f);
+	spin(f, 600);
+	send_via(f, f->client, 0, &d, "keep");
+	spin(f, 600);
+	assert_true(recv_reply(f->client, &h, got, sizeof(got)));
+	assert_false(ctl_closed(f)); /* 1.2 s in, 0.6 s after the last datagram */
+	spin(f, 700);
+	assert_true(ctl_closed(f));
+}
+
+/* Unset, udp-idle-timeout is the relays' idle timeout; 0 is never. */
+static void test_idle_default_and_never(void **state)
+{
+	struct fix *f = *state;
+
+	udp_assoc_free(f->a);
+	f->w.snap->conf.idle_timeout_s = 1;
+	f->w.snap->conf.udp_idle_timeout_s = 0;
+	assoc_open(f);
+	spin(f, 1300);
+	assert_false(ctl_closed(f));
+	udp_assoc_free(f->a);
+	f->w.snap->conf.udp_idle_timeout_s = CONF_UDP_IDLE_DEFAULT;
+	assoc_open(f);
+	spin(f, 1300);
+	assert_true(ctl_closed(f));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +355,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_name_resolved, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drops, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rules_per_datagram, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_idle_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_idle_default_and_never, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
