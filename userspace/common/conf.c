@@ -186,6 +186,14 @@ static int conf_set_prefer(struct conf *c, const char *v, char *err, size_t errl
 	return 0;
 }
 
+static int conf_set_listen_freebind(struct conf *c, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "yes") && strcmp(v, "no"))
+		return conf_err(err, errlen, "listen-freebind: '%s' is not yes or no", v);
+	c->listen_freebind = !strcmp(v, "yes");
+	return 0;
+}
+
 static int conf_set_rule(struct conf *c, const char *v, char *err, size_t errlen)
 {
 	if (!c->rules && !(c->rules = rules_new()))
@@ -229,6 +237,7 @@ static const struct conf_key conf_keys[] = {
     {"log-level", conf_set_log_level},
     {"he-delay", conf_set_he_delay},
     {"prefer", conf_set_prefer},
+    {"listen-freebind", conf_set_listen_freebind},
     {"handshake-timeout", conf_set_hs_timeout},
     {"connect-timeout", conf_set_conn_timeout},
     {"idle-timeout", conf_set_idle_timeout},

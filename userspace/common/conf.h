@@ -20,6 +20,7 @@ struct conf {
 	struct sockaddr_storage listen[CONF_MAX_LISTEN];
 	unsigned nlisten;
 	bool listen_is_default; /* the next `listen` replaces the list instead of adding */
+	bool listen_freebind;	/* listen addresses may appear after start (IP_FREEBIND) */
 	char *users_file;	/* NULL: method 0x00 only */
 	char *resolv_conf;
 	char *dns_server; /* "ADDR[:PORT],..." for c-ares */

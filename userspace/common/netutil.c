@@ -11,7 +11,25 @@
 
 #define NETUTIL_NOFILE_WANT 262144
 
-static int netutil_socket(const struct sockaddr *sa, bool reuseport)
+/* With freebind an address that is not (yet) the host's is bound anyway: a listener may
+ * start before DHCP, SLAAC or an administrator configures its address. */
+static int netutil_bind(int fd, const struct sockaddr *sa, bool freebind)
+{
+	int one = 1;
+
+	if (bind(fd, sa, addr_sa_len(sa)) == 0)
+		return 0;
+	if (errno != EADDRNOTAVAIL || !freebind)
+		return -errno;
+	/* IPV6_FREEBIND is Linux 4.15+; before it IP_FREEBIND covers IPv6 sockets too. */
+	if ((sa->sa_family != AF_INET6 ||
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0) &&
+	    setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0)
+		return -EADDRNOTAVAIL;
+	return bind(fd, sa, addr_sa_len(sa)) < 0 ? -errno : 0;
+}
+
+static int netutil_socket(const struct sockaddr *sa, bool reuseport, bool freebind)
 {
 	int one = 1, fd, err;
 
@@ -21,18 +39,22 @@ static int netutil_socket(const struct sockaddr *sa, bool reuseport)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    (sa->sa_family == AF_INET6 &&
-	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(fd, sa, addr_sa_len(sa)) < 0) {
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)) {
 		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = netutil_bind(fd, sa, freebind);
+	if (err < 0) {
 		close(fd);
 		return err;
 	}
 	return fd;
 }
 
-int netutil_listen(const struct sockaddr *sa, bool reuseport, int backlog)
+int netutil_listen(const struct sockaddr *sa, bool reuseport, bool freebind, int backlog)
 {
-	int fd = netutil_socket(sa, reuseport), err;
+	int fd = netutil_socket(sa, reuseport, freebind), err;
 
 	if (fd < 0)
 		return fd;
@@ -44,9 +66,20 @@ int netutil_listen(const struct sockaddr *sa, bool reuseport, int backlog)
 	return fd;
 }
 
-int netutil_check_free(const struct sockaddr *sa)
+bool netutil_freebound(int fd)
 {
-	int fd = netutil_socket(sa, false);
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	if (getsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, &len) == 0 && on)
+		return true;
+	len = sizeof(on);
+	return getsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, &len) == 0 && on;
+}
+
+int netutil_check_free(const struct sockaddr *sa, bool freebind)
+{
+	int fd = netutil_socket(sa, false, freebind);
 
 	if (fd < 0)
 		return fd;

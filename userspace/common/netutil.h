@@ -8,12 +8,18 @@
 /*
  * A non-blocking listening TCP socket on sa (IPv6 sockets are IPv6-only, so
  * [::]:P and 0.0.0.0:P can both be listened on). reuseport sets SO_REUSEPORT
- * so every worker thread can have its own socket. Returns the fd or -errno.
+ * so every worker thread can have its own socket. With freebind an address
+ * the host does not have (yet) is bound with IP_FREEBIND / IPV6_FREEBIND:
+ * connections are accepted once it is added; without, that is -EADDRNOTAVAIL.
+ * Returns the fd or -errno.
  */
-int netutil_listen(const struct sockaddr *sa, bool reuseport, int backlog);
+int netutil_listen(const struct sockaddr *sa, bool reuseport, bool freebind, int backlog);
+/* Whether netutil_listen had to bind fd to an address the host did not have. */
+bool netutil_freebound(int fd);
 
-/* -EADDRINUSE if something already listens on sa (checked without SO_REUSEPORT), else 0. */
-int netutil_check_free(const struct sockaddr *sa);
+/* -EADDRINUSE if something already listens on sa (checked without SO_REUSEPORT), -errno if
+ * netutil_listen would fail otherwise, else 0. */
+int netutil_check_free(const struct sockaddr *sa, bool freebind);
 
 /* Raises RLIMIT_NOFILE (past the hard limit when privileged); returns the new soft limit. */
 long netutil_raise_nofile(void);

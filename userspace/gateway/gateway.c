@@ -31,6 +31,7 @@ struct gateway_args {
 
 static const struct option gateway_long[] = {
     {"listen", required_argument, NULL, 0},
+    {"listen-freebind", required_argument, NULL, 0},
     {"config", required_argument, NULL, 0},
     {"users", required_argument, NULL, 0},
     {"threads", required_argument, NULL, 0},
@@ -69,6 +70,7 @@ static void gateway_usage(FILE *f)
 	    "\n"
 	    "  --listen ADDR:PORT        listen here (repeatable; default 127.0.0.1:1080 and "
 	    "[::1]:1080)\n"
+	    "  --listen-freebind yes|no  listen on addresses the host gets only later (default no)\n"
 	    "  --config FILE             `key value` lines with the keys below (flags win); reread "
 	    "on SIGHUP\n"
 	    "  --users FILE              require RFC 1929 login; `name:hash` lines, crypt(3) "
@@ -213,7 +215,7 @@ static int gateway_check_listen(const struct conf *c)
 
 	for (unsigned i = 0; i < c->nlisten; i++) {
 		const struct sockaddr *sa = (const struct sockaddr *)&c->listen[i];
-		int err = netutil_check_free(sa);
+		int err = netutil_check_free(sa, c->listen_freebind);
 
 		if (err < 0) {
 			fprintf(stderr, "socks46: cannot listen on %s: %s\n",

@@ -202,8 +202,8 @@ static int worker_listen(struct worker *w)
 	char who[ADDR_STRLEN];
 
 	for (unsigned i = 0; i < c->nlisten; i++) {
-		int fd =
-		    netutil_listen((const struct sockaddr *)&c->listen[i], true, WORKER_BACKLOG);
+		int fd = netutil_listen((const struct sockaddr *)&c->listen[i], true,
+					c->listen_freebind, WORKER_BACKLOG);
 
 		if (fd < 0) {
 			log_error(
@@ -213,6 +213,10 @@ static int worker_listen(struct worker *w)
 			return fd;
 		}
 		w->lfds[w->nlfd++] = fd;
+		if (w->id == 0 && netutil_freebound(fd))
+			log_warnx(
+			    "listening on %s, not an address of this host yet",
+			    addr_format((const struct sockaddr *)&c->listen[i], who, sizeof(who)));
 	}
 	return 0;
 }
