@@ -91,6 +91,14 @@ static uint64_t redirect_now_s(void)
 	return (uint64_t)time(NULL);
 }
 
+/* An RST, not a FIN, tells the program at once that its connection failed. */
+static void redirect_rst_on_close(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 static void redirect_conn_free(struct redirect_conn *c, bool reset)
 {
 	struct redirect *r = c->r;
@@ -102,12 +110,8 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 	} else if (c->gfd >= 0) {
 		ev_io_del(r->loop, c->gfd);
 	}
-	if (reset) {
-		/* An RST tells the program at once that its connection failed. */
-		struct linger lg = {.l_onoff = 1, .l_linger = 0};
-
-		setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	}
+	if (reset)
+		redirect_rst_on_close(c->cfd);
 	close(c->cfd);
 	if (c->gfd >= 0)
 		close(c->gfd);
@@ -120,14 +124,6 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 	if (c->next)
 		c->next->prev = c->prev;
 	free(c);
-}
-
-static void redirect_reset_fd(int fd)
-{
-	struct linger lg = {.l_onoff = 1, .l_linger = 0};
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	close(fd);
 }
 
 /* What the gateway is asked for: the name behind a fake address, else the address. */
@@ -444,7 +440,8 @@ static void redirect_accepted(struct redirect *r, int fd)
 	r->stats.accepted++;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		redirect_reset_fd(fd);
+		redirect_rst_on_close(fd);
+		close(fd);
 		return;
 	}
 	c->r = r;
