@@ -11,40 +11,13 @@
 #include <sys/socket.h>
 
 #include "dns.h"
-
-/* Builds a query for name/type; with edns_size != 0 an OPT record is appended. */
-static size_t mkquery(uint8_t *buf, const char *name, uint16_t type, uint16_t edns_size)
-{
-	size_t off = DNS_HDR_LEN;
-	int n;
-
-	memset(buf, 0, DNS_HDR_LEN);
-	dns_put16(buf, 0xbeef);
-	dns_put16(buf + 2, DNS_FLAG_RD);
-	dns_put16(buf + 4, 1);
-	n = dns_encode_name(name, buf + off, 300);
-	assert_true(n > 0);
-	off += (size_t)n;
-	dns_put16(buf + off, type);
-	dns_put16(buf + off + 2, DNS_CLASS_IN);
-	off += 4;
-	if (edns_size) {
-		dns_put16(buf + 10, 1);
-		buf[off] = 0;
-		dns_put16(buf + off + 1, DNS_TYPE_OPT);
-		dns_put16(buf + off + 3, edns_size);
-		memset(buf + off + 5, 0, 6);
-		buf[off + 7] = 0x80; /* DO */
-		off += 11;
-	}
-	return off;
-}
+#include "dnsq.h"
 
 static void test_parse_simple_query(void **state)
 {
 	uint8_t buf[512];
 	struct dns_query q;
-	size_t len = mkquery(buf, "WeB6.Test.", DNS_TYPE_AAAA, 0);
+	size_t len = dnsq_build(buf, 0xbeef, "WeB6.Test.", DNS_TYPE_AAAA, 0);
 
 	assert_int_equal(dns_parse_query(buf, len, &q), 0);
 	assert_int_equal(q.hdr.id, 0xbeef);
@@ -62,13 +35,13 @@ static void test_parse_edns(void **state)
 {
 	uint8_t buf[512];
 	struct dns_query q;
-	size_t len = mkquery(buf, "a.example", DNS_TYPE_A, 4096);
+	size_t len = dnsq_build(buf, 0xbeef, "a.example", DNS_TYPE_A, 4096);
 
 	assert_int_equal(dns_parse_query(buf, len, &q), 0);
 	assert_true(q.edns);
 	assert_true(q.edns_do);
 	assert_int_equal(q.udp_size, DNS_UDP_MAX);
-	len = mkquery(buf, "a.example", DNS_TYPE_A, 100);
+	len = dnsq_build(buf, 0xbeef, "a.example", DNS_TYPE_A, 100);
 	assert_int_equal(dns_parse_query(buf, len, &q), 0);
 	assert_int_equal(q.udp_size, 512);
 }
@@ -77,7 +50,7 @@ static void test_parse_errors(void **state)
 {
 	uint8_t buf[600];
 	struct dns_query q;
-	size_t len = mkquery(buf, "a.example", DNS_TYPE_A, 0);
+	size_t len = dnsq_build(buf, 0xbeef, "a.example", DNS_TYPE_A, 0);
 
 	assert_int_equal(dns_parse_query(buf, 11, &q), -EMSGSIZE);
 	/* Truncated question. */
@@ -169,7 +142,7 @@ static void test_build_reply_answer(void **state)
 	struct dns_query q, r;
 	uint8_t a[4] = {198, 18, 0, 7};
 	struct dns_rr rr = {.type = DNS_TYPE_A, .ttl = 300, .rdata = a, .rdlen = 4};
-	size_t len = mkquery(buf, "Web4.test", DNS_TYPE_A, 1232);
+	size_t len = dnsq_build(buf, 0xbeef, "Web4.test", DNS_TYPE_A, 1232);
 	int n;
 
 	assert_int_equal(dns_parse_query(buf, len, &q), 0);
@@ -200,18 +173,24 @@ static void test_build_reply_answer(void **state)
 	assert_int_equal(dns_parse_query(out, (size_t)n, &r), -EINVAL);
 }
 
+/* Three 255-byte TXT records in rr, all pointing at big: more than 512 bytes together. */
+static void big_txt(struct dns_rr rr[3], uint8_t big[255])
+{
+	memset(big, 'x', 255);
+	for (int i = 0; i < 3; i++)
+		rr[i] = (struct dns_rr){.type = DNS_TYPE_TXT, .ttl = 1, .rdata = big, .rdlen = 255};
+}
+
 static void test_build_reply_truncates(void **state)
 {
 	uint8_t buf[512], out[1024];
 	uint8_t big[255];
 	struct dns_query q;
 	struct dns_rr rr[3];
-	size_t len = mkquery(buf, "t.example", DNS_TYPE_TXT, 0);
+	size_t len = dnsq_build(buf, 0xbeef, "t.example", DNS_TYPE_TXT, 0);
 	int n;
 
-	memset(big, 'x', sizeof(big));
-	for (int i = 0; i < 3; i++)
-		rr[i] = (struct dns_rr){.type = DNS_TYPE_TXT, .ttl = 1, .rdata = big, .rdlen = 255};
+	big_txt(rr, big);
 	assert_int_equal(dns_parse_query(buf, len, &q), 0);
 	n = dns_build_reply(out, sizeof(out), q.udp_size, &q, 0, rr, 3);
 	assert_true(n > 0 && n <= 512);
@@ -230,12 +209,10 @@ static void test_truncate_upstream_answer(void **state)
 	uint8_t big[255];
 	struct dns_query q;
 	struct dns_rr rr[3];
-	size_t len = mkquery(buf, "t.example", DNS_TYPE_TXT, 600);
+	size_t len = dnsq_build(buf, 0xbeef, "t.example", DNS_TYPE_TXT, 600);
 	int n, m;
 
-	memset(big, 'x', sizeof(big));
-	for (int i = 0; i < 3; i++)
-		rr[i] = (struct dns_rr){.type = DNS_TYPE_TXT, .ttl = 1, .rdata = big, .rdlen = 255};
+	big_txt(rr, big);
 	assert_int_equal(dns_parse_query(buf, len, &q), 0);
 	n = dns_build_reply(out, sizeof(out), DNS_TCP_MAX, &q, 0, rr, 3);
 	assert_true(n > 600);

@@ -18,6 +18,7 @@
 #include "agent/dnsd.h"
 #include "agent/fakeip.h"
 #include "dns.h"
+#include "dnsq.h"
 #include "ev.h"
 
 /* A scripted upstream resolver on loopback, UDP and TCP on one port. */
@@ -252,31 +253,6 @@ static int udp_roundtrip(struct ctx *c, const uint8_t *q, size_t len, unsigned m
 	return n;
 }
 
-static size_t mkquery(uint8_t *buf, uint16_t id, const char *name, uint16_t type, bool edns)
-{
-	size_t off = DNS_HDR_LEN;
-	int n;
-
-	memset(buf, 0, DNS_HDR_LEN);
-	dns_put16(buf, id);
-	dns_put16(buf + 2, DNS_FLAG_RD);
-	dns_put16(buf + 4, 1);
-	n = dns_encode_name(name, buf + off, 300);
-	assert_true(n > 0);
-	off += (size_t)n;
-	dns_put16(buf + off, type);
-	dns_put16(buf + off + 2, DNS_CLASS_IN);
-	off += 4;
-	if (edns) {
-		static const uint8_t opt[11] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
-
-		dns_put16(buf + 10, 1);
-		memcpy(buf + off, opt, sizeof(opt));
-		off += sizeof(opt);
-	}
-	return off;
-}
-
 /* The first answer's rdata of a reply to a query for name (uncompressed question). */
 static const uint8_t *first_rdata(const uint8_t *ans, const char *name, uint16_t *type,
 				  uint32_t *ttl, uint16_t *rdlen)
@@ -294,7 +270,7 @@ static void test_a_gets_fake_ipv4(void **state)
 {
 	struct ctx *c = *state;
 	uint8_t q[512];
-	size_t len = mkquery(q, 0x4242, "web6.test", DNS_TYPE_A, false);
+	size_t len = dnsq_build(q, 0x4242, "web6.test", DNS_TYPE_A, 0);
 	const uint8_t *rd;
 	uint16_t type, rdlen;
 	uint32_t ttl;
@@ -328,7 +304,7 @@ static void test_aaaa_gets_fake_ipv6_with_edns(void **state)
 {
 	struct ctx *c = *state;
 	uint8_t q[512];
-	size_t len = mkquery(q, 7, "Web4.Test", DNS_TYPE_AAAA, true);
+	size_t len = dnsq_build(q, 7, "Web4.Test", DNS_TYPE_AAAA, 1232);
 	const uint8_t *rd;
 	uint16_t type, rdlen;
 	uint32_t ttl;
@@ -356,7 +332,7 @@ static void test_excluded_and_other_types_forwarded(void **state)
 	struct dnsd_stats st;
 
 	start(c);
-	len = mkquery(q, 0x1111, "intra.corp.example", DNS_TYPE_A, false);
+	len = dnsq_build(q, 0x1111, "intra.corp.example", DNS_TYPE_A, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(dns_get16(c->ans), 0x1111);
 	rd = first_rdata(c->ans, "intra.corp.example", &type, &ttl, &rdlen);
@@ -364,18 +340,18 @@ static void test_excluded_and_other_types_forwarded(void **state)
 	assert_int_equal(ttl, 42);
 	/* Our upstream query used its own ID. */
 	assert_int_not_equal(dns_get16(c->up.last_query), 0x1111);
-	len = mkquery(q, 0x2222, "web6.test", DNS_TYPE_MX, false);
+	len = dnsq_build(q, 0x2222, "web6.test", DNS_TYPE_MX, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(dns_get16(c->ans), 0x2222);
 	/* HTTPS records of a faked name would leak real address hints: NODATA here. */
-	len = mkquery(q, 0x2223, "web6.test", DNS_TYPE_HTTPS, false);
+	len = dnsq_build(q, 0x2223, "web6.test", DNS_TYPE_HTTPS, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(dns_get16(c->ans), 0x2223);
 	assert_int_equal(DNS_RCODE(dns_get16(c->ans + 2)), DNS_RCODE_NOERROR);
 	assert_int_equal(dns_get16(c->ans + 6), 0);
-	len = mkquery(q, 0x3333, "printer", DNS_TYPE_A, false);
+	len = dnsq_build(q, 0x3333, "printer", DNS_TYPE_A, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
-	len = mkquery(q, 0x3334, "box.local", DNS_TYPE_AAAA, false);
+	len = dnsq_build(q, 0x3334, "box.local", DNS_TYPE_AAAA, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(c->up.seen, 4);
 	dnsd_get_stats(c->d, &st);
@@ -387,7 +363,7 @@ static void test_long_upstream_answer_truncated(void **state)
 {
 	struct ctx *c = *state;
 	uint8_t q[512];
-	size_t len = mkquery(q, 0x7777, "big.example", DNS_TYPE_TXT, false);
+	size_t len = dnsq_build(q, 0x7777, "big.example", DNS_TYPE_TXT, 0);
 	int n;
 
 	start(c);
@@ -422,7 +398,7 @@ static void test_upstream_timeout_servfail(void **state)
 {
 	struct ctx *c = *state;
 	uint8_t q[512];
-	size_t len = mkquery(q, 0x5555, "x.corp.example", DNS_TYPE_A, false);
+	size_t len = dnsq_build(q, 0x5555, "x.corp.example", DNS_TYPE_A, 0);
 
 	c->up.silent = true;
 	start(c);
@@ -436,7 +412,7 @@ static void test_malformed(void **state)
 {
 	struct ctx *c = *state;
 	uint8_t q[512];
-	size_t len = mkquery(q, 0x6666, "web6.test", DNS_TYPE_A, false);
+	size_t len = dnsq_build(q, 0x6666, "web6.test", DNS_TYPE_A, 0);
 	struct dnsd_stats st;
 
 	start(c);
@@ -456,7 +432,7 @@ static void test_malformed(void **state)
 	dnsd_get_stats(c->d, &st);
 	assert_int_equal(st.formerr, 1);
 	/* Still answering. */
-	len = mkquery(q, 0x6667, "web6.test", DNS_TYPE_A, false);
+	len = dnsq_build(q, 0x6667, "web6.test", DNS_TYPE_A, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 12);
 }
 
@@ -473,7 +449,7 @@ static void test_ptr_for_fake_address(void **state)
 	start(c);
 	assert_int_equal(fakeip_lookup_name(c->table, "web6.test", AF_INET, a, 1), 0);
 	dns_reverse_name(AF_INET, a, rev, sizeof(rev));
-	len = mkquery(q, 9, rev, DNS_TYPE_PTR, false);
+	len = dnsq_build(q, 9, rev, DNS_TYPE_PTR, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	rd = first_rdata(c->ans, rev, &type, &ttl, &rdlen);
 	assert_int_equal(type, DNS_TYPE_PTR);
@@ -482,7 +458,7 @@ static void test_ptr_for_fake_address(void **state)
 	/* A pool address without an entry: NXDOMAIN, without asking upstream. */
 	a[3] ^= 0x55;
 	dns_reverse_name(AF_INET, a, rev, sizeof(rev));
-	len = mkquery(q, 10, rev, DNS_TYPE_PTR, false);
+	len = dnsq_build(q, 10, rev, DNS_TYPE_PTR, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(DNS_RCODE(dns_get16(c->ans + 2)), DNS_RCODE_NXDOMAIN);
 	assert_int_equal(c->up.seen, 0);
@@ -495,12 +471,12 @@ static void test_exhaustion_servfail(void **state)
 	size_t len;
 
 	start(c);
-	len = mkquery(q, 1, "a.test", DNS_TYPE_A, false);
+	len = dnsq_build(q, 1, "a.test", DNS_TYPE_A, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
-	len = mkquery(q, 2, "b.test", DNS_TYPE_A, false);
+	len = dnsq_build(q, 2, "b.test", DNS_TYPE_A, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(DNS_RCODE(dns_get16(c->ans + 2)), DNS_RCODE_NOERROR);
-	len = mkquery(q, 3, "c.test", DNS_TYPE_A, false);
+	len = dnsq_build(q, 3, "c.test", DNS_TYPE_A, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(DNS_RCODE(dns_get16(c->ans + 2)), DNS_RCODE_SERVFAIL);
 	assert_int_equal(dns_get16(c->ans + 6), 0);
@@ -520,7 +496,7 @@ static void test_tcp_pipelined_and_forwarded(void **state)
 	const char *names[3] = {"web6.test", "x.corp.example", "dual.test"};
 
 	for (int i = 0; i < 3; i++) {
-		len = mkquery(q, (uint16_t)(100 + i), names[i], DNS_TYPE_A, false);
+		len = dnsq_build(q, (uint16_t)(100 + i), names[i], DNS_TYPE_A, 0);
 		dns_tcp_prefix(buf + off, len);
 		memcpy(buf + off + 2, q, len);
 		off += 2 + len;
@@ -588,17 +564,17 @@ static void test_check_exists_hook(void **state)
 	c->cfg.exists_cancel = exists_cancel;
 	c->cfg.exists_arg = c;
 	start(c);
-	len = mkquery(q, 1, "nothere.test", DNS_TYPE_A, false);
+	len = dnsq_build(q, 1, "nothere.test", DNS_TYPE_A, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(DNS_RCODE(dns_get16(c->ans + 2)), DNS_RCODE_NXDOMAIN);
-	len = mkquery(q, 2, "web6.test", DNS_TYPE_AAAA, false);
+	len = dnsq_build(q, 2, "web6.test", DNS_TYPE_AAAA, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(dns_get16(c->ans + 6), 1);
 	/* Cannot tell: faked anyway. */
-	len = mkquery(q, 3, "broken.test", DNS_TYPE_A, false);
+	len = dnsq_build(q, 3, "broken.test", DNS_TYPE_A, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(dns_get16(c->ans + 6), 1);
-	len = mkquery(q, 4, "slow.test", DNS_TYPE_A, false);
+	len = dnsq_build(q, 4, "slow.test", DNS_TYPE_A, 0);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(dns_get16(c->ans + 6), 1);
 	assert_int_equal(c->cancels, 1);
@@ -610,7 +586,7 @@ static void test_ipv6_listener_optional(void **state)
 	struct ctx *c = *state;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&c->cfg.listen6;
 	uint8_t q[512];
-	size_t len = mkquery(q, 0x0606, "web6.test", DNS_TYPE_A, false);
+	size_t len = dnsq_build(q, 0x0606, "web6.test", DNS_TYPE_A, 0);
 
 	/* An address this host does not have: IPv4 keeps working. */
 	inet_pton(AF_INET6, "2001:db8:ffff::99", &s6->sin6_addr);
