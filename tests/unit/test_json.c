@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/json.h"
+#include "json.h"
 
 static char *write_str(const struct json *j)
 {

@@ -17,6 +17,7 @@
 #include "control.h"
 #include "dnsd.h"
 #include "ev.h"
+#include "json.h"
 #include "log.h"
 #include "redirect.h"
 
@@ -38,22 +39,6 @@ struct control_client {
 	struct ev_timer timer;
 };
 
-static void control_json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
 struct control_walk {
 	FILE *f;
 	bool first;
@@ -72,7 +57,7 @@ static void control_gw_cb(const char *addr, bool up, unsigned failures, void *ar
 
 	control_sep(w);
 	fprintf(w->f, "{\"addr\":");
-	control_json_str(w->f, addr);
+	json_write_str(w->f, addr);
 	fprintf(w->f, ",\"up\":%s,\"failures\":%u}", up ? "true" : "false", failures);
 }
 
@@ -82,7 +67,7 @@ static void control_cg_cb(const char *path, uint64_t id, bool pinned, void *arg)
 
 	control_sep(w);
 	fprintf(w->f, "{\"path\":");
-	control_json_str(w->f, path);
+	json_write_str(w->f, path);
 	fprintf(w->f, ",\"id\":%llu,\"pinned\":%s}", (unsigned long long)id,
 		pinned ? "true" : "false");
 }
@@ -96,7 +81,7 @@ static void control_fake_cb(const char *name, int af, const void *addr, unsigned
 	inet_ntop(af, addr, buf, sizeof(buf));
 	control_sep(w);
 	fprintf(w->f, "{\"name\":");
-	control_json_str(w->f, name);
+	json_write_str(w->f, name);
 	fprintf(w->f, ",\"addr\":\"%s\",\"refs\":%u,\"last_used\":%llu}", buf, refs,
 		(unsigned long long)last_used_s);
 }
@@ -110,9 +95,9 @@ static void control_conn_cb(const struct redirect_info *ci, void *arg)
 	fprintf(w->f, "{\"client\":\"%s\"", addr_format(ci->client, a, sizeof(a)));
 	fprintf(w->f, ",\"cookie\":%llu,\"pid\":%u", (unsigned long long)ci->cookie, ci->pid);
 	fprintf(w->f, ",\"orig\":\"%s\",\"target\":", addr_format(ci->orig, a, sizeof(a)));
-	control_json_str(w->f, ci->target);
+	json_write_str(w->f, ci->target);
 	fprintf(w->f, ",\"gateway\":");
-	control_json_str(w->f, ci->gateway);
+	json_write_str(w->f, ci->gateway);
 	fprintf(w->f, ",\"state\":\"%s\",\"bytes_up\":%llu,\"bytes_down\":%llu,\"age_ms\":%llu}",
 		ci->state, (unsigned long long)ci->bytes_up, (unsigned long long)ci->bytes_down,
 		(unsigned long long)ci->age_ms);

@@ -1,5 +1,4 @@
-/* json.h — a small JSON tree: parse the agent's status reply, look values up, add to it, write it
- * back. */
+/* json.h — small JSON: a tree parsed, looked up, added to and written back; escaped strings. */
 #ifndef S46_JSON_H
 #define S46_JSON_H
 
@@ -36,5 +35,7 @@ int json_add_uint(struct json *obj, const char *key, unsigned long long val);
 
 /* Writes j compactly (strings escaped). */
 void json_write(FILE *f, const struct json *j);
+/* Writes s as a JSON string: quoted, '"' and '\\' escaped, control characters as \u00XX. */
+void json_write_str(FILE *f, const char *s);
 
 #endif

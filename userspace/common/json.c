@@ -350,7 +350,7 @@ int json_add_uint(struct json *obj, const char *key, unsigned long long val)
 	return json_append(obj, key, JSON_NUMBER, buf);
 }
 
-static void json_write_string(FILE *f, const char *s)
+void json_write_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -379,7 +379,7 @@ void json_write(FILE *f, const struct json *j)
 		fputs(j->text, f);
 		break;
 	case JSON_STRING:
-		json_write_string(f, j->text);
+		json_write_str(f, j->text);
 		break;
 	case JSON_ARRAY:
 	case JSON_OBJECT:
@@ -388,7 +388,7 @@ void json_write(FILE *f, const struct json *j)
 			if (c != j->child)
 				fputc(',', f);
 			if (j->type == JSON_OBJECT) {
-				json_write_string(f, c->key);
+				json_write_str(f, c->key);
 				fputc(':', f);
 			}
 			json_write(f, c);
