@@ -20,6 +20,11 @@ export REPO S46_BIN S46_TOOLS
 # Short on purpose: namespace names end up in /etc/netns and in logs.
 T=s46$$
 TMP=$(mktemp -d "/tmp/$T.XXXXXX")
+# Every file a test writes lives under $TMP: an empty TMP would put them at /.
+if [ -z "$TMP" ] || [ ! -d "$TMP" ]; then
+	echo "FAIL: cannot create a temporary directory under /tmp" >&2
+	exit 1
+fi
 NS_C4=${T}c4
 NS_C6=${T}c6
 NS_GW=${T}gw
@@ -134,6 +139,41 @@ stop_pid()
 	done
 	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
+}
+
+# wait_for TIMEOUT CMD...: poll CMD until it succeeds; returns 1 if it still
+# fails after TIMEOUT seconds (a hang guard: on success it returns at once).
+wait_for()
+{
+	local end
+	end=$(($(date +%s%N) + ${1%.*} * 1000000000))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# log_count FILE REGEX: how many lines of FILE match (grep -E).
+log_count() { grep -cE -- "$2" "$1"; }
+
+# wait_log FILE REGEX [MIN] [TIMEOUT]: wait until at least MIN (default 1)
+# lines of FILE match; fails the test after TIMEOUT (default 10) seconds.
+wait_log()
+{
+	local file=$1 re=$2 min=${3:-1} tmo=${4:-10}
+	_log_has() { [ "$(log_count "$file" "$re")" -ge "$min" ]; }
+	wait_for "$tmo" _log_has || fail "no line /$re/ (want $min) in $(basename "$file") after ${tmo}s"
+}
+
+# gw_reload [PID] [LOG]: SIGHUP the gateway (default GW_PID, GW_LOG) and wait
+# until it has applied or refused the new configuration.
+gw_reload()
+{
+	local pid=${1:-$GW_PID} log=${2:-$GW_LOG} n0
+	n0=$(log_count "$log" 'reloaded configuration|reload: .*keeping the previous')
+	kill -HUP "$pid" || fail "SIGHUP to $pid"
+	wait_log "$log" 'reloaded configuration|reload: .*keeping the previous' $((n0 + 1))
 }
 
 # wait_port NS ADDR PORT [TIMEOUT]: wait until something listens on TCP ADDR:PORT in NS.
@@ -322,8 +362,7 @@ ns_resolv()
 	_resolv "$ns" "$2"
 	shift 2
 	for line in "$@"; do
-		printf '%s
-' "$line" >>"/etc/netns/$ns/hosts"
+		printf '%s\n' "$line" >>"/etc/netns/$ns/hosts"
 	done
 }
 
@@ -336,11 +375,9 @@ dns_serve()
 	shift 2
 	conf=$TMP/dnsmasq-${ns#"$T"}.conf
 	{
-		printf '%s
-' no-resolv no-hosts no-poll bind-interfaces user=root log-facility=- \
+		printf '%s\n' no-resolv no-hosts no-poll bind-interfaces user=root log-facility=- \
 			log-queries local=/test/ "listen-address=$listen" "pid-file=$conf.pid"
-		printf '%s
-' "$@"
+		printf '%s\n' "$@"
 	} >"$conf"
 	SPAWN_NAME=dnsmasq-${ns#"$T"} spawn "$ns" dnsmasq --keep-in-foreground --conf-file="$conf"
 	ip netns exec "$ns" sh -c 'for i in $(seq 100); do
