@@ -39,13 +39,16 @@ static void chain_report(struct chain *c, bool ok)
 {
 	const struct conf *conf = &c->snap->conf;
 	uint64_t now = ev_now(c->w->loop);
+	bool was_bad;
 
 	if (!c->cur)
 		return;
-	if (!ok && !upstream_is_bad(c->cur, now))
+	was_bad = upstream_is_bad(c->cur, now);
+	if (!ok)
 		log_debug("upstream %s failed: %s", c->cur->name, strerror(c->last_err));
 	upstream_report(c->cur, ok, now, conf->upstream_fail_limit, conf->upstream_bad_s * 1000u);
-	if (!ok && upstream_is_bad(c->cur, now))
+	/* Once when it turns bad, not for every request that still tries it. */
+	if (!ok && !was_bad && upstream_is_bad(c->cur, now))
 		log_warnx("upstream %s: failed %u time%s in a row (%s), not used for %u s",
 			  c->cur->name, conf->upstream_fail_limit,
 			  conf->upstream_fail_limit == 1 ? "" : "s", strerror(c->last_err),
@@ -186,13 +189,13 @@ static void chain_arm(struct chain *c)
 static int chain_try_next(struct chain *c)
 {
 	struct happy_opts o = c->w->happy;
+	struct upstream *u;
 	int err = -ENOENT;
 
 	o.filter = NULL;
 	o.filter_arg = NULL;
-	while ((c->cur = upstream_next(c->rt, ev_now(c->w->loop), &c->tried))) {
-		struct upstream *u = c->cur;
-
+	while ((u = upstream_next(c->rt, ev_now(c->w->loop), &c->tried))) {
+		c->cur = u;
 		c->happy = happy_start(c->w->loop, c->w->res, &o, u->host,
 				       u->host ? NULL : (const struct sockaddr *)&u->addr, u->port,
 				       chain_connected, c, &err);
