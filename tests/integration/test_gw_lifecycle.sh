@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_gw_lifecycle.sh — gateway start-up errors, SIGTERM draining, and running out of file descriptors.
 . "$(dirname "$0")/lib.sh"
+set -u
 
 topo_up
 echo_serve "$NS_S4" "$S4_ADDR" 7
@@ -61,17 +62,11 @@ spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "${P4[@]}" \
 	connect web4.test 7 send:one recv:3 wait:"$TMP/go" send:two recv:3 shut readall
 LIVE_PID=$SPAWNED_PID
 LIVE_LOG=$SPAWNED_LOG
-for _ in $(seq 100); do
-	grep -q "data one" "$LIVE_LOG" && break
-	sleep 0.05
-done
-assert_contains "$(cat "$LIVE_LOG")" "data one" "live connection before SIGTERM"
-t0=$(date +%s%N)
+wait_log "$LIVE_LOG" "data one"
+pass "live connection before SIGTERM"
 kill -TERM "$GW_PID"
-for _ in $(seq 40); do
-	[ -z "$(ip netns exec "$NS_GW" ss -Htln "sport = :$GW_PORT")" ] && break
-	sleep 0.05
-done
+no_listener() { [ -z "$(ip netns exec "$NS_GW" ss -Htln "sport = :$GW_PORT")" ]; }
+wait_for 10 no_listener
 assert_eq "$(ip netns exec "$NS_GW" ss -Htln "sport = :$GW_PORT")" "" "listeners closed on SIGTERM"
 out=$(probe -t 2 "${P4[@]}" connect web4.test 7)
 assert_contains "$out" "error connect" "new connections refused while draining"
@@ -81,35 +76,26 @@ touch "$TMP/go"
 wait "$LIVE_PID"
 assert_contains "$(cat "$LIVE_LOG")" "data two" "live connection kept relaying while draining"
 assert_contains "$(cat "$LIVE_LOG")" 'EOF 6\x0a' "live connection finished cleanly"
-for _ in $(seq 60); do
-	kill -0 "$GW_PID" 2>/dev/null || break
-	sleep 0.05
-done
-kill -0 "$GW_PID" 2>/dev/null && fail "gateway still running 3 s after its last connection closed"
+gw_gone() { ! kill -0 "$GW_PID" 2>/dev/null; }
+# (Well before --drain-timeout 10: it exits because its last connection closed.)
+wait_for 8 gw_gone || fail "gateway still running 8 s after its last connection closed"
 wait "$GW_PID"
 assert_eq "$?" 0 "gateway exit status after draining"
-ms=$((($(date +%s%N) - t0) / 1000000))
-pass "drained and exited ${ms} ms after SIGTERM"
+pass "drained and exited after its last connection closed"
 
 # The drain timeout bounds the wait for connections that never finish.
 gw_start --drain-timeout 1
 spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "${P4[@]}" \
 	connect web4.test 7 send:one recv:3 wait:"$TMP/never" recv:1
 STUCK_LOG=$SPAWNED_LOG
-for _ in $(seq 100); do
-	grep -q "data one" "$STUCK_LOG" && break
-	sleep 0.05
-done
-t0=$(date +%s%N)
+STUCK_PID=$SPAWNED_PID
+wait_log "$STUCK_LOG" "data one"
 kill -TERM "$GW_PID"
-for _ in $(seq 100); do
-	kill -0 "$GW_PID" 2>/dev/null || break
-	sleep 0.05
-done
-kill -0 "$GW_PID" 2>/dev/null && fail "gateway ignored --drain-timeout 1"
-ms=$((($(date +%s%N) - t0) / 1000000))
+wait_for 8 gw_gone || fail "gateway ignored --drain-timeout 1"
 wait "$GW_PID"
-pass "exited ${ms} ms after SIGTERM with a stuck connection (--drain-timeout 1, status $?)"
+pass "exited with a stuck connection (--drain-timeout 1, status $?)"
+kill -0 "$STUCK_PID" 2>/dev/null || fail "the stuck client ended first: the drain timeout was not what ended the gateway"
+pass "the stuck client was still waiting when the gateway gave up on it"
 
 # --- --max-conns: clients beyond the limit are closed at once; a slot frees when one ends.
 gw_start --max-conns 3
@@ -118,10 +104,7 @@ for i in 1 2 3; do
 	spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "${P4[@]}" \
 		connect web4.test 7 send:h$i recv:2 wait:"$TMP/free$i"
 	held+=("$SPAWNED_PID")
-	for _ in $(seq 100); do
-		grep -q "data h$i" "$SPAWNED_LOG" && break
-		sleep 0.05
-	done
+	wait_log "$SPAWNED_LOG" "data h$i"
 done
 out=$(probe -t 3 "${P4[@]}" raw 050100)
 assert_eq "$out" "$(printf 'recv \neof')" "4th client over --max-conns 3 closed without an answer"
@@ -134,12 +117,11 @@ stop_pid "$GW_PID"
 
 # --- --idle-timeout: a relay with no traffic either way is closed.
 gw_start --idle-timeout 1
-t0=$(date +%s%N)
-out=$(probe -t 5 "${P4[@]}" connect web4.test 7 send:idle recv:4 readall)
-ms=$((($(date +%s%N) - t0) / 1000000))
+# "eof", not the probe's own "timeout" (20 s), and the gateway says why.
+out=$(probe -t 20 "${P4[@]}" connect web4.test 7 send:idle recv:4 readall)
 assert_contains "$out" "eof" "idle relay closed by the gateway"
-[ "$ms" -lt 4500 ] || fail "--idle-timeout 1 closed after ${ms} ms"
-pass "idle relay closed after ${ms} ms (--idle-timeout 1)"
+wait_log "$GW_LOG" 'dest=web4.test:7 .*result="idle timeout'
+pass "idle relay closed as an idle timeout (--idle-timeout 1)"
 stop_pid "$GW_PID"
 
 # --- File descriptors run out: no busy loop, and service resumes when they free up.
@@ -148,15 +130,11 @@ out=$(probe "${P4[@]}" connect web4.test 7 send:pre recv:3)
 assert_contains "$out" "data pre" "gateway with 64 fds serves"
 spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 3 "${P4[@]}" hold 150 "$TMP/held" "$TMP/release"
 HOLD_LOG=$SPAWNED_LOG
-for _ in $(seq 200); do
-	[ -e "$TMP/held" ] && break
-	sleep 0.05
-done
-[ -e "$TMP/held" ] || fail "could not open the connections"
+wait_for 20 test -e "$TMP/held" || fail "could not open the connections"
 log "$(cat "$HOLD_LOG")"
-sleep 0.5
-open=$(ls "/proc/$GW_PID/fd" | wc -l)
-[ "$open" -ge 60 ] || fail "gateway uses only $open fds with 150 clients: the limit was not reached"
+# The gateway accepts until it runs out of descriptors.
+gw_fds() { open=$(ls "/proc/$GW_PID/fd" | wc -l) && [ "$open" -ge 60 ]; }
+wait_for 10 gw_fds || fail "gateway uses only $open fds with 150 clients: the limit was not reached"
 pass "gateway at its fd limit ($open of 64)"
 # A process that really spins, measured over the same 2 s, tells what a busy
 # loop would get on this machine however loaded it is.
