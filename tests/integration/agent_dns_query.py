@@ -11,63 +11,22 @@ import socket
 import struct
 import sys
 
-TYPES = {"A": 1, "NS": 2, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28}
+import dnswire
 
-
-def encode_name(name):
-    out = b""
-    for label in name.rstrip(".").split("."):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b"\0"
-
-
-def build(qid, name, qtype, edns):
-    flags = 0x0100  # RD
-    ar = 1 if edns else 0
-    msg = struct.pack("!HHHHHH", qid, flags, 1, 0, 0, ar)
-    msg += encode_name(name) + struct.pack("!HH", qtype, 1)
-    if edns:
-        msg += b"\0" + struct.pack("!HHIH", 41, edns, 0, 0)
-    return msg
-
-
-def skip_name(msg, off):
-    while True:
-        n = msg[off]
-        if n & 0xC0 == 0xC0:
-            return off + 2
-        off += 1 + n
-        if n == 0:
-            return off
 
 
 def parse(msg, qid, question):
-    rid, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", msg[:12])
-    off = 12
-    qok = "bad"
-    if qd == 1:
-        end = skip_name(msg, off) + 4
-        qok = "ok" if msg[off:end] == question else "bad"
-        off = end
+    rid, flags, qsec, rrs = dnswire.records(msg)
     answers, ttl, opt = [], "-", "-"
-    for i in range(an + ns + ar):
-        off = skip_name(msg, off)
-        rtype, rclass, rttl, rdlen = struct.unpack("!HHIH", msg[off:off + 10])
-        off += 10
-        rdata = msg[off:off + rdlen]
-        off += rdlen
-        if i < an and rtype == 1:
-            answers.append(socket.inet_ntop(socket.AF_INET, rdata))
-            ttl = rttl
-        elif i < an and rtype == 28:
-            answers.append(socket.inet_ntop(socket.AF_INET6, rdata))
+    for sec, rtype, rclass, rttl, rdata in rrs:
+        if sec == "an" and dnswire.address(rtype, rdata):
+            answers.append(dnswire.address(rtype, rdata))
             ttl = rttl
         elif rtype == 41:
             opt = rclass
     return "rcode=%d tc=%d ra=%d id=%s question=%s ans=%s ttl=%s opt=%s" % (
         flags & 0xF, (flags >> 9) & 1, (flags >> 7) & 1, "ok" if rid == qid else "bad",
-        qok, ",".join(answers) or "-", ttl, opt)
+        "ok" if qsec == question else "bad", ",".join(answers) or "-", ttl, opt)
 
 
 def exchange(args, payload):
@@ -107,12 +66,12 @@ def main():
             reply = exchange(args, bytes.fromhex(args.raw))
             print(reply.hex())
             return 0
-        msg = build(args.id, args.name, TYPES[args.type], args.edns)
+        msg = dnswire.query(args.id, args.name, args.type, args.edns)
         reply = exchange(args, msg)
     except socket.timeout:
         print("timeout")
         return 1
-    print(parse(reply, args.id, msg[12:12 + len(encode_name(args.name)) + 4]),
+    print(parse(reply, args.id, msg[12:12 + len(dnswire.encode_name(args.name)) + 4]),
           "from=" + getattr(exchange, "peer", "-"))
     return 0
 

@@ -27,6 +27,8 @@ import struct
 import sys
 import time
 
+import dnswire
+
 
 def out(*words):
     print(*words, flush=True)
@@ -118,37 +120,13 @@ def show_reply(d):
 
 
 def dns_query(name, qtype):
-    qid = random.randrange(65536)
-    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-    for label in name.rstrip(".").split("."):
-        q += bytes([len(label)]) + label.encode()
-    return q + b"\x00" + struct.pack("!HH", {"A": 1, "AAAA": 28}[qtype], 1)
+    return dnswire.query(random.randrange(65536), name, qtype)
 
 
 def dns_answers(msg):
-    rcode = msg[3] & 0xF
-    qd, an = struct.unpack("!HH", msg[4:8])
-    off = 12
-    for _ in range(qd):
-        while msg[off]:
-            off += msg[off] + 1
-        off += 5
-    addrs = []
-    for _ in range(an):
-        if msg[off] & 0xC0 == 0xC0:
-            off += 2
-        else:
-            while msg[off]:
-                off += msg[off] + 1
-            off += 1
-        rtype, _, _, rdlen = struct.unpack("!HHIH", msg[off:off + 10])
-        off += 10
-        if rtype == 1:
-            addrs.append(str(ipaddress.IPv4Address(msg[off:off + 4])))
-        elif rtype == 28:
-            addrs.append(str(ipaddress.IPv6Address(msg[off:off + 16])))
-        off += rdlen
-    return rcode, addrs
+    _, flags, _, rrs = dnswire.records(msg)
+    addrs = [dnswire.address(t, rd) for sec, t, _, _, rd in rrs if sec == "an"]
+    return flags & 0xF, [a for a in addrs if a]
 
 
 def run(args):
