@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_gw_errors.sh — each failure gets its documented SOCKS5 reply code; bad input never stops the gateway.
 . "$(dirname "$0")/lib.sh"
+set -u
 
 topo_up
 echo_serve "$NS_S4" "$S4_ADDR" 7
@@ -42,11 +43,9 @@ expect_rep 05 "refused (closed port, by name)" web4.test 9
 expect_rep 05 "refused on every address of dual.test" dual.test 9
 expect_rep 03 "network unreachable (no route to 2001:db8:ffff::1)" 2001:db8:ffff::1 80
 expect_rep 04 "host unreachable (no ARP answer for 203.0.113.77)" 203.0.113.77 80
-t0=$(date +%s%N)
 expect_rep 06 "connect timeout (IPv4 blackhole)" "$BH4_ADDR" 80
-ms=$((($(date +%s%N) - t0) / 1000000))
-[ "$ms" -lt 5000 ] || fail "--connect-timeout 2 took ${ms} ms"
-pass "timeout reported after ${ms} ms (--connect-timeout 2)"
+wait_log "$GW_LOG" "dest=$BH4_ADDR:80 .*timed out \\(rep 0x06\\)"
+pass "the gateway logged its own connect timeout, not the client's"
 expect_rep 06 "connect timeout (IPv6 blackhole)" "$BH6_ADDR" 80
 expect_rep 06 "connect timeout on every address of dead.test" dead.test 80
 expect_rep 04 "port 0" web4.test 0
@@ -86,13 +85,12 @@ expect_close "32 KiB of random bytes" "05ff$(cat "$TMP/garbage.hex")"
 expect_close "truncated greeting then EOF" 0502 --shut
 expect_close "truncated request then EOF" 050100 05010003 --shut
 
-# A client that stops mid-handshake is dropped after --handshake-timeout (2 s).
-t0=$(date +%s%N)
-out=$(probe -t 6 "${P4[@]}" raw 050100 050100030977)
-ms=$((($(date +%s%N) - t0) / 1000000))
+# A client that stops mid-handshake is dropped after --handshake-timeout (2 s):
+# "eof" (not the probe's own "timeout", 20 s) and the gateway's log say so.
+out=$(probe -t 20 "${P4[@]}" raw 050100 050100030977)
 assert_contains "$out" "eof" "stalled handshake closed by the gateway"
-[ "$ms" -lt 5000 ] || fail "stalled handshake held for ${ms} ms"
-pass "stalled handshake dropped after ${ms} ms"
+wait_log "$GW_LOG" 'result="handshake timeout"'
+pass "stalled handshake logged as a handshake timeout"
 still_serves "a stalled handshake"
 
 # Many bad connections at once, in parallel with good ones.
@@ -114,10 +112,10 @@ pass "20 good requests succeed amid 20 bad ones"
 stop_pid "$GW_PID"
 gw_start --dns-server 127.0.0.1:5353 --connect-timeout 5
 GOOD_DST=$S4_ADDR
-t0=$(date +%s%N)
 expect_rep 04 "DNS server unreachable" web4.test 7
-ms=$((($(date +%s%N) - t0) / 1000000))
-[ "$ms" -lt 6000 ] || fail "DNS failure took ${ms} ms"
+# The refused query ends the lookup: no resolver timeout was waited for.
+wait_log "$GW_LOG" 'dest=web4.test:7 .*\(rep 0x04\)'
+assert_not_contains "$(grep 'dest=web4.test:7 ' "$GW_LOG")" "timed out" "DNS failure is not a timeout"
 out=$(probe "${P4[@]}" connect "$S4_ADDR" 7 send:lit recv:3)
 assert_contains "$out" "data lit" "IP literals need no DNS"
 
