@@ -593,7 +593,7 @@ static void bench_ready(struct bench *b)
 		return;
 	f = fopen(b->ready_file, "w");
 	if (!f) {
-		log_warn("s46bench: %s", b->ready_file);
+		log_warn("%s", b->ready_file);
 		return;
 	}
 	fprintf(f, "established=%u errors=%" PRIu64 "\n", b->nidle, b->errors);

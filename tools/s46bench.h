@@ -79,6 +79,12 @@ static inline int s46b_split_hostport(const char *s, char *host, size_t hostlen,
 	}
 	if (n == 0 || n >= hostlen || strlen(colon + 1) == 0 || strlen(colon + 1) >= portlen)
 		return -EINVAL;
+	/* Numeric only: getaddrinfo would take 99999 and quietly truncate it to 16 bits. */
+	char *end;
+	unsigned long port_num = strtoul(colon + 1, &end, 10);
+
+	if (*end || port_num == 0 || port_num > 65535)
+		return -EINVAL;
 	memcpy(host, h, n);
 	host[n] = '\0';
 	strcpy(port, colon + 1);
@@ -93,8 +99,10 @@ static inline int s46b_resolve(const char *s, struct sockaddr_storage *ss, sockl
 	char host[256], port[16];
 	int err;
 
-	if (s46b_split_hostport(s, host, sizeof(host), port, sizeof(port)))
+	if (s46b_split_hostport(s, host, sizeof(host), port, sizeof(port))) {
+		fprintf(stderr, "'%s' is not HOST:PORT or [V6]:PORT with a port 1-65535\n", s);
 		return -EINVAL;
+	}
 	err = getaddrinfo(host, port, &hints, &res);
 	if (err) {
 		fprintf(stderr, "%s: %s\n", s, gai_strerror(err));

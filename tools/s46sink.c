@@ -86,7 +86,7 @@ static int sink_conn_read_hdr(struct sink_conn *c)
 		return 0;
 	c->hdr_len = 0;
 	if (s46b_hdr_decode(c->hdr, &op, &len)) {
-		log_warnx("s46sink: fd %d: not a benchmark request, closing", c->fd);
+		log_warnx("fd %d: not a benchmark request, closing", c->fd);
 		return -1;
 	}
 	c->left = len;
@@ -188,7 +188,7 @@ static void sink_pause(struct sink *s)
 {
 	if (s->paused)
 		return;
-	log_warn("s46sink: accept");
+	log_warn("accept");
 	s->paused = true;
 	for (unsigned i = 0; i < s->nlfd; i++)
 		ev_io_mod(s->loop, s->lfd[i], 0);
@@ -275,7 +275,7 @@ int main(int argc, char **argv)
 	s.loop = ev_loop_new();
 	s.buf = malloc(SINK_BUF);
 	if (!s.loop || !s.buf)
-		fatalx("s46sink: out of memory");
+		fatalx("out of memory");
 	memset(s.buf, 'x', SINK_BUF);
 	ev_timer_init(&s.pause, sink_pause_cb);
 	while ((c = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
@@ -283,7 +283,7 @@ int main(int argc, char **argv)
 		case 'l':
 			err = sink_listen(&s, optarg);
 			if (err)
-				fatalx("s46sink: cannot listen on %s: %s", optarg, strerror(-err));
+				fatalx("cannot listen on %s: %s", optarg, strerror(-err));
 			break;
 		case 'h':
 			sink_usage(stdout);
@@ -299,6 +299,6 @@ int main(int argc, char **argv)
 	}
 	err = ev_run(s.loop);
 	if (err)
-		fatalx("s46sink: event loop: %s", strerror(-err));
+		fatalx("event loop: %s", strerror(-err));
 	return 0;
 }
