@@ -176,19 +176,37 @@ static void bindcmd_kick_cb(struct ev_loop *loop, struct ev_timer *t)
 	b->cb(b->arg, -1, 0, (struct sockaddr *)&b->bound, false);
 }
 
-static const struct sockaddr *bindcmd_pick(const struct bindcmd *b)
+/*
+ * Listens toward the first of the name's addresses that has a route, the
+ * preferred family first: a family without a route must not fail the BIND.
+ */
+static int bindcmd_setup_any_of(struct bindcmd *b)
 {
-	for (unsigned i = 0; i < b->allow.n; i++)
-		if (b->allow.addr[i].ss_family == b->prefer)
-			return (const struct sockaddr *)&b->allow.addr[i];
-	return b->allow.n ? (const struct sockaddr *)&b->allow.addr[0] : NULL;
+	int err = b->err ? -b->err : -ENOENT;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < b->allow.n; i++) {
+			const struct sockaddr_storage *a = &b->allow.addr[i];
+
+			if ((a->ss_family == b->prefer) != (pass == 0))
+				continue;
+			err = bindcmd_setup(b, (const struct sockaddr *)a);
+			if (err == 0)
+				return 0;
+			if (b->lfd >= 0) {
+				ev_io_del(b->loop, b->lfd);
+				close(b->lfd);
+				b->lfd = -1;
+			}
+		}
+	}
+	return err;
 }
 
 static void bindcmd_resolved(void *arg, int family, int err, const struct sockaddr_storage *addrs,
 			     size_t n, int remaining)
 {
 	struct bindcmd *b = arg;
-	const struct sockaddr *target;
 	int ret;
 
 	for (size_t i = 0; i < n; i++) {
@@ -205,12 +223,7 @@ static void bindcmd_resolved(void *arg, int family, int err, const struct sockad
 	if (remaining)
 		return;
 	b->query = NULL;
-	target = bindcmd_pick(b);
-	if (!target) {
-		bindcmd_finish(b, -1, b->err ? b->err : ENOENT, NULL);
-		return;
-	}
-	ret = bindcmd_setup(b, target);
+	ret = bindcmd_setup_any_of(b);
 	if (ret < 0) {
 		bindcmd_finish(b, -1, -ret, NULL);
 		return;
