@@ -1,4 +1,4 @@
-/* lsm_attach.c — loads a BPF object, attaches its programs by section name and pins the links, so a shell test can remove them with rm. */
+/* lsm_attach.c — loads a BPF object, attaches its programs and pins the links for a shell test. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -14,7 +14,8 @@ static int lsm_attach_pin(struct bpf_object *obj, const char *dir)
 	char path[PATH_MAX];
 	int err;
 
-	bpf_object__for_each_program(prog, obj) {
+	for (prog = bpf_object__next_program(obj, NULL); prog;
+	     prog = bpf_object__next_program(obj, prog)) {
 		link = bpf_program__attach(prog);
 		if (!link)
 			return -errno;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* refuse.bpf.c — a BPF LSM hook making the kernel reject one cgroup attach type, as kernels from before it was added do. */
+/* refuse.bpf.c — a BPF LSM hook: the kernel rejects one cgroup attach type, as old ones do. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
