@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_gw_auth.sh — RFC 1929 username/password at the gateway, and reloading the users file on SIGHUP.
 . "$(dirname "$0")/lib.sh"
+set -u
 
 topo_up
 http_serve "$NS_S6" "$S6_ADDR" 80 "$TMP/www6"
@@ -64,22 +65,13 @@ spawn "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "$GW4_ADDR" "$GW_PORT" \
 	connect web4.test 7 --user alice --password secret send:before recv:6 wait:"$TMP/go" send:after recv:5
 LIVE_PID=$SPAWNED_PID
 LIVE_LOG=$SPAWNED_LOG
-for _ in $(seq 100); do
-	grep -q "data before" "$LIVE_LOG" && break
-	sleep 0.05
-done
-assert_contains "$(cat "$LIVE_LOG")" "data before" "live connection established as alice"
+wait_log "$LIVE_LOG" "data before"
+pass "live connection established as alice"
 printf 'bob:%s\n' "$(mkpasswd -m sha-512 hunter2)" >"$TMP/users.new"
 mv "$TMP/users.new" "$TMP/users"
-kill -HUP "$GW_PID"
-ok=0
-for _ in $(seq 50); do
-	out=$(probe connect web4.test 7 --user bob --password hunter2 send:b recv:1)
-	case $out in *"data b"*) ok=1 && break ;; esac
-	sleep 0.1
-done
-[ "$ok" = 1 ] || fail "bob not accepted after SIGHUP: $out"
-pass "new user accepted after SIGHUP"
+gw_reload
+out=$(probe connect web4.test 7 --user bob --password hunter2 send:b recv:1)
+assert_contains "$out" "data b" "new user accepted after SIGHUP"
 expect_auth_fail --user alice --password secret
 touch "$TMP/go"
 wait "$LIVE_PID"
@@ -88,8 +80,7 @@ kill -0 "$GW_PID" 2>/dev/null || fail "gateway exited on SIGHUP"
 
 # A users file broken at reload time keeps the old users; the gateway keeps running.
 printf 'bob:%s\nthis line has no colon\n' "$(mkpasswd -m sha-512 hunter2)" >"$TMP/users"
-kill -HUP "$GW_PID"
-sleep 0.5
+gw_reload
 kill -0 "$GW_PID" 2>/dev/null || fail "gateway exited on a bad users file at SIGHUP"
 assert_contains "$(cat "$GW_LOG")" "$TMP/users:2" "bad users file reported with FILE:LINE"
 out=$(probe connect web4.test 7 --user bob --password hunter2 send:b recv:1)
@@ -107,19 +98,12 @@ wait_port "$NS_GW" "$GW4_ADDR" "$GW_PORT"
 out=$(probe connect web4.test 7 --user dave --password d4ve send:d recv:1)
 assert_contains "$out" "data d" "users file named by the config file"
 printf 'listen %s:%s\nusers %s\n' "$GW4_ADDR" "$GW_PORT" "$TMP/users.erin" >"$TMP/gw.conf"
-kill -HUP "$GW_PID"
-ok=0
-for _ in $(seq 50); do
-	out=$(probe connect web4.test 7 --user erin --password er1n send:e recv:1)
-	case $out in *"data e"*) ok=1 && break ;; esac
-	sleep 0.1
-done
-[ "$ok" = 1 ] || fail "erin not accepted after the config file changed and SIGHUP: $out"
-pass "SIGHUP applies the config file's new users line"
+gw_reload
+out=$(probe connect web4.test 7 --user erin --password er1n send:e recv:1)
+assert_contains "$out" "data e" "SIGHUP applies the config file's new users line"
 expect_auth_fail --user dave --password d4ve
 printf 'listen %s:%s\nusers %s\nbogus-key 1\n' "$GW4_ADDR" "$GW_PORT" "$TMP/users.dave" >"$TMP/gw.conf"
-kill -HUP "$GW_PID"
-sleep 0.5
+gw_reload
 kill -0 "$GW_PID" 2>/dev/null || fail "gateway exited on a bad config file at SIGHUP"
 assert_contains "$(cat "$GW_LOG")" "$TMP/gw.conf:3" "bad config at reload reported with FILE:LINE"
 out=$(probe connect web4.test 7 --user erin --password er1n send:e recv:1)
