@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_gw_rules.sh — access rules: an allow/deny matrix over client, user, command, destination and port; 0x02 and the logged rule.
 . "$(dirname "$0")/lib.sh"
+set -u
 
 topo_up
 echo_serve "$NS_S4" "$S4_ADDR" 7
@@ -44,9 +45,8 @@ denied()
 	out=$($probe connect "$dst" "$port" --user "$user" --password "${user:0:1}" "$@")
 	assert_contains "$out" "reply 02" "$what: REP 0x02"
 	assert_contains "$out" "eof" "$what: closed after the reply"
-	sleep 0.1
-	tail -n "+$((n0 + 1))" "$GW_LOG" | grep -F "rule $where denies" | grep -qF "port=$port" ||
-		fail "$what: no log line naming rule $where: $(tail -n 3 "$GW_LOG")"
+	denial_logged() { tail -n "+$((n0 + 1))" "$GW_LOG" | grep -F "rule $where denies" | grep -qF "port=$port"; }
+	wait_for 10 denial_logged || fail "$what: no log line naming rule $where: $(tail -n 3 "$GW_LOG")"
 	pass "$what: logged as rule $where"
 }
 
@@ -69,7 +69,8 @@ denied "203.0.113.2:7 literal" probe4 "$S4_ADDR" 7 alice "$CONF:7"
 # --- Names checked per resolved address: dual.test's IPv4 address is denied, the IPv6 one used
 # even though IPv4 is preferred.
 allowed "dual.test from c4" probe4 dual.test 7 alice
-sleep 0.1
+# (The connection's line is written when it ends.)
+wait_log "$GW_LOG" 'dest=dual.test:7 '
 grep 'dest=dual.test:7' "$GW_LOG" | tail -n 1 | grep -qF "via=[$S6_ADDR]:7" ||
 	fail "dual.test did not go over IPv6: $(grep dual.test "$GW_LOG" | tail -n 2)"
 pass "dual.test reached over IPv6 only (IPv4 address denied by rule)"
@@ -91,8 +92,7 @@ allowed "alice from 2001:db8:c6::2" probe6 "$S6_ADDR" 7 alice
 
 # --- SIGHUP replaces the rules.
 sed -i 's/^rule deny to \.Blocked\.test$/rule allow to .blocked.test port 1/' "$CONF"
-kill -HUP "$GW_PID"
-sleep 0.3
+gw_reload
 out=$(probe4 connect x.blocked.test 80 --user alice --password a)
 assert_contains "$out" "reply 04" "after SIGHUP .blocked.test:80 is no longer denied"
 denied "web4.test port 8 after reload" probe4 web4.test 8 alice "$CONF:5"
@@ -104,8 +104,7 @@ rc=$?
 assert_eq "$rc" 1 "a bad rule: exit status 1"
 assert_contains "$err" "$TMP/bad.conf:2: rule: bad to '203.0.113.0/33'" "a bad rule names FILE:LINE"
 printf 'rule permit all\n' >>"$CONF"
-kill -HUP "$GW_PID"
-sleep 0.3
+gw_reload
 assert_contains "$(tail -n 3 "$GW_LOG")" "rule: must start with allow or deny" "reload with a bad rule refused"
 denied "old rules kept after a bad reload" probe4 web4.test 8 alice "$CONF:5"
 kill -0 "$GW_PID" || fail "gateway died"
