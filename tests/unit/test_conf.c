@@ -129,6 +129,17 @@ static void test_file_errors(void **state)
 	assert_file_error("max-conns -1\n", "1: max-conns: '-1' is not a number in 1..10000000");
 	assert_file_error("mark 0x100000000\n",
 			  "1: mark: '0x100000000' is not a number in 0..4294967295");
+	/* Issue 5 keys: routes name upstreams defined above them. */
+	assert_file_error("upstream a 198.51.100.1:1080\nroute to .x.test via a,b\n",
+			  "2: route: unknown upstream 'b'");
+	assert_file_error("route to .x.test via a\nupstream a 198.51.100.1:1080\n",
+			  "1: route: unknown upstream 'a'");
+	assert_file_error("upstream a 198.51.100.1:1080\nupstream a 198.51.100.2:1080\n",
+			  "2: upstream a: defined twice");
+	assert_file_error("bind-timeout 0\n", "1: bind-timeout: '0' is not a number in 1..3600");
+	assert_file_error("processes 65\n", "1: processes: '65' is not a number in 1..64");
+	assert_file_error("upstream-fail-limit 0\n",
+			  "1: upstream-fail-limit: '0' is not a number in 1..1000");
 }
 
 static void test_missing_file(void **state)
