@@ -44,7 +44,8 @@ assert_eq "$(printf '%s\n' "$out" | tail -n 1)" "$F4" "connected UDP to ::ffff:$
 
 log "connects to fake addresses reach the real server through the gateway; getpeername shows the fake"
 kin "$PY" "$PROBE" get "$F4" 80 hello-s6 || fail "IPv4 program to IPv6-only server"
-assert_eq "$(jget gateways.0.up) $(jget gateways.1.up) $(jget gateways.2.up)" "False False True" \
+# Failures, not "up": the back-off may have run out on a slow machine by now.
+assert_eq "$(jget gateways.0.failures) $(jget gateways.1.failures) $(jget gateways.2.failures)" "1 1 0" \
 	"a refusing and a silent gateway were skipped"
 kin "$PY" "$PROBE" get "$F6B" 80 hello-s4 || fail "IPv6 program to IPv4-only server"
 kin "$PY" "$PROBE" get "$F6" 80 hello-s6 || fail "IPv6 program to IPv6 server by fake address"
