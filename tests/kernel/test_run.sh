@@ -15,11 +15,18 @@ pass "a command under run reaches web6.test through the gateway"
 assert_eq "$(jget cgroups | $PY -c 'import json,sys; print(len(json.load(sys.stdin)))')" 1 \
 	"run detached its cgroup afterwards"
 root=$(cg_root)
+true &
+dead=$!
+wait "$dead"
+mkdir -p "$root/socks46/run-$dead"
 left=$(find "$root/socks46" -maxdepth 1 -name "run-*" 2>/dev/null | wc -l)
+left=$((left - 1))
 kns env SOCKS46_CONTROL="$CTL" "$S46_BIN" run -- sh -c 'exit 7'
 assert_eq "$?" 7 "run returns the command's exit status"
 assert_eq "$(find "$root/socks46" -maxdepth 1 -name "run-*" 2>/dev/null | wc -l)" "$left" \
 	"run removed its cgroup"
+[ -d "$root/socks46/run-$dead" ] && fail "a stale cgroup of a dead run was left"
+pass "run swept the empty cgroup a killed run left behind"
 
 log "SIGTERM to socks46 run reaches the command; run still cleans up"
 (exec nsenter --net="/run/netns/$NS" env SOCKS46_CONTROL="$CTL" "$S46_BIN" run -- sleep 30) &

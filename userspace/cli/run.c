@@ -1,4 +1,5 @@
 /* run.c — `socks46 run -- CMD`: one command in a fresh cgroup under redirection. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -53,6 +54,27 @@ static void run_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Removes empty run-PID cgroups whose `socks46 run` died without cleaning up (SIGKILL). */
+static void run_sweep(const char *parent)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(parent);
+	long pid;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (sscanf(de->d_name, "run-%ld", &pid) != 1 || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", parent, de->d_name) < (int)sizeof(p))
+			rmdir(p);
+	}
+	closedir(d);
+}
+
 static int run_make_cgroup(struct run *r)
 {
 	char root[PATH_MAX];
@@ -65,6 +87,7 @@ static int run_make_cgroup(struct run *r)
 		return -ENAMETOOLONG;
 	if (mkdir(r->cgroup, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	run_sweep(r->cgroup);
 	snprintf(r->cgroup + strlen(r->cgroup), sizeof(r->cgroup) - strlen(r->cgroup), "/run-%d",
 		 (int)getpid());
 	if (mkdir(r->cgroup, 0755) < 0)
