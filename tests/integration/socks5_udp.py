@@ -10,6 +10,9 @@ Associates (printing "reply XX" and "bnd ADDR PORT"), then runs the actions:
   frag DST PORT TEXT       the same with FRAG=1 (must be dropped)
   stranger DST PORT TEXT   the same from another UDP socket (another source port)
   raw HEX                  a raw datagram (header included)
+  lost DST PORT TEXT       like echo, for a datagram the gateway must drop
+  (lost, frag, stranger and raw are meant to be dropped: they wait only --drop-wait
+  for an answer; the gateway's dropped= count is the proof)
   dns DST NAME TYPE        DNS query (A or AAAA) to DST:53; prints "dns RCODE ADDR..." or "timeout"
   flood DST PORT N         N datagrams to DST:PORT without waiting for replies
   sleep SEC                pause
@@ -135,12 +138,12 @@ def run(args):
     acts = list(args.actions)
     while acts:
         a = acts.pop(0)
-        if a in ("echo", "frag", "stranger"):
+        if a in ("echo", "lost", "frag", "stranger"):
             dst, port, text = acts.pop(0), int(acts.pop(0)), acts.pop(0)
             sock = udp_for(bhost) if a == "stranger" else u
             frag = b"\x01" if a == "frag" else b"\x00"
             sock.sendto(b"\x00\x00" + frag + enc_addr(dst, port) + text.encode(), (bhost, bport))
-            got = wait_replies(sock, args.timeout)
+            got = wait_replies(sock, args.timeout if a == "echo" else args.drop_wait)
             if not got:
                 out("timeout")
             for d in got:
@@ -149,7 +152,7 @@ def run(args):
                     out("from", r[0], r[1], r[2].decode("latin1"))
         elif a == "raw":
             u.sendto(bytes.fromhex(acts.pop(0)), (bhost, bport))
-            got = wait_replies(u, args.timeout)
+            got = wait_replies(u, args.drop_wait)
             out("timeout" if not got else "got %d" % len(got))
         elif a == "dns":
             dst, name, qtype = acts.pop(0), acts.pop(0), acts.pop(0)
@@ -203,6 +206,7 @@ def main():
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("-t", "--timeout", type=float, default=1.5)
+    ap.add_argument("--drop-wait", type=float, default=0.3)
     ap.add_argument("--user")
     ap.add_argument("--password", default="")
     ap.add_argument("--want", nargs=2)

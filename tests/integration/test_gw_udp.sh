@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_gw_udp.sh — UDP ASSOCIATE: echo and DNS over the association, both families and across them; FRAG, source and lifetime checks; rules; public address.
 . "$(dirname "$0")/lib.sh"
+set -u
 
 topo_up
 SPAWN_NAME=uecho4 spawn "$NS_S4" "$PY" -u "$ITEST_DIR/socks5_udp.py" serve "$S4_ADDR" 7
@@ -48,11 +49,16 @@ assert_contains "$out" "from $S4_ADDR 7 first" "first datagram relayed"
 assert_not_contains "$out" "fragment" "FRAG=1 datagram dropped"
 assert_not_contains "$out" "intruder" "datagram from another source port dropped"
 assert_contains "$out" "from $S4_ADDR 7 still" "association still works after bad datagrams"
+# FRAG=1, the stranger and the two bad headers: the gateway counts each as dropped.
+wait_log "$GW_LOG" 'udp client=.* up=2 down=2 dropped='
+assert_contains "$(grep 'udp client=' "$GW_LOG" | tail -n 1)" "dropped=4 " "the gateway dropped the 4 bad datagrams"
 grep -q "fragment\|intruder" "$UECHO4_LOG" && fail "a dropped datagram reached the server"
 pass "dropped datagrams never reached the server"
 # DST.ADDR given in the request: datagrams from any other address are dropped.
-out=$(udp4 --want 198.51.100.77 0 echo "$S4_ADDR" 7 not-mine)
+out=$(udp4 --want 198.51.100.77 0 lost "$S4_ADDR" 7 not-mine)
 assert_contains "$out" "timeout" "datagrams from an address other than the requested one are dropped"
+wait_log "$GW_LOG" 'udp client=.* up=0 down=0 dropped=1 '
+pass "the gateway counted it as dropped"
 
 # --- The association ends with its control connection.
 n0=$(grep -c 'info: udp client=' "$GW_LOG")
@@ -60,8 +66,7 @@ out=$(udp4 echo "$S4_ADDR" 7 before close echo "$S4_ADDR" 7 after-close)
 assert_contains "$out" "from $S4_ADDR 7 before" "relayed while the control connection is open"
 assert_contains "$out" "timeout" "nothing relayed after the control connection closed"
 grep -q "after-close" "$UECHO4_LOG" && fail "a datagram was relayed after the association ended"
-sleep 0.2
-[ "$(grep -c 'info: udp client=' "$GW_LOG")" -gt "$n0" ] || fail "no log line for the ended association"
+wait_log "$GW_LOG" 'info: udp client=' $((n0 + 1))
 assert_contains "$(grep 'udp client=' "$GW_LOG" | tail -n 1)" "up=1 down=1" "association logged with its datagram counts"
 
 # --- Rules: the udp command, and destinations per datagram; public address for NAT.
@@ -69,9 +74,9 @@ cat >"$TMP/gw.conf" <<EOF
 rule deny cmd udp to 203.0.113.0/24
 rule deny from 2001:db8:c6::/64 cmd udp
 EOF
-kill -HUP "$GW_PID"
-sleep 0.3
-out=$(udp4 echo "$S4_ADDR" 7 denied-addr echo web4.test 7 denied-name echo "$S6_ADDR" 7 allowed)
+gw_reload
+out=$(udp4 lost "$S4_ADDR" 7 denied-addr lost web4.test 7 denied-name echo "$S6_ADDR" 7 allowed)
+wait_log "$GW_LOG" 'udp client=.* up=1 down=1 dropped=2 '
 assert_contains "$out" "from $S6_ADDR 7 allowed" "destination outside the rule relayed"
 assert_not_contains "$out" "denied-" "datagrams to a denied CIDR dropped (by address and by name)"
 assert_contains "$(grep 'rule .*gw.conf:1 denies' "$GW_LOG" | tail -n 1)" "cmd=udp" "denied datagram logged with its rule"
@@ -88,16 +93,14 @@ assert_contains "$(grep 'gw.conf:1 denies' "$GW_LOG" | tail -n 1)" "more denials
 grep -q "flood" "$UECHO4_LOG" && fail "a denied datagram reached the server"
 # A gateway behind NAT announces its public address (the client then sends there).
 echo "udp-public-address 203.0.113.100" >>"$TMP/gw.conf"
-kill -HUP "$GW_PID"
-sleep 0.3
+gw_reload
 out=$(udp4 -t 0.3 echo "$S6_ADDR" 7 x)
 assert_contains "$out" "bnd 203.0.113.100 " "udp-public-address in BND.ADDR (port the relay's)"
 
 # --- Idle associations: without datagrams either way for udp-idle-timeout (default: the
 # idle timeout) the gateway closes the control connection, which ends the association.
 echo "idle-timeout 2" >"$TMP/gw.conf"
-kill -HUP "$GW_PID"
-sleep 0.3
+gw_reload
 out=$(udp4 echo "$S4_ADDR" 7 t0 sleep 1 echo "$S4_ADDR" 7 t1 sleep 1 echo "$S4_ADDR" 7 t2 \
 	sleep 1 echo "$S4_ADDR" 7 t3 ctlwait 8 echo "$S4_ADDR" 7 after-idle)
 assert_contains "$out" "from $S4_ADDR 7 t3" "datagrams every second keep a 2 s association alive for 3 s"
@@ -106,11 +109,10 @@ idle=$(sed -n 's/^ctl closed //p' <<<"$out")
 awk -v t="$idle" 'BEGIN { exit !(t >= 1.5 && t <= 6) }' || fail "closed after ${idle}s of silence, want about 2"
 pass "closed after ${idle}s without datagrams (idle-timeout 2)"
 assert_contains "$out" "timeout" "nothing relayed after the idle end"
-sleep 0.2
+wait_log "$GW_LOG" 'udp client=.*idle-timeout'
 assert_contains "$(grep 'udp client=' "$GW_LOG" | tail -n 1)" "idle-timeout" "idle end logged as such"
 printf 'idle-timeout 1\nudp-idle-timeout 0\n' >"$TMP/gw.conf"
-kill -HUP "$GW_PID"
-sleep 0.3
+gw_reload
 out=$(udp4 echo "$S4_ADDR" 7 x ctlwait 2.5 echo "$S4_ADDR" 7 still-there)
 assert_contains "$out" "ctl open" "udp-idle-timeout 0: the association outlives the idle timeout"
 assert_contains "$out" "from $S4_ADDR 7 still-there" "and still relays"
