@@ -560,7 +560,8 @@ static void bench_report(struct bench *b)
 		       b->errors);
 		break;
 	case BENCH_RATE:
-		qsort(b->lat, b->nlat, sizeof(*b->lat), bench_cmp_u32);
+		if (b->nlat)
+			qsort(b->lat, b->nlat, sizeof(*b->lat), bench_cmp_u32);
 		printf("mode=rate conc=%u conns=%" PRIu64 " secs=%.3f cps=%.0f p50_us=%u p99_us=%u "
 		       "errors=%" PRIu64 "\n",
 		       b->conc, b->done, secs, secs > 0 ? (double)b->done / secs : 0.0,
@@ -967,10 +968,23 @@ static int bench_start(struct bench *b)
 	return 0;
 }
 
+/* Closes what is still open; accepts a half-started bench. */
+static void bench_free(struct bench *b)
+{
+	while (b->head)
+		bconn_free(b->head);
+	if (b->sigfd >= 0)
+		close(b->sigfd);
+	ev_loop_free(b->loop);
+	free(b->buf);
+	free(b->lat);
+	free(b->idle);
+}
+
 int main(int argc, char **argv)
 {
 	struct bench b = {.sigfd = -1};
-	int err;
+	int err, rc = 1;
 
 	log_init(LOG_LVL_WARN, "s46bench");
 	signal(SIGPIPE, SIG_IGN);
@@ -981,15 +995,18 @@ int main(int argc, char **argv)
 	err = bench_start(&b);
 	if (err) {
 		fprintf(stderr, "s46bench: cannot start: %s\n", strerror(-err));
-		return 1;
+		goto out;
 	}
 	err = ev_run(b.loop);
 	if (err) {
 		fprintf(stderr, "s46bench: event loop: %s\n", strerror(-err));
-		return 1;
+		goto out;
 	}
 	if (b.mode == BENCH_IDLE && !b.verifying)
 		b.vfailed = b.nidle - b.dropped;
 	bench_report(&b);
-	return b.errors || b.dropped || b.vfailed ? 1 : 0;
+	rc = b.errors || b.dropped || b.vfailed ? 1 : 0;
+out:
+	bench_free(&b);
+	return rc;
 }
