@@ -192,6 +192,12 @@ fi
 for t in stream1 rate rate1; do
 	whole_test $t
 done
+# Proof that the socks46 figures came through the agent, not around it.
+AGENT_SAYS=
+if [ -S "$TMP/agent.sock" ]; then
+	st=$("$S46_BIN" status --json --control "$TMP/agent.sock" 2>/dev/null)
+	AGENT_SAYS="the agent forwarded $(printf '%s' "$st" | grep -o '"forwarded":[0-9]*' | cut -d: -f2) connections to the gateway and faked $(printf '%s' "$st" | grep -o '"dns_faked":[0-9]*' | cut -d: -f2) DNS answers"
+fi
 
 printf '\nwhole path — a program in a test cgroup resolves %s with getaddrinfo and connects:\n' "$NAME"
 printf '  socks46:     cgroup BPF -> agent (fake address) -> gateway (resolves via dnsmasq) -> sink\n'
@@ -221,6 +227,7 @@ row "  errors" rate_err_1
 for n in "${NAMES[@]}"; do
 	[ -n "${NOTE[$n]:-}" ] && printf 'note: %s %s\n' "$n" "${NOTE[$n]}"
 done
+[ -n "$AGENT_SAYS" ] && printf 'socks46: %s.\n' "$AGENT_SAYS"
 printf '(proxychains makes the non-blocking connect() blocking while it talks to the proxy, so\n'
 printf ' the program'"'"'s connections go through one at a time whatever it has in flight.)\n'
 
