@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_gw_relay.sh — the gateway joins IPv4-only clients to IPv6-only servers and back, with real SOCKS clients.
 . "$(dirname "$0")/lib.sh"
+set -u
 
 topo_up
 mkdir -p "$TMP/www4" "$TMP/www6"
@@ -19,7 +20,8 @@ ECHO6_LOG=$SPAWNED_LOG
 # Only one family listens on these ports of dual.test: the other one refuses.
 echo_serve "$NS_S4" "$S4_ADDR" 81
 echo_serve "$NS_S6" "$S6_ADDR" 82
-gw_start
+# A long connect timeout: the Happy Eyeballs check below relies on it.
+gw_start --connect-timeout 30
 
 probe() { nsx "$1" "$PY" "$ITEST_DIR/socks5_probe.py" "${@:2}"; }
 
@@ -109,14 +111,12 @@ assert_contains "$out" "data d6" "dual.test:82 relayed"
 # --- Happy Eyeballs: he.test's IPv6 address (preferred) never answers; the
 # IPv4 one is tried after the attempt delay, long before the connect timeout.
 topo_blackhole
-t0=$(date +%s%N)
-out=$(probe "$NS_C6" "$GW6_ADDR" "$GW_PORT" connect he.test 7 send:he recv:2)
-ms=$((($(date +%s%N) - t0) / 1000000))
+# The client waits at most 20 s for the reply, the IPv6 attempt would fail only
+# after 30 s (--connect-timeout): a reply at all is the fallback's doing.
+out=$(probe "$NS_C6" -t 20 "$GW6_ADDR" "$GW_PORT" connect he.test 7 send:he recv:2)
+assert_contains "$out" "reply 00" "he.test answered before the IPv6 attempt could time out"
 assert_contains "$out" "bnd $GW_S4_ADDR " "he.test reached over IPv4 while IPv6 hangs"
 assert_contains "$out" "data he" "he.test relayed"
-# (Without the fallback it would take the 10 s connect timeout.)
-[ "$ms" -lt 5000 ] || fail "Happy Eyeballs fallback took ${ms} ms"
-pass "Happy Eyeballs fallback in ${ms} ms"
 
 # --- RESOLVE (Tor extension 0xF0): the name's address in BND.ADDR.
 out=$(probe "$NS_C4" "$GW4_ADDR" "$GW_PORT" connect web6.test 0 --cmd 0xf0)
