@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_gw_bind.sh — BIND with real peers in other namespaces: both replies, the peer check, data both ways, the timeout.
 . "$(dirname "$0")/lib.sh"
+set -u
 
 topo_up
 # A second address on s6: a host BIND must not accept when it waits for web6.test.
@@ -139,12 +140,9 @@ good_connect "failed BIND"
 # once, not after --bind-timeout (30 s here).
 bind_start "$NS_C4" "$GW4_ADDR" "$GW_PORT" web6.test
 wait "$BIND_PID"
-for _ in $(seq 30); do
-	listen=$(nsx "$NS_GW" ss -Htln "sport = :$BND_PORT")
-	[ -z "$listen" ] && break
-	sleep 0.1
-done
-assert_eq "$listen" "" "the BIND port is closed within 3 s when the client leaves"
+bind_port_closed() { listen=$(nsx "$NS_GW" ss -Htln "sport = :$BND_PORT") && [ -z "$listen" ]; }
+wait_for 10 bind_port_closed
+assert_eq "$listen" "" "the BIND port is closed when the client leaves, long before --bind-timeout 30"
 good_connect "a BIND client that left"
 
 stop_pid "$GW_PID"
@@ -165,8 +163,9 @@ bind_end
 ms=$((($(date +%s%N) - t0) / 1000000))
 assert_eq "$(grep '^reply ' <<<"$BIND_RES" | sed -n 2p)" "reply 06" "no peer within --bind-timeout 1 -> second reply 0x06"
 assert_contains "$BIND_RES" "eof" "closed after the timeout reply"
-[ "$ms" -ge 900 ] && [ "$ms" -lt 4000 ] || fail "bind timeout took ${ms} ms"
-pass "bind timeout after ${ms} ms"
+# Not before the timeout (BIND_TMO, 8 s, guards against a hang).
+[ "$ms" -ge 900 ] || fail "bind timeout reply after only ${ms} ms"
+pass "bind timeout reply not before --bind-timeout 1 (${ms} ms)"
 listen=$(nsx "$NS_GW" ss -Htln "sport = :$BND_PORT")
 assert_eq "$listen" "" "the BIND port is closed after the timeout"
 good_connect "BIND timeouts"
