@@ -212,6 +212,12 @@ run_show_log() {
 	tr -d '\r' <"$log" | tail -n 300 | sed 's/^/    | /'
 }
 
+# Compiles one of the harness's own BPF programs.
+run_bpf_cc() {
+	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"/usr/include/$(gcc -print-multiarch)" \
+		-Wall -Werror "$@"
+}
+
 kernels=$(grep -v -E '^[[:space:]]*(#|$)' "$here/kernels.conf" | awk '{ print $1 "=" $2 }')
 [ -n "$kernels" ] || die "no kernels in $here/kernels.conf"
 for k in $kernels; do
@@ -223,10 +229,12 @@ done
 
 # The harness's own BPF objects and loader, built with the host's toolchain.
 mkdir -p "$out/obj"
-for b in selfcheck refuse; do
-	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"/usr/include/$(gcc -print-multiarch)" \
-		-Wall -Werror -c "$here/$b.bpf.c" -o "$out/obj/$b.bpf.o" || die "cannot build $b.bpf.o"
-done
+run_bpf_cc -c "$here/selfcheck.bpf.c" -o "$out/obj/selfcheck.bpf.o" || die "cannot build selfcheck"
+# One refusal hook per case of refusal.sh.
+run_bpf_cc -c "$here/refuse.bpf.c" -o "$out/obj/refuse-getpeername4.bpf.o" ||
+	die "cannot build refuse.bpf.c"
+run_bpf_cc -DREFUSE_PROG_TYPE=BPF_PROG_TYPE_SOCK_OPS -c "$here/refuse.bpf.c" \
+	-o "$out/obj/refuse-sockops.bpf.o" || die "cannot build refuse.bpf.c"
 ${CC:-gcc} -std=gnu11 -O2 -Wall -Wextra -Werror "$here/lsm_attach.c" -lbpf -o "$out/obj/lsm_attach" ||
 	die "cannot build lsm_attach"
 

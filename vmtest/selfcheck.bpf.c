@@ -13,9 +13,15 @@ int selfcheck_connect4(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
-/* Never attached: refusal.sh loads this object to see whether the kernel accepts the type. */
+/* Never attached: refusal.sh loads this object to see whether the kernel accepts these types. */
 SEC("cgroup/getpeername4")
 int selfcheck_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return 1;
+}
+
+SEC("sockops")
+int selfcheck_sockops(struct bpf_sock_ops *skops)
 {
 	return 1;
 }
