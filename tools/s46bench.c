@@ -25,13 +25,13 @@
 #define BENCH_BUF (256 * 1024)
 #define BENCH_VERIFY_MS 15000
 
-enum bench_mode {
+enum s46bench_mode {
 	BENCH_STREAM, /* push SINK chunks for a duration, count acknowledged bytes */
 	BENCH_RATE,   /* open, request, read response, close — with fixed concurrency */
 	BENCH_IDLE,   /* hold N relayed connections open, then check they all still relay */
 };
 
-enum bconn_state {
+enum s46bench_conn_state {
 	BC_CONNECTING,
 	BC_METHOD, /* SOCKS5 greeting sent, waiting for the method choice */
 	BC_REPLY,  /* SOCKS5 CONNECT sent, waiting for the reply */
@@ -39,9 +39,9 @@ enum bconn_state {
 	BC_IDLE,   /* established and quiet */
 };
 
-struct bench {
+struct s46bench {
 	struct ev_loop *loop;
-	enum bench_mode mode;
+	enum s46bench_mode mode;
 	struct sockaddr_storage hop; /* where connect() goes: the proxy, or the server */
 	socklen_t hop_len;
 	bool socks;
@@ -62,16 +62,16 @@ struct bench {
 	size_t nlat, caplat;
 	char first_err[160];
 	struct ev_timer deadline, hard, refill;
-	struct bconn **idle; /* BENCH_IDLE: established connections, NULL once dropped */
+	struct s46bench_conn **idle; /* BENCH_IDLE: established connections, NULL once dropped */
 	unsigned nidle, dropped, verified, vfailed, vpending;
 	int sigfd;
-	struct bconn *head; /* every live connection, for the timeout report */
+	struct s46bench_conn *head; /* every live connection, for the timeout report */
 };
 
-struct bconn {
-	struct bench *b;
+struct s46bench_conn {
+	struct s46bench *b;
 	int fd;
-	enum bconn_state st;
+	enum s46bench_conn_state st;
 	uint8_t rbuf[320];
 	unsigned rlen;
 	uint64_t t_start;
@@ -82,10 +82,10 @@ struct bconn {
 	unsigned acks;	   /* SINK chunks written and not yet acknowledged */
 	bool writing, got_first;
 	unsigned idx;
-	struct bconn *prev, *next;
+	struct s46bench_conn *prev, *next;
 };
 
-static uint64_t bench_ns(void)
+static uint64_t s46bench_ns(void)
 {
 	struct timespec ts;
 
@@ -93,10 +93,10 @@ static uint64_t bench_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void bench_pump(struct bench *b);
-static void bconn_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
+static void s46bench_pump(struct s46bench *b);
+static void s46bench_conn_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
 
-static void bench_note_error(struct bench *b, const char *what, int err)
+static void s46bench_note_error(struct s46bench *b, const char *what, int err)
 {
 	b->errors++;
 	if (!b->first_err[0])
@@ -104,9 +104,9 @@ static void bench_note_error(struct bench *b, const char *what, int err)
 			 err ? strerror(err) : "");
 }
 
-static void bconn_free(struct bconn *c)
+static void s46bench_conn_free(struct s46bench_conn *c)
 {
-	struct bench *b = c->b;
+	struct s46bench *b = c->b;
 
 	if (c->st == BC_IDLE || (b->mode == BENCH_IDLE && c->st == BC_RUN && b->verifying))
 		b->idle[c->idx] = NULL;
@@ -123,32 +123,32 @@ static void bconn_free(struct bconn *c)
 }
 
 /* Ends a connection with an error; what names the step, err is an errno value or 0. */
-static void bconn_fail(struct bconn *c, const char *what, int err)
+static void s46bench_conn_fail(struct s46bench_conn *c, const char *what, int err)
 {
-	struct bench *b = c->b;
+	struct s46bench *b = c->b;
 
 	if (c->st == BC_IDLE) {
 		b->dropped++;
 	} else if (b->verifying) {
 		b->vfailed++;
 		b->vpending--;
-		bench_note_error(b, what, err);
+		s46bench_note_error(b, what, err);
 	} else {
 		if (b->mode == BENCH_IDLE)
 			b->inflight--;
-		bench_note_error(b, what, err);
+		s46bench_note_error(b, what, err);
 	}
-	bconn_free(c);
-	bench_pump(b);
+	s46bench_conn_free(c);
+	s46bench_pump(b);
 }
 
 /*
  * Starts one connection. A failure here is counted but does not refill (the caller's loop
  * would recurse); returns 0 or -errno.
  */
-static int bconn_open(struct bench *b)
+static int s46bench_conn_open(struct s46bench *b)
 {
-	struct bconn *c = calloc(1, sizeof(*c));
+	struct s46bench_conn *c = calloc(1, sizeof(*c));
 	const char *what = "calloc";
 	int one = 1, err = ENOMEM;
 
@@ -156,7 +156,7 @@ static int bconn_open(struct bench *b)
 	if (!c)
 		goto fail;
 	c->b = b;
-	c->t_start = bench_ns();
+	c->t_start = s46bench_ns();
 	c->st = BC_CONNECTING;
 	c->fd = socket(b->hop.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
@@ -170,7 +170,7 @@ static int bconn_open(struct bench *b)
 		what = "connect";
 		goto fail;
 	}
-	err = ev_io_add(b->loop, c->fd, EV_WRITE, bconn_cb, c);
+	err = ev_io_add(b->loop, c->fd, EV_WRITE, s46bench_conn_cb, c);
 	if (err) {
 		err = -err;
 		what = "epoll";
@@ -188,12 +188,12 @@ fail:
 	if (c && c->fd >= 0)
 		close(c->fd);
 	free(c);
-	bench_note_error(b, what, err);
+	s46bench_note_error(b, what, err);
 	return -err;
 }
 
 /* Small handshake messages go out whole on a fresh socket; a short write is an error. */
-static int bconn_send_small(struct bconn *c, const void *p, size_t n)
+static int s46bench_conn_send_small(struct s46bench_conn *c, const void *p, size_t n)
 {
 	ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
 
@@ -202,7 +202,7 @@ static int bconn_send_small(struct bconn *c, const void *p, size_t n)
 	return w < 0 ? -errno : -EAGAIN;
 }
 
-static void bconn_set_request(struct bconn *c, uint32_t op, uint64_t n)
+static void s46bench_conn_set_request(struct s46bench_conn *c, uint32_t op, uint64_t n)
 {
 	s46b_hdr_encode(c->hdr, op, n);
 	c->hdr_off = 0;
@@ -212,26 +212,26 @@ static void bconn_set_request(struct bconn *c, uint32_t op, uint64_t n)
 	c->writing = true;
 }
 
-static int bconn_flush(struct bconn *c);
+static int s46bench_conn_flush(struct s46bench_conn *c);
 
 /* The tunnel is up (or the direct connection is): start the mode's traffic. */
-static int bconn_tunnel(struct bconn *c)
+static int s46bench_conn_tunnel(struct s46bench_conn *c)
 {
-	struct bench *b = c->b;
+	struct s46bench *b = c->b;
 
 	c->st = BC_RUN;
 	c->rlen = 0;
 	if (b->mode == BENCH_STREAM) {
 		if (!b->t0)
-			b->t0 = bench_ns();
-		bconn_set_request(c, S46B_OP_SINK, b->chunk);
+			b->t0 = s46bench_ns();
+		s46bench_conn_set_request(c, S46B_OP_SINK, b->chunk);
 	} else {
-		bconn_set_request(c, S46B_OP_SEND, b->mode == BENCH_RATE ? b->size : 1);
+		s46bench_conn_set_request(c, S46B_OP_SEND, b->mode == BENCH_RATE ? b->size : 1);
 	}
-	return bconn_flush(c);
+	return s46bench_conn_flush(c);
 }
 
-static void bconn_connected(struct bconn *c)
+static void s46bench_conn_connected(struct s46bench_conn *c)
 {
 	static const uint8_t greeting[3] = {5, 1, 0};
 	int err = 0;
@@ -240,24 +240,24 @@ static void bconn_connected(struct bconn *c)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err) {
-		bconn_fail(c, c->b->socks ? "connect to proxy" : "connect", err);
+		s46bench_conn_fail(c, c->b->socks ? "connect to proxy" : "connect", err);
 		return;
 	}
 	if (!c->b->socks) {
-		bconn_tunnel(c);
+		s46bench_conn_tunnel(c);
 		return;
 	}
 
-	err = bconn_send_small(c, greeting, sizeof(greeting));
+	err = s46bench_conn_send_small(c, greeting, sizeof(greeting));
 	if (err || ev_io_mod(c->b->loop, c->fd, EV_READ)) {
-		bconn_fail(c, "send greeting", -err);
+		s46bench_conn_fail(c, "send greeting", -err);
 		return;
 	}
 	c->st = BC_METHOD;
 }
 
 /* Reads handshake bytes; returns 1 with more data, 0 to wait, -1 after failing c. */
-static int bconn_read_handshake(struct bconn *c)
+static int s46bench_conn_read_handshake(struct s46bench_conn *c)
 {
 	ssize_t n = recv(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen, 0);
 
@@ -267,36 +267,36 @@ static int bconn_read_handshake(struct bconn *c)
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	bconn_fail(c, n == 0 ? "proxy closed during handshake" : "recv handshake",
-		   n == 0 ? 0 : errno);
+	s46bench_conn_fail(c, n == 0 ? "proxy closed during handshake" : "recv handshake",
+			   n == 0 ? 0 : errno);
 	return -1;
 }
 
-static void bconn_on_method(struct bconn *c)
+static void s46bench_conn_on_method(struct s46bench_conn *c)
 {
 	int err;
 
-	if (bconn_read_handshake(c) <= 0 || c->rlen < 2)
+	if (s46bench_conn_read_handshake(c) <= 0 || c->rlen < 2)
 		return;
 	if (c->rbuf[0] != 5 || c->rbuf[1] != 0 || c->rlen > 2) {
-		bconn_fail(c, "proxy refused method 0x00", 0);
+		s46bench_conn_fail(c, "proxy refused method 0x00", 0);
 		return;
 	}
-	err = bconn_send_small(c, c->b->req, c->b->req_len);
+	err = s46bench_conn_send_small(c, c->b->req, c->b->req_len);
 	if (err) {
-		bconn_fail(c, "send request", -err);
+		s46bench_conn_fail(c, "send request", -err);
 		return;
 	}
 	c->rlen = 0;
 	c->st = BC_REPLY;
 }
 
-static void bconn_on_reply(struct bconn *c)
+static void s46bench_conn_on_reply(struct s46bench_conn *c)
 {
 	unsigned need;
 	char what[48];
 
-	if (bconn_read_handshake(c) <= 0 || c->rlen < 5)
+	if (s46bench_conn_read_handshake(c) <= 0 || c->rlen < 5)
 		return;
 	switch (c->rbuf[3]) {
 	case 1:
@@ -309,22 +309,22 @@ static void bconn_on_reply(struct bconn *c)
 		need = 4 + 1 + c->rbuf[4] + 2;
 		break;
 	default:
-		bconn_fail(c, "bad ATYP in SOCKS5 reply", 0);
+		s46bench_conn_fail(c, "bad ATYP in SOCKS5 reply", 0);
 		return;
 	}
 	if (c->rlen < need)
 		return;
 	if (c->rbuf[0] != 5 || c->rbuf[1] != 0 || c->rlen > need) {
 		snprintf(what, sizeof(what), "SOCKS5 reply REP=0x%02x", c->rbuf[1]);
-		bconn_fail(c, what, 0);
+		s46bench_conn_fail(c, what, 0);
 		return;
 	}
-	bconn_tunnel(c);
+	s46bench_conn_tunnel(c);
 }
 
-static void bconn_chunk_written(struct bconn *c)
+static void s46bench_conn_chunk_written(struct s46bench_conn *c)
 {
-	struct bench *b = c->b;
+	struct s46bench *b = c->b;
 
 	if (b->mode != BENCH_STREAM) {
 		c->writing = false;
@@ -334,13 +334,13 @@ static void bconn_chunk_written(struct bconn *c)
 	if (b->stopping)
 		c->writing = false;
 	else
-		bconn_set_request(c, S46B_OP_SINK, b->chunk);
+		s46bench_conn_set_request(c, S46B_OP_SINK, b->chunk);
 }
 
 /* Writes what is due, a bounded amount per call; returns 0, or -1 after failing c. */
-static int bconn_flush(struct bconn *c)
+static int s46bench_conn_flush(struct s46bench_conn *c)
 {
-	struct bench *b = c->b;
+	struct s46bench *b = c->b;
 
 	for (int round = 0; c->writing && round < 64; round++) {
 		struct iovec iov[2];
@@ -356,7 +356,7 @@ static int bconn_flush(struct bconn *c)
 		n = writev(c->fd, iov, niov);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR) {
-				bconn_fail(c, "send", errno);
+				s46bench_conn_fail(c, "send", errno);
 				return -1;
 			}
 			break;
@@ -374,7 +374,7 @@ static int bconn_flush(struct bconn *c)
 		c->out_left -= (uint64_t)n;
 		if (c->out_left == 0) {
 			/* Counted before the next read: the acknowledgement may come right away. */
-			bconn_chunk_written(c);
+			s46bench_conn_chunk_written(c);
 			continue;
 		}
 		/* Level-triggered: a full socket buffer is the hint to wait for EV_WRITE. */
@@ -382,13 +382,13 @@ static int bconn_flush(struct bconn *c)
 			break;
 	}
 	if (ev_io_mod(b->loop, c->fd, c->writing ? EV_READ | EV_WRITE : EV_READ)) {
-		bconn_fail(c, "epoll", ENOMEM);
+		s46bench_conn_fail(c, "epoll", ENOMEM);
 		return -1;
 	}
 	return 0;
 }
 
-static void bench_lat_add(struct bench *b, uint64_t ns)
+static void s46bench_lat_add(struct s46bench *b, uint64_t ns)
 {
 	if (b->nlat == b->caplat) {
 		size_t cap = b->caplat ? b->caplat * 2 : 4096;
@@ -402,16 +402,16 @@ static void bench_lat_add(struct bench *b, uint64_t ns)
 	b->lat[b->nlat++] = ns / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(ns / 1000);
 }
 
-static void bconn_stream_acks(struct bconn *c)
+static void s46bench_conn_stream_acks(struct s46bench_conn *c)
 {
-	struct bench *b = c->b;
+	struct s46bench *b = c->b;
 
 	while (c->rlen >= 8) {
 		uint64_t v;
 
 		memcpy(&v, c->rbuf, 8);
 		if (be64toh(v) != b->chunk || c->acks == 0) {
-			bconn_fail(c, "wrong acknowledgement from server", 0);
+			s46bench_conn_fail(c, "wrong acknowledgement from server", 0);
 			return;
 		}
 		b->bytes += b->chunk;
@@ -419,23 +419,23 @@ static void bconn_stream_acks(struct bconn *c)
 		c->rlen -= 8;
 		memmove(c->rbuf, c->rbuf + 8, c->rlen);
 	}
-	b->t_end = bench_ns();
+	b->t_end = s46bench_ns();
 	if (b->stopping && !c->writing && c->acks == 0) {
-		bconn_free(c);
-		bench_pump(b);
+		s46bench_conn_free(c);
+		s46bench_pump(b);
 	}
 }
 
 /* A whole response arrived. */
-static void bconn_response_done(struct bconn *c)
+static void s46bench_conn_response_done(struct s46bench_conn *c)
 {
-	struct bench *b = c->b;
+	struct s46bench *b = c->b;
 
 	if (b->verifying) {
 		b->verified++;
 		b->vpending--;
 		c->st = BC_IDLE;
-		bench_pump(b);
+		s46bench_pump(b);
 		return;
 	}
 	if (b->mode == BENCH_IDLE) {
@@ -443,18 +443,18 @@ static void bconn_response_done(struct bconn *c)
 		c->idx = b->nidle;
 		b->idle[b->nidle++] = c;
 		b->inflight--;
-		bench_pump(b);
+		s46bench_pump(b);
 		return;
 	}
 	b->done++;
-	b->t_end = bench_ns();
-	bconn_free(c);
-	bench_pump(b);
+	b->t_end = s46bench_ns();
+	s46bench_conn_free(c);
+	s46bench_pump(b);
 }
 
-static void bconn_on_run(struct bconn *c)
+static void s46bench_conn_on_run(struct s46bench_conn *c)
 {
-	struct bench *b = c->b;
+	struct s46bench *b = c->b;
 	ssize_t n;
 
 	if (b->mode == BENCH_STREAM) {
@@ -464,76 +464,77 @@ static void bconn_on_run(struct bconn *c)
 
 		n = recv(c->fd, b->buf, want ? want : 1, 0);
 		if (n > 0 && (uint64_t)n > c->in_left) {
-			bconn_fail(c, "more response bytes than requested", 0);
+			s46bench_conn_fail(c, "more response bytes than requested", 0);
 			return;
 		}
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		bconn_fail(c, n == 0 ? "connection closed early" : "recv", n == 0 ? 0 : errno);
+		s46bench_conn_fail(c, n == 0 ? "connection closed early" : "recv",
+				   n == 0 ? 0 : errno);
 		return;
 	}
 	if (b->mode == BENCH_STREAM) {
 		c->rlen += (unsigned)n;
-		bconn_stream_acks(c);
+		s46bench_conn_stream_acks(c);
 		return;
 	}
 	if (!c->got_first) {
 		c->got_first = true;
 		if (b->mode == BENCH_RATE)
-			bench_lat_add(b, bench_ns() - c->t_start);
+			s46bench_lat_add(b, s46bench_ns() - c->t_start);
 	}
 	c->in_left -= (uint64_t)n;
 	if (c->in_left == 0)
-		bconn_response_done(c);
+		s46bench_conn_response_done(c);
 }
 
-static void bconn_on_idle(struct bconn *c)
+static void s46bench_conn_on_idle(struct s46bench_conn *c)
 {
 	char x;
 	ssize_t n = recv(c->fd, &x, 1, MSG_PEEK);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	bconn_fail(c, "idle connection closed", 0);
+	s46bench_conn_fail(c, "idle connection closed", 0);
 }
 
-static void bconn_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+static void s46bench_conn_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
-	struct bconn *c = arg;
+	struct s46bench_conn *c = arg;
 
 	switch (c->st) {
 	case BC_CONNECTING:
-		bconn_connected(c);
+		s46bench_conn_connected(c);
 		return;
 	case BC_METHOD:
-		bconn_on_method(c);
+		s46bench_conn_on_method(c);
 		return;
 	case BC_REPLY:
-		bconn_on_reply(c);
+		s46bench_conn_on_reply(c);
 		return;
 	case BC_RUN:
 		/* Writing first: reading may end (and free) the connection. */
-		if (events & EV_WRITE && c->writing && bconn_flush(c))
+		if (events & EV_WRITE && c->writing && s46bench_conn_flush(c))
 			return;
 		if (events & EV_READ)
-			bconn_on_run(c);
+			s46bench_conn_on_run(c);
 		return;
 	case BC_IDLE:
-		bconn_on_idle(c);
+		s46bench_conn_on_idle(c);
 		return;
 	}
 }
 
-static int bench_cmp_u32(const void *a, const void *b)
+static int s46bench_cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return x < y ? -1 : x > y;
 }
 
-static uint32_t bench_pct(struct bench *b, unsigned pct)
+static uint32_t s46bench_pct(struct s46bench *b, unsigned pct)
 {
 	size_t i;
 
@@ -543,14 +544,14 @@ static uint32_t bench_pct(struct bench *b, unsigned pct)
 	return b->lat[i ? i - 1 : 0];
 }
 
-static double bench_secs(struct bench *b)
+static double s46bench_secs(struct s46bench *b)
 {
 	return b->t_end > b->t0 ? (double)(b->t_end - b->t0) / 1e9 : 0.0;
 }
 
-static void bench_report(struct bench *b)
+static void s46bench_report(struct s46bench *b)
 {
-	double secs = bench_secs(b);
+	double secs = s46bench_secs(b);
 
 	switch (b->mode) {
 	case BENCH_STREAM:
@@ -561,11 +562,11 @@ static void bench_report(struct bench *b)
 		break;
 	case BENCH_RATE:
 		if (b->nlat)
-			qsort(b->lat, b->nlat, sizeof(*b->lat), bench_cmp_u32);
+			qsort(b->lat, b->nlat, sizeof(*b->lat), s46bench_cmp_u32);
 		printf("mode=rate conc=%u conns=%" PRIu64 " secs=%.3f cps=%.0f p50_us=%u p99_us=%u "
 		       "errors=%" PRIu64 "\n",
 		       b->conc, b->done, secs, secs > 0 ? (double)b->done / secs : 0.0,
-		       bench_pct(b, 50), bench_pct(b, 99), b->errors);
+		       s46bench_pct(b, 50), s46bench_pct(b, 99), b->errors);
 		break;
 	case BENCH_IDLE:
 		printf("mode=idle-verify established=%u dropped=%u verified=%u failed=%u "
@@ -579,13 +580,13 @@ static void bench_report(struct bench *b)
 	fflush(stdout);
 }
 
-static void bench_ready(struct bench *b)
+static void s46bench_ready(struct s46bench *b)
 {
 	FILE *f;
 
-	b->t_end = bench_ns();
+	b->t_end = s46bench_ns();
 	printf("mode=idle established=%u errors=%" PRIu64 " secs=%.3f\n", b->nidle, b->errors,
-	       bench_secs(b));
+	       s46bench_secs(b));
 	fflush(stdout);
 	if (b->errors)
 		fprintf(stderr, "s46bench: %" PRIu64 " errors while opening, first: %s\n",
@@ -603,7 +604,7 @@ static void bench_ready(struct bench *b)
 }
 
 /* Every idle connection asks for one more byte: proof that it still relays. */
-static void bench_verify(struct bench *b)
+static void s46bench_verify(struct s46bench *b)
 {
 	if (b->verifying)
 		return;
@@ -611,19 +612,19 @@ static void bench_verify(struct bench *b)
 	for (unsigned i = 0; i < b->nidle; i++)
 		b->vpending += b->idle[i] != NULL;
 	for (unsigned i = 0; i < b->nidle; i++) {
-		struct bconn *c = b->idle[i];
+		struct s46bench_conn *c = b->idle[i];
 
 		if (!c)
 			continue;
 		c->st = BC_RUN;
-		bconn_set_request(c, S46B_OP_SEND, 1);
-		bconn_flush(c);
+		s46bench_conn_set_request(c, S46B_OP_SEND, 1);
+		s46bench_conn_flush(c);
 	}
 	ev_timer_start(b->loop, &b->hard, BENCH_VERIFY_MS);
-	bench_pump(b);
+	s46bench_pump(b);
 }
 
-static void bench_pump(struct bench *b)
+static void s46bench_pump(struct s46bench *b)
 {
 	switch (b->mode) {
 	case BENCH_STREAM:
@@ -633,7 +634,7 @@ static void bench_pump(struct bench *b)
 	case BENCH_RATE:
 		/* After a failed open, retry from a timer instead of spinning here. */
 		while (!b->stopping && b->live < b->conc && !ev_timer_armed(&b->refill))
-			if (bconn_open(b))
+			if (s46bench_conn_open(b))
 				ev_timer_start(b->loop, &b->refill, 1);
 		if (b->stopping && b->live == 0)
 			ev_stop(b->loop);
@@ -645,36 +646,36 @@ static void bench_pump(struct bench *b)
 			break;
 		}
 		while (b->opened < b->target_n && b->inflight < b->conc)
-			bconn_open(b);
+			s46bench_conn_open(b);
 		if (b->opened == b->target_n && b->inflight == 0 && !b->stopping) {
 			b->stopping = true;
-			bench_ready(b);
+			s46bench_ready(b);
 		}
 		break;
 	}
 }
 
-static void bench_refill_cb(struct ev_loop *loop, struct ev_timer *t)
+static void s46bench_refill_cb(struct ev_loop *loop, struct ev_timer *t)
 {
-	bench_pump(container_of(t, struct bench, refill));
+	s46bench_pump(container_of(t, struct s46bench, refill));
 }
 
-static void bench_deadline_cb(struct ev_loop *loop, struct ev_timer *t)
+static void s46bench_deadline_cb(struct ev_loop *loop, struct ev_timer *t)
 {
-	struct bench *b = container_of(t, struct bench, deadline);
+	struct s46bench *b = container_of(t, struct s46bench, deadline);
 
 	b->stopping = true;
-	bench_pump(b);
+	s46bench_pump(b);
 }
 
 /* Says where unfinished connections stand: which side of a relay stalled. */
-static void bench_dump_stuck(struct bench *b)
+static void s46bench_dump_stuck(struct s46bench *b)
 {
 	static const char *const names[] = {"connecting", "method", "reply", "run", "idle"};
 	unsigned shown = 0;
 
 	fprintf(stderr, "s46bench: %u connections unfinished at the time limit\n", b->live);
-	for (struct bconn *c = b->head; c && shown < 5; c = c->next) {
+	for (struct s46bench_conn *c = b->head; c && shown < 5; c = c->next) {
 		if (c->st == BC_IDLE)
 			continue;
 		fprintf(stderr,
@@ -687,12 +688,12 @@ static void bench_dump_stuck(struct bench *b)
 }
 
 /* The hard limit: whatever has not finished by now is an error. */
-static void bench_hard_cb(struct ev_loop *loop, struct ev_timer *t)
+static void s46bench_hard_cb(struct ev_loop *loop, struct ev_timer *t)
 {
-	struct bench *b = container_of(t, struct bench, hard);
+	struct s46bench *b = container_of(t, struct s46bench, hard);
 
 	if (b->mode == BENCH_IDLE && b->stopping && !b->verifying) {
-		bench_verify(b);
+		s46bench_verify(b);
 		return;
 	}
 	if (b->mode == BENCH_IDLE && b->verifying) {
@@ -700,28 +701,28 @@ static void bench_hard_cb(struct ev_loop *loop, struct ev_timer *t)
 		b->vpending = 0;
 	}
 	if (b->live) {
-		bench_note_error(b, "timeout", ETIMEDOUT);
-		bench_dump_stuck(b);
+		s46bench_note_error(b, "timeout", ETIMEDOUT);
+		s46bench_dump_stuck(b);
 	}
 	ev_stop(loop);
 }
 
-static void bench_sig_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+static void s46bench_sig_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
-	struct bench *b = arg;
+	struct s46bench *b = arg;
 	struct signalfd_siginfo si;
 
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGUSR1 && b->mode == BENCH_IDLE && b->stopping) {
-		bench_verify(b);
+		s46bench_verify(b);
 		return;
 	}
-	bench_note_error(b, "interrupted", EINTR);
+	s46bench_note_error(b, "interrupted", EINTR);
 	ev_stop(loop);
 }
 
-static int bench_signals(struct bench *b)
+static int s46bench_signals(struct s46bench *b)
 {
 	sigset_t set;
 
@@ -734,11 +735,11 @@ static int bench_signals(struct bench *b)
 	b->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (b->sigfd < 0)
 		return -errno;
-	return ev_io_add(b->loop, b->sigfd, EV_READ, bench_sig_cb, b);
+	return ev_io_add(b->loop, b->sigfd, EV_READ, s46bench_sig_cb, b);
 }
 
 /* Builds the CONNECT request: the target's address, or its name with remote_dns. */
-static int bench_build_request(struct bench *b, const char *target, bool remote_dns)
+static int s46bench_build_request(struct s46bench *b, const char *target, bool remote_dns)
 {
 	uint8_t *p = b->req;
 
@@ -791,7 +792,7 @@ static int bench_build_request(struct bench *b, const char *target, bool remote_
 	return 0;
 }
 
-static void bench_usage(FILE *f)
+static void s46bench_usage(FILE *f)
 {
 	fprintf(
 	    f, "usage: s46bench stream|rate|idle --target HOST:PORT [--socks HOST:PORT] [OPTIONS]\n"
@@ -814,7 +815,7 @@ static void bench_usage(FILE *f)
 	       "  --timeout SECS      hard limit for the whole run (default duration + 30)\n");
 }
 
-static int bench_num(const char *s, uint64_t max, uint64_t *out)
+static int s46bench_num(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -829,7 +830,7 @@ static int bench_num(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int bench_parse(struct bench *b, int argc, char **argv)
+static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"target", required_argument, NULL, 't'},
@@ -852,7 +853,7 @@ static int bench_parse(struct bench *b, int argc, char **argv)
 	int c, err = 0;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		bench_usage(argc < 2 ? stderr : stdout);
+		s46bench_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? -EINVAL : 1;
 	}
 	if (!strcmp(argv[1], "stream"))
@@ -879,31 +880,31 @@ static int bench_parse(struct bench *b, int argc, char **argv)
 			remote_dns = true;
 			break;
 		case 'c':
-			err = bench_num(optarg, 1000000, &conc);
+			err = s46bench_num(optarg, 1000000, &conc);
 			break;
 		case 'd':
-			err = bench_num(optarg, 3600, &dur);
+			err = s46bench_num(optarg, 3600, &dur);
 			break;
 		case 'k':
-			err = bench_num(optarg, 1ull << 40, &b->chunk);
+			err = s46bench_num(optarg, 1ull << 40, &b->chunk);
 			break;
 		case 'z':
-			err = bench_num(optarg, 1ull << 30, &b->size);
+			err = s46bench_num(optarg, 1ull << 30, &b->size);
 			break;
 		case 'n':
-			err = bench_num(optarg, 10000000, &n);
+			err = s46bench_num(optarg, 10000000, &n);
 			break;
 		case 'f':
 			b->ready_file = optarg;
 			break;
 		case 'H':
-			err = bench_num(optarg, 86400, &hold);
+			err = s46bench_num(optarg, 86400, &hold);
 			break;
 		case 'T':
-			err = bench_num(optarg, 86400, &tmo);
+			err = s46bench_num(optarg, 86400, &tmo);
 			break;
 		case 'h':
-			bench_usage(stdout);
+			s46bench_usage(stdout);
 			return 1;
 		default:
 			return -EINVAL;
@@ -929,14 +930,14 @@ static int bench_parse(struct bench *b, int argc, char **argv)
 	b->socks = socks != NULL;
 	err = s46b_resolve(socks ? socks : target, &b->hop, &b->hop_len);
 	if (!err && socks)
-		err = bench_build_request(b, target, remote_dns);
+		err = s46bench_build_request(b, target, remote_dns);
 	if (err)
 		fprintf(stderr, "s46bench: cannot use %s\n",
 			socks ? "--socks/--target" : "--target");
 	return err;
 }
 
-static int bench_start(struct bench *b)
+static int s46bench_start(struct s46bench *b)
 {
 	int err;
 
@@ -950,29 +951,29 @@ static int bench_start(struct bench *b)
 		if (!b->idle)
 			return -ENOMEM;
 	}
-	ev_timer_init(&b->deadline, bench_deadline_cb);
-	ev_timer_init(&b->hard, bench_hard_cb);
-	ev_timer_init(&b->refill, bench_refill_cb);
-	err = bench_signals(b);
+	ev_timer_init(&b->deadline, s46bench_deadline_cb);
+	ev_timer_init(&b->hard, s46bench_hard_cb);
+	ev_timer_init(&b->refill, s46bench_refill_cb);
+	err = s46bench_signals(b);
 	if (err)
 		return err;
 	if (b->mode != BENCH_IDLE && ev_timer_start(b->loop, &b->deadline, b->duration_ms))
 		return -ENOMEM;
 	if (ev_timer_start(b->loop, &b->hard, b->timeout_ms))
 		return -ENOMEM;
-	b->t0 = b->mode == BENCH_STREAM ? 0 : bench_ns();
+	b->t0 = b->mode == BENCH_STREAM ? 0 : s46bench_ns();
 	if (b->mode == BENCH_STREAM)
 		for (unsigned i = 0; i < b->conc; i++)
-			bconn_open(b);
-	bench_pump(b);
+			s46bench_conn_open(b);
+	s46bench_pump(b);
 	return 0;
 }
 
 /* Closes what is still open; accepts a half-started bench. */
-static void bench_free(struct bench *b)
+static void s46bench_free(struct s46bench *b)
 {
 	while (b->head)
-		bconn_free(b->head);
+		s46bench_conn_free(b->head);
 	if (b->sigfd >= 0)
 		close(b->sigfd);
 	ev_loop_free(b->loop);
@@ -983,16 +984,16 @@ static void bench_free(struct bench *b)
 
 int main(int argc, char **argv)
 {
-	struct bench b = {.sigfd = -1};
+	struct s46bench b = {.sigfd = -1};
 	int err, rc = 1;
 
 	log_init(LOG_LVL_WARN, "s46bench");
 	signal(SIGPIPE, SIG_IGN);
 	s46b_raise_nofile();
-	err = bench_parse(&b, argc, argv);
+	err = s46bench_parse(&b, argc, argv);
 	if (err)
 		return err > 0 ? 0 : 2;
-	err = bench_start(&b);
+	err = s46bench_start(&b);
 	if (err) {
 		fprintf(stderr, "s46bench: cannot start: %s\n", strerror(-err));
 		goto out;
@@ -1004,9 +1005,9 @@ int main(int argc, char **argv)
 	}
 	if (b.mode == BENCH_IDLE && !b.verifying)
 		b.vfailed = b.nidle - b.dropped;
-	bench_report(&b);
+	s46bench_report(&b);
 	rc = b.errors || b.dropped || b.vfailed ? 1 : 0;
 out:
-	bench_free(&b);
+	s46bench_free(&b);
 	return rc;
 }

@@ -21,14 +21,14 @@
 /* Reads or writes per callback, so one fast stream cannot starve the others. */
 #define SINK_BURST 16
 
-enum sink_phase {
+enum s46sink_phase {
 	SINK_HDR,  /* reading a request header */
 	SINK_BODY, /* reading the bytes of a SINK request */
 	SINK_ACK,  /* writing the count back */
 	SINK_SEND, /* writing the bytes of a SEND request */
 };
 
-struct sink {
+struct s46sink {
 	struct ev_loop *loop;
 	uint8_t *buf;
 	int lfd[SINK_MAX_LISTEN];
@@ -37,10 +37,10 @@ struct sink {
 	bool paused;
 };
 
-struct sink_conn {
-	struct sink *s;
+struct s46sink_conn {
+	struct s46sink *s;
 	int fd;
-	enum sink_phase phase;
+	enum s46sink_phase phase;
 	uint8_t hdr[S46B_HDR_LEN];
 	unsigned hdr_len;
 	uint64_t left;
@@ -48,14 +48,14 @@ struct sink_conn {
 	unsigned ack_off;
 };
 
-static void sink_conn_close(struct sink_conn *c)
+static void s46sink_conn_close(struct s46sink_conn *c)
 {
 	ev_io_del(c->s->loop, c->fd);
 	close(c->fd);
 	free(c);
 }
 
-static int sink_conn_want(struct sink_conn *c, unsigned events)
+static int s46sink_conn_want(struct s46sink_conn *c, unsigned events)
 {
 	return ev_io_mod(c->s->loop, c->fd, events);
 }
@@ -64,14 +64,14 @@ static int sink_conn_want(struct sink_conn *c, unsigned events)
  * The body is in: wait for writability rather than go on, since the burst may end here and
  * no more input will come to wake this connection.
  */
-static int sink_conn_to_ack(struct sink_conn *c)
+static int s46sink_conn_to_ack(struct s46sink_conn *c)
 {
 	c->phase = SINK_ACK;
-	return sink_conn_want(c, EV_WRITE) ? -1 : 0;
+	return s46sink_conn_want(c, EV_WRITE) ? -1 : 0;
 }
 
 /* Returns 1 to go on, 0 to wait for the next event, -1 when the connection is done. */
-static int sink_conn_read_hdr(struct sink_conn *c)
+static int s46sink_conn_read_hdr(struct s46sink_conn *c)
 {
 	ssize_t n = recv(c->fd, c->hdr + c->hdr_len, S46B_HDR_LEN - c->hdr_len, 0);
 	uint32_t op;
@@ -92,16 +92,16 @@ static int sink_conn_read_hdr(struct sink_conn *c)
 	c->left = len;
 	if (op == S46B_OP_SEND) {
 		c->phase = SINK_SEND;
-		return sink_conn_want(c, EV_WRITE) ? -1 : 1;
+		return s46sink_conn_want(c, EV_WRITE) ? -1 : 1;
 	}
 	uint64_t be = htobe64(len);
 	memcpy(c->ack, &be, sizeof(be));
 	c->ack_off = 0;
 	c->phase = SINK_BODY;
-	return len ? 1 : sink_conn_to_ack(c);
+	return len ? 1 : s46sink_conn_to_ack(c);
 }
 
-static int sink_conn_read_body(struct sink_conn *c)
+static int s46sink_conn_read_body(struct s46sink_conn *c)
 {
 	size_t want = c->left < SINK_BUF ? (size_t)c->left : SINK_BUF;
 	ssize_t n;
@@ -112,10 +112,10 @@ static int sink_conn_read_body(struct sink_conn *c)
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	c->left -= (uint64_t)n;
-	return c->left ? 1 : sink_conn_to_ack(c);
+	return c->left ? 1 : s46sink_conn_to_ack(c);
 }
 
-static int sink_conn_write_ack(struct sink_conn *c)
+static int s46sink_conn_write_ack(struct s46sink_conn *c)
 {
 	ssize_t n = send(c->fd, c->ack + c->ack_off, sizeof(c->ack) - c->ack_off, MSG_NOSIGNAL);
 
@@ -125,17 +125,17 @@ static int sink_conn_write_ack(struct sink_conn *c)
 	if (c->ack_off < sizeof(c->ack))
 		return 1;
 	c->phase = SINK_HDR;
-	return sink_conn_want(c, EV_READ) ? -1 : 1;
+	return s46sink_conn_want(c, EV_READ) ? -1 : 1;
 }
 
-static int sink_conn_write_body(struct sink_conn *c)
+static int s46sink_conn_write_body(struct s46sink_conn *c)
 {
 	size_t want = c->left < SINK_BUF ? (size_t)c->left : SINK_BUF;
 	ssize_t n;
 
 	if (c->left == 0) {
 		c->phase = SINK_HDR;
-		return sink_conn_want(c, EV_READ) ? -1 : 1;
+		return s46sink_conn_want(c, EV_READ) ? -1 : 1;
 	}
 	n = send(c->fd, c->s->buf, want, MSG_NOSIGNAL);
 	if (n < 0)
@@ -144,30 +144,30 @@ static int sink_conn_write_body(struct sink_conn *c)
 	return 1;
 }
 
-static int sink_conn_step(struct sink_conn *c)
+static int s46sink_conn_step(struct s46sink_conn *c)
 {
 	switch (c->phase) {
 	case SINK_HDR:
-		return sink_conn_read_hdr(c);
+		return s46sink_conn_read_hdr(c);
 	case SINK_BODY:
-		return sink_conn_read_body(c);
+		return s46sink_conn_read_body(c);
 	case SINK_ACK:
-		return sink_conn_write_ack(c);
+		return s46sink_conn_write_ack(c);
 	case SINK_SEND:
-		return sink_conn_write_body(c);
+		return s46sink_conn_write_body(c);
 	}
 	return -1;
 }
 
-static void sink_conn_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+static void s46sink_conn_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
-	struct sink_conn *c = arg;
+	struct s46sink_conn *c = arg;
 
 	for (int i = 0; i < SINK_BURST; i++) {
-		int r = sink_conn_step(c);
+		int r = s46sink_conn_step(c);
 
 		if (r < 0) {
-			sink_conn_close(c);
+			s46sink_conn_close(c);
 			return;
 		}
 		if (r == 0)
@@ -175,16 +175,16 @@ static void sink_conn_cb(struct ev_loop *loop, int fd, unsigned events, void *ar
 	}
 }
 
-static void sink_pause_cb(struct ev_loop *loop, struct ev_timer *t)
+static void s46sink_pause_cb(struct ev_loop *loop, struct ev_timer *t)
 {
-	struct sink *s = container_of(t, struct sink, pause);
+	struct s46sink *s = container_of(t, struct s46sink, pause);
 
 	s->paused = false;
 	for (unsigned i = 0; i < s->nlfd; i++)
 		ev_io_mod(loop, s->lfd[i], EV_READ);
 }
 
-static void sink_pause(struct sink *s)
+static void s46sink_pause(struct s46sink *s)
 {
 	if (s->paused)
 		return;
@@ -195,22 +195,22 @@ static void sink_pause(struct sink *s)
 	ev_timer_start(s->loop, &s->pause, 100);
 }
 
-static void sink_accept_cb(struct ev_loop *loop, int lfd, unsigned events, void *arg)
+static void s46sink_accept_cb(struct ev_loop *loop, int lfd, unsigned events, void *arg)
 {
-	struct sink *s = arg;
+	struct s46sink *s = arg;
 
 	for (int i = 0; i < 64; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct sink_conn *c;
+		struct s46sink_conn *c;
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM)
-				sink_pause(s);
+				s46sink_pause(s);
 			return;
 		}
 		c = calloc(1, sizeof(*c));
-		if (!c || ev_io_add(loop, fd, EV_READ, sink_conn_cb, c)) {
+		if (!c || ev_io_add(loop, fd, EV_READ, s46sink_conn_cb, c)) {
 			free(c);
 			close(fd);
 			continue;
@@ -221,7 +221,7 @@ static void sink_accept_cb(struct ev_loop *loop, int lfd, unsigned events, void 
 	}
 }
 
-static int sink_listen(struct sink *s, const char *spec)
+static int s46sink_listen(struct s46sink *s, const char *spec)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -243,7 +243,7 @@ static int sink_listen(struct sink *s, const char *spec)
 		close(fd);
 		return err;
 	}
-	err = ev_io_add(s->loop, fd, EV_READ, sink_accept_cb, s);
+	err = ev_io_add(s->loop, fd, EV_READ, s46sink_accept_cb, s);
 	if (err) {
 		close(fd);
 		return err;
@@ -252,7 +252,7 @@ static int sink_listen(struct sink *s, const char *spec)
 	return 0;
 }
 
-static void sink_usage(FILE *f)
+static void s46sink_usage(FILE *f)
 {
 	fprintf(f, "usage: s46sink --listen ADDR:PORT [--listen ADDR:PORT]...\n"
 		   "Benchmark server: each connection sends 16-byte requests (see s46bench.h);\n"
@@ -266,7 +266,7 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct sink s = {0};
+	struct s46sink s = {0};
 	int c, err;
 
 	log_init(LOG_LVL_WARN, "s46sink");
@@ -277,24 +277,24 @@ int main(int argc, char **argv)
 	if (!s.loop || !s.buf)
 		fatalx("out of memory");
 	memset(s.buf, 'x', SINK_BUF);
-	ev_timer_init(&s.pause, sink_pause_cb);
+	ev_timer_init(&s.pause, s46sink_pause_cb);
 	while ((c = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			err = sink_listen(&s, optarg);
+			err = s46sink_listen(&s, optarg);
 			if (err)
 				fatalx("cannot listen on %s: %s", optarg, strerror(-err));
 			break;
 		case 'h':
-			sink_usage(stdout);
+			s46sink_usage(stdout);
 			return 0;
 		default:
-			sink_usage(stderr);
+			s46sink_usage(stderr);
 			return 2;
 		}
 	}
 	if (optind != argc || s.nlfd == 0) {
-		sink_usage(stderr);
+		s46sink_usage(stderr);
 		return 2;
 	}
 	err = ev_run(s.loop);
