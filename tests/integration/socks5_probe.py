@@ -35,13 +35,7 @@ import sys
 import threading
 import time
 
-
-class Closed(Exception):
-    pass
-
-
-def out(*words):
-    print(*words, flush=True)
+from socks5wire import Closed, enc_addr, out, read_addr, recv_exact
 
 
 def show(data):
@@ -50,16 +44,6 @@ def show(data):
 
 def unescape(text):
     return text.encode("latin1").decode("unicode_escape").encode("latin1")
-
-
-def recv_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise Closed()
-        buf += chunk
-    return buf
 
 
 def dial(server, port, timeout):
@@ -71,14 +55,10 @@ def dial(server, port, timeout):
 
 
 def build_request(args):
-    atyp = args.atyp
-    if atyp == "auto":
-        try:
-            ip = ipaddress.ip_address(args.dst)
-            atyp = "1" if ip.version == 4 else "4"
-        except ValueError:
-            atyp = "3"
-    atyp = int(atyp, 0)
+    head = bytes([5, int(args.cmd, 0), 0])
+    if args.atyp == "auto":
+        return head + enc_addr(args.dst, int(args.dport))
+    atyp = int(args.atyp, 0)
     if atyp == 1:
         addr = ipaddress.IPv4Address(args.dst).packed
     elif atyp == 4:
@@ -88,7 +68,7 @@ def build_request(args):
         addr = bytes([len(name)]) + name
     else:
         addr = unescape(args.dst)
-    return bytes([5, int(args.cmd, 0), 0, atyp]) + addr + int(args.dport).to_bytes(2, "big")
+    return head + bytes([atyp]) + addr + int(args.dport).to_bytes(2, "big")
 
 
 def write(sock, data, split):
@@ -103,17 +83,11 @@ def write(sock, data, split):
 def read_reply(sock):
     head = recv_exact(sock, 4)
     out("reply", "%02x" % head[1])
-    atyp = head[3]
-    if atyp == 1:
-        addr = str(ipaddress.IPv4Address(recv_exact(sock, 4)))
-    elif atyp == 4:
-        addr = str(ipaddress.IPv6Address(recv_exact(sock, 16)))
-    elif atyp == 3:
-        addr = recv_exact(sock, recv_exact(sock, 1)[0]).decode("latin1")
-    else:
-        out("bad-atyp", "%02x" % atyp)
+    bnd = read_addr(sock, head[3])
+    if bnd is None:
+        out("bad-atyp", "%02x" % head[3])
         return head[1]
-    port = int.from_bytes(recv_exact(sock, 2), "big")
+    addr, port = bnd
     out("bnd", addr, port)
     LAST_BND[:] = [addr, port]
     if head[0] != 5:

@@ -23,51 +23,13 @@ DST may be a name, sent as ATYP DOMAINNAME. serve echoes each datagram back
 and logs "from ADDR PORT" per datagram.
 """
 import argparse
-import ipaddress
 import random
 import socket
-import struct
 import sys
 import time
 
 import dnswire
-
-
-def out(*words):
-    print(*words, flush=True)
-
-
-def enc_addr(host, port):
-    try:
-        ip = ipaddress.ip_address(host)
-        body = (b"\x01" if ip.version == 4 else b"\x04") + ip.packed
-    except ValueError:
-        body = b"\x03" + bytes([len(host)]) + host.encode()
-    return body + struct.pack("!H", port)
-
-
-def dec_addr(buf, off):
-    atyp = buf[off]
-    if atyp == 1:
-        host, off = str(ipaddress.IPv4Address(buf[off + 1:off + 5])), off + 5
-    elif atyp == 4:
-        host, off = str(ipaddress.IPv6Address(buf[off + 1:off + 17])), off + 17
-    elif atyp == 3:
-        n = buf[off + 1]
-        host, off = buf[off + 2:off + 2 + n].decode("latin1"), off + 2 + n
-    else:
-        raise ValueError("atyp %d" % atyp)
-    return host, struct.unpack("!H", buf[off:off + 2])[0], off + 2
-
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        c = s.recv(n - len(buf))
-        if not c:
-            raise EOFError()
-        buf += c
-    return buf
+from socks5wire import dec_addr, enc_addr, out, read_addr, recv_exact
 
 
 def associate(args):
@@ -87,11 +49,10 @@ def associate(args):
     ctl.sendall(b"\x05\x03\x00" + enc_addr(want[0], int(want[1])))
     head = recv_exact(ctl, 4)
     out("reply %02x" % head[1])
-    atyp = head[3]
-    rest = recv_exact(ctl, {1: 4, 4: 16}.get(atyp, 0) + 2) if atyp in (1, 4) else b""
-    if head[1] != 0 or not rest:
+    bnd = read_addr(ctl, head[3]) if head[3] in (1, 4) else None
+    if head[1] != 0 or not bnd:
         sys.exit(0)
-    host, port, _ = dec_addr(bytes([atyp]) + rest, 0)
+    host, port = bnd
     out("bnd", host, port)
     return ctl, host, port
 
