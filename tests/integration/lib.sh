@@ -166,6 +166,14 @@ wait_log()
 	wait_for "$tmo" _log_has || fail "no line /$re/ (want $min) in $(basename "$file") after ${tmo}s"
 }
 
+# conn_line LOG REGEX: the last line of LOG matching REGEX (grep -E), once there
+# is one: a gateway logs a connection when it ends, which may be a moment after
+# its client saw the last byte. Empty if none comes (then the caller's assert fails).
+conn_line()
+{
+	wait_log "$1" "$2" >&2 && grep -E -- "$2" "$1" | tail -n 1
+}
+
 # gw_reload [PID] [LOG]: SIGHUP the gateway (default GW_PID, GW_LOG) and wait
 # until it has applied or refused the new configuration.
 gw_reload()

@@ -36,7 +36,7 @@ assert_contains "$out" "data ping" "client -> peer data"
 assert_contains "$BIND_RES" "data pong" "peer -> client data"
 assert_contains "$out" "eof" "client's half-close reached the peer"
 assert_contains "$BIND_RES" "eof" "peer's close reached the client"
-line=$(grep 'dest=web6.test:0' "$GW_LOG" | tail -n 1)
+line=$(conn_line "$GW_LOG" 'dest=web6.test:0')
 assert_contains "$line" "via=[$S6_ADDR]:$peer_port" "log line names the peer that connected in"
 listen=$(nsx "$NS_GW" ss -Htln "sport = :$BND_PORT")
 assert_eq "$listen" "" "the BIND port is closed after the peer was accepted"

@@ -85,14 +85,14 @@ probe() { nsx "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" "$@"; }
 page=$(nsx "$NS_C4" curl -sS --max-time 10 --socks5-hostname "$GW4_ADDR:$GW_PORT" http://far.chain.test/ 2>&1)
 assert_eq "$page" "hello from d3" "curl (IPv4 client) -> gw -v6-> g2 -v4-> g3 -v6-> far.chain.test"
 assert_contains "$(cat "$HTTPD_LOG")" "$G3_D3_ADDR" "d3 served g3's address"
-line=$(grep 'dest=far.chain.test:80' "$GW_LOG" | tail -n 1)
+line=$(conn_line "$GW_LOG" 'dest=far.chain.test:80')
 assert_contains "$line" "client=$C4_ADDR:" "hop 1 logged the client"
 assert_contains "$line" "via=upstream:g2([$G2_ADDR]:1080)" "hop 1 went to g2 over IPv6"
-line=$(grep 'dest=far.chain.test:80' "$G2_LOG" | tail -n 1)
+line=$(conn_line "$G2_LOG" 'dest=far.chain.test:80')
 assert_contains "$line" "client=[$GW_G2_ADDR]:" "hop 2 got the request from gw over IPv6"
 assert_contains "$line" "user=hop1" "hop 2 logged gw's login"
 assert_contains "$line" "via=upstream:g3($G3_ADDR:1080)" "hop 2 went to g3 over IPv4"
-line=$(grep 'dest=far.chain.test:80' "$G3_LOG" | tail -n 1)
+line=$(conn_line "$G3_LOG" 'dest=far.chain.test:80')
 assert_contains "$line" "client=$G2_G3_ADDR:" "hop 3 got the request from g2 over IPv4"
 assert_contains "$line" "via=[$D3_ADDR]:80" "hop 3 resolved the name and connected over IPv6"
 assert_not_contains "$(cat "$DNS_LOG")" "chain.test" "hop 1 never queried DNS for the routed name"
