@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_gw_dante.sh — interop with Dante both ways: socks46 as Dante's upstream, and Dante as socks46's upstream.
 . "$(dirname "$0")/lib.sh"
+set -u
 
 command -v danted >/dev/null || fail "danted not installed (dante-server)"
 
@@ -79,7 +80,14 @@ dante_start()
 # curl_get NS PROXY URL: the page, fetched through a SOCKS5 proxy that resolves the name.
 curl_get()
 {
-	nsx "$1" curl -sS --max-time 10 --socks5-hostname "$2" "$3" 2>&1
+	nsx "$1" curl -sS --max-time 20 --socks5-hostname "$2" "$3" 2>&1
+}
+
+# fetch_ok NS PROXY URL WHAT: the page is s6's; then the 3 MB file intact.
+fetch_ok()
+{
+	assert_eq "$(curl_get "$1" "$2" "$3")" "hello from s6" "$4"
+	assert_eq "$(curl_get "$1" "$2" "$3big" | sha256sum)" "$BIG_SUM" "$4: 3 MB intact"
 }
 
 # --- socks46 as the upstream of Dante: a client of Dante on dt fetches a page
@@ -91,10 +99,9 @@ external: gw" "route {
 	command: connect
 }"
 dante_start dante-chain "$DANTE_LO_PORT" "$TMP/dante-chain.conf" 127.0.0.1
-page=$(curl_get "$NS_DT" "127.0.0.1:$DANTE_LO_PORT" http://web6.test/)
-assert_eq "$page" "hello from s6" "curl -> Dante -> socks46 -> web6.test"
+fetch_ok "$NS_DT" "127.0.0.1:$DANTE_LO_PORT" http://web6.test/ "curl -> Dante -> socks46 -> web6.test"
 assert_contains "$(cat "$HTTPD6_LOG")" "$GW_S6_ADDR" "s6 served the gateway's address"
-line=$(grep "client=\[$DT_ADDR\]" "$GW_LOG" | tail -n 1)
+line=$(conn_line "$GW_LOG" "client=\\[$DT_ADDR\\]")
 assert_contains "$line" "dest=web6.test:80" "Dante passed the name to socks46"
 assert_contains "$line" "via=[$S6_ADDR]:80" "socks46 connected to the address it resolved"
 # More fetches on the same Dante: its upstream connections are not a one-off.
@@ -102,14 +109,12 @@ for i in 2 3; do
 	page=$(curl_get "$NS_DT" "127.0.0.1:$DANTE_LO_PORT" http://web6.test/)
 	assert_eq "$page" "hello from s6" "fetch $i through Dante and socks46"
 done
-sum=$(nsx "$NS_DT" curl -sS --max-time 20 --socks5-hostname "127.0.0.1:$DANTE_LO_PORT" http://web6.test/big | sha256sum)
-assert_eq "$sum" "$BIG_SUM" "3 MB through Dante and socks46, intact"
 # socks46's failure reaches Dante's client as a failure, not as a page: Dante
 # knows ghost.test, socks46's resolver does not (0x04).
 out=$(curl_get "$NS_DT" "127.0.0.1:$DANTE_LO_PORT" http://ghost.test/)
 assert_contains "$out" "SOCKS5" "a name socks46 cannot resolve fails through Dante"
 assert_not_contains "$out" "hello from" "no page for ghost.test"
-line=$(grep 'dest=ghost.test:80' "$GW_LOG" | tail -n 1)
+line=$(conn_line "$GW_LOG" 'dest=ghost.test:80')
 assert_contains "$line" "client=[$DT_ADDR]" "socks46 got ghost.test by name from Dante"
 stop_pid "$DANTE_PID"
 
@@ -118,15 +123,12 @@ stop_pid "$DANTE_PID"
 dante_conf "$TMP/dante-up.conf" "internal: $DT_ADDR port = $DANTE_PORT
 external: s6" ""
 dante_start dante-up "$DANTE_PORT" "$TMP/dante-up.conf" "$DT_ADDR"
-page=$(curl_get "$NS_C4" "$GW4_ADDR:$GW_PORT" http://d6web.test/)
-assert_eq "$page" "hello from s6" "curl -> socks46 -> Dante -> d6web.test (IPv4 client, IPv6 server)"
+fetch_ok "$NS_C4" "$GW4_ADDR:$GW_PORT" http://d6web.test/ "curl -> socks46 -> Dante -> d6web.test (IPv4 client, IPv6 server)"
 assert_contains "$(cat "$HTTPD6DT_LOG")" "$DT_S6_ADDR" "s6 saw Dante's address"
-line=$(grep 'dest=d6web.test:80' "$GW_LOG" | tail -n 1)
+line=$(conn_line "$GW_LOG" 'dest=d6web.test:80')
 assert_contains "$line" "client=$C4_ADDR:" "socks46 logged the client's request"
 assert_contains "$line" "$DT_ADDR" "socks46 logged the Dante upstream"
 assert_not_contains "$(cat "$DNS_LOG")" "d6web.test" "socks46 did not resolve the routed name"
-sum=$(nsx "$NS_C4" curl -sS --max-time 20 --socks5-hostname "$GW4_ADDR:$GW_PORT" http://d6web.test/big | sha256sum)
-assert_eq "$sum" "$BIG_SUM" "3 MB through socks46 and Dante, intact"
 # Python's PySocks as the client, for a second real SOCKS5 implementation.
 out=$(nsx "$NS_C6" "$PY" "$ITEST_DIR/pysocks_get.py" "$GW6_ADDR" "$GW_PORT" d6web.test / 2>&1)
 assert_contains "$out" "hello from s6" "PySocks (IPv6 client) -> socks46 -> Dante -> d6web.test"
