@@ -160,46 +160,42 @@ def connect(args):
         auth = bytes([1, len(u)]) + u + bytes([len(p)]) + p
     request = build_request(args)
     sock = dial(args.server, args.port, args.timeout)
+    guarded(sock, converse, sock, args, greeting, auth, request)
+
+
+def converse(sock, args, greeting, auth, request):
+    """Greeting, auth and request as args say, then the steps."""
     pipelined = []
-    try:
-        if args.pipeline:
-            # Greeting, auth, request and the first data leave in one segment.
-            first = [s for s in args.steps if s.startswith("send:")][:1]
-            pipelined = first
-            sock.sendall(greeting + auth + request + b"".join(unescape(s[5:]) for s in first))
-        else:
-            write(sock, greeting, args.split)
-        method = recv_exact(sock, 2)
-        out("method", "%02x" % method[1])
-        if method[1] == 0xFF:
-            check_closed(sock)
-            return
-        if method[1] == 2:
-            if not args.pipeline:
-                write(sock, auth, args.split)
-            status = recv_exact(sock, 2)
-            out("auth", "%02x" % status[1])
-            if status[0] != 1:
-                out("bad-auth-version", "%02x" % status[0])
-            if status[1] != 0:
-                check_closed(sock)
-                return
+    if args.pipeline:
+        # Greeting, auth, request and the first data leave in one segment.
+        first = [s for s in args.steps if s.startswith("send:")][:1]
+        pipelined = first
+        sock.sendall(greeting + auth + request + b"".join(unescape(s[5:]) for s in first))
+    else:
+        write(sock, greeting, args.split)
+    method = recv_exact(sock, 2)
+    out("method", "%02x" % method[1])
+    if method[1] == 0xFF:
+        check_closed(sock)
+        return
+    if method[1] == 2:
         if not args.pipeline:
-            write(sock, request, args.split)
-        if read_reply(sock) != 0:
+            write(sock, auth, args.split)
+        status = recv_exact(sock, 2)
+        out("auth", "%02x" % status[1])
+        if status[0] != 1:
+            out("bad-auth-version", "%02x" % status[0])
+        if status[1] != 0:
             check_closed(sock)
             return
-        if args.bnd_file:
-            write_bnd(args.bnd_file)
-        run_steps(sock, args.steps, pipelined)
-    except Closed:
-        out("closed")
-    except socket.timeout:
-        out("timeout")
-    except (ConnectionResetError, BrokenPipeError):
-        out("reset")
-    finally:
-        sock.close()
+    if not args.pipeline:
+        write(sock, request, args.split)
+    if read_reply(sock) != 0:
+        check_closed(sock)
+        return
+    if args.bnd_file:
+        write_bnd(args.bnd_file)
+    run_steps(sock, args.steps, pipelined)
 
 
 LAST_BND = []
@@ -224,8 +220,13 @@ def plain(args):
         out("error", "connect", e.strerror or str(e))
         sys.exit(2)
     out("local", *sock.getsockname()[:2])
+    guarded(sock, run_steps, sock, args.steps, [])
+
+
+def guarded(sock, fn, *fnargs):
+    """Runs fn(*fnargs), then closes sock; a conversation cut short ends in one word."""
     try:
-        run_steps(sock, args.steps, [])
+        fn(*fnargs)
     except Closed:
         out("closed")
     except socket.timeout:
