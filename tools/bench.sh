@@ -338,6 +338,9 @@ if [ -n "${R[socks46:max.ok]:-}" ]; then
 	fi
 fi
 target "$MAX_N concurrent relayed connections without an error" "$max_ok"
+# Wall-clock figures swing with the machine's other load; CPU time per unit hardly does.
+cpu_note "connection (us)" "${R[socks46:cpu_us]:-}" "${R[dante:cpu_us]:-}" Dante
+cpu_note "GB relayed, 1 stream (ms)" "${R[socks46:cpg1]:-}" "${R[dante:cpg1]:-}" Dante
 printf '\n(Pss counts the proxy processes'"'"' memory, not kernel socket buffers; bench ran %ss.)\n' \
 	$(($(date +%s) - START))
 exit 0

@@ -279,6 +279,15 @@ target()
 	printf '  %-62s %s\n' "$what" "$ok"
 }
 
+# cpu_note WHAT OURS THEIRS WHO: how socks46's CPU time per WHAT compares with WHO's.
+cpu_note()
+{
+	[ -n "$2" ] && [ -n "$3" ] && [ "$2" -gt 0 ] || return 0
+	awk -v w="$1" -v a="$2" -v b="$3" -v who="$4" 'BEGIN {
+		printf "  CPU per %s: socks46 %s, %s %s: %.2fx its CPU -> %.1fx the rate on equal CPU\n",
+			w, a, who, b, a / b, b / a }'
+}
+
 verdict()
 {
 	awk -v v="${1:-}" -v op="$2" -v t="$3" 'BEGIN {

@@ -238,5 +238,7 @@ target "conn/s above proxychains4 + Dante, $RATE_CONC in flight ($(ratio "${R[so
 	"$(verdict "$(ratio "${R[socks46:cps]:-}" "${R[proxychains:cps]:-}" | tr -d x)" '>=' 1.0001)"
 target "conn/s above proxychains4 + Dante, 1 in flight ($(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}"))" \
 	"$(verdict "$(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}" | tr -d x)" '>=' 1.0001)"
+cpu_note "connection (us)" "${R[socks46:cpu_us]:-}" "${R[proxychains:cpu_us]:-}" "proxychains4 + Dante"
+cpu_note "GB relayed (ms)" "${R[socks46:cpg1]:-}" "${R[proxychains:cpg1]:-}" "proxychains4 + Dante"
 printf '(whole path ran %ss)\n' $(($(date +%s) - START))
 exit 0
