@@ -155,24 +155,25 @@ def http_get(addr, port, expect, af=None, dual=False):
     ok("GET %s:%d returned %r" % (addr, port, expect))
 
 
-def connect_error(addr, port, mark=0):
-    """Prints the errno name of a connect that must fail at once."""
+def connect_error(addr, port, mark=0, timed=False):
+    """Prints the errno name of a connect that must fail at once (and, timed, its ms)."""
+    import time
     s = socket.socket(fam(addr), socket.SOCK_STREAM)
     if mark:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
-    s.settimeout(3)
+    s.settimeout(10)
+    start = time.monotonic()
     try:
         s.connect((addr, port))
         s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        if s.recv(10):
-            print("connected")
-            return
-        print("eof")
+        what = "connected" if s.recv(10) else "eof"
     except socket.timeout:
-        print("timeout")
+        what = "timeout"
     except OSError as e:
         import errno
-        print(errno.errorcode.get(e.errno, str(e.errno)))
+        what = errno.errorcode.get(e.errno, str(e.errno))
+    ms = int((time.monotonic() - start) * 1000)
+    print("%s %d" % (what, ms) if timed else what)
 
 
 def udp_denied(addr):
@@ -229,6 +230,8 @@ def main():
         http_get(args[0], int(args[1]), args[2])
     elif cmd == "get-dual":
         http_get(args[0], int(args[1]), args[2], af=socket.AF_INET6, dual=True)
+    elif cmd == "connect-time":
+        connect_error(args[0], int(args[1]), timed=True)
     elif cmd == "connect-error":
         connect_error(args[0], int(args[1]), int(args[2], 0) if len(args) > 2 else 0)
     elif cmd == "udp-denied":
