@@ -1,5 +1,5 @@
 #!/bin/bash
-# vmmax.sh — boots a KVM guest with the vmtest kernel to run the BENCH_MAX-connection test there, when the host's descriptor limit cannot be raised.
+# vmmax.sh — boots a QEMU guest (TCG; BENCH_VM_ACCEL=kvm where KVM works) with the vmtest kernel to run the BENCH_MAX-connection test with one gateway process, when the host's descriptor limit cannot be raised.
 # usage: tools/bench/vmmax.sh WORKDIR   (S46_BIN, S46_TOOLS, BENCH_MAX in the environment)
 # Prints the guest's result line (see vmguest.sh), or "error=..." and exits 1. It reuses what
 # `make vmtest` leaves in its cache (an unpacked Debian kernel) and vmtest's initramfs and
