@@ -187,7 +187,7 @@ gw_reload()
 # wait_port NS ADDR PORT [TIMEOUT]: wait until something listens on TCP ADDR:PORT in NS.
 wait_port()
 {
-	local ns=$1 addr=$2 port=$3 tmo=${4:-5} end
+	local ns=$1 addr=$2 port=$3 tmo=${4:-10} end
 	end=$(($(date +%s%N) + tmo * 1000000000))
 	while [ "$(date +%s%N)" -lt "$end" ]; do
 		ip netns exec "$ns" ss -Htln "sport = :$port" 2>/dev/null |
@@ -388,7 +388,7 @@ dns_serve()
 		printf '%s\n' "$@"
 	} >"$conf"
 	SPAWN_NAME=dnsmasq-${ns#"$T"} spawn "$ns" dnsmasq --keep-in-foreground --conf-file="$conf"
-	ip netns exec "$ns" sh -c 'for i in $(seq 100); do
+	ip netns exec "$ns" sh -c 'for i in $(seq 200); do
 		ss -Hlun "sport = :53" | grep -q . && exit 0; sleep 0.05; done; exit 1' ||
 		fail "dnsmasq in $ns did not start"
 }
@@ -429,7 +429,7 @@ _dns_up()
 	spawn "$NS_GW" dnsmasq --keep-in-foreground --conf-file="$TMP/dnsmasq.conf"
 	DNS_PID=$SPAWNED_PID
 	DNS_LOG=$SPAWNED_LOG
-	ip netns exec "$NS_GW" sh -c 'for i in $(seq 100); do
+	ip netns exec "$NS_GW" sh -c 'for i in $(seq 200); do
 		ss -Hlun "sport = :53" | grep -q 127.0.0.1 && exit 0; sleep 0.05; done; exit 1' ||
 		fail "dnsmasq did not start"
 }
