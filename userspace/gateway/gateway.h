@@ -84,7 +84,7 @@ void worker_session_gone(struct worker *w);
 /* Takes over an accepted client socket. Returns 0 or -errno (the fd is then closed). */
 int session_new(struct worker *w, int fd, const struct sockaddr *peer);
 /* The result of the session's auth job (owner), on the worker's thread. */
-void session_auth_result(void *owner, bool ok);
+void handshake_auth_result(void *owner, bool ok);
 /* Ends a session at once (drain timeout, shutdown), logging it. */
 void session_abort(struct session *s, const char *why);
 

@@ -157,7 +157,7 @@ static void worker_deliver_auth(struct worker *w)
 		struct auth_job *next = j->next;
 
 		if (j->owner)
-			session_auth_result(j->owner, j->ok);
+			handshake_auth_result(j->owner, j->ok);
 		authpool_job_free(j);
 		j = next;
 	}

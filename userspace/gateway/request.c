@@ -1,0 +1,152 @@
+/* request.c — a request: access rules, an upstream route, or the command that serves it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "chain.h"
+#include "netmon.h"
+#include "rules.h"
+#include "session.h"
+#include "upstream.h"
+
+int request_filter(void *arg, const struct sockaddr *sa)
+{
+	struct session *s = arg;
+	char name[300], *colon;
+
+	/* s->dest is "name:port" as the request gave it; the port is after the last colon. */
+	snprintf(name, sizeof(name), "%s", s->dest ? s->dest : "");
+	colon = strrchr(name, ':');
+	if (colon)
+		*colon = '\0';
+	/* An address request (or a literal sent as a name) has no name for the name rules. */
+	if (name[0] == '[' || rules_is_ip(name))
+		colon = NULL;
+	if (rules_check_addr(s->w->snap->conf.rules, &s->client.sa, s->user, rules_cmd_bit(s->cmd),
+			     colon && *name ? name : NULL, sa) < 0)
+		return EACCES;
+	/* Fail fast, without an attempt or a Happy Eyeballs delay, where no route leads. */
+	return netmon_has_route(netmon_global(), sa) ? 0 : ENETUNREACH;
+}
+
+/* Replies from an upstream are passed on as they are: REP, BND.ADDR and BND.PORT. */
+static void request_chain_cb(void *arg, const struct chain_result *r)
+{
+	struct session *s = arg;
+	uint8_t buf[SOCKS5_REPLY_MAX];
+	size_t n;
+
+	if (r->final)
+		s->chain = NULL;
+	if (r->peer)
+		memcpy(&s->via, r->peer, addr_sa_len(r->peer));
+	if (r->upstream && (!s->upname || strcmp(s->upname, r->upstream))) {
+		free(s->upname);
+		s->upname = strdup(r->upstream);
+	}
+	if (!r->bnd) {
+		session_fail(s, r->rep, "upstream failed", r->err);
+		return;
+	}
+	n = socks5_build_reply_addr(buf, r->rep, r->bnd);
+	if (!r->final) {
+		bindreply_first(s, buf, n);
+		return;
+	}
+	if (r->rep != SOCKS5_REP_SUCCEEDED || r->fd < 0) {
+		s->rep = r->rep;
+		session_finish_with(s, buf, n, "upstream reply", 0);
+		return;
+	}
+	s->ofd = r->fd;
+	if (s->cmd == SOCKS5_CMD_RESOLVE || s->cmd == SOCKS5_CMD_RESOLVE_PTR) {
+		s->rep = r->rep;
+		session_finish_with(s, buf, n, "resolved", 0);
+		return;
+	}
+	session_reply_then_relay(s, buf, n);
+}
+
+/* A request a route sends upstream (UDP ASSOCIATE never is); returns true if it took it. */
+static bool request_route(struct session *s, struct socks5_request *req)
+{
+	const struct upstream_route *rt;
+	int err;
+
+	if (req->cmd == SOCKS5_CMD_UDP_ASSOCIATE)
+		return false;
+	rt = upstream_match(s->w->snap->conf.upstreams, &req->dst);
+	if (!rt)
+		return false;
+	s->chain = chain_start(s->w, rt, req->cmd, &req->dst, request_chain_cb, s, &err);
+	if (!s->chain)
+		session_fail(s, socks5_rep_from_errno(err), "upstream failed", -err);
+	return true;
+}
+
+static void request_dispatch(struct session *s, struct socks5_request *req)
+{
+	switch (req->cmd) {
+	case SOCKS5_CMD_BIND:
+		bindreply_start(s, &req->dst);
+		break;
+	case SOCKS5_CMD_CONNECT:
+		connectcmd_start(s, &req->dst);
+		break;
+	case SOCKS5_CMD_UDP_ASSOCIATE:
+		udpctl_start(s, &req->dst);
+		break;
+	case SOCKS5_CMD_RESOLVE:
+		resolvecmd_start(s, &req->dst);
+		break;
+	case SOCKS5_CMD_RESOLVE_PTR:
+		resolvecmd_ptr_start(s, &req->dst);
+		break;
+	default:
+		session_fail(s, SOCKS5_REP_CMD_NOT_SUPPORTED, "command not supported", 0);
+		break;
+	}
+}
+
+/* A complete request: the handshake is over, start what it asks for. */
+static void request_start(struct session *s, struct socks5_request *req)
+{
+	char dest[300];
+
+	s->cmd = req->cmd;
+	s->dest = strdup(socks5_addr_format(&req->dst, dest, sizeof(dest)));
+	socks5_addr_unliteral(&req->dst);
+	s->state = SESSION_CONNECTING;
+	/* Until the reply is out, the client is not read: early bytes wait in the socket. */
+	session_watch(s, 0);
+	ev_timer_start(s->w->loop, &s->timer, s->w->snap->conf.connect_timeout_s * 1000u);
+	/* Before any DNS query or outbound socket; names may be checked again per address. */
+	if (rules_check_request(s->w->snap->conf.rules, &s->client.sa, s->user, req->cmd,
+				&req->dst) < 0) {
+		session_fail(s, SOCKS5_REP_NOT_ALLOWED, "denied by rule", EACCES);
+		return;
+	}
+	if (!request_route(s, req))
+		request_dispatch(s, req);
+}
+
+int request_parse(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct socks5_request req;
+	uint8_t rep;
+	int n = socks5_parse_request(buf, len, &req, &rep);
+
+	if (n < 0) {
+		session_fail(s, rep, n == -EPROTO ? "malformed request" : socks5_rep_str(rep), 0);
+		return n;
+	}
+	if (n > 0) {
+		/* Bytes behind the request are the stream's first bytes: keep them. */
+		memmove(s->hs->in, buf + n, len - (size_t)n);
+		s->hs->in_len = (uint16_t)(len - (size_t)n);
+		request_start(s, &req);
+	}
+	return n;
+}
