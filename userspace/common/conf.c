@@ -19,10 +19,7 @@ struct conf_key {
 	conf_setter *set;
 };
 
-static int conf_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int conf_err(char *err, size_t errlen, const char *fmt, ...)
+int conf_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -64,5 +64,7 @@ int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
 
 /* Parses an unsigned number in [min, max] (decimal, or 0x hex). Returns 0 or -EINVAL. */
 int conf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+/* Formats a configuration error message into err; returns -EINVAL for the caller to pass on. */
+int conf_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -2,7 +2,6 @@
 #include "rules.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,19 +44,6 @@ struct rules {
 	struct rule *v;
 	size_t n, cap;
 };
-
-static int rules_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int rules_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 struct rules *rules_new(void)
 {
@@ -255,12 +241,12 @@ static int rules_parse_cond(struct rule *r, const char *key, const char *val, un
 	for (k = 0; k < 5 && strcmp(key, keys[k]); k++)
 		;
 	if (k == 5)
-		return rules_err(err, errlen,
-				 "rule: unknown condition '%s' (from, user, cmd, to, port)", key);
+		return conf_err(err, errlen,
+				"rule: unknown condition '%s' (from, user, cmd, to, port)", key);
 	if (!val)
-		return rules_err(err, errlen, "rule: '%s' needs a value", key);
+		return conf_err(err, errlen, "rule: '%s' needs a value", key);
 	if (*seen & (1u << k))
-		return rules_err(err, errlen, "rule: '%s' given twice", key);
+		return conf_err(err, errlen, "rule: '%s' given twice", key);
 	*seen |= 1u << k;
 	switch (k) {
 	case 0:
@@ -269,7 +255,7 @@ static int rules_parse_cond(struct rule *r, const char *key, const char *val, un
 	case 1:
 		r->has_user = true;
 		if (strcmp(val, "-") && !(r->user = strdup(val)))
-			return rules_err(err, errlen, "rule: out of memory");
+			return conf_err(err, errlen, "rule: out of memory");
 		break;
 	case 2:
 		ret = rules_parse_cmds(val, &r->cmds);
@@ -282,7 +268,7 @@ static int rules_parse_cond(struct rule *r, const char *key, const char *val, un
 		break;
 	}
 	if (ret < 0)
-		return rules_err(err, errlen, "rule: bad %s '%s'", key, val);
+		return conf_err(err, errlen, "rule: bad %s '%s'", key, val);
 	return 0;
 }
 
@@ -293,7 +279,7 @@ static int rules_parse(struct rule *r, char *text, char *err, size_t errlen)
 	int ret;
 
 	if (!tok || (strcmp(tok, "allow") && strcmp(tok, "deny")))
-		return rules_err(err, errlen, "rule: must start with allow or deny");
+		return conf_err(err, errlen, "rule: must start with allow or deny");
 	r->action = strcmp(tok, "allow") ? RULES_DENY : RULES_ALLOW;
 	r->port_hi = 65535;
 	while ((tok = strtok_r(NULL, " \t", &save))) {
@@ -313,7 +299,7 @@ int rules_add(struct rules *rs, const char *text, const char *file, unsigned lin
 	int ret = -ENOMEM;
 
 	if (!copy)
-		return rules_err(err, errlen, "rule: out of memory");
+		return conf_err(err, errlen, "rule: out of memory");
 	ret = rules_parse(&r, copy, err, errlen);
 	if (ret < 0)
 		goto out;
@@ -322,7 +308,7 @@ int rules_add(struct rules *rs, const char *text, const char *file, unsigned lin
 		struct rule *v = realloc(rs->v, cap * sizeof(*v));
 
 		if (!v) {
-			ret = rules_err(err, errlen, "rule: out of memory");
+			ret = conf_err(err, errlen, "rule: out of memory");
 			goto out;
 		}
 		rs->v = v;
@@ -330,7 +316,7 @@ int rules_add(struct rules *rs, const char *text, const char *file, unsigned lin
 	}
 	r.line = file ? line : (unsigned)rs->n + 1;
 	if (file && !(r.file = strdup(file))) {
-		ret = rules_err(err, errlen, "rule: out of memory");
+		ret = conf_err(err, errlen, "rule: out of memory");
 		goto out;
 	}
 	rs->v[rs->n++] = r;

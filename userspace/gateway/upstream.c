@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,19 +35,6 @@ struct upstream_table {
 	struct upstream_route *routes;
 	size_t nroutes;
 };
-
-static int upstream_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int upstream_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
 
 struct upstream_table *upstream_table_new(void)
 {
@@ -115,12 +101,12 @@ static int upstream_parse_hostport(struct upstream *u, const char *v, char *err,
 	memset(&u->addr, 0, sizeof(u->addr));
 	colon = strrchr(v, ':');
 	if (!colon || conf_parse_uint(colon + 1, 1, 65535, &port) < 0)
-		return upstream_err(err, errlen, "upstream: '%s' is not HOST:PORT", v);
+		return conf_err(err, errlen, "upstream: '%s' is not HOST:PORT", v);
 	u->host = strndup(v, (size_t)(colon - v));
 	if (!u->host)
 		return -ENOMEM;
 	if (!upstream_valid_label(u->host, 253) || strchr(u->host, '_'))
-		return upstream_err(err, errlen, "upstream: '%s' is not HOST:PORT", v);
+		return conf_err(err, errlen, "upstream: '%s' is not HOST:PORT", v);
 	u->port = (uint16_t)port;
 	return 0;
 }
@@ -133,8 +119,8 @@ static int upstream_read_password(struct upstream *u, const char *path, char *er
 	size_t n;
 
 	if (!f)
-		return upstream_err(err, errlen, "upstream: password-file %s: %s", path,
-				    strerror(errno));
+		return conf_err(err, errlen, "upstream: password-file %s: %s", path,
+				strerror(errno));
 	if (!fgets(line, sizeof(line), f))
 		line[0] = '\0';
 	fclose(f);
@@ -142,9 +128,9 @@ static int upstream_read_password(struct upstream *u, const char *path, char *er
 	line[n] = '\0';
 	if (n == 0 || n > 255) {
 		explicit_bzero(line, sizeof(line));
-		return upstream_err(err, errlen,
-				    "upstream: password-file %s: first line must hold 1-255 bytes",
-				    path);
+		return conf_err(err, errlen,
+				"upstream: password-file %s: first line must hold 1-255 bytes",
+				path);
 	}
 	u->pass = strdup(line);
 	explicit_bzero(line, sizeof(line));
@@ -158,22 +144,21 @@ static int upstream_parse(struct upstream *u, char *text, char *err, size_t errl
 
 	tok = strtok_r(text, " \t", &save);
 	if (!tok || !upstream_valid_label(tok, 64) || strchr(tok, ','))
-		return upstream_err(
-		    err, errlen,
-		    "upstream: expected NAME HOST:PORT [user USER password-file FILE]");
+		return conf_err(err, errlen,
+				"upstream: expected NAME HOST:PORT [user USER password-file FILE]");
 	if (!(u->name = strdup(tok)))
 		return -ENOMEM;
 	tok = strtok_r(NULL, " \t", &save);
 	if (!tok)
-		return upstream_err(err, errlen, "upstream %s: missing HOST:PORT", u->name);
+		return conf_err(err, errlen, "upstream %s: missing HOST:PORT", u->name);
 	if ((ret = upstream_parse_hostport(u, tok, err, errlen)) < 0)
 		return ret;
 	while ((tok = strtok_r(NULL, " \t", &save))) {
 		char *val = strtok_r(NULL, " \t", &save);
 
 		if (!val)
-			return upstream_err(err, errlen, "upstream %s: missing value for '%s'",
-					    u->name, tok);
+			return conf_err(err, errlen, "upstream %s: missing value for '%s'", u->name,
+					tok);
 		if (!strcmp(tok, "user") && strlen(val) <= 255) {
 			free(u->user);
 			if (!(u->user = strdup(val)))
@@ -181,13 +166,12 @@ static int upstream_parse(struct upstream *u, char *text, char *err, size_t errl
 		} else if (!strcmp(tok, "password-file")) {
 			pwfile = val;
 		} else {
-			return upstream_err(err, errlen, "upstream %s: unexpected '%s'", u->name,
-					    tok);
+			return conf_err(err, errlen, "upstream %s: unexpected '%s'", u->name, tok);
 		}
 	}
 	if (!u->user != !pwfile)
-		return upstream_err(err, errlen, "upstream %s: user and password-file go together",
-				    u->name);
+		return conf_err(err, errlen, "upstream %s: user and password-file go together",
+				u->name);
 	return pwfile ? upstream_read_password(u, pwfile, err, errlen) : 0;
 }
 
@@ -203,7 +187,7 @@ int upstream_add(struct upstream_table *t, const char *text, char *err, size_t e
 	if (ret < 0)
 		goto fail;
 	if (upstream_find(t, u->name)) {
-		ret = upstream_err(err, errlen, "upstream %s: defined twice", u->name);
+		ret = conf_err(err, errlen, "upstream %s: defined twice", u->name);
 		goto fail;
 	}
 	ret = -ENOMEM;
@@ -216,7 +200,7 @@ int upstream_add(struct upstream_table *t, const char *text, char *err, size_t e
 	return 0;
 fail:
 	if (ret == -ENOMEM)
-		upstream_err(err, errlen, "upstream: out of memory");
+		conf_err(err, errlen, "upstream: out of memory");
 	upstream_free_one(u);
 	free(copy);
 	return ret;
@@ -313,14 +297,14 @@ static int upstream_parse_via(const struct upstream_table *t, struct upstream_ro
 		struct upstream *u = upstream_find(t, name);
 
 		if (!u)
-			return upstream_err(err, errlen, "route: unknown upstream '%s'", name);
+			return conf_err(err, errlen, "route: unknown upstream '%s'", name);
 		if (r->nvia == UPSTREAM_MAX_VIA)
-			return upstream_err(err, errlen, "route: more than %d upstreams",
-					    UPSTREAM_MAX_VIA);
+			return conf_err(err, errlen, "route: more than %d upstreams",
+					UPSTREAM_MAX_VIA);
 		r->via[r->nvia++] = u;
 	}
 	if (!r->nvia)
-		return upstream_err(err, errlen, "route: via needs an upstream name");
+		return conf_err(err, errlen, "route: via needs an upstream name");
 	return 0;
 }
 
@@ -335,37 +319,37 @@ static int upstream_route_parse(const struct upstream_table *t, struct upstream_
 		if (n < 16)
 			tok[n++] = p;
 		else
-			return upstream_err(err, errlen, "route: too many words");
+			return conf_err(err, errlen, "route: too many words");
 	for (i = 0; i < n; i += 2) {
 		if (!strcmp(tok[i], "direct"))
 			break;
 		if (i + 1 == n)
-			return upstream_err(err, errlen, "route: missing value for '%s'", tok[i]);
+			return conf_err(err, errlen, "route: missing value for '%s'", tok[i]);
 		if (!strcmp(tok[i], "to")) {
 			if ((ret = upstream_parse_to(r, tok[i + 1])) == -ENOMEM)
 				return ret;
 			if (ret < 0)
-				return upstream_err(
-				    err, errlen, "route: to '%s' is not a CIDR, .SUFFIX, NAME or *",
-				    tok[i + 1]);
+				return conf_err(err, errlen,
+						"route: to '%s' is not a CIDR, .SUFFIX, NAME or *",
+						tok[i + 1]);
 		} else if (!strcmp(tok[i], "port")) {
 			if (upstream_parse_port(r, tok[i + 1]) < 0)
-				return upstream_err(err, errlen, "route: port '%s' is not N or N-M",
-						    tok[i + 1]);
+				return conf_err(err, errlen, "route: port '%s' is not N or N-M",
+						tok[i + 1]);
 		} else if (!strcmp(tok[i], "via")) {
 			if ((ret = upstream_parse_via(t, r, tok[i + 1], err, errlen)) < 0)
 				return ret;
 			break;
 		} else {
-			return upstream_err(err, errlen, "route: unexpected '%s'", tok[i]);
+			return conf_err(err, errlen, "route: unexpected '%s'", tok[i]);
 		}
 	}
 	if (i >= n)
-		return upstream_err(err, errlen,
-				    "route: needs `via NAME[,NAME...]` or `direct` at the end");
+		return conf_err(err, errlen,
+				"route: needs `via NAME[,NAME...]` or `direct` at the end");
 	i += strcmp(tok[i], "direct") ? 2 : 1;
 	if (i < n)
-		return upstream_err(err, errlen, "route: unexpected '%s' after the target", tok[i]);
+		return conf_err(err, errlen, "route: unexpected '%s' after the target", tok[i]);
 	return 0;
 }
 
@@ -388,7 +372,7 @@ int upstream_add_route(struct upstream_table *t, const char *text, char *err, si
 		ret = -ENOMEM;
 	}
 	if (ret == -ENOMEM)
-		upstream_err(err, errlen, "route: out of memory");
+		conf_err(err, errlen, "route: out of memory");
 	free(r.name);
 	return ret;
 }
