@@ -248,28 +248,27 @@ int socks5_build_request(uint8_t *buf, uint8_t cmd, const struct socks5_addr *ds
 	return (int)(3 + socks5_put_addr(buf + 3, dst));
 }
 
-int socks5_parse_choice(const uint8_t *buf, size_t len, uint8_t *method)
+/* A two-byte answer: version ver, then the value. A wrong version is malformed at once. */
+static int socks5_parse_pair(const uint8_t *buf, size_t len, uint8_t ver, uint8_t *value)
 {
 	if (len < 1)
 		return 0;
-	if (buf[0] != SOCKS5_VER)
+	if (buf[0] != ver)
 		return -EPROTO;
 	if (len < 2)
 		return 0;
-	*method = buf[1];
+	*value = buf[1];
 	return 2;
+}
+
+int socks5_parse_choice(const uint8_t *buf, size_t len, uint8_t *method)
+{
+	return socks5_parse_pair(buf, len, SOCKS5_VER, method);
 }
 
 int socks5_parse_auth_reply(const uint8_t *buf, size_t len, uint8_t *status)
 {
-	if (len < 1)
-		return 0;
-	if (buf[0] != SOCKS5_AUTH_VER)
-		return -EPROTO;
-	if (len < 2)
-		return 0;
-	*status = buf[1];
-	return 2;
+	return socks5_parse_pair(buf, len, SOCKS5_AUTH_VER, status);
 }
 
 int socks5_parse_reply(const uint8_t *buf, size_t len, uint8_t *rep, struct socks5_addr *bnd)
