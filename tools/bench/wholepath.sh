@@ -95,23 +95,23 @@ whole_setup()
 	[ -n "$root" ] || skip_all "no cgroup2 mount"
 	CG=$root/s46bench$$
 	mkdir "$CG" || skip_all "cannot create cgroup $CG"
-	# Dante resolves with libc, which `ip netns exec` points at these files. The load
-	# generator runs with the host's /etc, where the name does not exist: only the agent
-	# (or proxychains) can make it resolve.
+	# Dante resolves with libc, which `ip netns exec` points at these files: the same
+	# dnsmasq as the gateway's. The load generator runs with the host's /etc, where the
+	# name does not exist: only the agent (or proxychains) can make it resolve.
 	mkdir -p "/etc/netns/$NS"
-	printf 'nameserver 127.0.0.1\n' >"/etc/netns/$NS/resolv.conf"
-	printf '127.0.0.1 localhost\n127.0.0.1 %s\n' "$NAME" >"/etc/netns/$NS/hosts"
+	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n' >"/etc/netns/$NS/resolv.conf"
+	printf '127.0.0.1 localhost\n' >"/etc/netns/$NS/hosts"
 
 	"${NSX[@]}" "$S46_TOOLS/s46sink" --listen 127.0.0.1:$SINK_PORT >"$TMP/sink.log" 2>&1 &
 	PIDS+=($!)
 	wait_listen $SINK_PORT $! || skip_all "s46sink did not start"
-	# The gateway's resolver: the name has an A record only.
+	# The resolver of the gateway and of Dante: the name has an A record only.
 	"${NSX[@]}" dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll --bind-interfaces \
-		--listen-address=127.0.0.1 --port=5353 --user=root --pid-file="$TMP/dnsmasq.pid" \
+		--listen-address=127.0.0.1 --port=53 --user=root --pid-file="$TMP/dnsmasq.pid" \
 		--host-record="$NAME,127.0.0.1" >"$TMP/dnsmasq.log" 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 50); do
-		"${NSX[@]}" ss -Hlun "sport = :5353" | grep -q . && break
+		"${NSX[@]}" ss -Hlun "sport = :53" | grep -q . && break
 		sleep 0.1
 	done
 }
@@ -121,7 +121,7 @@ start_gateway()
 	PORT[socks46]=${PORT[gateway]}
 	# shellcheck disable=SC2086
 	start socks46 "$TMP/gateway.log" "${NSX[@]}" "$S46_BIN" gateway \
-		--listen 127.0.0.1:"${PORT[gateway]}" --dns-server 127.0.0.1:5353 \
+		--listen 127.0.0.1:"${PORT[gateway]}" --dns-server 127.0.0.1 \
 		${BENCH_GATEWAY_ARGS:---log-level warn}
 	local rc=$?
 	GW_PID=$STARTED
@@ -201,7 +201,7 @@ fi
 
 printf '\nwhole path — a program in a test cgroup resolves %s with getaddrinfo and connects:\n' "$NAME"
 printf '  socks46:     cgroup BPF -> agent (fake address) -> gateway (resolves via dnsmasq) -> sink\n'
-printf '  proxychains: proxychains4 (LD_PRELOAD, proxy_dns) -> Dante (resolves via libc) -> sink\n'
+printf '  proxychains: proxychains4 (LD_PRELOAD, proxy_dns) -> Dante (libc, the same dnsmasq) -> sink\n'
 printf '  direct:      the same program straight to 127.0.0.1.\n'
 printf 'Same namespace, cores and s46sink as above. Load average before / after: %s / %s\n\n' \
 	"$LOAD0" "$(cut -d' ' -f1-3 /proc/loadavg)"
