@@ -323,9 +323,9 @@ done
 [ -n "${NOTE[max]:-}" ] && printf 'note: %s\n' "${NOTE[max]}"
 
 printf '\nissue targets (socks46):\n'
-target "single stream >= 0.8x direct ($(ratio "${R[socks46:gbps1]:-}" "${R[direct:gbps1]:-}"))" \
+target "single stream >= 0.8x direct ($(ratio "${R[socks46:gbps1]:-}" "${R[direct:gbps1]:-}"); rounds: $(round_ratios socks46 direct gbps1))" \
 	"$(verdict "$(ratio "${R[socks46:gbps1]:-}" "${R[direct:gbps1]:-}" | tr -d x)" '>=' 0.8)"
-target "connection rate >= 3x Dante ($(ratio "${R[socks46:cps]:-}" "${R[dante:cps]:-}"))" \
+target "connection rate >= 3x Dante ($(ratio "${R[socks46:cps]:-}" "${R[dante:cps]:-}"); rounds: $(round_ratios socks46 dante cps))" \
 	"$(verdict "$(ratio "${R[socks46:cps]:-}" "${R[dante:cps]:-}" | tr -d x)" '>=' 3)"
 target "<= 4096 bytes per idle relayed connection (${R[socks46:idle.bpc]:--})" \
 	"$(verdict "${R[socks46:idle.bpc]:-}" '<=' 4096)"

@@ -141,6 +141,9 @@ stream_run()
 	e=$(kv "$line" errors)
 	R[$name:gbps${n}_err]=$((${R[$name:gbps${n}_err]:-0} + ${e:-1}))
 	# A run with an error (a stalled relay) has no throughput figure.
+	local g=-
+	[ "${e:-1}" = 0 ] && g=$(kv "$line" gbps)
+	R[$name:gbps${n}_runs]="${R[$name:gbps${n}_runs]:-} ${g:--}"
 	if [ "${e:-1}" = 0 ] && better "$(kv "$line" gbps)" "${R[$name:gbps$n]:-}"; then
 		R[$name:gbps$n]=$(kv "$line" gbps)
 	fi
@@ -169,6 +172,10 @@ rate_run()
 	e=$(kv "$line" errors)
 	c=$(kv "$line" conns)
 	R[$name:rate_err$k]=$((${R[$name:rate_err$k]:-0} + ${e:-1}))
+	c=${c:-0}
+	local v
+	v=$(kv "$line" cps)
+	R[$name:cps${k}_runs]="${R[$name:cps${k}_runs]:-} ${v:--}"
 	if better "$(kv "$line" cps)" "${R[$name:cps$k]:-}"; then
 		R[$name:cps$k]=$(kv "$line" cps)
 		R[$name:p50$k]=$(kv "$line" p50_us)
@@ -276,7 +283,19 @@ ratio_row()
 target()
 {
 	local what=$1 ok=$2
-	printf '  %-62s %s\n' "$what" "$ok"
+	printf '  %-84s %s\n' "$what" "$ok"
+}
+
+# round_ratios A B METRIC: A's figure over B's, round by round (the paths take turns, so
+# each pair saw about the same machine load); shows how much the load moved things.
+round_ratios()
+{
+	awk -v a="${R[$1:${3}_runs]:-}" -v b="${R[$2:${3}_runs]:-}" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " "); out = ""
+		for (i = 1; i <= n; i++)
+			out = out sprintf("%s%s", out == "" ? "" : " ",
+				(x[i] == "-" || y[i] == "-" || y[i] + 0 == 0) ? "-" : sprintf("%.2f", x[i] / y[i]))
+		print out }'
 }
 
 # cpu_note WHAT OURS THEIRS WHO: how socks46's CPU time per WHAT compares with WHO's.

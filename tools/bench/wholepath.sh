@@ -232,9 +232,9 @@ printf '(proxychains makes the non-blocking connect() blocking while it talks to
 printf ' the program'"'"'s connections go through one at a time whatever it has in flight.)\n'
 
 printf '\nissue targets (whole path):\n'
-target "single stream >= 0.5x direct ($(ratio "${R[socks46:gbps1]:-}" "${R[direct:gbps1]:-}"))" \
+target "single stream >= 0.5x direct ($(ratio "${R[socks46:gbps1]:-}" "${R[direct:gbps1]:-}"); rounds: $(round_ratios socks46 direct gbps1))" \
 	"$(verdict "$(ratio "${R[socks46:gbps1]:-}" "${R[direct:gbps1]:-}" | tr -d x)" '>=' 0.5)"
-target "conn/s above proxychains4 + Dante, $RATE_CONC in flight ($(ratio "${R[socks46:cps]:-}" "${R[proxychains:cps]:-}"))" \
+target "conn/s above proxychains4 + Dante, $RATE_CONC in flight ($(ratio "${R[socks46:cps]:-}" "${R[proxychains:cps]:-}"); rounds: $(round_ratios socks46 proxychains cps))" \
 	"$(verdict "$(ratio "${R[socks46:cps]:-}" "${R[proxychains:cps]:-}" | tr -d x)" '>=' 1.0001)"
 target "conn/s above proxychains4 + Dante, 1 in flight ($(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}"))" \
 	"$(verdict "$(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}" | tr -d x)" '>=' 1.0001)"
