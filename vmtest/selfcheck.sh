@@ -21,6 +21,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# What a normal system has and tests rely on (bash process substitution, /dev/stdin).
+if [ ! -d /dev/fd ] || [ ! -e /dev/stdin ]; then
+	echo "selfcheck: no /dev/fd or /dev/stdin"
+	exit 1
+fi
+
 ip netns add "$tag"
 ip -n "$tag" link set lo up
 ip -n "$tag" link add "${tag}a" type veth peer name "${tag}b"
