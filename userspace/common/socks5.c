@@ -9,22 +9,32 @@
 
 #include "addr.h"
 
-int socks5_parse_greeting(const uint8_t *buf, size_t len, struct socks5_greeting *g)
+/* Version ver, then a byte (an answer, or a length). A wrong version is malformed at once. */
+static int socks5_parse_pair(const uint8_t *buf, size_t len, uint8_t ver, uint8_t *value)
 {
-	size_t n;
-
 	if (len < 1)
 		return 0;
-	if (buf[0] != SOCKS5_VER)
+	if (buf[0] != ver)
 		return -EPROTO;
 	if (len < 2)
 		return 0;
-	n = buf[1];
+	*value = buf[1];
+	return 2;
+}
+
+int socks5_parse_greeting(const uint8_t *buf, size_t len, struct socks5_greeting *g)
+{
+	uint8_t nmethods = 0;
+	int ret = socks5_parse_pair(buf, len, SOCKS5_VER, &nmethods);
+	size_t n = nmethods;
+
+	if (ret <= 0)
+		return ret;
 	if (n == 0)
 		return -EPROTO;
 	if (len < 2 + n)
 		return 0;
-	g->nmethods = (uint8_t)n;
+	g->nmethods = nmethods;
 	memcpy(g->methods, buf + 2, n);
 	return (int)(2 + n);
 }
@@ -41,15 +51,12 @@ static int socks5_copy_str(char *dst, const uint8_t *src, size_t n)
 
 int socks5_parse_auth(const uint8_t *buf, size_t len, struct socks5_auth *a)
 {
-	size_t ulen, plen;
+	uint8_t ulen8 = 0;
+	int ret = socks5_parse_pair(buf, len, SOCKS5_AUTH_VER, &ulen8);
+	size_t ulen = ulen8, plen;
 
-	if (len < 1)
-		return 0;
-	if (buf[0] != SOCKS5_AUTH_VER)
-		return -EPROTO;
-	if (len < 2)
-		return 0;
-	ulen = buf[1];
+	if (ret <= 0)
+		return ret;
 	if (ulen == 0)
 		return -EPROTO;
 	if (len < 2 + ulen + 1)
@@ -246,19 +253,6 @@ int socks5_build_request(uint8_t *buf, uint8_t cmd, const struct socks5_addr *ds
 	buf[1] = cmd;
 	buf[2] = 0;
 	return (int)(3 + socks5_put_addr(buf + 3, dst));
-}
-
-/* A two-byte answer: version ver, then the value. A wrong version is malformed at once. */
-static int socks5_parse_pair(const uint8_t *buf, size_t len, uint8_t ver, uint8_t *value)
-{
-	if (len < 1)
-		return 0;
-	if (buf[0] != ver)
-		return -EPROTO;
-	if (len < 2)
-		return 0;
-	*value = buf[1];
-	return 2;
 }
 
 int socks5_parse_choice(const uint8_t *buf, size_t len, uint8_t *method)
