@@ -7,6 +7,7 @@ import socket
 import sys
 
 import socks
+from socks5wire import recv_all
 
 
 def main():
@@ -22,12 +23,7 @@ def main():
         print("proxy error:", e, file=sys.stderr)
         sys.exit(1)
     s.sendall(b"GET /" + page.encode() + b" HTTP/1.0\r\nHost: " + host.encode() + b"\r\n\r\n")
-    buf = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        buf += d
+    buf = recv_all(s)
     head, _, body = buf.partition(b"\r\n\r\n")
     if b" 200 " not in head.split(b"\r\n", 1)[0]:
         print("bad status:", head.split(b"\r\n", 1)[0].decode("latin1"), file=sys.stderr)

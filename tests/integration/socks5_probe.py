@@ -35,7 +35,7 @@ import sys
 import threading
 import time
 
-from socks5wire import Closed, enc_addr, out, read_addr, recv_exact
+from socks5wire import Closed, enc_addr, out, read_addr, recv_all, recv_exact
 
 
 def show(data):
@@ -119,13 +119,7 @@ def run_steps(sock, steps, pipelined):
         elif op == "recv":
             out("data", show(recv_exact(sock, int(arg))))
         elif op == "readall":
-            buf = b""
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-            out("data", show(buf))
+            out("data", show(recv_all(sock)))
             out("eof")
         elif op == "echo":
             echo_check(sock, int(arg))

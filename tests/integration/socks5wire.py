@@ -21,6 +21,16 @@ def recv_exact(sock, n):
     return buf
 
 
+def recv_all(sock):
+    """Everything until the peer's EOF."""
+    buf = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return buf
+        buf += chunk
+
+
 def enc_addr(host, port):
     """ATYP, address and port; the ATYP follows the host's form (IPv4, IPv6 or a name)."""
     try:
