@@ -227,12 +227,59 @@ static void test_bad_start(void **state)
 	assert_int_equal(err, -EINVAL);
 }
 
+static void on_chosen(void *arg)
+{
+	((struct result *)arg)->calls += 100;
+}
+
+/* Pipelined: login and request leave with the greeting, before any answer, and only once. */
+static void test_pipeline(void **state)
+{
+	static const uint8_t want[] = {5, 1, 2,	  1,   3,   'b', 'o', 'b', 2,	'p', 'w', 5, 1, 0,
+				       3, 9, 'w', 'e', 'b', '6', '.', 't', 'e', 's', 't', 0, 80};
+	static const uint8_t answer[] = {5, 2, 1, 0, 5, 0, 0, 1, 198, 51, 100, 7, 0, 80};
+	struct socks5_addr dst = {0};
+	uint8_t sent[1024];
+	struct result r = {0};
+	struct ev_timer t;
+	struct s5client *c;
+	int sv[2], err;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	r.loop = ev_loop_new();
+	assert_non_null(r.loop);
+	ev_timer_init(&t, on_timeout);
+	assert_int_equal(socks5_addr_set_name(&dst, "web6.test", 80), 0);
+	c = s5client_start(r.loop, sv[0], "bob", "pw", SOCKS5_CMD_CONNECT, &dst, on_reply, &r,
+			   &err);
+	assert_non_null(c);
+	assert_int_equal(s5client_pipeline(c), 0);
+	s5client_on_chosen(c, on_chosen);
+	ev_timer_start(r.loop, &t, 100); /* only stops the loop: nothing answers yet */
+	ev_run(r.loop);
+	assert_int_equal(read(sv[1], sent, sizeof(sent)), (ssize_t)sizeof(want));
+	assert_memory_equal(sent, want, sizeof(want));
+	assert_int_equal(write(sv[1], answer, sizeof(answer)), (ssize_t)sizeof(answer));
+	ev_timer_start(r.loop, &t, 2000);
+	ev_run(r.loop);
+	assert_int_equal(r.finals, 1);
+	assert_int_equal(r.calls, 101); /* chosen once, then the reply */
+	assert_int_equal(r.err, 0);
+	assert_int_equal(r.rep[0], 0);
+	assert_int_equal(read(sv[1], sent, sizeof(sent)), -1); /* nothing sent twice */
+	ev_timer_stop(r.loop, &t);
+	ev_loop_free(r.loop);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_connect_no_auth), cmocka_unit_test(test_login_and_refusal),
 	    cmocka_unit_test(test_failures),	    cmocka_unit_test(test_bind_two_replies),
 	    cmocka_unit_test(test_reply_need),	    cmocka_unit_test(test_bad_start),
+	    cmocka_unit_test(test_pipeline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

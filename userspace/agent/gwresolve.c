@@ -10,6 +10,7 @@
 #include "ev.h"
 #include "gwresolve.h"
 #include "log.h"
+#include "s5client.h"
 #include "socks5.h"
 
 #define GWRESOLVE_TIMEOUT_MS 2000
@@ -18,12 +19,8 @@ struct gwresolve_req {
 	struct gwresolve *g;
 	int fd;
 	unsigned gw; /* index of the gateway asked */
-	bool sent;
-	int phase; /* 0 choice, 1 auth reply, 2 reply */
-	uint8_t out[SOCKS5_GREETING_MAX + SOCKS5_AUTH_MAX + SOCKS5_REQUEST_MAX];
-	size_t out_len;
-	uint8_t in[SOCKS5_REPLY_MAX + 8];
-	size_t in_len;
+	struct s5client *cl;
+	struct socks5_addr dst;
 	dnsd_exists_done_fn *done;
 	void *ctx;
 	struct ev_timer timer;
@@ -53,10 +50,9 @@ static void gwresolve_req_free(struct gwresolve_req *r)
 	struct gwresolve *g = r->g;
 
 	ev_timer_stop(g->loop, &r->timer);
-	if (r->fd >= 0) {
-		ev_io_del(g->loop, r->fd);
+	s5client_cancel(r->cl);
+	if (r->fd >= 0)
 		close(r->fd);
-	}
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -89,96 +85,31 @@ static int gwresolve_connect(struct gwresolve_req *r);
 /* This gateway did not answer: ask the next one, or give up (the name is faked). */
 static void gwresolve_next(struct gwresolve_req *r)
 {
-	ev_io_del(r->g->loop, r->fd);
+	s5client_cancel(r->cl);
+	r->cl = NULL;
 	close(r->fd);
 	r->fd = -1;
-	r->in_len = 0;
-	r->sent = false;
 	while (++r->gw < r->g->cfg.ngateways)
 		if (!gwresolve_connect(r))
 			return;
 	gwresolve_finish(r, -EHOSTUNREACH);
 }
 
-/* Returns 1 when finished (r freed), 0 for more bytes. */
-static int gwresolve_parse(struct gwresolve_req *r)
-{
-	const struct redirect_config *cfg = &r->g->cfg;
-	struct socks5_addr bnd;
-	size_t off = 0;
-	uint8_t v;
-	int n;
-
-	for (;;) {
-		const uint8_t *p = r->in + off;
-		size_t len = r->in_len - off;
-
-		if (r->phase == 0) {
-			n = socks5_parse_choice(p, len, &v);
-			if (n <= 0)
-				break;
-			if (v != (cfg->user ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE)) {
-				gwresolve_finish(r, -EPROTO);
-				return 1;
-			}
-			r->phase = cfg->user ? 1 : 2;
-		} else if (r->phase == 1) {
-			n = socks5_parse_auth_reply(p, len, &v);
-			if (n <= 0)
-				break;
-			if (v != SOCKS5_AUTH_SUCCESS) {
-				gwresolve_finish(r, -EACCES);
-				return 1;
-			}
-			r->phase = 2;
-		} else {
-			n = socks5_parse_reply(p, len, &v, &bnd);
-			if (n <= 0)
-				break;
-			/* 0x04 is the gateway's "the name does not exist / has no address". */
-			gwresolve_finish(r, v == SOCKS5_REP_SUCCEEDED	       ? 1
-					    : v == SOCKS5_REP_HOST_UNREACHABLE ? 0
-									       : -EOPNOTSUPP);
-			return 1;
-		}
-		off += (size_t)n;
-	}
-	if (n < 0) {
-		gwresolve_finish(r, n);
-		return 1;
-	}
-	memmove(r->in, r->in + off, r->in_len - off);
-	r->in_len -= off;
-	return 0;
-}
-
-static void gwresolve_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+static void gwresolve_reply(void *arg, int err, uint8_t rep, const struct socks5_addr *bnd,
+			    bool final)
 {
 	struct gwresolve_req *r = arg;
-	int soerr = 0;
-	socklen_t sl = sizeof(soerr);
-	ssize_t n;
 
-	if (!r->sent) {
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr ||
-		    send(fd, r->out, r->out_len, MSG_NOSIGNAL) != (ssize_t)r->out_len) {
-			gwresolve_next(r);
-			return;
-		}
-		r->sent = true;
-		ev_io_mod(loop, fd, EV_READ);
-		return;
-	}
-	n = recv(fd, r->in + r->in_len, sizeof(r->in) - r->in_len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
+	r->cl = NULL;
+	if (err == EACCES || err == EPROTO)
+		gwresolve_finish(r, -err); /* it answered, but cannot tell */
+	else if (err)
 		gwresolve_next(r);
-		return;
-	}
-	r->in_len += (size_t)n;
-	if (!gwresolve_parse(r) && r->in_len == sizeof(r->in))
-		gwresolve_finish(r, -EPROTO);
+	else
+		/* 0x04 is the gateway's "the name does not exist / has no address". */
+		gwresolve_finish(r, rep == SOCKS5_REP_SUCCEEDED		 ? 1
+				    : rep == SOCKS5_REP_HOST_UNREACHABLE ? 0
+									 : -EOPNOTSUPP);
 }
 
 static void gwresolve_timeout(struct ev_loop *loop, struct ev_timer *t)
@@ -204,46 +135,19 @@ static int gwresolve_connect(struct gwresolve_req *r)
 		close(fd);
 		return err;
 	}
-	err = ev_io_add(g->loop, fd, EV_WRITE, gwresolve_io, r);
+	r->cl = s5client_start(g->loop, fd, g->cfg.user, g->cfg.pass, SOCKS5_CMD_RESOLVE, &r->dst,
+			       gwresolve_reply, r, &err);
+	if (r->cl)
+		err = s5client_pipeline(r->cl);
+	if (!err)
+		err = ev_timer_start(g->loop, &r->timer, GWRESOLVE_TIMEOUT_MS);
 	if (err) {
+		s5client_cancel(r->cl);
+		r->cl = NULL;
 		close(fd);
 		return err;
 	}
 	r->fd = fd;
-	r->phase = 0;
-	err = ev_timer_start(g->loop, &r->timer, GWRESOLVE_TIMEOUT_MS);
-	if (err) {
-		ev_io_del(g->loop, fd);
-		close(fd);
-		r->fd = -1;
-	}
-	return err;
-}
-
-static int gwresolve_build(struct gwresolve_req *r, const char *name)
-{
-	const struct redirect_config *cfg = &r->g->cfg;
-	uint8_t method = cfg->user ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
-	struct socks5_addr dst;
-	int n;
-
-	n = socks5_addr_set_name(&dst, name, 0);
-	if (n)
-		return n;
-	n = socks5_build_greeting(r->out, &method, 1);
-	if (n < 0)
-		return n;
-	r->out_len = (size_t)n;
-	if (cfg->user) {
-		n = socks5_build_auth(r->out + r->out_len, cfg->user, cfg->pass);
-		if (n < 0)
-			return n;
-		r->out_len += (size_t)n;
-	}
-	n = socks5_build_request(r->out + r->out_len, SOCKS5_CMD_RESOLVE, &dst);
-	if (n < 0)
-		return n;
-	r->out_len += (size_t)n;
 	return 0;
 }
 
@@ -261,7 +165,7 @@ int gwresolve_exists(void *arg, const char *name, dnsd_exists_done_fn *done, voi
 	r->done = done;
 	r->ctx = ctx;
 	ev_timer_init(&r->timer, gwresolve_timeout);
-	err = gwresolve_build(r, name);
+	err = socks5_addr_set_name(&r->dst, name, 0);
 	if (err) {
 		free(r);
 		return err;

@@ -17,6 +17,7 @@
 #include "origdst.h"
 #include "redirect.h"
 #include "relay.h"
+#include "s5client.h"
 #include "socks5.h"
 
 /* A gateway that failed is tried after the others for this long. */
@@ -25,15 +26,9 @@
 #define REDIRECT_ACCEPT_PAUSE_MS 100
 
 enum redirect_state {
-	RC_CONNECTING, /* TCP connect to a gateway under way */
-	RC_HANDSHAKE,  /* greeting, auth and request sent; reading the answers */
+	RC_CONNECTING, /* TCP connect and greeting under way: the gateway has not answered */
+	RC_HANDSHAKE,  /* the gateway chose the method; waiting for its reply to the request */
 	RC_RELAY,
-};
-
-enum redirect_phase {
-	RP_CHOICE,
-	RP_AUTH,
-	RP_REPLY,
 };
 
 struct redirect_gw {
@@ -47,7 +42,7 @@ struct redirect_conn {
 	struct redirect *r;
 	int cfd, gfd;
 	enum redirect_state state;
-	enum redirect_phase phase;
+	struct s5client *cl; /* the handshake with the gateway, NULL outside it */
 	struct s46_conn_val orig;
 	struct sockaddr_storage client, origsa;
 	struct socks5_addr target;
@@ -56,10 +51,6 @@ struct redirect_conn {
 	uint8_t fake_addr[16];
 	int gw;		/* gateway in use, -1 before the first */
 	uint32_t tried; /* bitmask of gateways tried */
-	uint8_t out[SOCKS5_GREETING_MAX + SOCKS5_AUTH_MAX + SOCKS5_REQUEST_MAX];
-	size_t out_len;
-	uint8_t in[512];
-	size_t in_len;
 	uint64_t start_ms;
 	struct ev_timer timer;
 	struct relay relay;
@@ -107,8 +98,8 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 	if (c->state == RC_RELAY) {
 		if (!c->relay_done)
 			relay_stop(&c->relay);
-	} else if (c->gfd >= 0) {
-		ev_io_del(r->loop, c->gfd);
+	} else {
+		s5client_cancel(c->cl);
 	}
 	if (reset)
 		redirect_rst_on_close(c->cfd);
@@ -156,32 +147,6 @@ static int redirect_target(struct redirect_conn *c)
 	return 0;
 }
 
-/* Greeting, optional RFC 1929 auth and the CONNECT request, pipelined in one write: the
- * gateway parses them with explicit framing, which saves two round trips. */
-static int redirect_build(struct redirect_conn *c)
-{
-	const struct redirect_config *cfg = &c->r->cfg;
-	uint8_t method = cfg->user ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
-	int n;
-
-	c->out_len = 0;
-	n = socks5_build_greeting(c->out, &method, 1);
-	if (n < 0)
-		return n;
-	c->out_len += (size_t)n;
-	if (cfg->user) {
-		n = socks5_build_auth(c->out + c->out_len, cfg->user, cfg->pass);
-		if (n < 0)
-			return n;
-		c->out_len += (size_t)n;
-	}
-	n = socks5_build_request(c->out + c->out_len, SOCKS5_CMD_CONNECT, &c->target);
-	if (n < 0)
-		return n;
-	c->out_len += (size_t)n;
-	return 0;
-}
-
 static void redirect_gw_failed(struct redirect_conn *c, const char *why)
 {
 	struct redirect_gw *g = &c->r->gws[c->gw];
@@ -190,11 +155,19 @@ static void redirect_gw_failed(struct redirect_conn *c, const char *why)
 	g->down_until_ms = ev_now(c->r->loop) + REDIRECT_GW_BACKOFF_MS;
 	log_info("gateway %s skipped for %s: %s", g->name, c->target_str, why);
 	ev_timer_stop(c->r->loop, &c->timer);
-	ev_io_del(c->r->loop, c->gfd);
+	s5client_cancel(c->cl);
+	c->cl = NULL;
 	close(c->gfd);
 	c->gfd = -1;
-	c->in_len = 0;
 	redirect_next_gateway(c);
+}
+
+/* The gateway worked on the request and said no (or went away): the program gets a reset. */
+static void redirect_refused(struct redirect_conn *c, const char *why)
+{
+	log_info("%s via %s: %s", c->target_str, c->r->gws[c->gw].name, why);
+	c->r->stats.refused++;
+	redirect_conn_free(c, true);
 }
 
 static void redirect_relay_done(struct relay *rl, enum relay_result res, int err, void *arg)
@@ -207,19 +180,18 @@ static void redirect_relay_done(struct relay *rl, enum relay_result res, int err
 	redirect_conn_free(c, res == RELAY_ERROR);
 }
 
-static void redirect_start_relay(struct redirect_conn *c, const uint8_t *rest, size_t rest_len)
+static void redirect_start_relay(struct redirect_conn *c)
 {
 	struct redirect *r = c->r;
 	struct redirect_gw *g = &r->gws[c->gw];
 	int err;
 
-	ev_timer_stop(r->loop, &c->timer);
-	ev_io_del(r->loop, c->gfd);
 	g->failures = 0;
 	g->down_until_ms = 0;
-	/* fd[0] is the gateway, fd[1] the program: early server bytes go to the program. */
-	err = relay_start(&c->relay, r->loop, r->pool, c->gfd, c->cfd, rest, rest_len,
-			  r->cfg.idle_ms, redirect_relay_done, c);
+	/* fd[0] is the gateway, fd[1] the program; the handshake left early server bytes in
+	 * the socket, the relay passes them on. */
+	err = relay_start(&c->relay, r->loop, r->pool, c->gfd, c->cfd, NULL, 0, r->cfg.idle_ms,
+			  redirect_relay_done, c);
 	if (err) {
 		log_warnx("%s: relay: %s", c->target_str, strerror(-err));
 		redirect_conn_free(c, true);
@@ -230,120 +202,45 @@ static void redirect_start_relay(struct redirect_conn *c, const uint8_t *rest, s
 	log_debug("%s via %s: relaying", c->target_str, g->name);
 }
 
-/* Parses what has arrived; returns 1 when the handshake finished (c may be freed). */
-static int redirect_parse(struct redirect_conn *c)
-{
-	struct redirect *r = c->r;
-	struct socks5_addr bnd;
-	uint8_t v, rep;
-	size_t off = 0;
-	int n;
-
-	for (;;) {
-		const uint8_t *p = c->in + off;
-		size_t len = c->in_len - off;
-
-		if (c->phase == RP_CHOICE) {
-			n = socks5_parse_choice(p, len, &v);
-			if (n <= 0)
-				break;
-			if (v != (r->cfg.user ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE)) {
-				redirect_gw_failed(c, "no acceptable authentication method");
-				return 1;
-			}
-			/* The gateway answers: give it the time a name lookup and connect take. */
-			ev_timer_start(r->loop, &c->timer, r->cfg.reply_ms);
-			c->phase = r->cfg.user ? RP_AUTH : RP_REPLY;
-		} else if (c->phase == RP_AUTH) {
-			n = socks5_parse_auth_reply(p, len, &v);
-			if (n <= 0)
-				break;
-			if (v != SOCKS5_AUTH_SUCCESS) {
-				redirect_gw_failed(c, "authentication failed");
-				return 1;
-			}
-			c->phase = RP_REPLY;
-		} else {
-			n = socks5_parse_reply(p, len, &rep, &bnd);
-			if (n <= 0)
-				break;
-			if (rep != SOCKS5_REP_SUCCEEDED) {
-				log_info("%s via %s: %s", c->target_str, r->gws[c->gw].name,
-					 socks5_rep_str(rep));
-				r->stats.refused++;
-				redirect_conn_free(c, true);
-				return 1;
-			}
-			redirect_start_relay(c, p + n, len - (size_t)n);
-			return 1;
-		}
-		off += (size_t)n;
-	}
-	if (n < 0) {
-		redirect_gw_failed(c, "malformed SOCKS5 answer");
-		return 1;
-	}
-	memmove(c->in, c->in + off, c->in_len - off);
-	c->in_len -= off;
-	return 0;
-}
-
-static void redirect_gw_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+/* The gateway chose the method: it is alive, give it the time a name lookup and connect take. */
+static void redirect_chosen(void *arg)
 {
 	struct redirect_conn *c = arg;
-	int soerr = 0;
-	socklen_t sl = sizeof(soerr);
-	ssize_t n;
 
-	if (c->state == RC_CONNECTING) {
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			soerr = errno;
-		if (soerr) {
-			redirect_gw_failed(c, strerror(soerr));
-			return;
-		}
-		/* A few hundred bytes always fit an empty socket buffer. */
-		n = send(fd, c->out, c->out_len, MSG_NOSIGNAL);
-		if (n != (ssize_t)c->out_len) {
-			redirect_gw_failed(c, n < 0 ? strerror(errno) : "short write");
-			return;
-		}
-		c->state = RC_HANDSHAKE;
-		c->phase = RP_CHOICE;
-		ev_io_mod(loop, fd, EV_READ);
-		return;
-	}
-	n = recv(fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		if (c->phase == RP_REPLY) {
-			/* The gateway took the request and went away: not a gateway to skip. */
-			log_info("%s via %s: gateway closed before replying", c->target_str,
-				 c->r->gws[c->gw].name);
-			c->r->stats.refused++;
-			redirect_conn_free(c, true);
-			return;
-		}
-		redirect_gw_failed(c, n < 0 ? strerror(errno) : "closed");
-		return;
-	}
-	c->in_len += (size_t)n;
-	if (!redirect_parse(c) && c->in_len == sizeof(c->in))
-		redirect_gw_failed(c, "oversized SOCKS5 answer");
+	c->state = RC_HANDSHAKE;
+	ev_timer_start(c->r->loop, &c->timer, c->r->cfg.reply_ms);
+}
+
+static void redirect_reply(void *arg, int err, uint8_t rep, const struct socks5_addr *bnd,
+			   bool final)
+{
+	struct redirect_conn *c = arg;
+
+	c->cl = NULL;
+	ev_timer_stop(c->r->loop, &c->timer);
+	if (err == EACCES)
+		redirect_gw_failed(c, "authentication method or credentials refused");
+	else if (err == EPROTO)
+		redirect_gw_failed(c, "malformed SOCKS5 answer");
+	else if (err && c->state == RC_HANDSHAKE)
+		/* The gateway took the request and went away: not a gateway to skip. */
+		redirect_refused(c, "gateway closed before replying");
+	else if (err)
+		redirect_gw_failed(c, strerror(err));
+	else if (rep != SOCKS5_REP_SUCCEEDED)
+		redirect_refused(c, socks5_rep_str(rep));
+	else
+		redirect_start_relay(c);
 }
 
 static void redirect_timeout(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct redirect_conn *c = container_of(t, struct redirect_conn, timer);
 
-	if (c->state == RC_HANDSHAKE && c->phase != RP_CHOICE) {
-		log_info("%s via %s: no reply in time", c->target_str, c->r->gws[c->gw].name);
-		c->r->stats.refused++;
-		redirect_conn_free(c, true);
-		return;
-	}
-	redirect_gw_failed(c, "no answer");
+	if (c->state == RC_HANDSHAKE)
+		redirect_refused(c, "no reply in time");
+	else
+		redirect_gw_failed(c, "no answer");
 }
 
 /* Gateways that have not failed recently first, in configured order; then the others. */
@@ -390,11 +287,18 @@ static int redirect_gw_connect(struct redirect_conn *c)
 		close(fd);
 		return err;
 	}
-	err = ev_io_add(r->loop, fd, EV_WRITE, redirect_gw_io, c);
+	/* The handshake starts when the connect completes; it fails with the connect's error. */
+	c->cl = s5client_start(r->loop, fd, r->cfg.user, r->cfg.pass, SOCKS5_CMD_CONNECT,
+			       &c->target, redirect_reply, c, &err);
+	if (c->cl)
+		err = s5client_pipeline(c->cl);
 	if (err) {
+		s5client_cancel(c->cl);
+		c->cl = NULL;
 		close(fd);
 		return err;
 	}
+	s5client_on_chosen(c->cl, redirect_chosen);
 	c->gfd = fd;
 	return 0;
 }
@@ -465,8 +369,6 @@ static void redirect_accepted(struct redirect *r, int fd)
 	}
 	origdst_sockaddr(&c->orig.dst, &c->origsa, &len);
 	err = redirect_target(c);
-	if (!err)
-		err = redirect_build(c);
 	if (err) {
 		log_warnx("connection to %s: no name behind that address (%s)",
 			  addr_format((struct sockaddr *)&c->origsa, buf, sizeof(buf)),

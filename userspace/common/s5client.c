@@ -17,11 +17,13 @@ struct s5client {
 	struct ev_loop *loop;
 	int fd;
 	uint8_t state, cmd;
-	uint8_t reg; /* events fd is registered for */
+	uint8_t reg;	/* events fd is registered for */
+	bool pipelined; /* login and request went with the greeting */
 	uint16_t out_len, out_off, in_len;
 	s5client_cb *cb;
+	s5client_chosen_cb *chosen;
 	void *arg;
-	uint8_t out[SOCKS5_AUTH_MAX + SOCKS5_REQUEST_MAX];
+	uint8_t out[SOCKS5_GREETING_MAX + SOCKS5_AUTH_MAX + SOCKS5_REQUEST_MAX];
 	uint8_t in[SOCKS5_REPLY_MAX];
 	uint8_t req[SOCKS5_REQUEST_MAX]; /* sent after the method (and login) is settled */
 	uint16_t req_len;
@@ -119,6 +121,32 @@ static size_t s5client_need(const struct s5client *c)
 	return s5client_reply_need(c->in, c->in_len);
 }
 
+/* Queues the login (or, without one, the request) the chosen method v calls for: 0, or
+ * -EACCES when v is not the method offered, -EPROTO when the login cannot be built. */
+static int s5client_choice(struct s5client *c, uint8_t v)
+{
+	bool login = c->auth.user[0];
+	uint8_t buf[SOCKS5_AUTH_MAX];
+	int len;
+
+	if (v != (login ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE))
+		return -EACCES;
+	c->state = login ? S5CLIENT_AUTH : S5CLIENT_REPLY;
+	if (c->pipelined)
+		return 0;
+	if (!login) {
+		s5client_queue(c, c->req, c->req_len);
+		return 0;
+	}
+	len = socks5_build_auth(buf, c->auth.user, c->auth.pass);
+	explicit_bzero(c->auth.pass, sizeof(c->auth.pass));
+	if (len < 0)
+		return -EPROTO;
+	s5client_queue(c, buf, (size_t)len);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
 /* Handles one complete message in c->in; returns 1 to go on, 0 when c is gone. */
 static int s5client_message(struct s5client *c)
 {
@@ -130,24 +158,13 @@ static int s5client_message(struct s5client *c)
 	case S5CLIENT_CHOICE:
 		if (socks5_parse_choice(c->in, c->in_len, &v) <= 0)
 			goto proto;
-		if (v == SOCKS5_METHOD_USERPASS && c->auth.user[0]) {
-			uint8_t buf[SOCKS5_AUTH_MAX];
-			int len = socks5_build_auth(buf, c->auth.user, c->auth.pass);
-
-			explicit_bzero(c->auth.pass, sizeof(c->auth.pass));
-			if (len < 0)
-				goto proto;
-			s5client_queue(c, buf, (size_t)len);
-			explicit_bzero(buf, sizeof(buf));
-			c->state = S5CLIENT_AUTH;
-			break;
-		}
-		if (v != SOCKS5_METHOD_NONE || c->auth.user[0]) {
-			s5client_end(c, EACCES, 0, NULL);
+		n = s5client_choice(c, v);
+		if (n < 0) {
+			s5client_end(c, -n, 0, NULL);
 			return 0;
 		}
-		s5client_queue(c, c->req, c->req_len);
-		c->state = S5CLIENT_REPLY;
+		if (c->chosen)
+			c->chosen(c->arg);
 		break;
 	case S5CLIENT_AUTH:
 		if (socks5_parse_auth_reply(c->in, c->in_len, &v) <= 0)
@@ -156,7 +173,8 @@ static int s5client_message(struct s5client *c)
 			s5client_end(c, EACCES, 0, NULL);
 			return 0;
 		}
-		s5client_queue(c, c->req, c->req_len);
+		if (!c->pipelined)
+			s5client_queue(c, c->req, c->req_len);
 		c->state = S5CLIENT_REPLY;
 		break;
 	default:
@@ -216,6 +234,27 @@ static void s5client_step(struct s5client *c)
 static void s5client_io_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	s5client_step(arg);
+}
+
+int s5client_pipeline(struct s5client *c)
+{
+	int n;
+
+	if (c->auth.user[0]) {
+		n = socks5_build_auth(c->out + c->out_len, c->auth.user, c->auth.pass);
+		explicit_bzero(c->auth.pass, sizeof(c->auth.pass));
+		if (n < 0)
+			return n;
+		c->out_len += (uint16_t)n;
+	}
+	s5client_queue(c, c->req, c->req_len);
+	c->pipelined = true;
+	return 0;
+}
+
+void s5client_on_chosen(struct s5client *c, s5client_chosen_cb *fn)
+{
+	c->chosen = fn;
 }
 
 struct s5client *s5client_start(struct ev_loop *loop, int fd, const char *user, const char *pass,

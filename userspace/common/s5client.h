@@ -30,6 +30,20 @@ typedef void s5client_cb(void *arg, int err, uint8_t rep, const struct socks5_ad
 struct s5client *s5client_start(struct ev_loop *loop, int fd, const char *user, const char *pass,
 				uint8_t cmd, const struct socks5_addr *dst, s5client_cb *cb,
 				void *arg, int *err);
+/*
+ * Sends the login and the request right behind the greeting instead of after
+ * each answer: two round trips less with a server that reads them with
+ * explicit framing (ours does). Call right after s5client_start.
+ */
+int s5client_pipeline(struct s5client *c);
+
+/*
+ * fn(arg) runs once when the server has chosen the method offered: it is alive
+ * and working on the handshake. fn must not cancel c.
+ */
+typedef void s5client_chosen_cb(void *arg);
+void s5client_on_chosen(struct s5client *c, s5client_chosen_cb *fn);
+
 /* Stops it without a callback; fd is left open and unregistered. */
 void s5client_cancel(struct s5client *c);
 
