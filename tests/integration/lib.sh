@@ -533,3 +533,21 @@ cleanup()
 trap 'cleanup; exit $?' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# agent_spawn NS NAME SOCK [ARGS...]: `socks46 agent --control SOCK ARGS` in NS (host /sys kept
+# for BPF); returns once SOCK answers `status`; sets AGENT_PID and AGENT_LOG; fails with the
+# log when the agent exits first.
+agent_spawn()
+{
+	local ns=$1 name=$2 sock=$3
+	shift 3
+	SPAWN_NAME=agent-$name NS_KEEP_FS=1 spawn "$ns" "$S46_BIN" agent --control "$sock" "$@"
+	AGENT_PID=$SPAWNED_PID AGENT_LOG=$SPAWNED_LOG
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && "$PY" "$ITEST_DIR/agent_ctl.py" "$sock" >/dev/null 2>&1 && return 0
+		kill -0 "$AGENT_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$AGENT_LOG"
+	fail "agent $name did not start"
+}

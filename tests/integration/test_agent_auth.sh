@@ -23,25 +23,17 @@ agent_conf()
 		user alice
 		password-file $2
 		cgroup $CG
-		control $TMP/$1.sock
 		no-pin
 		fake-state none
 		dns-upstream $GW4_ADDR
 	EOF
 }
 
+# agent_up NAME PWFILE: an agent in c4 from that configuration.
 agent_up()
 {
 	agent_conf "$1" "$2"
-	SPAWN_NAME=agent-$1 NS_KEEP_FS=1 spawn "$NS_C4" "$S46_BIN" agent --config "$TMP/$1.conf"
-	AGENT_PID=$SPAWNED_PID
-	for _ in $(seq 100); do
-		[ -S "$TMP/$1.sock" ] && return 0
-		kill -0 "$AGENT_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$SPAWNED_LOG"
-	fail "agent $1 did not start"
+	agent_spawn "$NS_C4" "$1" "$TMP/$1.sock" --config "$TMP/$1.conf"
 }
 
 log "bad options are one clear line and exit status 2"
@@ -60,21 +52,8 @@ body=$(IN_CG=$CG nsx "$NS_C4" curl -4 -sS --max-time 10 http://web6.test/) || fa
 assert_eq "$body" "hello from s6 with auth" "curl -4 reached web6.test with RFC 1929"
 assert_contains "$(cat "$GW_LOG")" "user=alice" "the gateway saw user alice"
 body=$(IN_CG=$CG nsx "$NS_C4" curl -4 -sS --max-time 10 http://web6.test/) || fail "second curl"
-failures=$("$PY" - "$TMP/good.sock" <<-'EOF'
-	import json, socket, sys
-	s = socket.socket(socket.AF_UNIX)
-	s.connect(sys.argv[1])
-	s.sendall(b"status\n")
-	d = b""
-	while True:
-	    c = s.recv(65536)
-	    if not c:
-	        break
-	    d += c
-	g = json.loads(d)["gateways"]
-	print(g[0]["failures"], g[1]["failures"])
-EOF
-)
+failures=$("$PY" "$ITEST_DIR/agent_ctl.py" "$TMP/good.sock" gateways.0.failures gateways.1.failures | tr '\n' ' ')
+failures=${failures% }
 assert_eq "$failures" "1 0" "the dead gateway was tried once, then skipped for later connections"
 stop_pid "$A_PID"
 

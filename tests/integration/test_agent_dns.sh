@@ -16,16 +16,9 @@ CG=$(cg_make apps)
 # agent_start: the agent in c4 redirecting $CG; the real resolver is dnsmasq in gw.
 agent_start()
 {
-	NS_KEEP_FS=1 SPAWN_NAME=agent spawn "$NS_C4" "$S46_BIN" agent \
-		--gateway "$GW4_ADDR:$GW_PORT" --cgroup "$CG" --control "$CTL" --no-pin \
+	agent_spawn "$NS_C4" dns "$CTL" --gateway "$GW4_ADDR:$GW_PORT" --cgroup "$CG" --no-pin \
 		--fake-state "$STATE" --fake-ttl "$TTL" --dns-upstream "$GW4_ADDR" \
 		--no-fake corp.test --log-level debug
-	AGENT_PID=$SPAWNED_PID
-	for _ in $(seq 100); do
-		status_json >/dev/null 2>&1 && break
-		kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited: $(cat "$SPAWNED_LOG")"
-		sleep 0.05
-	done
 	DNS_PORT=$(jget dns_port) || fail "no status from the agent"
 	[ "$DNS_PORT" -gt 0 ] || fail "no DNS port"
 }
@@ -33,15 +26,8 @@ agent_start()
 # status_json: `socks46 status --json` run in c4, so sock_diag sees the programs' sockets.
 status_json() { NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" status --json --control "$CTL"; }
 
-# jget KEY.PATH: one value from the status JSON.
-jget()
-{
-	status_json | $PY -c 'import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1"
-}
+# jget KEY.PATH: one value from the status JSON (of the CLI: it is under test too).
+jget() { status_json | "$PY" "$ITEST_DIR/agent_ctl.py" - "$1"; }
 
 # q ARGS...: a raw query to the responder from c4, outside the cgroup.
 q() { nsx "$NS_C4" "$PY" "$Q" "$@"; }

@@ -10,17 +10,10 @@ gw_start
 http_serve "$NS_S4" "$S4_ADDR" 80 "$TMP/www4"
 CG=$(cg_make apps6)
 
-NS_KEEP_FS=1 SPAWN_NAME=agent spawn "$NS_C6" "$S46_BIN" agent \
-	--gateway "[$GW6_ADDR]:$GW_PORT" --cgroup "$CG" --control "$CTL" --no-pin \
+agent_spawn "$NS_C6" v6 "$CTL" --gateway "[$GW6_ADDR]:$GW_PORT" --cgroup "$CG" --no-pin \
 	--fake-state "$TMP/fakeip.state" --dns-upstream "$GW6_ADDR" --fake-pool6 2001:db8:f6::/64 \
 	--fake-pool4 198.18.0.0/30 \
 	--check-exists --log-level debug
-AGENT_PID=$SPAWNED_PID
-for _ in $(seq 100); do
-	NS_KEEP_FS=1 nsx "$NS_C6" "$S46_BIN" status --control "$CTL" >/dev/null 2>&1 && break
-	kill -0 "$AGENT_PID" 2>/dev/null || fail "agent exited: $(cat "$SPAWNED_LOG")"
-	sleep 0.05
-done
 
 inc() { IN_CG=$CG nsx "$NS_C6" "$@"; }
 field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }

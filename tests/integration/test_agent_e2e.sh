@@ -17,43 +17,21 @@ CG4=$(cg_make app4)
 CG6=$(cg_make app6)
 PROBE=$REPO/tests/kernel/s46probe.py
 
-# agent_up NS CGROUP GATEWAY DNS NAME [ARGS...]: an agent in the client namespace (host /sys for BPF).
+# agent_up NS CGROUP GATEWAY DNS NAME [ARGS...]: an agent in the client namespace.
 agent_up()
 {
-	SPAWN_NAME=agent-$5 NS_KEEP_FS=1 spawn "$1" "$S46_BIN" agent --gateway "$3" --cgroup "$2" \
-		--control "$TMP/$5.sock" --no-pin --fake-state "$TMP/$5.state" --dns-upstream "$4" "${@:6}"
-	AGENT_PID=$SPAWNED_PID
-	for _ in $(seq 100); do
-		[ -S "$TMP/$5.sock" ] && return 0
-		kill -0 "$AGENT_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$SPAWNED_LOG"
-	fail "agent $5 did not start"
+	agent_spawn "$1" "$5" "$TMP/$5.sock" --gateway "$3" --cgroup "$2" --no-pin \
+		--fake-state "$TMP/$5.state" --dns-upstream "$4" "${@:6}"
 }
 
-counter()
-{
-	"$PY" - "$TMP/$1.sock" "$2" <<-'EOF'
-		import json, socket, sys
-		s = socket.socket(socket.AF_UNIX)
-		s.connect(sys.argv[1])
-		s.sendall(b"status\n")
-		d = b""
-		while True:
-		    c = s.recv(65536)
-		    if not c:
-		        break
-		    d += c
-		print(json.loads(d)["counters"][sys.argv[2]])
-	EOF
-}
+# counter NAME KEY: one of agent NAME's status counters.
+counter() { "$PY" "$ITEST_DIR/agent_ctl.py" "$TMP/$1.sock" "counters.$2"; }
 
 in_fake4() { case $1 in 198.18.* | 198.19.*) return 0 ;; esac; return 1; }
 in_fake6() { case $1 in 2001:2:0:*|2001:2::*) return 0 ;; esac; return 1; }
 
 agent_up "$NS_C4" "$CG4" "$GW4_ADDR:$GW_PORT" "$GW4_ADDR" a4
-A4_PID=$AGENT_PID A4_LOG=$SPAWNED_LOG
+A4_PID=$AGENT_PID A4_LOG=$AGENT_LOG
 agent_up "$NS_C6" "$CG6" "[$GW6_ADDR]:$GW_PORT" "$GW6_ADDR" a6 --check-exists \
 	--via-gateway 203.0.113.0/24
 

@@ -78,33 +78,14 @@ wait_tcp()
 	fail "nothing listens on $1:$2"
 }
 
+# The status reader is shared with the integration tests (VM guests see the whole tree).
+AGENT_CTL=$REPO/tests/integration/agent_ctl.py
+
 # agent_status_raw: the agent's control-socket answer, without the status command.
-agent_status_raw()
-{
-	$PY - "$CTL" <<-'EOF'
-		import socket, sys
-		s = socket.socket(socket.AF_UNIX)
-		s.connect(sys.argv[1])
-		s.sendall(b"status\n")
-		d = b""
-		while True:
-		    c = s.recv(65536)
-		    if not c:
-		        break
-		    d += c
-		sys.stdout.write(d.decode())
-	EOF
-}
+agent_status_raw() { $PY "$AGENT_CTL" "$CTL"; }
 
 # jget KEY.PATH: a value from the agent's status JSON (e.g. counters.forwarded).
-jget()
-{
-	agent_status_raw | $PY -c 'import json, sys
-v = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(json.dumps(v) if isinstance(v, (dict, list)) else v)' "$1"
-}
+jget() { $PY "$AGENT_CTL" "$CTL" "$1"; }
 
 # agent_start [ARGS...]: the agent for the test cgroup; gateways from $GATEWAYS.
 GATEWAYS=${GATEWAYS:-127.0.0.1:1080}

@@ -4,8 +4,13 @@
 import ipaddress
 import random
 import socket
+import os
 import struct
 import sys
+
+# The DNS wire format is shared with the integration tests (the VM guests see the whole tree).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import dnswire  # noqa: E402
 
 FAKE4 = ipaddress.ip_network("198.18.0.0/15")
 FAKE6 = ipaddress.ip_network("2001:2::/48")
@@ -22,46 +27,18 @@ def ok(msg):
 
 def query(name, qtype):
     qid = random.randrange(65536)
-    q = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-    for label in name.split("."):
-        q += bytes([len(label)]) + label.encode()
-    q += b"\0" + struct.pack("!HH", qtype, 1)
-    return qid, q
-
-
-def skip_name(msg, off):
-    while True:
-        n = msg[off]
-        if n & 0xC0 == 0xC0:
-            return off + 2
-        off += 1 + n
-        if n == 0:
-            return off
+    return qid, dnswire.query(qid, name, qtype)
 
 
 def answers(qid, msg, qtype):
     """The addresses of type qtype in a response to qid."""
-    rid, flags, qd, an = struct.unpack("!HHHH", msg[:8])
+    rid, flags, _, rrs = dnswire.records(msg)
     if rid != qid:
         fail("DNS reply ID %d != query ID %d" % (rid, qid))
     if not flags & 0x8000:
         fail("DNS reply without QR")
-    rcode = flags & 0xF
-    off = 12
-    for _ in range(qd):
-        off = skip_name(msg, off) + 4
-    out = []
-    for _ in range(an):
-        off = skip_name(msg, off)
-        t, _c, _ttl, rdlen = struct.unpack("!HHIH", msg[off:off + 10])
-        off += 10
-        rd = msg[off:off + rdlen]
-        off += rdlen
-        if t == qtype == 1:
-            out.append(socket.inet_ntop(socket.AF_INET, rd))
-        elif t == qtype == 28:
-            out.append(socket.inet_ntop(socket.AF_INET6, rd))
-    return rcode, out
+    return flags & 0xF, [dnswire.address(t, rd) for sec, t, _, _, rd in rrs
+                         if sec == "an" and t == qtype]
 
 
 def expect_fake(addrs, qtype, what):
