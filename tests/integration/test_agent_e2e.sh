@@ -24,6 +24,19 @@ agent_up()
 		--fake-state "$TMP/$5.state" --dns-upstream "$4" "${@:6}"
 }
 
+# curl_fake CG NS FLAG URL PAGE INFAKE: curl FLAG in CG fetches URL; the body must be the file
+# PAGE and the address curl connected to (its getpeername) pass INFAKE; sets PEER.
+curl_fake()
+{
+	local out
+	out=$(IN_CG=$1 nsx "$2" curl "$3" -sS --max-time 10 -w '\n%{remote_ip}' "$4") ||
+		fail "curl $3 $4 failed: $out"
+	assert_eq "$(printf '%s\n' "$out" | head -n 1)" "$(cat "$5")" "curl $3 got the page $4"
+	PEER=$(printf '%s\n' "$out" | tail -n 1)
+	"$6" "$PEER" || fail "curl $3 connected to $PEER, not a fake address"
+	pass "curl $3 saw the fake address $PEER (getpeername)"
+}
+
 # counter NAME KEY: one of agent NAME's status counters.
 counter() { "$PY" "$ITEST_DIR/agent_ctl.py" "$TMP/$1.sock" "counters.$2"; }
 
@@ -36,12 +49,8 @@ agent_up "$NS_C6" "$CG6" "[$GW6_ADDR]:$GW_PORT" "$GW6_ADDR" a6 --check-exists \
 	--via-gateway 203.0.113.0/24
 
 log "c4: curl -4 (IPv4 only) fetches a page of the IPv6-only web6.test"
-out=$(IN_CG=$CG4 nsx "$NS_C4" curl -4 -sS --max-time 10 -w '\n%{remote_ip}' http://web6.test/curl.html) ||
-	fail "curl -4 http://web6.test/ failed: $out"
-assert_eq "$(printf '%s\n' "$out" | head -n 1)" "$(cat "$TMP/www6/curl.html")" "curl -4 got the page from s6"
-F4=$(printf '%s\n' "$out" | tail -n 1)
-in_fake4 "$F4" || fail "curl connected to $F4, not a fake IPv4 address"
-pass "curl saw the fake address $F4 (getpeername)"
+curl_fake "$CG4" "$NS_C4" -4 http://web6.test/curl.html "$TMP/www6/curl.html" in_fake4
+F4=$PEER
 assert_contains "$(cat "$WEB6_LOG")" "[$GW_S6_ADDR]" "s6 saw the gateway's IPv6 address"
 
 log "c4: ncat and python by name"
@@ -91,12 +100,8 @@ print(got[:len(data)] == data, got[len(data):].decode().strip())') || fail "half
 assert_eq "$out" "True EOF 300000" "300000 bytes echoed, then the server saw the program's EOF"
 
 log "c6: an IPv6-only client reaches the IPv4-only web4.test"
-out=$(IN_CG=$CG6 nsx "$NS_C6" curl -6 -sS --max-time 10 -w '\n%{remote_ip}' http://web4.test/curl.html) ||
-	fail "curl -6 http://web4.test/ failed: $out"
-assert_eq "$(printf '%s\n' "$out" | head -n 1)" "$(cat "$TMP/www4/curl.html")" "curl -6 got the page from s4"
-F6=$(printf '%s\n' "$out" | tail -n 1)
-in_fake6 "$F6" || fail "curl connected to $F6, not a fake IPv6 address"
-pass "curl saw the fake address $F6"
+curl_fake "$CG6" "$NS_C6" -6 http://web4.test/curl.html "$TMP/www4/curl.html" in_fake6
+F6=$PEER
 assert_contains "$(cat "$WEB4_LOG")" "$GW_S4_ADDR" "s4 saw the gateway's IPv4 address"
 
 log "c6: an IPv4-only program on the IPv6-only host reaches web4.test over the IPv6 network"
