@@ -192,11 +192,65 @@ static int agent_parse_gateway(struct agent_opts *o, const char *s, struct socka
 	return rc == -EINVAL ? 0 : rc;
 }
 
+/* The numeric options: ports, mark, connect timeout. */
+static int agent_set_number(struct agent_opts *o, int opt, const char *val)
+{
+	unsigned long n;
+	int rc;
+
+	switch (opt) {
+	case 'x':
+		rc = agent_parse_uint(val, 65535, &n);
+		o->proxy_port = (uint16_t)n;
+		break;
+	case 'd':
+		rc = agent_parse_uint(val, 65535, &n);
+		o->dns_port = (uint16_t)n;
+		break;
+	case 'm':
+		rc = agent_parse_uint(val, 0xffffffffUL, &n);
+		o->mark = (uint32_t)n;
+		break;
+	default:
+		rc = agent_parse_uint(val, 600000, &n);
+		if (!rc && !n)
+			rc = -EINVAL;
+		o->rcfg.connect_ms = (unsigned)n;
+		break;
+	}
+	return rc;
+}
+
+/* The options of the DNS responder and the fake-IP table. */
+static int agent_set_dns(struct agent_opts *o, int opt, const char *val)
+{
+	socklen_t len;
+
+	switch (opt) {
+	case 'U':
+		o->upstream_set = true;
+		return addr_parse(val, 53, &o->dcfg.upstream, &len);
+	case 'n':
+		return dnsd_no_fake_add(&o->no_fake, &o->nno_fake, agent_keep(o, val) ?: val);
+	case 'D':
+		o->no_dns = true;
+		return 0;
+	case 'E':
+		o->dcfg.check_exists = true;
+		return 0;
+	case 't':
+		return fakeip_config_set_ttl(&o->fcfg, val);
+	case 's':
+		o->fcfg.state_path = strcmp(val, "none") ? agent_keep(o, val) : NULL;
+		return 0;
+	default: /* '4', '6' */
+		return fakeip_config_set_pool(&o->fcfg, val);
+	}
+}
+
 /* One option, from the command line or a config file. 0 or -errno with err set. */
 static int agent_set(struct agent_opts *o, int opt, const char *val, char *err, size_t errlen)
 {
-	unsigned long n;
-	socklen_t len;
 	int rc = 0;
 
 	switch (opt) {
@@ -238,53 +292,12 @@ static int agent_set(struct agent_opts *o, int opt, const char *val, char *err, 
 	case 'N':
 		o->pin_dir = NULL;
 		break;
-	case 'x':
-		rc = agent_parse_uint(val, 65535, &n);
-		o->proxy_port = (uint16_t)n;
-		break;
-	case 'd':
-		rc = agent_parse_uint(val, 65535, &n);
-		o->dns_port = (uint16_t)n;
-		break;
-	case 'U':
-		rc = addr_parse(val, 53, &o->dcfg.upstream, &len);
-		o->upstream_set = true;
-		break;
-	case 'n':
-		rc = dnsd_no_fake_add(&o->no_fake, &o->nno_fake, agent_keep(o, val) ?: val);
-		break;
-	case 'D':
-		o->no_dns = true;
-		break;
-	case 'E':
-		o->dcfg.check_exists = true;
-		break;
-	case '4':
-	case '6':
-		rc = fakeip_config_set_pool(&o->fcfg, val);
-		break;
-	case 't':
-		rc = fakeip_config_set_ttl(&o->fcfg, val);
-		break;
-	case 's':
-		o->fcfg.state_path = strcmp(val, "none") ? agent_keep(o, val) : NULL;
-		break;
 	case 'v':
 		if (o->npolicy == AGENT_MAX_POLICY)
 			return -E2BIG;
 		rc = policy_parse(val, &o->policy[o->npolicy]);
 		if (!rc)
 			o->npolicy++;
-		break;
-	case 'm':
-		rc = agent_parse_uint(val, 0xffffffffUL, &n);
-		o->mark = (uint32_t)n;
-		break;
-	case 'T':
-		rc = agent_parse_uint(val, 600000, &n);
-		if (!rc && !n)
-			rc = -EINVAL;
-		o->rcfg.connect_ms = (unsigned)n;
 		break;
 	case 'l':
 		rc = log_level_parse(val);
@@ -294,7 +307,13 @@ static int agent_set(struct agent_opts *o, int opt, const char *val, char *err, 
 		}
 		break;
 	default:
-		return -EINVAL;
+		if (opt > 0 && strchr("xdmT", opt))
+			rc = agent_set_number(o, opt, val);
+		else if (opt > 0 && strchr("UnDE46ts", opt))
+			rc = agent_set_dns(o, opt, val);
+		else
+			return -EINVAL;
+		break;
 	}
 	if (rc)
 		snprintf(err, errlen, "invalid value '%s'", val);
@@ -489,10 +508,61 @@ static void agent_bpf_config(const struct agent_opts *o, const struct agent *a,
 	bc->pin_dir = o->pin_dir;
 }
 
+/* The DNS responder (and the gateway's RESOLVE check behind it); fatal on failure. */
+static void agent_setup_dns(struct agent *a, struct agent_opts *o)
+{
+	int rc;
+
+	if (!o->upstream_set && dnsd_upstream_from_resolv("/etc/resolv.conf", &o->dcfg.upstream))
+		log_warnx("no nameserver in /etc/resolv.conf: names that are not faked "
+			  "get SERVFAIL (use --dns-upstream)");
+	o->dcfg.no_fake = o->no_fake;
+	o->dcfg.ttl_s = a->fcfg.ttl_s;
+	o->dcfg.so_mark = o->mark;
+	if (o->dcfg.check_exists) {
+		o->rcfg.mark = o->mark;
+		rc = gwresolve_new(&a->gwresolve, a->loop, &o->rcfg);
+		if (rc)
+			fatalx("--check-exists: %s", strerror(-rc));
+		o->dcfg.exists = gwresolve_exists;
+		o->dcfg.exists_cancel = gwresolve_cancel;
+		o->dcfg.exists_arg = a->gwresolve;
+	}
+	addr_set_port((struct sockaddr *)&o->dcfg.listen4, o->dns_port);
+	addr_set_port((struct sockaddr *)&o->dcfg.listen6, o->dns_port);
+	rc = dnsd_start(&a->dnsd, a->loop, &o->dcfg, a->fakeip);
+	if (rc)
+		fatalx("DNS responder on port %u: %s", o->dns_port, strerror(-rc));
+	a->dns_port = dnsd_port(a->dnsd);
+}
+
+/* Loads the programs (refusing with one line on a kernel that lacks a feature), sweeps
+ * stale pins, fills the policy map; fatal on failure. */
+static void agent_setup_bpf(struct agent *a, struct agent_opts *o)
+{
+	struct bpfload_config bc;
+	char err[512] = "";
+	int rc;
+
+	agent_bpf_config(o, a, &bc);
+	rc = bpfload_open(&a->bpf, &bc, err, sizeof(err));
+	if (rc)
+		fatalx("%s", err);
+	redirect_set_bpf(a->redirect, a->bpf);
+	if (o->pin_dir && (rc = bpfload_sweep(o->pin_dir)) > 0)
+		log_info("removed %d pin director%s of cgroups that no longer exist", rc,
+			 rc == 1 ? "y" : "ies");
+	for (unsigned i = 0; i < o->npolicy; i++) {
+		rc = bpfload_policy_add(a->bpf, o->policy[i].af, o->policy[i].addr,
+					o->policy[i].len);
+		if (rc)
+			fatalx("--via-gateway: %s", strerror(-rc));
+	}
+}
+
 /* Start-up before the loop runs: failures here are fatal with one line. */
 static void agent_setup(struct agent *a, struct agent_opts *o)
 {
-	struct bpfload_config bc;
 	struct utsname u;
 	char err[512];
 	int rc;
@@ -512,30 +582,8 @@ static void agent_setup(struct agent *a, struct agent_opts *o)
 	if (rc)
 		fatalx("fake-IP table %s: %s", a->fcfg.state_path ? a->fcfg.state_path : "",
 		       strerror(-rc));
-	if (!o->no_dns) {
-		if (!o->upstream_set &&
-		    dnsd_upstream_from_resolv("/etc/resolv.conf", &o->dcfg.upstream))
-			log_warnx("no nameserver in /etc/resolv.conf: names that are not faked "
-				  "get SERVFAIL (use --dns-upstream)");
-		o->dcfg.no_fake = o->no_fake;
-		o->dcfg.ttl_s = a->fcfg.ttl_s;
-		o->dcfg.so_mark = o->mark;
-		if (o->dcfg.check_exists) {
-			o->rcfg.mark = o->mark;
-			rc = gwresolve_new(&a->gwresolve, a->loop, &o->rcfg);
-			if (rc)
-				fatalx("--check-exists: %s", strerror(-rc));
-			o->dcfg.exists = gwresolve_exists;
-			o->dcfg.exists_cancel = gwresolve_cancel;
-			o->dcfg.exists_arg = a->gwresolve;
-		}
-		addr_set_port((struct sockaddr *)&o->dcfg.listen4, o->dns_port);
-		addr_set_port((struct sockaddr *)&o->dcfg.listen6, o->dns_port);
-		rc = dnsd_start(&a->dnsd, a->loop, &o->dcfg, a->fakeip);
-		if (rc)
-			fatalx("DNS responder on port %u: %s", o->dns_port, strerror(-rc));
-		a->dns_port = dnsd_port(a->dnsd);
-	}
+	if (!o->no_dns)
+		agent_setup_dns(a, o);
 	o->rcfg.mark = o->mark;
 	o->rcfg.port = o->proxy_port;
 	rc = redirect_start(&a->redirect, a->loop, &o->rcfg, NULL, a->netns_cookie, a->fakeip,
@@ -543,21 +591,7 @@ static void agent_setup(struct agent *a, struct agent_opts *o)
 	if (rc)
 		fatalx("proxy on 127.0.0.1:%u: %s", o->proxy_port, strerror(-rc));
 	a->proxy_port = redirect_port(a->redirect);
-	agent_bpf_config(o, a, &bc);
-	err[0] = '\0';
-	rc = bpfload_open(&a->bpf, &bc, err, sizeof(err));
-	if (rc)
-		fatalx("%s", err);
-	redirect_set_bpf(a->redirect, a->bpf);
-	if (o->pin_dir && (rc = bpfload_sweep(o->pin_dir)) > 0)
-		log_info("removed %d pin director%s of cgroups that no longer exist", rc,
-			 rc == 1 ? "y" : "ies");
-	for (unsigned i = 0; i < o->npolicy; i++) {
-		rc = bpfload_policy_add(a->bpf, o->policy[i].af, o->policy[i].addr,
-					o->policy[i].len);
-		if (rc)
-			fatalx("--via-gateway: %s", strerror(-rc));
-	}
+	agent_setup_bpf(a, o);
 	rc = control_start(&a->control, a->loop, control_path(o->control), a);
 	if (rc)
 		fatalx("control socket %s: %s", control_path(o->control),
