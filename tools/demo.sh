@@ -72,7 +72,7 @@ demo_client()
 	page=$(IN_CG=$cg nsx "$ns" curl "-$fam" -sS --max-time 10 "http://$name/") ||
 		fail "curl -$fam http://$name/ failed"
 	show "page: $page"
-	say "what the web server saw"
+	say "what the web server saw (its peer is the gateway, in the server's own family)"
 	grep -iE 'GET|connect|url' "$weblog" | tail -n 2 | sed 's/^/   /'
 }
 
