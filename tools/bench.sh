@@ -55,8 +55,15 @@ if [ "${1:-}" != --inner ]; then
 	ip -n "$NS" link set lo up || exit 1
 	# 20,000 relayed connections use 40,000 ephemeral ports on one loopback; the
 	# servers listen below the range, so TIME_WAIT sockets never hold their ports.
+	# A few rate runs leave ~75,000 TIME_WAIT sockets, each holding its local port;
+	# Dante binds its outgoing socket to the external address with port 0, which
+	# (unlike connect()'s autobind) needs a port no socket holds, so it ran out
+	# ("bindexternaladdr(): could not bind tcp port 0", REP=0x03 to the client).
+	# TIME_WAIT guards against stray segments of a network, not of a loopback:
+	# the table is capped for every path alike.
 	ip netns exec "$NS" sysctl -qw net.ipv4.ip_local_port_range="10000 65535" \
-		net.ipv4.tcp_tw_reuse=1 net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192 ||
+		net.ipv4.tcp_tw_reuse=1 net.core.somaxconn=8192 net.ipv4.tcp_max_syn_backlog=8192 \
+		net.ipv4.tcp_max_tw_buckets=4096 ||
 		exit 1
 	ip netns exec "$NS" "$0" --inner &
 	inner=$!
