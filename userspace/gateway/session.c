@@ -58,6 +58,9 @@ static void session_log(struct session *s)
 	uint64_t up = 0, down = 0;
 	int n;
 
+	/* Formatting costs even when log_info drops the line: skip it below info. */
+	if (log_get_level() < LOG_LVL_INFO)
+		return;
 	if (s->state == SESSION_RELAY || s->relay.loop) {
 		up = relay_bytes_ab(&s->relay);
 		down = relay_bytes_ba(&s->relay);
