@@ -89,11 +89,7 @@ NSX=()
 . "$REPO/tools/bench/lib.sh"
 cleanup()
 {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill_tree "$p"
-	done
-	wait 2>/dev/null
+	kill_spawned
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -55,6 +55,16 @@ kill_tree()
 	wait "$1" 2>/dev/null
 }
 
+# kill_spawned: stops every process tree recorded in PIDS and reaps them.
+kill_spawned()
+{
+	local p
+	for p in "${PIDS[@]}"; do
+		kill_tree "$p"
+	done
+	wait 2>/dev/null
+}
+
 # mem_kb PID: proportional set size (Pss, kB) of PID's whole process tree — danted forks.
 mem_kb()
 {

@@ -29,11 +29,7 @@ CG=
 
 cleanup()
 {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill_tree "$p"
-	done
-	wait 2>/dev/null
+	kill_spawned
 	if [ -n "$CG" ] && [ -d "$CG" ]; then
 		[ -e "$CG/cgroup.kill" ] && echo 1 >"$CG/cgroup.kill" 2>/dev/null
 		for _ in $(seq 50); do
