@@ -3,8 +3,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define S46_LO4 0x7f000001
-
 /* Shared worker of connect4 and connect6 once the address is in v4-mapped form. */
 static __always_inline int s46_connect(struct bpf_sock_addr *ctx, __u32 a[4], __u8 family,
 				       int *kind)
@@ -17,6 +15,9 @@ static __always_inline int s46_connect(struct bpf_sock_addr *ctx, __u32 a[4], __
 		s46_count(S46_STAT_UDP_DENIED);
 		return S46_DENY;
 	}
+	/* No responder (the agent is gone): the program's own server gets the query. */
+	if (*kind == S46_KIND_DNS && !s46_dns_alive(ctx, !s46_is_mapped(a)))
+		*kind = S46_KIND_NONE;
 	if (*kind == S46_KIND_NONE) {
 		s46_forget(ctx);
 		return S46_ALLOW;
@@ -97,7 +98,7 @@ static __always_inline int s46_sendmsg(struct bpf_sock_addr *ctx, const __u32 a[
 		*verdict = S46_DENY;
 		return 0;
 	}
-	if (kind != S46_KIND_DNS)
+	if (kind != S46_KIND_DNS || !s46_dns_alive(ctx, !s46_is_mapped(a)))
 		return 0;
 	v = s46_sk_get(ctx, 1);
 	if (!v) {

@@ -15,6 +15,9 @@
 #define SOL_SOCKET 1
 #define SO_MARK 36
 
+/* The loopback address the agent listens on, host order. */
+#define S46_LO4 0x7f000001
+
 /* Verdicts of cgroup sock_addr programs. */
 #define S46_ALLOW 1
 #define S46_DENY 0
@@ -153,6 +156,38 @@ static __always_inline int s46_classify(__u32 type, const __u32 a[4], __be16 por
 	if (type == SOCK_DGRAM && fake)
 		*deny = 1;
 	return S46_KIND_NONE;
+}
+
+/* Whether the agent's DNS responder has a socket at the loopback address port-53 traffic
+ * would be steered to (127.0.0.1, or ::1 when v6), looked up in the socket's own network
+ * namespace. Links pinned by an agent that was stopped or killed stay attached: without a
+ * responder they leave DNS alone, so the cgroup's real resolver answers (fail open), while
+ * connects to fake addresses still go to the closed proxy port (fail closed). */
+static __always_inline int s46_dns_alive(struct bpf_sock_addr *ctx, int v6)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	int stream = ctx->type == SOCK_STREAM;
+
+	if (v6) {
+		t.ipv6.daddr[3] = bpf_htonl(1);
+		t.ipv6.dport = s46_cfg.dns_port;
+		if (stream)
+			sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+		else
+			sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+	} else {
+		t.ipv4.daddr = bpf_htonl(S46_LO4);
+		t.ipv4.dport = s46_cfg.dns_port;
+		if (stream)
+			sk = bpf_sk_lookup_tcp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+		else
+			sk = bpf_sk_lookup_udp(ctx, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
+	}
+	if (!sk)
+		return 0;
+	bpf_sk_release(sk);
+	return 1;
 }
 
 /* Remembers the original destination on the socket; returns 0 or -ENOMEM. */

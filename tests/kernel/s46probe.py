@@ -108,6 +108,40 @@ def dns_tcp(server, name, qtype):
     return expect_fake(addrs, qtype, "TCP A %s" % name)
 
 
+def dns_answer(server, name, qtype, mode):
+    """One query (mode unconnected, connected or tcp) whatever answers it; prints the first
+    address of the answer, "none" without one. A UDP reply must come from the server asked."""
+    qid, q = query(name, qtype)
+    if mode == "tcp":
+        s = socket.create_connection((server, 53), timeout=3)
+        s.sendall(struct.pack("!H", len(q)) + q)
+        msg = b""
+        while len(msg) < 2 or len(msg) < 2 + struct.unpack("!H", msg[:2])[0]:
+            c = s.recv(4096)
+            if not c:
+                fail("TCP DNS: connection closed")
+            msg += c
+        msg = msg[2:]
+    else:
+        s = socket.socket(fam(server), socket.SOCK_DGRAM)
+        s.settimeout(3)
+        if mode == "connected":
+            s.connect((server, 53))
+            s.send(q)
+        else:
+            s.sendto(q, (server, 53))
+        try:
+            msg, src = s.recvfrom(4096)
+        except socket.timeout:
+            fail("no DNS reply over %s UDP" % mode)
+        if src[:2] != (server, 53):
+            fail("%s UDP reply came from %s, expected %s:53" % (mode, src[:2], server))
+    rcode, addrs = answers(qid, msg, qtype)
+    if rcode:
+        fail("rcode %d for %s" % (rcode, name))
+    print(addrs[0] if addrs else "none")
+
+
 def http_get(addr, port, expect, af=None, dual=False):
     """GET / from addr:port; the body must contain expect; getpeername must show addr:port."""
     af = af or fam(addr)
@@ -198,6 +232,8 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "dns-udp":
         print(dns_udp(args[0], args[1], int(args[2]), args[3] == "connected"))
+    elif cmd == "dns-answer":
+        dns_answer(args[0], args[1], int(args[2]), args[3])
     elif cmd == "dns-tcp":
         print(dns_tcp(args[0], args[1], int(args[2])))
     elif cmd == "get":
