@@ -21,7 +21,7 @@
 #include "ev.h"
 #include "gwresolve.h"
 #include "log.h"
-#include "policy.h"
+#include "prefix.h"
 #include "redirect.h"
 
 #define AGENT_MAX_CGROUPS 64
@@ -34,7 +34,7 @@ struct agent_opts {
 	struct fakeip_config fcfg;
 	const char *cgroups[AGENT_MAX_CGROUPS];
 	unsigned ncgroups;
-	struct policy_prefix policy[AGENT_MAX_POLICY];
+	struct prefix policy[AGENT_MAX_POLICY];
 	unsigned npolicy;
 	const char **no_fake;
 	size_t nno_fake;
@@ -295,7 +295,7 @@ static int agent_set(struct agent_opts *o, int opt, const char *val, char *err, 
 	case 'v':
 		if (o->npolicy == AGENT_MAX_POLICY)
 			return -E2BIG;
-		rc = policy_parse(val, &o->policy[o->npolicy]);
+		rc = prefix_parse(val, 0, &o->policy[o->npolicy]);
 		if (!rc)
 			o->npolicy++;
 		break;

@@ -19,6 +19,7 @@
 
 #include "bpfload.h"
 #include "log.h"
+#include "prefix.h"
 #include "s46.skel.h"
 
 #ifndef SO_NETNS_COOKIE
@@ -89,28 +90,18 @@ int bpfload_netns_cookie(uint64_t *out)
 	return ret;
 }
 
-static void bpfload_mask6(uint8_t mask[16], unsigned prefix)
-{
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned bits = prefix > i * 8 ? prefix - i * 8 : 0;
-
-		mask[i] = bits >= 8 ? 0xff : (uint8_t)(0xff00 >> bits);
-	}
-}
-
 static void bpfload_set_rodata(struct s46_bpf *skel, const struct bpfload_config *cfg)
 {
 	struct s46_cfg *c = (struct s46_cfg *)&skel->rodata->s46_cfg;
-	uint32_t m4 = cfg->prefix4 ? ~0u << (32 - cfg->prefix4) : 0;
 
 	memset(c, 0, sizeof(*c));
 	c->netns_cookie = cfg->netns_cookie;
 	c->mark = cfg->mark;
 	c->proxy_port = htons(cfg->proxy_port);
 	c->dns_port = htons(cfg->dns_port);
-	c->mask4 = htonl(m4);
+	prefix_mask((uint8_t *)&c->mask4, 4, cfg->prefix4);
 	c->pool4 = cfg->pool4.s_addr & c->mask4;
-	bpfload_mask6(c->mask6, cfg->prefix6);
+	prefix_mask(c->mask6, 16, cfg->prefix6);
 	for (unsigned i = 0; i < 16; i++)
 		c->pool6[i] = cfg->pool6.s6_addr[i] & c->mask6[i];
 	c->flags = cfg->no_dns ? S46_CFG_NO_DNS : 0;

@@ -1,4 +1,4 @@
-/* fakeip.c — the fake-IP table: hashed both ways, LRU reuse of unheld entries, atomic persistence. */
+/* fakeip.c — the fake-IP table: hashed both ways, LRU reuse of unheld entries, atomic saves. */
 #include "fakeip.h"
 
 #include <arpa/inet.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "prefix.h"
 
 #define FAKEIP_STATE_MAGIC "# socks46 fake-IP table v1"
 #define FAKEIP_TTL_MAX 604800
@@ -62,62 +63,26 @@ void fakeip_config_default(struct fakeip_config *cfg)
 	cfg->ttl_s = FAKEIP_DEFAULT_TTL;
 }
 
-/* Whether the host bits of addr (alen bytes) beyond prefix are all zero / inside prefix. */
-static bool fakeip_prefix_match(const uint8_t *a, const uint8_t *base, unsigned alen,
-				unsigned prefix)
-{
-	for (unsigned i = 0; i < alen; i++) {
-		unsigned bits = prefix > i * 8 ? prefix - i * 8 : 0;
-		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff00u >> bits);
-
-		if ((a[i] & mask) != (base[i] & mask))
-			return false;
-	}
-	return true;
-}
-
 int fakeip_config_set_pool(struct fakeip_config *cfg, const char *cidr)
 {
-	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
-	uint8_t a[16];
-	unsigned long prefix;
-	int af;
+	struct prefix p;
 
-	if (strlen(cidr) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, cidr);
-	slash = strchr(buf, '/');
-	if (!slash || !slash[1])
-		return -EINVAL;
-	*slash = '\0';
-	errno = 0;
-	prefix = strtoul(slash + 1, &end, 10);
-	if (*end || errno || !isdigit((unsigned char)slash[1]))
-		return -EINVAL;
-	af = strchr(buf, ':') ? AF_INET6 : AF_INET;
-	if (inet_pton(af, buf, a) != 1)
+	/* Host bits set means a typo: refuse rather than guess the pool. */
+	if (prefix_parse(cidr, PREFIX_NEED_LEN | PREFIX_EXACT, &p) < 0)
 		return -EINVAL;
 	/* At least two addresses: offset 0 is never handed out. */
-	if (prefix < 1 || prefix > (af == AF_INET ? 30u : 126u))
+	if (p.len < 1 || p.len > (p.af == AF_INET ? 30u : 126u))
 		return -EINVAL;
-	/* Host bits set means a typo: refuse rather than guess the pool. */
-	for (unsigned i = 0; i < (af == AF_INET ? 4u : 16u); i++) {
-		unsigned bits = prefix > i * 8 ? (unsigned)prefix - i * 8 : 0;
-		uint8_t host = bits >= 8 ? 0 : (uint8_t)(0xffu >> bits);
-
-		if (a[i] & host)
-			return -EINVAL;
-	}
-	if (af == AF_INET) {
-		if (a[0] >= 224)
+	if (p.af == AF_INET) {
+		if (p.addr[0] >= 224)
 			return -EINVAL; /* multicast and class E: applications reject them */
-		memcpy(&cfg->pool4, a, 4);
-		cfg->prefix4 = (unsigned)prefix;
+		memcpy(&cfg->pool4, p.addr, 4);
+		cfg->prefix4 = p.len;
 	} else {
-		if (a[0] == 0xff)
+		if (p.addr[0] == 0xff)
 			return -EINVAL;
-		memcpy(&cfg->pool6, a, 16);
-		cfg->prefix6 = (unsigned)prefix;
+		memcpy(&cfg->pool6, p.addr, 16);
+		cfg->prefix6 = p.len;
 	}
 	return 0;
 }
@@ -138,9 +103,9 @@ int fakeip_config_set_ttl(struct fakeip_config *cfg, const char *s)
 bool fakeip_in_pool(const struct fakeip_config *cfg, int af, const void *addr)
 {
 	if (af == AF_INET)
-		return fakeip_prefix_match(addr, (const uint8_t *)&cfg->pool4, 4, cfg->prefix4);
+		return prefix_bits_equal(addr, (const uint8_t *)&cfg->pool4, cfg->prefix4);
 	if (af == AF_INET6)
-		return fakeip_prefix_match(addr, cfg->pool6.s6_addr, 16, cfg->prefix6);
+		return prefix_bits_equal(addr, cfg->pool6.s6_addr, cfg->prefix6);
 	return false;
 }
 

@@ -20,6 +20,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "prefix.h"
 
 /* Route dumps of a full table come in many page-sized parts; this holds several. */
 #define NETMON_BUF 65536
@@ -202,32 +203,6 @@ void netmon_table_clear(struct netmon_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static bool netmon_prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, full))
-		return false;
-	return !rest || !((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rest)));
-}
-
-/* The destination's family and bytes; v4-mapped IPv6 is IPv4. 0 for other families. */
-static int netmon_sa_bytes(const struct sockaddr *sa, uint8_t out[16])
-{
-	struct sockaddr_storage ss = {0};
-
-	if (!addr_sa_len(sa))
-		return 0;
-	memcpy(&ss, sa, addr_sa_len(sa));
-	addr_unmap(&ss);
-	memset(out, 0, 16);
-	if (ss.ss_family == AF_INET)
-		memcpy(out, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-	else
-		memcpy(out, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-	return ss.ss_family;
-}
-
 /* The best route of each table seen so far (few tables exist; more are not tracked). */
 #define NETMON_TABLES 16
 
@@ -235,14 +210,14 @@ bool netmon_table_route(const struct netmon_table *t, const struct sockaddr *dst
 {
 	const struct netmon_route *best[NETMON_TABLES] = {0};
 	uint8_t d[16];
-	int fam = netmon_sa_bytes(dst, d);
+	int fam = prefix_sa_bytes(dst, d);
 	unsigned nt = 0, k;
 
 	/* Per table the longest prefix (then the lowest metric) decides; any table may route it. */
 	for (size_t i = 0; fam && i < t->nroutes; i++) {
 		const struct netmon_route *r = &t->routes[i];
 
-		if (r->family != fam || !netmon_prefix_match(r->dst, d, r->plen))
+		if (r->family != fam || !prefix_bits_equal(r->dst, d, r->plen))
 			continue;
 		for (k = 0; k < nt && best[k]->table != r->table; k++)
 			;
@@ -536,7 +511,7 @@ bool netmon_family_usable(struct netmon *nm, int family)
 bool netmon_is_local(struct netmon *nm, const struct sockaddr *sa)
 {
 	uint8_t b[16];
-	int fam = netmon_sa_bytes(sa, b);
+	int fam = prefix_sa_bytes(sa, b);
 	bool found = false;
 
 	if (!nm)

@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "conf.h"
 #include "log.h"
+#include "prefix.h"
 
 enum rules_to {
 	RULES_TO_ANY = 0,
@@ -20,20 +21,14 @@ enum rules_to {
 	RULES_TO_NAME,
 };
 
-struct rules_cidr {
-	int family; /* 0: any */
-	uint8_t bits;
-	uint8_t addr[16];
-};
-
 struct rule {
 	enum rules_action action;
-	struct rules_cidr from;
+	struct prefix from; /* af 0: any */
 	bool has_user;
 	char *user;    /* NULL with has_user: unauthenticated clients */
 	unsigned cmds; /* 0: any */
 	enum rules_to to_kind;
-	struct rules_cidr to;
+	struct prefix to;
 	char *to_name; /* normalised: lower case, no trailing dot */
 	uint16_t port_lo, port_hi;
 	char *file; /* NULL: the command line */
@@ -94,65 +89,6 @@ unsigned rules_cmd_bit(uint8_t cmd)
 	default:
 		return 0;
 	}
-}
-
-/* The raw address bytes of an IPv4 or IPv6 sockaddr (v4-mapped counts as IPv4). */
-static int rules_sa_bytes(const struct sockaddr *sa, uint8_t out[16])
-{
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-
-	if (sa->sa_family == AF_INET) {
-		memcpy(out, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		return AF_INET;
-	}
-	if (sa->sa_family != AF_INET6)
-		return 0;
-	if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
-		memcpy(out, &s6->sin6_addr.s6_addr[12], 4);
-		return AF_INET;
-	}
-	memcpy(out, &s6->sin6_addr, 16);
-	return AF_INET6;
-}
-
-static bool rules_cidr_match(const struct rules_cidr *c, const struct sockaddr *sa)
-{
-	uint8_t a[16];
-	unsigned full = c->bits / 8, rest = c->bits % 8;
-
-	if (rules_sa_bytes(sa, a) != c->family)
-		return false;
-	if (memcmp(a, c->addr, full))
-		return false;
-	return !rest || !((a[full] ^ c->addr[full]) & (uint8_t)(0xff << (8 - rest)));
-}
-
-static int rules_parse_cidr(const char *s, struct rules_cidr *c)
-{
-	char ip[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	struct sockaddr_storage ss;
-	unsigned long bits;
-	unsigned max;
-
-	if (!n || n >= sizeof(ip))
-		return -EINVAL;
-	memcpy(ip, s, n);
-	ip[n] = '\0';
-	if (addr_parse_ip(ip, &ss, NULL) < 0)
-		return -EINVAL;
-	c->family = rules_sa_bytes((struct sockaddr *)&ss, c->addr);
-	max = c->family == AF_INET ? 32 : 128;
-	if (!slash)
-		bits = max;
-	else if (conf_parse_uint(slash + 1, 0, max, &bits) < 0)
-		return -EINVAL;
-	c->bits = (uint8_t)bits;
-	/* Host bits are cleared so "198.51.100.7/24" means the /24 it is in. */
-	for (unsigned i = c->bits; i < max; i++)
-		c->addr[i / 8] &= (uint8_t) ~(0x80 >> (i % 8));
-	return 0;
 }
 
 /* Lower case, no trailing dot; NULL for an empty name or on -ENOMEM. */
@@ -219,7 +155,7 @@ static int rules_parse_port(const char *s, struct rule *r)
 
 static int rules_parse_to(const char *s, struct rule *r)
 {
-	if (rules_parse_cidr(s, &r->to) == 0) {
+	if (prefix_parse(s, 0, &r->to) == 0) {
 		r->to_kind = RULES_TO_CIDR;
 		return 0;
 	}
@@ -250,7 +186,7 @@ static int rules_parse_cond(struct rule *r, const char *key, const char *val, un
 	*seen |= 1u << k;
 	switch (k) {
 	case 0:
-		ret = rules_parse_cidr(val, &r->from);
+		ret = prefix_parse(val, 0, &r->from);
 		break;
 	case 1:
 		r->has_user = true;
@@ -350,7 +286,7 @@ static int rules_to_match(const struct rule *r, const struct rules_req *q)
 		return 1;
 	case RULES_TO_CIDR:
 		if (q->addr)
-			return rules_cidr_match(&r->to, q->addr);
+			return prefix_contains_sa(&r->to, q->addr);
 		return q->name ? -1 : 0;
 	default:
 		return q->name && rules_name_match(r, q->name);
@@ -374,7 +310,7 @@ enum rules_action rules_check(const struct rules *rs, const struct rules_req *q,
 		const struct rule *r = &rs->v[i];
 		int to;
 
-		if (r->from.family && (!q->client || !rules_cidr_match(&r->from, q->client)))
+		if (r->from.af && (!q->client || !prefix_contains_sa(&r->from, q->client)))
 			continue;
 		if (!rules_user_match(r, q->user))
 			continue;

@@ -10,6 +10,7 @@
 
 #include "addr.h"
 #include "conf.h"
+#include "prefix.h"
 
 enum upstream_to {
 	UPSTREAM_TO_ANY = 0,
@@ -20,10 +21,8 @@ enum upstream_to {
 
 struct upstream_route {
 	enum upstream_to to;
-	int family; /* CIDR */
-	uint8_t bits;
-	uint8_t net[16];
-	char *name; /* lower case, no trailing dot; a suffix without its leading dot */
+	struct prefix net; /* UPSTREAM_TO_CIDR */
+	char *name;	   /* lower case, no trailing dot; a suffix without its leading dot */
 	uint16_t port_lo, port_hi;
 	unsigned nvia; /* 0: direct */
 	struct upstream *via[UPSTREAM_MAX_VIA];
@@ -206,36 +205,6 @@ fail:
 	return ret;
 }
 
-static int upstream_parse_cidr(struct upstream_route *r, const char *v)
-{
-	char ip[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(v, '/');
-	struct sockaddr_storage ss;
-	unsigned long bits;
-	size_t n = slash ? (size_t)(slash - v) : strlen(v);
-	unsigned max;
-
-	if (n >= sizeof(ip))
-		return -EINVAL;
-	memcpy(ip, v, n);
-	ip[n] = '\0';
-	if (addr_parse_ip(ip, &ss, NULL) < 0)
-		return -EINVAL;
-	addr_unmap(&ss);
-	r->family = ss.ss_family;
-	max = r->family == AF_INET ? 32 : 128;
-	if (!slash)
-		bits = max;
-	else if (conf_parse_uint(slash + 1, 0, max, &bits) < 0)
-		return -EINVAL;
-	r->bits = (uint8_t)bits;
-	if (r->family == AF_INET)
-		memcpy(r->net, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-	else
-		memcpy(r->net, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-	return 0;
-}
-
 static char *upstream_norm_name(const char *s)
 {
 	char *n = strdup(s);
@@ -255,7 +224,7 @@ static int upstream_parse_to(struct upstream_route *r, const char *v)
 {
 	if (!strcmp(v, "*"))
 		return 0;
-	if (upstream_parse_cidr(r, v) == 0) {
+	if (prefix_parse(v, 0, &r->net) == 0) {
 		r->to = UPSTREAM_TO_CIDR;
 		return 0;
 	}
@@ -379,20 +348,9 @@ int upstream_add_route(struct upstream_table *t, const char *text, char *err, si
 
 static bool upstream_cidr_match(const struct upstream_route *r, const struct socks5_addr *dst)
 {
-	const uint8_t *a;
-	unsigned full, rest;
-
-	if (dst->atyp == SOCKS5_ATYP_IPV4 && r->family == AF_INET)
-		a = (const uint8_t *)&dst->v4;
-	else if (dst->atyp == SOCKS5_ATYP_IPV6 && r->family == AF_INET6)
-		a = dst->v6.s6_addr;
-	else
-		return false;
-	full = r->bits / 8;
-	rest = r->bits % 8;
-	if (memcmp(a, r->net, full))
-		return false;
-	return !rest || !((a[full] ^ r->net[full]) & (0xff00u >> rest));
+	if (dst->atyp == SOCKS5_ATYP_IPV4)
+		return prefix_contains(&r->net, AF_INET, &dst->v4);
+	return dst->atyp == SOCKS5_ATYP_IPV6 && prefix_contains(&r->net, AF_INET6, &dst->v6);
 }
 
 static bool upstream_name_match(const struct upstream_route *r, const struct socks5_addr *dst)
