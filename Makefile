@@ -47,10 +47,15 @@ FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 TOOLS_SRC   := $(wildcard tools/*.c)
 TOOLS_BIN   := $(TOOLS_SRC:tools/%.c=$(BUILD)/tools/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_OBJ    := $(FUZZ_SRC:%.c=$(BUILD)/fuzz/obj/%.o) $(FUZZ_LIB_OBJ)
+# Every tracked C file: what `make format` rewrites and `make format-check` checks.
+FORMAT_SRC   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
-.SECONDARY: $(BPF_OBJ) $(SKELS)
+.SECONDARY: $(BPF_OBJ) $(SKELS) $(FUZZ_OBJ)
 
-.PHONY: all deps check unit integration sanitize fuzz vmtest kernel bench demo install clean format
+.PHONY: all deps check unit integration sanitize fuzz vmtest kernel bench demo install clean format \
+	format-check
 
 all: $(BUILD)/socks46 $(TOOLS_BIN)
 
@@ -80,22 +85,30 @@ $(BUILD)/socks46: $(MAIN_OBJ) $(BUILD)/libsocks46.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# Test and tool binaries are compiled and linked in one step; BIN.d lists the headers they read.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libsocks46.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libsocks46.a $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(BUILD)/libsocks46.a \
+		$(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tools/%: tools/%.c $(BUILD)/libsocks46.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libsocks46.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -MMD -MP -MF $@.d -MT $@ $< $(BUILD)/libsocks46.a \
+		$(LDLIBS) -o $@
 
-# Fuzzers instrument the whole library with clang's libFuzzer, ASan and UBSan.
+# Fuzzers instrument the whole library with clang's libFuzzer, ASan and UBSan: the library is
+# compiled again, apart from the normal objects, with its own dependency files.
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -pthread -fsanitize=fuzzer,address,undefined
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(SKELS)
+$(BUILD)/fuzz/obj/%.o: %.c | $(SKELS)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) $< $(LIB_SRC) $(LDLIBS) -o $@
+	$(Q)$(CLANG) $(CPPFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJ)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ $(LDLIBS) -o $@
 
 unit: $(UNIT_BIN)
 	$(Q)tests/run.sh unit $(UNIT_BIN)
@@ -137,10 +150,17 @@ install: $(BUILD)/socks46
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/socks46 $(DESTDIR)$(PREFIX)/bin/socks46
 
+# Without files clang-format would read stdin: outside a git checkout there is nothing to do.
+format_files = $(if $(FORMAT_SRC),$(FORMAT_SRC),$(error $@: no tracked *.c/*.h (needs a git checkout)))
+
 format:
-	clang-format -i $(shell git ls-files '*.c' '*.h')
+	clang-format -i $(format_files)
+
+# Fails when any file drifts from .clang-format, naming file, line and column.
+format-check:
+	$(Q)clang-format --dry-run --Werror $(format_files)
 
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d) $(TOOLS_BIN:=.d) $(FUZZ_OBJ:.o=.d)

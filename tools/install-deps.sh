@@ -2,9 +2,9 @@
 # install-deps.sh — installs every Debian package socks46 builds, tests and benchmarks with (idempotent).
 set -eu
 
-# Build: compilers, BPF toolchain and the libraries the binary links.
+# Build: compilers, BPF toolchain, the formatter and the libraries the binary links.
 BUILD_PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
- libmnl-dev libc-ares-dev libcrypt-dev libcmocka-dev libclang-rt-14-dev"
+ libmnl-dev libc-ares-dev libcrypt-dev libcmocka-dev libclang-rt-14-dev clang-format"
 # Tests: real peers (DNS server, SOCKS clients and servers), namespaces, the QEMU kernel matrix.
 TEST_PKGS="iproute2 dnsmasq-base curl ncat python3 python3-socks proxychains4
  busybox-static dante-server microsocks openssh-client socat procps psmisc
