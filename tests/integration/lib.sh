@@ -1,6 +1,6 @@
 # lib.sh — network-namespace test topology, process and cgroup helpers, assertions; sourced by namespace tests.
 #
-# Topology (see /work/shared/design.md):
+# Topology (the test suites are described in the README, "Tests"):
 #   c4 198.51.100.2/24  <-> gw 198.51.100.1/24
 #   c6 2001:db8:c6::2/64 <-> gw 2001:db8:c6::1/64
 #   gw 2001:db8:6::1/64 <-> s6 2001:db8:6::2/64
@@ -16,6 +16,7 @@ S46_TOOLS=${S46_TOOLS:-$REPO/build/tools}
 ITEST_DIR=$REPO/tests/integration
 PY=/usr/bin/python3
 export REPO S46_BIN S46_TOOLS
+. "$ITEST_DIR/helpers.sh"
 
 # Short on purpose: namespace names end up in /etc/netns and in logs.
 T=s46$$
@@ -49,47 +50,6 @@ SPAWN_N=0
 DNS_EXTRA=()
 TOPO_NS=()
 _CLEANED=0
-
-log() { printf '# %s\n' "$*"; }
-pass() { printf '  ok   %s\n' "$*"; }
-fail()
-{
-	FAIL_MSG=$*
-	printf 'FAIL: %s\n' "$*"
-	exit 1
-}
-
-# assert_eq ACTUAL EXPECTED MSG
-assert_eq()
-{
-	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
-	pass "$3"
-}
-
-# assert_contains HAYSTACK NEEDLE MSG
-assert_contains()
-{
-	case $1 in
-	*"$2"*) pass "$3" ;;
-	*) fail "$3: '$2' not found in '$(printf '%s' "$1" | head -c 400)'" ;;
-	esac
-}
-
-assert_not_contains()
-{
-	case $1 in
-	*"$2"*) fail "$3: '$2' unexpectedly found in '$(printf '%s' "$1" | head -c 400)'" ;;
-	*) pass "$3" ;;
-	esac
-}
-
-# cg_root: the cgroup2 mount point (not always /sys/fs/cgroup).
-cg_root()
-{
-	# Optional fields precede the "-" separator; the fs type follows it.
-	awk '{ for (i = 7; i < NF; i++) if ($i == "-") break;
-		if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo
-}
 
 # _nsexec NS CMD...: exec CMD in NS (run it in a subshell). With IN_CG set the
 # process joins that cgroup first, so the cgroup owns every socket CMD creates
@@ -139,31 +99,6 @@ stop_pid()
 	done
 	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-}
-
-# wait_for TIMEOUT CMD...: poll CMD until it succeeds; returns 1 if it still
-# fails after TIMEOUT seconds (a hang guard: on success it returns at once).
-wait_for()
-{
-	local end
-	end=$(($(date +%s%N) + ${1%.*} * 1000000000))
-	shift
-	until "$@"; do
-		[ "$(date +%s%N)" -lt "$end" ] || return 1
-		sleep 0.05
-	done
-}
-
-# log_count FILE REGEX: how many lines of FILE match (grep -E).
-log_count() { grep -cE -- "$2" "$1"; }
-
-# wait_log FILE REGEX [MIN] [TIMEOUT]: wait until at least MIN (default 1)
-# lines of FILE match; fails the test after TIMEOUT (default 10) seconds.
-wait_log()
-{
-	local file=$1 re=$2 min=${3:-1} tmo=${4:-10}
-	_log_has() { [ "$(log_count "$file" "$re")" -ge "$min" ]; }
-	wait_for "$tmo" _log_has || fail "no line /$re/ (want $min) in $(basename "$file") after ${tmo}s"
 }
 
 # conn_line LOG REGEX: the last line of LOG matching REGEX (grep -E), once there

@@ -114,12 +114,10 @@ s = socket.create_connection(("web6.test", 7))
 print("connected", flush=True)
 time.sleep(20)'
 HOLDER=$SPAWNED_PID
-for _ in $(seq 100); do
-	grep -q connected "$SPAWNED_LOG" && break
-	sleep 0.05
-done
-grep -q connected "$SPAWNED_LOG" || fail "holder did not connect: $(cat "$SPAWNED_LOG")"
-sleep 0.2
+wait_log "$SPAWNED_LOG" connected 1 5
+# The agent's side of the connection is up once status lists its owner.
+holder_listed() { [ "$(jget connections.0.owner_pid 2>/dev/null)" = "$HOLDER" ]; }
+wait_for 5 holder_listed
 assert_eq "$(jget connections.0.owner_pid)" "$HOLDER" "status finds the program's pid through sock_diag"
 assert_eq "$(jget connections.0.comm)" python3 "status names the program"
 assert_eq "$(jget connections.0.target)" web6.test:7 "the connection went to the gateway by name"

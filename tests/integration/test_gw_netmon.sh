@@ -18,15 +18,12 @@ probe() { nsx "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "$GW4_ADDR" "$GW
 # the gateway's).
 timed()
 {
-	local dst=$1 rep=$2 what=$3 max=${4:-1000} n0 out ms i
-	n0=$(grep -c "dest=$dst:7 " "$GW_LOG")
+	local dst=$1 rep=$2 what=$3 max=${4:-1000} n0 out ms
+	n0=$(log_count "$GW_LOG" "dest=$dst:7 ")
 	out=$(probe "$dst" 7 send:ok recv:2)
 	assert_contains "$out" "reply $rep" "$what: REP $rep"
-	for i in $(seq 50); do
-		[ "$(grep -c "dest=$dst:7 " "$GW_LOG")" -gt "$n0" ] && break
-		sleep 0.1
-	done
-	ms=$(grep "dest=$dst:7 " "$GW_LOG" | tail -n 1 | sed -n 's/.* ms=\([0-9]*\) .*/\1/p')
+	wait_log "$GW_LOG" "dest=$dst:7 " $((n0 + 1)) 5
+	ms=$(grep -E "dest=$dst:7 " "$GW_LOG" | tail -n 1 | sed -n 's/.* ms=\([0-9]*\) .*/\1/p')
 	[ -n "$ms" ] || fail "$what: no log line for $dst"
 	[ "$ms" -lt "$max" ] || fail "$what took $ms ms (limit $max)"
 	pass "$what: answered in $ms ms"
@@ -35,12 +32,8 @@ timed()
 # logged TEXT [N]: the gateway logged TEXT N times by now (netmon logs each change it sees).
 logged()
 {
-	local i
-	for i in $(seq 50); do
-		[ "$(grep -cF "$1" "$GW_LOG")" -ge "${2:-1}" ] && { pass "logged: $1"; return 0; }
-		sleep 0.1
-	done
-	fail "not logged: $1; log tail: $(tail -n 5 "$GW_LOG")"
+	wait_log "$GW_LOG" "$1" "${2:-1}" 5
+	pass "logged: $1"
 }
 
 timed web6.test 00 "baseline web6.test over IPv6"
@@ -87,7 +80,7 @@ assert_contains "$out" "bnd 2001:db8:c6::5 " "UDP reply address is the address a
 assert_contains "$out" "from $S4_ADDR 7 via-new" "datagrams relayed through the new address"
 # Datagrams to a destination with no route are dropped at the gateway.
 ip -n "$NS_GW" route add unreachable "$S4_ADDR/32"
-sleep 0.3
+logged "netmon: route $S4_ADDR/32 added" 2
 out=$(nsx "$NS_C6" "$PY" "$ITEST_DIR/socks5_udp.py" -t 0.5 2001:db8:c6::5 1081 echo "$S4_ADDR" 7 dropped)
 assert_contains "$out" "timeout" "no datagram relayed towards an unreachable route"
 

@@ -26,25 +26,9 @@ AGENT_PID=
 CG=
 _KCLEANED=0
 
-log() { printf '# %s\n' "$*"; }
-pass() { printf '  ok   %s\n' "$*"; }
-fail()
-{
-	printf 'FAIL: %s\n' "$*"
-	exit 1
-}
-
-assert_eq()
-{
-	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"
-	pass "$3"
-}
-
-cg_root()
-{
-	awk '{ for (i = 7; i < NF; i++) if ($i == "-") break;
-		if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo
-}
+# Assertions, polling and cg_root are the integration tests' (a VM guest sees the whole
+# tree through its read-only root share).
+. "$REPO/tests/integration/helpers.sh"
 
 # kns CMD...: run CMD in the test namespace, outside the test cgroup.
 kns() { nsenter --net="/run/netns/$NS" "$@"; }
