@@ -5,6 +5,17 @@
 BUILD    ?= build
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# The daemons read /etc/socks46 whatever the prefix.
+SYSCONFDIR ?= /etc
+# Empty leaves stripping to the caller (dh_strip keeps the debug symbols).
+INSTALL_STRIP ?= -s
+VERSION  := $(shell cat VERSION)
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -54,8 +65,8 @@ FORMAT_SRC   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 .SECONDARY: $(BPF_OBJ) $(SKELS) $(FUZZ_OBJ)
 
-.PHONY: all deps check unit integration sanitize fuzz vmtest kernel bench demo install clean format \
-	format-check
+.PHONY: all deps check unit integration package sanitize fuzz vmtest kernel bench demo install \
+	uninstall deb clean format format-check
 
 all: $(BUILD)/socks46 $(TOOLS_BIN)
 
@@ -146,9 +157,55 @@ bench: deps all
 demo: deps all
 	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) tools/demo.sh
 
+# Installed files (dist/ and man/); example configuration never replaces an existing file.
+UNITS_IN := socks46-gateway.service socks46-agent.service
+MAN_SRC  := $(wildcard man/*.[1-8])
+ETC_CONF := gateway.conf agent.conf
+
 install: $(BUILD)/socks46
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BUILD)/socks46 $(DESTDIR)$(PREFIX)/bin/socks46
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/socks46
+	install $(INSTALL_STRIP) -m 0755 $(BUILD)/socks46 $(DESTDIR)$(BINDIR)/socks46
+	for u in $(UNITS_IN); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' dist/$$u.in > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 0644 dist/socks46.slice $(DESTDIR)$(UNITDIR)/socks46.slice
+	install -m 0644 dist/socks46.tmpfiles $(DESTDIR)$(TMPFILESDIR)/socks46.conf
+	install -m 0644 dist/socks46.sysusers $(DESTDIR)$(SYSUSERSDIR)/socks46.conf
+	for f in $(ETC_CONF); do [ -e $(DESTDIR)$(SYSCONFDIR)/socks46/$$f ] || \
+		install -m 0644 dist/$$f $(DESTDIR)$(SYSCONFDIR)/socks46/$$f || exit 1; done
+	for m in $(MAN_SRC); do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+
+# Removes what install put there; a configuration file the administrator changed stays.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/socks46 $(DESTDIR)$(UNITDIR)/socks46.slice \
+		$(UNITS_IN:%=$(DESTDIR)$(UNITDIR)/%) $(DESTDIR)$(TMPFILESDIR)/socks46.conf \
+		$(DESTDIR)$(SYSUSERSDIR)/socks46.conf
+	for m in $(MAN_SRC); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; done
+	for f in $(ETC_CONF); do ! cmp -s dist/$$f $(DESTDIR)$(SYSCONFDIR)/socks46/$$f || \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/socks46/$$f; done
+	rmdir $(DESTDIR)$(SYSCONFDIR)/socks46 2>/dev/null || true
+
+# The .deb is built by dpkg-buildpackage from a copy of the source tree, so the source
+# tree stays clean; it is rebuilt only when a source file changed.
+DEB      := $(BUILD)/socks46_$(VERSION)_$(DEB_ARCH).deb
+DEB_SRC  := $(wildcard $(shell git ls-files --cached --others --exclude-standard 2>/dev/null))
+
+deb: $(DEB)
+
+$(DEB): $(DEB_SRC)
+	$(call msg,DEB,$@)
+	$(Q)head -1 debian/changelog | grep -qF '($(VERSION))' || \
+		{ echo "debian/changelog does not name version $(VERSION)" >&2; exit 1; }
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/socks46-$(VERSION)
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 cp --parents -t $(BUILD)/deb/socks46-$(VERSION)
+	$(Q)cd $(BUILD)/deb/socks46-$(VERSION) && \
+		DEB_BUILD_OPTIONS="noddebs nocheck parallel=$$(nproc)" \
+		dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -30 ../build.log >&2; exit 1; }
+	$(Q)cp $(BUILD)/deb/socks46_$(VERSION)_$(DEB_ARCH).deb $@
 
 # Without files clang-format would read stdin: outside a git checkout there is nothing to do.
 format_files = $(if $(FORMAT_SRC),$(FORMAT_SRC),$(error $@: no tracked *.c/*.h (needs a git checkout)))
