@@ -341,7 +341,7 @@ static void test_idle_default_and_never(void **state)
 	spin(f, 1300);
 	assert_false(ctl_closed(f));
 	udp_assoc_free(f->a);
-	f->w.snap->conf.udp_idle_timeout_s = CONF_UDP_IDLE_DEFAULT;
+	f->w.snap->conf.udp_idle_timeout_s = GWCONF_UDP_IDLE_DEFAULT;
 	assoc_open(f);
 	spin(f, 1300);
 	assert_true(ctl_closed(f));

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "conf.h"
+#include "gateway/gwconf.h"
 #include "gateway/upstream.h"
 
 static char pwfile[64];
@@ -248,32 +248,32 @@ static void test_failover_and_bad(void **state)
 /* The config keys reach the table; routes may name upstreams from the same file. */
 static void test_conf_keys(void **state)
 {
-	struct conf c;
+	struct gwconf c;
 	char err[CONF_ERRLEN], line[256];
 	struct socks5_addr dst = name_dst("www.example.net", 443);
 
-	conf_defaults(&c);
+	gwconf_defaults(&c);
 	assert_int_equal(c.upstream_fail_limit, 3);
 	assert_int_equal(c.upstream_bad_s, 30);
 	assert_int_equal(c.bind_timeout_s, 60);
 	assert_int_equal(c.processes, 1);
 	snprintf(line, sizeof(line), "up 198.51.100.1:1080 user u password-file %s", pwfile);
-	assert_int_equal(conf_set(&c, "upstream", line, err, sizeof(err)), 0);
-	assert_int_equal(conf_set(&c, "route", "to .example.net via up", err, sizeof(err)), 0);
-	assert_int_equal(conf_set(&c, "upstream-fail-limit", "5", err, sizeof(err)), 0);
-	assert_int_equal(conf_set(&c, "upstream-bad-time", "7", err, sizeof(err)), 0);
-	assert_int_equal(conf_set(&c, "bind-timeout", "9", err, sizeof(err)), 0);
-	assert_int_equal(conf_set(&c, "processes", "2", err, sizeof(err)), 0);
-	assert_int_equal(conf_set(&c, "processes", "0", err, sizeof(err)), -EINVAL);
-	assert_int_equal(conf_set(&c, "bind-timeout", "0", err, sizeof(err)), -EINVAL);
+	assert_int_equal(gwconf_set(&c, "upstream", line, err, sizeof(err)), 0);
+	assert_int_equal(gwconf_set(&c, "route", "to .example.net via up", err, sizeof(err)), 0);
+	assert_int_equal(gwconf_set(&c, "upstream-fail-limit", "5", err, sizeof(err)), 0);
+	assert_int_equal(gwconf_set(&c, "upstream-bad-time", "7", err, sizeof(err)), 0);
+	assert_int_equal(gwconf_set(&c, "bind-timeout", "9", err, sizeof(err)), 0);
+	assert_int_equal(gwconf_set(&c, "processes", "2", err, sizeof(err)), 0);
+	assert_int_equal(gwconf_set(&c, "processes", "0", err, sizeof(err)), -EINVAL);
+	assert_int_equal(gwconf_set(&c, "bind-timeout", "0", err, sizeof(err)), -EINVAL);
 	assert_int_equal(c.upstream_fail_limit, 5);
 	assert_int_equal(c.upstream_bad_s, 7);
 	assert_int_equal(c.bind_timeout_s, 9);
 	assert_int_equal(c.processes, 2);
 	assert_non_null(upstream_match(c.upstreams, &dst));
-	assert_int_equal(conf_set(&c, "route", "via nope", err, sizeof(err)), -EINVAL);
+	assert_int_equal(gwconf_set(&c, "route", "via nope", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "unknown upstream 'nope'"));
-	conf_free(&c);
+	gwconf_free(&c);
 }
 
 int main(void)

@@ -25,6 +25,7 @@ struct agent {
 	struct control *control;
 	uint64_t netns_cookie;
 	uint16_t proxy_port, dns_port;
+	char *password; /* RFC 1929 towards the gateway, from --password-file */
 };
 
 /* Opt a cgroup (a cgroup2 directory) in or out; errors get one line in err. 0 or -errno. */

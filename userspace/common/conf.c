@@ -1,22 +1,20 @@
-/* conf.c — gateway settings: defaults and one key table for the config file and flags. */
+/* conf.c — the `key value` file reader and long-option parser behind every command's key table. */
 #include "conf.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "addr.h"
-#include "gateway/rules.h"
-#include "gateway/upstream.h"
-#include "log.h"
-
-typedef int conf_setter(struct conf *c, const char *value, char *err, size_t errlen);
-
-struct conf_key {
-	const char *name;
-	conf_setter *set;
+/* getopt_long values: keys are CONF_OPT_KEY + their index. */
+enum {
+	CONF_OPT_HELP = 'h',
+	CONF_OPT_CONFIG = 0x100,
+	CONF_OPT_CHECK,
+	CONF_OPT_KEY,
 };
 
 int conf_err(char *err, size_t errlen, const char *fmt, ...)
@@ -44,223 +42,24 @@ int conf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigne
 	return 0;
 }
 
-void conf_defaults(struct conf *c)
+const struct conf_key *conf_key_find(const struct conf_key *keys, const char *name)
 {
-	memset(c, 0, sizeof(*c));
-	addr_parse("127.0.0.1:1080", 0, &c->listen[0], NULL);
-	addr_parse("[::1]:1080", 0, &c->listen[1], NULL);
-	c->nlisten = 2;
-	c->listen_is_default = true;
-	c->log_level = LOG_LVL_INFO;
-	c->he_delay_ms = 250;
-	c->prefer = AF_INET6;
-	c->handshake_timeout_s = 10;
-	c->connect_timeout_s = 10;
-	c->idle_timeout_s = 300;
-	c->udp_idle_timeout_s = CONF_UDP_IDLE_DEFAULT;
-	c->drain_timeout_s = 10;
-	c->upstream_fail_limit = 3;
-	c->upstream_bad_s = 30;
-	c->bind_timeout_s = 60;
-	c->processes = 1;
+	for (; keys->name; keys++)
+		if (!strcmp(keys->name, name))
+			return keys;
+	return NULL;
 }
 
-void conf_free(struct conf *c)
+int conf_set(const struct conf_key *keys, void *obj, const char *key, const char *value,
+	     const struct conf_src *src, char *err, size_t errlen)
 {
-	free(c->users_file);
-	free(c->resolv_conf);
-	free(c->dns_server);
-	c->users_file = c->resolv_conf = c->dns_server = NULL;
-	rules_free(c->rules);
-	c->rules = NULL;
-	upstream_table_free(c->upstreams);
-	c->upstreams = NULL;
-}
+	const struct conf_key *k = conf_key_find(keys, key);
 
-static int conf_set_listen(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	struct sockaddr_storage ss;
-
-	if (addr_parse(v, 0, &ss, NULL) < 0)
-		return conf_err(err, errlen,
-				"listen: '%s' is not ADDR:PORT (e.g. 127.0.0.1:1080 or [::1]:1080)",
-				v);
-	if (c->listen_is_default) {
-		c->nlisten = 0;
-		c->listen_is_default = false;
+	if (!k) {
+		conf_err(err, errlen, "unknown key '%s'", key);
+		return -ENOENT;
 	}
-	if (c->nlisten >= CONF_MAX_LISTEN)
-		return conf_err(err, errlen, "listen: more than %d addresses", CONF_MAX_LISTEN);
-	c->listen[c->nlisten++] = ss;
-	return 0;
-}
-
-static int conf_set_str(char **slot, const char *key, const char *v, char *err, size_t errlen)
-{
-	char *s;
-
-	if (!*v)
-		return conf_err(err, errlen, "%s: empty value", key);
-	s = strdup(v);
-	if (!s)
-		return conf_err(err, errlen, "%s: out of memory", key);
-	free(*slot);
-	*slot = s;
-	return 0;
-}
-
-static int conf_set_users(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	return conf_set_str(&c->users_file, "users", v, err, errlen);
-}
-
-static int conf_set_resolv_conf(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	return conf_set_str(&c->resolv_conf, "resolv-conf", v, err, errlen);
-}
-
-/* Each server must be an IP literal with an optional port; c-ares gets them as given. */
-static int conf_set_dns_server(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	char buf[1024], *save = NULL, *tok;
-	struct sockaddr_storage ss;
-
-	if (strlen(v) >= sizeof(buf) || !*v)
-		return conf_err(err, errlen, "dns-server: bad value '%s'", v);
-	strcpy(buf, v);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-		if (addr_parse(tok, 53, &ss, NULL) < 0)
-			return conf_err(err, errlen,
-					"dns-server: '%s' is not an IP address with optional port",
-					tok);
-	return conf_set_str(&c->dns_server, "dns-server", v, err, errlen);
-}
-
-#define CONF_UINT_SETTER(fn, key, field, min, max, scale)                                          \
-	static int fn(struct conf *c, const char *v, char *err, size_t errlen)                     \
-	{                                                                                          \
-		unsigned long n;                                                                   \
-		if (conf_parse_uint(v, min, max, &n) < 0)                                          \
-			return conf_err(err, errlen, key ": '%s' is not a number in %lu..%lu", v,  \
-					(unsigned long)(min), (unsigned long)(max));               \
-		c->field = (unsigned)(n * (scale));                                                \
-		return 0;                                                                          \
-	}
-
-CONF_UINT_SETTER(conf_set_threads, "threads", threads, 1, 1024, 1)
-CONF_UINT_SETTER(conf_set_he_delay, "he-delay", he_delay_ms, 10, 10000, 1)
-CONF_UINT_SETTER(conf_set_hs_timeout, "handshake-timeout", handshake_timeout_s, 1, 3600, 1)
-CONF_UINT_SETTER(conf_set_conn_timeout, "connect-timeout", connect_timeout_s, 1, 3600, 1)
-CONF_UINT_SETTER(conf_set_idle_timeout, "idle-timeout", idle_timeout_s, 0, 604800, 1)
-CONF_UINT_SETTER(conf_set_udp_idle_timeout, "udp-idle-timeout", udp_idle_timeout_s, 0, 604800, 1)
-CONF_UINT_SETTER(conf_set_drain_timeout, "drain-timeout", drain_timeout_s, 0, 3600, 1)
-CONF_UINT_SETTER(conf_set_max_conns, "max-conns", max_conns, 1, 10000000, 1)
-CONF_UINT_SETTER(conf_set_up_fail_limit, "upstream-fail-limit", upstream_fail_limit, 1, 1000, 1)
-CONF_UINT_SETTER(conf_set_up_bad_time, "upstream-bad-time", upstream_bad_s, 0, 86400, 1)
-CONF_UINT_SETTER(conf_set_bind_timeout, "bind-timeout", bind_timeout_s, 1, 3600, 1)
-CONF_UINT_SETTER(conf_set_processes, "processes", processes, 1, 64, 1)
-CONF_UINT_SETTER(conf_set_mark, "mark", mark, 0, 0xffffffffUL, 1)
-
-static int conf_set_log_level(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	int l = log_level_parse(v);
-
-	if (l < 0)
-		return conf_err(err, errlen,
-				"log-level: '%s' is not one of error, warn, info, debug", v);
-	c->log_level = l;
-	return 0;
-}
-
-static int conf_set_prefer(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	if (!strcmp(v, "ipv6"))
-		c->prefer = AF_INET6;
-	else if (!strcmp(v, "ipv4"))
-		c->prefer = AF_INET;
-	else
-		return conf_err(err, errlen, "prefer: '%s' is not ipv4 or ipv6", v);
-	return 0;
-}
-
-static int conf_set_listen_freebind(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	if (strcmp(v, "yes") && strcmp(v, "no"))
-		return conf_err(err, errlen, "listen-freebind: '%s' is not yes or no", v);
-	c->listen_freebind = !strcmp(v, "yes");
-	return 0;
-}
-
-static int conf_set_rule(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	if (!c->rules && !(c->rules = rules_new()))
-		return conf_err(err, errlen, "rule: out of memory");
-	return rules_add(c->rules, v, c->src_file, c->src_line, err, errlen);
-}
-
-static int conf_set_udp_public(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	if (addr_parse_ip(v, &c->udp_public, NULL) < 0)
-		return conf_err(err, errlen, "udp-public-address: '%s' is not an IP address", v);
-	addr_unmap(&c->udp_public);
-	return 0;
-}
-
-static int conf_upstreams(struct conf *c, char *err, size_t errlen)
-{
-	if (!c->upstreams && !(c->upstreams = upstream_table_new()))
-		return conf_err(err, errlen, "out of memory");
-	return 0;
-}
-
-static int conf_set_upstream(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	int ret = conf_upstreams(c, err, errlen);
-
-	return ret < 0 ? ret : upstream_add(c->upstreams, v, err, errlen);
-}
-
-static int conf_set_route(struct conf *c, const char *v, char *err, size_t errlen)
-{
-	int ret = conf_upstreams(c, err, errlen);
-
-	return ret < 0 ? ret : upstream_add_route(c->upstreams, v, err, errlen);
-}
-
-static const struct conf_key conf_keys[] = {
-    {"listen", conf_set_listen},
-    {"users", conf_set_users},
-    {"threads", conf_set_threads},
-    {"log-level", conf_set_log_level},
-    {"he-delay", conf_set_he_delay},
-    {"prefer", conf_set_prefer},
-    {"listen-freebind", conf_set_listen_freebind},
-    {"handshake-timeout", conf_set_hs_timeout},
-    {"connect-timeout", conf_set_conn_timeout},
-    {"idle-timeout", conf_set_idle_timeout},
-    {"udp-idle-timeout", conf_set_udp_idle_timeout},
-    {"drain-timeout", conf_set_drain_timeout},
-    {"max-conns", conf_set_max_conns},
-    {"resolv-conf", conf_set_resolv_conf},
-    {"dns-server", conf_set_dns_server},
-    {"mark", conf_set_mark},
-    {"rule", conf_set_rule},
-    {"udp-public-address", conf_set_udp_public},
-    {"upstream", conf_set_upstream},
-    {"route", conf_set_route},
-    {"upstream-fail-limit", conf_set_up_fail_limit},
-    {"upstream-bad-time", conf_set_up_bad_time},
-    {"bind-timeout", conf_set_bind_timeout},
-    {"processes", conf_set_processes},
-};
-
-int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < sizeof(conf_keys) / sizeof(conf_keys[0]); i++)
-		if (!strcmp(key, conf_keys[i].name))
-			return conf_keys[i].set(c, value, err, errlen);
-	conf_err(err, errlen, "unknown key '%s'", key);
-	return -ENOENT;
+	return k->set(obj, value, src, err, errlen);
 }
 
 static char *conf_trim(char *s)
@@ -275,11 +74,30 @@ static char *conf_trim(char *s)
 	return s;
 }
 
-/* One line: strips the comment, splits key from value; empty lines are fine. */
-static int conf_line(struct conf *c, char *line, char *err, size_t errlen)
+/* A switch alone on its line means yes; anything else but yes or no is refused. */
+static int conf_switch_value(const char *key, const char **val, char *err, size_t errlen)
 {
-	char *hash = strchr(line, '#'), *key, *val;
-	char msg[CONF_ERRLEN - 64];
+	if (!**val)
+		*val = "yes";
+	else if (strcmp(*val, "yes") && strcmp(*val, "no"))
+		return conf_err(err, errlen, "%s: '%s' is not yes or no", key, *val);
+	return 0;
+}
+
+/* The line where each single-valued key was set, to refuse a second one. */
+struct conf_seen {
+	const struct conf_key *keys;
+	unsigned *line;
+};
+
+/* One line: strips the comment, splits key from value; empty lines are fine. */
+static int conf_line(const struct conf_seen *seen, void *obj, char *line,
+		     const struct conf_src *src, char *err, size_t errlen)
+{
+	char *hash = strchr(line, '#'), *key;
+	const struct conf_key *k;
+	const char *val;
+	size_t idx;
 	int ret;
 
 	if (hash)
@@ -289,50 +107,271 @@ static int conf_line(struct conf *c, char *line, char *err, size_t errlen)
 		return 0;
 	val = key + strcspn(key, " \t");
 	if (*val)
-		*val++ = '\0';
-	val = conf_trim(val);
-	if (!*val) {
-		snprintf(err, errlen, "missing value for '%s'", key);
-		return -EINVAL;
+		*(char *)val++ = '\0';
+	val = conf_trim((char *)val);
+	k = conf_key_find(seen->keys, key);
+	if (!k) {
+		conf_err(err, errlen, "unknown key '%s'", key);
+		return -ENOENT;
 	}
-	ret = conf_set(c, key, val, msg, sizeof(msg));
-	if (ret < 0)
-		snprintf(err, errlen, "%s", msg);
-	return ret;
+	idx = (size_t)(k - seen->keys);
+	if (!(k->flags & CONF_REPEAT) && seen->line[idx])
+		return conf_err(err, errlen, "'%s' is already set on line %u (it takes one value)",
+				key, seen->line[idx]);
+	seen->line[idx] = src->line;
+	if (k->flags & CONF_SWITCH) {
+		ret = conf_switch_value(key, &val, err, errlen);
+		if (ret < 0)
+			return ret;
+	} else if (!*val) {
+		return conf_err(err, errlen, "missing value for '%s'", key);
+	}
+	return k->set(obj, val, src, err, errlen);
 }
 
-int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen)
+static FILE *conf_open(const char *path, char *err, size_t errlen, int *ret)
 {
-	char line[4096], msg[CONF_ERRLEN - 64];
-	unsigned lineno = 0;
-	int ret = 0;
-	FILE *f = fopen(path, "re");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	FILE *f;
 
-	if (!f) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
-		return ret;
+	if (fd < 0) {
+		*ret = -errno;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
+	f = fdopen(fd, "r");
+	if (!f) {
+		*ret = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+static size_t conf_nkeys(const struct conf_key *keys)
+{
+	size_t n = 0;
+
+	while (keys[n].name)
+		n++;
+	return n;
+}
+
+int conf_load_file(const struct conf_key *keys, void *obj, const char *path, char *err,
+		   size_t errlen)
+{
+	struct conf_seen seen = {.keys = keys};
+	struct conf_src src = {.file = path};
+	char *line = NULL, msg[CONF_ERRLEN - 64];
+	size_t cap = 0;
+	ssize_t n;
+	int ret = 0;
+	FILE *f = conf_open(path, err, errlen, &ret);
+
+	if (!f)
+		return ret;
+	seen.line = calloc(conf_nkeys(keys) + 1, sizeof(*seen.line));
+	if (!seen.line) {
+		fclose(f);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	errno = 0;
+	while (!ret && (n = getline(&line, &cap, f)) >= 0) {
+		src.line++;
+		if ((size_t)n > CONF_LINE_MAX || memchr(line, '\0', (size_t)n)) {
+			snprintf(err, errlen, "%s:%u: %s", path, src.line,
+				 (size_t)n > CONF_LINE_MAX ? "line longer than 4096 bytes"
+							   : "NUL byte in the line");
 			ret = -EINVAL;
-			break;
-		}
-		c->src_file = path;
-		c->src_line = lineno;
-		ret = conf_line(c, line, msg, sizeof(msg));
-		c->src_file = NULL;
-		if (ret < 0) {
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
-			break;
+		} else if ((ret = conf_line(&seen, obj, line, &src, msg, sizeof(msg))) < 0) {
+			snprintf(err, errlen, "%s:%u: %s", path, src.line, msg);
 		}
 	}
 	if (!ret && ferror(f)) {
-		ret = -EIO;
-		snprintf(err, errlen, "%s: read error", path);
+		ret = errno ? -errno : -EIO;
+		snprintf(err, errlen, "%s: read error: %s", path, strerror(-ret));
 	}
+	free(line);
+	free(seen.line);
 	fclose(f);
 	return ret;
+}
+
+static struct option *conf_longopts(const struct conf_key *keys)
+{
+	size_t n = conf_nkeys(keys), i;
+	struct option *lo = calloc(n + 4, sizeof(*lo));
+
+	if (!lo)
+		return NULL;
+	for (i = 0; i < n; i++)
+		lo[i] = (struct option){
+		    keys[i].name, keys[i].flags & CONF_SWITCH ? no_argument : required_argument,
+		    NULL, CONF_OPT_KEY + (int)i};
+	lo[i++] = (struct option){"config", required_argument, NULL, CONF_OPT_CONFIG};
+	lo[i++] = (struct option){"check-config", no_argument, NULL, CONF_OPT_CHECK};
+	lo[i++] = (struct option){"help", no_argument, NULL, CONF_OPT_HELP};
+	return lo;
+}
+
+static int conf_cmdline_opt(struct conf_cmdline *cl, const struct conf_key *keys, int c,
+			    const char *arg)
+{
+	switch (c) {
+	case CONF_OPT_HELP:
+		cl->help = true;
+		break;
+	case CONF_OPT_CONFIG:
+		cl->config = arg;
+		cl->config_given = true;
+		break;
+	case CONF_OPT_CHECK:
+		cl->check_config = true;
+		break;
+	default:
+		cl->opts[cl->nopts].key = &keys[c - CONF_OPT_KEY];
+		cl->opts[cl->nopts++].value = arg ? arg : "yes";
+		break;
+	}
+	return 0;
+}
+
+int conf_cmdline_parse(struct conf_cmdline *cl, const struct conf_key *keys,
+		       const char *default_config, int argc, char **argv, char *err, size_t errlen)
+{
+	struct option *lo = conf_longopts(keys);
+	int c, ret = 0;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->opts = calloc((size_t)argc + 1, sizeof(*cl->opts));
+	if (!lo || !cl->opts) {
+		free(lo);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	opterr = 0;
+	optind = 1;
+	while (!ret && (c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			ret =
+			    conf_err(err, errlen, "%s option '%s'",
+				     c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
+		else
+			ret = conf_cmdline_opt(cl, keys, c, optarg);
+	}
+	if (!ret && optind < argc)
+		ret = conf_err(err, errlen, "unexpected argument '%s'", argv[optind]);
+	if (!cl->config && default_config && !access(default_config, F_OK))
+		cl->config = default_config;
+	free(lo);
+	return ret;
+}
+
+void conf_cmdline_free(struct conf_cmdline *cl)
+{
+	free(cl->opts);
+	cl->opts = NULL;
+	cl->nopts = 0;
+}
+
+bool conf_cmdline_has(const struct conf_cmdline *cl, const char *key)
+{
+	for (unsigned i = 0; i < cl->nopts; i++)
+		if (!strcmp(cl->opts[i].key->name, key))
+			return true;
+	return false;
+}
+
+int conf_cmdline_apply(const struct conf_cmdline *cl, const struct conf_key *keys, void *obj,
+		       char *err, size_t errlen)
+{
+	char msg[CONF_ERRLEN - 64];
+
+	for (unsigned i = 0; i < cl->nopts; i++) {
+		const struct conf_key *k = cl->opts[i].key;
+		struct conf_src src = {.line = i + 1};
+		int ret = k->set(obj, cl->opts[i].value, &src, msg, sizeof(msg));
+
+		if (ret < 0) {
+			snprintf(err, errlen, "--%s", msg);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* "  --name ARG" padded to the help column, or alone on its line when too long. */
+static void conf_usage_line(FILE *f, const char *name, const char *arg, const char *help)
+{
+	const char *nl;
+	int n = fprintf(f, "  --%s%s%s", name, arg ? " " : "", arg ? arg : "");
+
+	if (n > 27) {
+		fputc('\n', f);
+		n = 0;
+	}
+	fprintf(f, "%*s", 28 - n, "");
+	while ((nl = strchr(help, '\n'))) {
+		fprintf(f, "%.*s\n%28s", (int)(nl - help), help, "");
+		help = nl + 1;
+	}
+	fprintf(f, "%s\n", help);
+}
+
+void conf_usage(FILE *f, const struct conf_key *keys, const char *default_config)
+{
+	char help[256];
+
+	for (; keys->name; keys++)
+		conf_usage_line(f, keys->name, keys->arg, keys->help);
+	snprintf(help, sizeof(help),
+		 "`key value` lines with the keys above (default %s\n"
+		 "if it exists); options win; reread on SIGHUP",
+		 default_config);
+	conf_usage_line(f, "config", "FILE", help);
+	conf_usage_line(f, "check-config", NULL,
+			"read the configuration and every file it names, start nothing;\n"
+			"exit 0 when valid, else one error line and exit 1");
+	conf_usage_line(f, "help", NULL, "this text");
+}
+
+/* read(2) into one stack buffer: no stdio buffer or realloc leaves a copy behind. */
+int conf_read_password(const char *path, char **out)
+{
+	char buf[512];
+	size_t len = 0, n;
+	ssize_t r;
+	int ret = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (len < sizeof(buf) - 1 && (r = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			ret = -errno;
+			break;
+		}
+		len += (size_t)r;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	close(fd);
+	buf[len] = '\0';
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	if (!ret && (n == 0 || n > 255))
+		ret = -EINVAL;
+	if (!ret && !(*out = strdup(buf)))
+		ret = -ENOMEM;
+	explicit_bzero(buf, sizeof(buf));
+	return ret;
+}
+
+void conf_free_password(char *pass)
+{
+	if (pass)
+		explicit_bzero(pass, strlen(pass));
+	free(pass);
 }

@@ -1,70 +1,96 @@
-/* conf.h — the gateway configuration: defaults, `key value` files and command-line options. */
+/* conf.h — one table of keys serves a command's long options and its `key value` file. */
 #ifndef S46_CONF_H
 #define S46_CONF_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
-#include <sys/socket.h>
+#include <stdio.h>
 
-#define CONF_MAX_LISTEN 16
 #define CONF_ERRLEN 512
-/* UDP associations without a datagram end after the relays' idle timeout unless set. */
-#define CONF_UDP_IDLE_DEFAULT UINT_MAX
+/* Longer lines are refused with FILE:LINE, never split into a second key. */
+#define CONF_LINE_MAX 4096
 
-struct rules;
-struct upstream_table;
-
-struct conf {
-	struct sockaddr_storage listen[CONF_MAX_LISTEN];
-	unsigned nlisten;
-	bool listen_is_default; /* the next `listen` replaces the list instead of adding */
-	bool listen_freebind;	/* listen addresses may appear after start (IP_FREEBIND) */
-	char *users_file;	/* NULL: method 0x00 only */
-	char *resolv_conf;
-	char *dns_server; /* "ADDR[:PORT],..." for c-ares */
-	unsigned threads; /* 0: one per core */
-	int log_level;	  /* enum log_level */
-	unsigned he_delay_ms;
-	int prefer; /* AF_INET6 or AF_INET */
-	unsigned handshake_timeout_s;
-	unsigned connect_timeout_s;
-	unsigned idle_timeout_s; /* 0: none */
-	/* UDP ASSOCIATE: 0 none, CONF_UDP_IDLE_DEFAULT as idle_timeout_s */
-	unsigned udp_idle_timeout_s;
-	unsigned drain_timeout_s;
-	unsigned max_conns; /* 0: unlimited */
-	uint32_t mark;	    /* SO_MARK for outbound sockets, 0: none */
-	struct rules *rules; /* `rule` lines (gateway/rules.h); NULL: none, allow all */
-	struct sockaddr_storage udp_public; /* UDP ASSOCIATE BND.ADDR for NAT; family 0: none */
-	struct upstream_table *upstreams; /* `upstream` and `route` lines (gateway/upstream.h) */
-	unsigned upstream_fail_limit;	  /* failures in a row that mark an upstream bad */
-	unsigned upstream_bad_s;	  /* how long it stays bad */
-	unsigned bind_timeout_s;	  /* BIND: wait this long for the incoming connection */
-	unsigned processes;		  /* gateway processes sharing the listeners */
-	const char *src_file; /* while conf_load_file runs: where a `rule` comes from */
-	unsigned src_line;
+/* Where a value comes from: FILE:LINE, or the command line (file NULL, line = its position). */
+struct conf_src {
+	const char *file;
+	unsigned line;
 };
 
-void conf_defaults(struct conf *c);
-void conf_free(struct conf *c);
+/* Applies one value to obj. Returns 0, or -errno with one message (no FILE:LINE) in err. */
+typedef int conf_setter(void *obj, const char *value, const struct conf_src *src, char *err,
+			size_t errlen);
+
+enum conf_flags {
+	CONF_REPEAT = 0x1, /* each occurrence adds; without it a file may set the key once */
+	CONF_SWITCH = 0x2, /* `--key` takes no value; in a file `key` alone or `key yes|no` */
+};
+
+struct conf_key {
+	const char *name; /* the long option without dashes, and the file's key */
+	conf_setter *set;
+	unsigned flags;	  /* enum conf_flags */
+	const char *arg;  /* the value in the help text, e.g. "ADDR:PORT" */
+	const char *help; /* one line; '\n' continues it below */
+};
+
+/* A key table ends with an entry whose name is NULL. */
+const struct conf_key *conf_key_find(const struct conf_key *keys, const char *name);
+
+/* Sets one key. 0, -ENOENT for an unknown key, or the setter's -errno; err has the message. */
+int conf_set(const struct conf_key *keys, void *obj, const char *key, const char *value,
+	     const struct conf_src *src, char *err, size_t errlen);
 
 /*
- * Sets key (a long option name without dashes, e.g. "he-delay") to value.
- * Returns 0, or -EINVAL / -ENOENT (unknown key) with a message in err.
+ * Applies a file of `key value` lines (# starts a comment) in order. On failure returns -errno
+ * with err set to "FILE:LINE: message" (or "FILE: message" when it cannot be read).
  */
-int conf_set(struct conf *c, const char *key, const char *value, char *err, size_t errlen);
+int conf_load_file(const struct conf_key *keys, void *obj, const char *path, char *err,
+		   size_t errlen);
+
+/* The command line: the keys as long options, plus --config, --check-config and --help. */
+struct conf_opt {
+	const struct conf_key *key;
+	const char *value;
+};
+
+struct conf_cmdline {
+	const char *config;    /* --config FILE, else the default path when that file exists */
+	bool config_given;     /* an explicit --config: a missing file is an error */
+	bool check_config;     /* --check-config: parse everything, start nothing */
+	bool help;	       /* --help */
+	struct conf_opt *opts; /* in command-line order, replayed over the file */
+	unsigned nopts;
+};
 
 /*
- * Applies a file of `key value` lines (# starts a comment). On failure returns
- * -errno with err set to "FILE:LINE: message" (or "FILE: message").
+ * Parses argv (argv[0] is the command). Does not apply the options: values are checked when
+ * conf_cmdline_apply replays them over the file. Returns 0 or -EINVAL/-ENOMEM with err set
+ * ("unknown option '--x'", "missing value for '--x'", "unexpected argument 'x'").
  */
-int conf_load_file(struct conf *c, const char *path, char *err, size_t errlen);
+int conf_cmdline_parse(struct conf_cmdline *cl, const struct conf_key *keys,
+		       const char *default_config, int argc, char **argv, char *err, size_t errlen);
+void conf_cmdline_free(struct conf_cmdline *cl);
+/* Whether the command line gives key at least once. */
+bool conf_cmdline_has(const struct conf_cmdline *cl, const char *key);
+/* Replays the options in order; err gets "--key: message". */
+int conf_cmdline_apply(const struct conf_cmdline *cl, const struct conf_key *keys, void *obj,
+		       char *err, size_t errlen);
+
+/* The option lines of a command's --help, from its table, then --config and the others. */
+void conf_usage(FILE *f, const struct conf_key *keys, const char *default_config);
 
 /* Parses an unsigned number in [min, max] (decimal, or 0x hex). Returns 0 or -EINVAL. */
 int conf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 /* Formats a configuration error message into err; returns -EINVAL for the caller to pass on. */
 int conf_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * A password file: its first line, without the newline, 1-255 bytes (RFC 1929). Every buffer
+ * that held it is wiped. Returns 0 with a new string in *out, -EINVAL for an empty or longer
+ * line, or -errno when the file cannot be read.
+ */
+int conf_read_password(const char *path, char **out);
+/* Wipes and frees a password (NULL is fine). */
+void conf_free_password(char *pass);
 
 #endif

@@ -37,7 +37,7 @@ static int chain_try_next(struct chain *c);
 
 static void chain_report(struct chain *c, bool ok)
 {
-	const struct conf *conf = &c->snap->conf;
+	const struct gwconf *conf = &c->snap->conf;
 	uint64_t now = ev_now(c->w->loop);
 	bool was_bad;
 

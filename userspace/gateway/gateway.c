@@ -1,6 +1,5 @@
 /* gateway.c — `socks46 gateway`: options, configuration snapshots, worker threads, signals. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,97 +15,15 @@
 #include "log.h"
 #include "netutil.h"
 
-/* One command-line setting, replayed over the config file on every (re)load. */
-struct gateway_opt {
-	const char *key;
-	const char *value;
-};
-
-struct gateway_args {
-	const char *config;
-	struct gateway_opt *opts;
-	unsigned nopts;
-	bool has_listen;
-};
-
-static const struct option gateway_long[] = {
-    {"listen", required_argument, NULL, 0},
-    {"listen-freebind", required_argument, NULL, 0},
-    {"config", required_argument, NULL, 0},
-    {"users", required_argument, NULL, 0},
-    {"threads", required_argument, NULL, 0},
-    {"log-level", required_argument, NULL, 0},
-    {"he-delay", required_argument, NULL, 0},
-    {"prefer", required_argument, NULL, 0},
-    {"handshake-timeout", required_argument, NULL, 0},
-    {"connect-timeout", required_argument, NULL, 0},
-    {"idle-timeout", required_argument, NULL, 0},
-    {"udp-idle-timeout", required_argument, NULL, 0},
-    {"drain-timeout", required_argument, NULL, 0},
-    {"max-conns", required_argument, NULL, 0},
-    {"resolv-conf", required_argument, NULL, 0},
-    {"dns-server", required_argument, NULL, 0},
-    {"mark", required_argument, NULL, 0},
-    {"rule", required_argument, NULL, 0},
-    {"udp-public-address", required_argument, NULL, 0},
-    {"upstream", required_argument, NULL, 0},
-    {"route", required_argument, NULL, 0},
-    {"upstream-fail-limit", required_argument, NULL, 0},
-    {"upstream-bad-time", required_argument, NULL, 0},
-    {"bind-timeout", required_argument, NULL, 0},
-    {"processes", required_argument, NULL, 0},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
 static void gateway_usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: socks46 gateway [OPTIONS]\n"
-	    "\n"
-	    "A dual-stack SOCKS5 server (RFC 1928/1929) that resolves names for its clients\n"
-	    "and connects with Happy Eyeballs (RFC 8305): RFC 3089 gateway G.\n"
-	    "\n"
-	    "  --listen ADDR:PORT        listen here (repeatable; default 127.0.0.1:1080 and "
-	    "[::1]:1080)\n"
-	    "  --listen-freebind yes|no  listen on addresses the host gets only later (default no)\n"
-	    "  --config FILE             `key value` lines with the keys below (flags win); reread "
-	    "on SIGHUP\n"
-	    "  --users FILE              require RFC 1929 login; `name:hash` lines, crypt(3) "
-	    "hashes\n"
-	    "  --threads N               worker threads, one event loop each (default: one per "
-	    "core)\n"
-	    "  --log-level L             error, warn, info (default; one line per connection) or "
-	    "debug\n"
-	    "  --he-delay MS             Happy Eyeballs connection attempt delay (default 250)\n"
-	    "  --prefer ipv4|ipv6        family tried first (default ipv6)\n"
-	    "  --handshake-timeout S     greeting to request (default 10)\n"
-	    "  --connect-timeout S       request to connected, reply 0x06 after (default 10)\n"
-	    "  --idle-timeout S          close relays idle this long, 0 = never (default 300)\n"
-	    "  --udp-idle-timeout S      end UDP associations without datagrams this long, 0 = "
-	    "never\n"
-	    "                            (default: the idle timeout)\n"
-	    "  --drain-timeout S         on SIGTERM, wait this long for connections (default 10)\n"
-	    "  --max-conns N             refuse clients beyond N live connections (default "
-	    "unlimited)\n"
-	    "  --resolv-conf FILE        DNS servers from FILE (default /etc/resolv.conf)\n"
-	    "  --dns-server ADDR[:PORT]  DNS servers, comma separated (overrides resolv.conf)\n"
-	    "  --mark N                  SO_MARK for outbound and DNS sockets (0x5346 for the "
-	    "agent)\n"
-	    "  --rule 'allow|deny ...'   access rule, first match wins (repeatable; see README)\n"
-	    "  --udp-public-address IP   BND.ADDR of UDP ASSOCIATE replies, for clients behind NAT\n"
-	    "  --bind-timeout S          BIND: wait this long for the peer, then 0x06 (default 60)\n"
-	    "  --upstream 'NAME HOST:PORT [user U password-file F]'  an upstream SOCKS5 server\n"
-	    "  --route '[to CIDR|.SUFFIX|NAME|*] [port N|N-M] via NAME[,NAME]|direct'\n"
-	    "                            send matching requests through upstreams (first match)\n"
-	    "  --upstream-fail-limit N   failures in a row that mark an upstream bad (default 3)\n"
-	    "  --upstream-bad-time S     how long a bad upstream is skipped (default 30)\n"
-	    "  --processes N             gateway processes sharing the port, for more descriptors\n"
-	    "                            than one process may hold (default 1)\n"
-	    "  --help                    this text\n"
-	    "\n"
-	    "SIGTERM drains and exits 0; SIGHUP reloads the config and users files.\n");
+	fprintf(f, "usage: socks46 gateway [OPTIONS]\n"
+		   "\n"
+		   "A dual-stack SOCKS5 server (RFC 1928/1929) that resolves names for its clients\n"
+		   "and connects with Happy Eyeballs (RFC 8305): RFC 3089 gateway G.\n"
+		   "\n");
+	conf_usage(f, gwconf_keys, GWCONF_PATH_DEFAULT);
+	fprintf(f, "\nSIGTERM drains and exits 0; SIGHUP reloads the config and users files.\n");
 }
 
 struct gw_snap *gw_snap_new(void)
@@ -116,7 +33,7 @@ struct gw_snap *gw_snap_new(void)
 	if (!s)
 		return NULL;
 	atomic_init(&s->refs, 1);
-	conf_defaults(&s->conf);
+	gwconf_defaults(&s->conf);
 	return s;
 }
 
@@ -131,7 +48,7 @@ void gw_snap_put(struct gw_snap *s)
 	if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	auth_db_free(s->auth);
-	conf_free(&s->conf);
+	gwconf_free(&s->conf);
 	free(s);
 }
 
@@ -146,25 +63,21 @@ struct gw_snap *gateway_snap_get(struct gateway *gw)
 }
 
 /* Defaults, then the file, then the flags; err gets the one line to print. */
-static struct gw_snap *gateway_build(const struct gateway_args *a, char *err, size_t errlen)
+static struct gw_snap *gateway_build(const struct conf_cmdline *cl, char *err, size_t errlen)
 {
-	char msg[CONF_ERRLEN - 8];
 	struct gw_snap *s = gw_snap_new();
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (a->config && conf_load_file(&s->conf, a->config, err, errlen) < 0)
+	if (cl->config && gwconf_load_file(&s->conf, cl->config, err, errlen) < 0)
 		goto fail;
-	if (a->has_listen)
+	/* Listen addresses on the command line replace the file's. */
+	if (conf_cmdline_has(cl, "listen"))
 		s->conf.listen_is_default = true;
-	for (unsigned i = 0; i < a->nopts; i++) {
-		if (conf_set(&s->conf, a->opts[i].key, a->opts[i].value, msg, sizeof(msg)) < 0) {
-			snprintf(err, errlen, "--%s", msg);
-			goto fail;
-		}
-	}
+	if (conf_cmdline_apply(cl, gwconf_keys, &s->conf, err, errlen) < 0)
+		goto fail;
 	if (s->conf.users_file && auth_db_load(s->conf.users_file, &s->auth, err, errlen) < 0)
 		goto fail;
 	return s;
@@ -173,43 +86,7 @@ fail:
 	return NULL;
 }
 
-static int gateway_parse_args(int argc, char **argv, struct gateway_args *a)
-{
-	int c, idx;
-
-	a->opts = calloc((size_t)argc, sizeof(*a->opts));
-	if (!a->opts)
-		return -ENOMEM;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", gateway_long, &idx)) != -1) {
-		if (c == 'h') {
-			gateway_usage(stdout);
-			exit(0);
-		}
-		if (c == '?' || c == ':') {
-			fprintf(stderr,
-				"socks46: gateway: %s option '%s' (try socks46 gateway --help)\n",
-				c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
-			return -EINVAL;
-		}
-		if (!strcmp(gateway_long[idx].name, "config")) {
-			a->config = optarg;
-			continue;
-		}
-		if (!strcmp(gateway_long[idx].name, "listen"))
-			a->has_listen = true;
-		a->opts[a->nopts].key = gateway_long[idx].name;
-		a->opts[a->nopts++].value = optarg;
-	}
-	if (optind < argc) {
-		fprintf(stderr, "socks46: gateway: unexpected argument '%s'\n", argv[optind]);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int gateway_check_listen(const struct conf *c)
+static int gateway_check_listen(const struct gwconf *c)
 {
 	char who[ADDR_STRLEN];
 
@@ -226,7 +103,7 @@ static int gateway_check_listen(const struct conf *c)
 	return 0;
 }
 
-static void gateway_reload(struct gateway *gw, const struct gateway_args *a)
+static void gateway_reload(struct gateway *gw, const struct conf_cmdline *a)
 {
 	char err[CONF_ERRLEN];
 	struct gw_snap *s = gateway_build(a, err, sizeof(err)), *old;
@@ -307,7 +184,7 @@ static int gateway_reap(struct gateway *gw)
 }
 
 /* The main thread only waits for signals; the workers do everything else. */
-static void gateway_signals(struct gateway *gw, const struct gateway_args *a, int sfd)
+static void gateway_signals(struct gateway *gw, const struct conf_cmdline *a, int sfd)
 {
 	struct signalfd_siginfo si;
 
@@ -333,7 +210,7 @@ static void gateway_signals(struct gateway *gw, const struct gateway_args *a, in
 		worker_post(&gw->workers[i], WORKER_CMD_DRAIN);
 }
 
-static int gateway_run(struct gateway *gw, const struct gateway_args *a, int sfd)
+static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd)
 {
 	unsigned n = gw->snap->conf.threads;
 	char who[ADDR_STRLEN];
@@ -380,14 +257,22 @@ out:
 
 int gateway_main(int argc, char **argv)
 {
-	struct gateway_args a = {0};
+	struct conf_cmdline a;
 	struct gateway gw = {.lock = PTHREAD_MUTEX_INITIALIZER};
 	char err[CONF_ERRLEN];
 	sigset_t set;
 	int sfd, ret = 1;
 
-	if (gateway_parse_args(argc, argv, &a) < 0)
+	if (conf_cmdline_parse(&a, gwconf_keys, GWCONF_PATH_DEFAULT, argc, argv, err,
+			       sizeof(err)) < 0) {
+		fprintf(stderr, "socks46: gateway: %s (try socks46 gateway --help)\n", err);
 		goto out;
+	}
+	if (a.help) {
+		gateway_usage(stdout);
+		ret = 0;
+		goto out;
+	}
 	gw.snap = gateway_build(&a, err, sizeof(err));
 	if (!gw.snap) {
 		fprintf(stderr, "socks46: %s\n", err);
@@ -422,6 +307,6 @@ int gateway_main(int argc, char **argv)
 	close(sfd);
 out:
 	gw_snap_put(gw.snap);
-	free(a.opts);
+	conf_cmdline_free(&a);
 	return ret;
 }

@@ -10,7 +10,7 @@
 
 #include "auth.h"
 #include "authpool.h"
-#include "conf.h"
+#include "gwconf.h"
 #include "ev.h"
 #include "happy.h"
 #include "relay.h"
@@ -19,7 +19,7 @@
 /* An immutable configuration + users pair; SIGHUP publishes a new one. */
 struct gw_snap {
 	atomic_int refs;
-	struct conf conf;
+	struct gwconf conf;
 	struct auth_db *auth; /* NULL: no users file, method 0x00 */
 };
 
@@ -41,7 +41,7 @@ struct worker {
 	struct ev_loop *loop;
 	int efd;	 /* eventfd: the main thread's wakeup */
 	atomic_uint cmd; /* WORKER_CMD_* bits, set before the eventfd write */
-	int lfds[CONF_MAX_LISTEN];
+	int lfds[GWCONF_MAX_LISTEN];
 	unsigned nlfd;
 	bool accepting;
 	bool draining;

@@ -337,11 +337,11 @@ static int udp_bind_client(struct udp_assoc *a, const struct sockaddr *ctl_local
 }
 
 /* How long an association may go without a datagram; 0 = forever. */
-static uint64_t udp_idle_ms(const struct conf *c)
+static uint64_t udp_idle_ms(const struct gwconf *c)
 {
 	unsigned s = c->udp_idle_timeout_s;
 
-	return (uint64_t)(s == CONF_UDP_IDLE_DEFAULT ? c->idle_timeout_s : s) * 1000;
+	return (uint64_t)(s == GWCONF_UDP_IDLE_DEFAULT ? c->idle_timeout_s : s) * 1000;
 }
 
 /* The timer runs out at most once per idle period: datagrams only move last_ms. */

@@ -47,9 +47,7 @@ static void upstream_free_one(struct upstream *u)
 	free(u->name);
 	free(u->host);
 	free(u->user);
-	if (u->pass)
-		explicit_bzero(u->pass, strlen(u->pass));
-	free(u->pass);
+	conf_free_password(u->pass);
 	free(u);
 }
 
@@ -113,27 +111,16 @@ static int upstream_parse_hostport(struct upstream *u, const char *v, char *err,
 /* The password is the first line of the file, without its newline. */
 static int upstream_read_password(struct upstream *u, const char *path, char *err, size_t errlen)
 {
-	char line[512];
-	FILE *f = fopen(path, "re");
-	size_t n;
+	int ret = conf_read_password(path, &u->pass);
 
-	if (!f)
-		return conf_err(err, errlen, "upstream: password-file %s: %s", path,
-				strerror(errno));
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	fclose(f);
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	if (n == 0 || n > 255) {
-		explicit_bzero(line, sizeof(line));
+	if (ret == -EINVAL)
 		return conf_err(err, errlen,
 				"upstream: password-file %s: first line must hold 1-255 bytes",
 				path);
-	}
-	u->pass = strdup(line);
-	explicit_bzero(line, sizeof(line));
-	return u->pass ? 0 : -ENOMEM;
+	if (ret < 0)
+		return conf_err(err, errlen, "upstream: password-file %s: %s", path,
+				strerror(-ret));
+	return 0;
 }
 
 static int upstream_parse(struct upstream *u, char *text, char *err, size_t errlen)

@@ -18,7 +18,7 @@
 
 static void worker_set_happy(struct worker *w)
 {
-	const struct conf *c = &w->snap->conf;
+	const struct gwconf *c = &w->snap->conf;
 
 	w->happy.attempt_delay_ms = c->he_delay_ms;
 	w->happy.resolution_delay_ms = 50;
@@ -198,7 +198,7 @@ void worker_post(struct worker *w, unsigned cmd)
 
 static int worker_listen(struct worker *w)
 {
-	const struct conf *c = &w->snap->conf;
+	const struct gwconf *c = &w->snap->conf;
 	char who[ADDR_STRLEN];
 
 	for (unsigned i = 0; i < c->nlisten; i++) {

@@ -1,0 +1,361 @@
+/* agentconf.c — the agent's settings: defaults and one key table for the config file and flags. */
+#include "agentconf.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "bpfload.h"
+#include "log.h"
+#include "s46_bpf.h"
+
+#define AGENTCONF_STR(x) #x
+#define AGENTCONF_XSTR(x) AGENTCONF_STR(x)
+
+/* A copy that lives as long as the settings. */
+static char *agentconf_keep(struct agentconf *c, const char *val)
+{
+	char **grown, *s;
+
+	grown = realloc(c->owned, (c->nowned + 1) * sizeof(*c->owned));
+	if (!grown)
+		return NULL;
+	c->owned = grown;
+	s = strdup(val);
+	if (s)
+		c->owned[c->nowned++] = s;
+	return s;
+}
+
+void agentconf_defaults(struct agentconf *c)
+{
+	memset(c, 0, sizeof(*c));
+	fakeip_config_default(&c->fcfg);
+	c->fcfg.state_path = FAKEIP_STATE_PATH;
+	dnsd_config_default(&c->dcfg);
+	c->pin_dir = BPFLOAD_PIN_DIR_DEFAULT;
+	c->proxy_port = S46_PROXY_PORT_DEFAULT;
+	c->dns_port = S46_DNS_PORT_DEFAULT;
+	c->mark = S46_MARK_DEFAULT;
+	c->log_level = LOG_LVL_INFO;
+	c->rcfg.connect_ms = 2000;
+	c->rcfg.reply_ms = 30000;
+}
+
+void agentconf_free(struct agentconf *c)
+{
+	if (!c)
+		return;
+	while (c->nowned)
+		free(c->owned[--c->nowned]);
+	free(c->owned);
+	free(c->no_fake);
+	c->owned = NULL;
+	c->no_fake = NULL;
+	c->nno_fake = 0;
+}
+
+/* Keeps a string setting (a path or a name) in *slot. */
+static int agentconf_str(struct agentconf *c, const char **slot, const char *key, const char *v,
+			 char *err, size_t errlen)
+{
+	if (!*v)
+		return conf_err(err, errlen, "%s: empty value", key);
+	*slot = agentconf_keep(c, v);
+	return *slot ? 0 : conf_err(err, errlen, "%s: out of memory", key);
+}
+
+/* The gateway's own name is never faked, or the agent would send it to itself. */
+static int agentconf_resolve_gateway(struct agentconf *c, const char *host, const char *port,
+				     struct sockaddr_storage *out)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
+	char *kept;
+	int rc;
+
+	if (getaddrinfo(host, port, &hints, &res))
+		return -EINVAL;
+	memcpy(out, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	kept = agentconf_keep(c, host);
+	if (!kept)
+		return -ENOMEM;
+	rc = dnsd_no_fake_add(&c->no_fake, &c->nno_fake, kept);
+	return rc == -EINVAL ? 0 : rc;
+}
+
+/* HOST:PORT with an IP literal, else a name resolved now (at start-up and on reload). */
+static int agentconf_set_gateway(void *obj, const char *v, const struct conf_src *src, char *err,
+				 size_t errlen)
+{
+	struct agentconf *c = obj;
+	struct sockaddr_storage *out = &c->rcfg.gateways[c->rcfg.ngateways];
+	const char *colon = strrchr(v, ':');
+	unsigned long port;
+	char host[256];
+
+	if (c->rcfg.ngateways == REDIRECT_MAX_GATEWAYS)
+		return conf_err(err, errlen, "gateway: more than %d gateways",
+				REDIRECT_MAX_GATEWAYS);
+	if (!addr_parse(v, 0, out, NULL)) {
+		c->rcfg.ngateways++;
+		return 0;
+	}
+	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(host) ||
+	    conf_parse_uint(colon + 1, 1, 65535, &port) < 0)
+		return conf_err(err, errlen, "gateway: '%s' is not HOST:PORT", v);
+	memcpy(host, v, (size_t)(colon - v));
+	host[colon - v] = '\0';
+	if (agentconf_resolve_gateway(c, host, colon + 1, out) < 0)
+		return conf_err(err, errlen, "gateway: cannot resolve '%s'", host);
+	c->rcfg.ngateways++;
+	return 0;
+}
+
+static int agentconf_set_cgroup(void *obj, const char *v, const struct conf_src *src, char *err,
+				size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (c->ncgroups == AGENTCONF_MAX_CGROUPS)
+		return conf_err(err, errlen, "cgroup: more than %d cgroups", AGENTCONF_MAX_CGROUPS);
+	return agentconf_str(c, &c->cgroups[c->ncgroups++], "cgroup", v, err, errlen);
+}
+
+static int agentconf_set_user(void *obj, const char *v, const struct conf_src *src, char *err,
+			      size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (strlen(v) > 255)
+		return conf_err(err, errlen, "user: longer than 255 bytes");
+	return agentconf_str(c, &c->rcfg.user, "user", v, err, errlen);
+}
+
+static int agentconf_set_password_file(void *obj, const char *v, const struct conf_src *src,
+				       char *err, size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	return agentconf_str(c, &c->password_file, "password-file", v, err, errlen);
+}
+
+static int agentconf_set_control(void *obj, const char *v, const struct conf_src *src, char *err,
+				 size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	return agentconf_str(c, &c->control, "control", v, err, errlen);
+}
+
+static int agentconf_set_pin_dir(void *obj, const char *v, const struct conf_src *src, char *err,
+				 size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	return agentconf_str(c, &c->pin_dir, "pin-dir", v, err, errlen);
+}
+
+/* A switch: "yes" from `--key` or a bare `key` line, or "no". */
+#define AGENTCONF_SWITCH(fn, stmt)                                                                 \
+	static int fn(void *obj, const char *v, const struct conf_src *src, char *err,             \
+		      size_t errlen)                                                               \
+	{                                                                                          \
+		struct agentconf *c = obj;                                                         \
+		bool on = strcmp(v, "no") != 0;                                                    \
+		stmt;                                                                              \
+		return 0;                                                                          \
+	}
+
+AGENTCONF_SWITCH(agentconf_set_no_pin, c->pin_dir = on ? NULL : BPFLOAD_PIN_DIR_DEFAULT)
+AGENTCONF_SWITCH(agentconf_set_no_dns, c->no_dns = on)
+AGENTCONF_SWITCH(agentconf_set_check_exists, c->dcfg.check_exists = on)
+
+#define AGENTCONF_UINT(fn, key, field, type, min, max)                                             \
+	static int fn(void *obj, const char *v, const struct conf_src *src, char *err,             \
+		      size_t errlen)                                                               \
+	{                                                                                          \
+		struct agentconf *c = obj;                                                         \
+		unsigned long n;                                                                   \
+		if (conf_parse_uint(v, min, max, &n) < 0)                                          \
+			return conf_err(err, errlen, key ": '%s' is not a number in %lu..%lu", v,  \
+					(unsigned long)(min), (unsigned long)(max));               \
+		c->field = (type)n;                                                                \
+		return 0;                                                                          \
+	}
+
+AGENTCONF_UINT(agentconf_set_proxy_port, "proxy-port", proxy_port, uint16_t, 0, 65535)
+AGENTCONF_UINT(agentconf_set_dns_port, "dns-port", dns_port, uint16_t, 0, 65535)
+AGENTCONF_UINT(agentconf_set_mark, "mark", mark, uint32_t, 0, 0xffffffffUL)
+AGENTCONF_UINT(agentconf_set_connect_timeout, "connect-timeout", rcfg.connect_ms, unsigned, 1,
+	       600000)
+
+static int agentconf_set_dns_upstream(void *obj, const char *v, const struct conf_src *src,
+				      char *err, size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (addr_parse(v, 53, &c->dcfg.upstream, NULL) < 0)
+		return conf_err(err, errlen,
+				"dns-upstream: '%s' is not an IP address with optional port", v);
+	c->upstream_set = true;
+	return 0;
+}
+
+static int agentconf_set_no_fake(void *obj, const char *v, const struct conf_src *src, char *err,
+				 size_t errlen)
+{
+	struct agentconf *c = obj;
+	const char *kept = agentconf_keep(c, v);
+	int rc = kept ? dnsd_no_fake_add(&c->no_fake, &c->nno_fake, kept) : -ENOMEM;
+
+	if (rc == -EINVAL)
+		return conf_err(err, errlen, "no-fake: '%s' is not a domain suffix", v);
+	return rc < 0 ? conf_err(err, errlen, "no-fake: out of memory") : 0;
+}
+
+static int agentconf_set_pool(struct agentconf *c, int af, const char *key, const char *v,
+			      char *err, size_t errlen)
+{
+	bool v6 = strchr(v, ':') != NULL;
+
+	if (v6 != (af == AF_INET6) || fakeip_config_set_pool(&c->fcfg, v) < 0)
+		return conf_err(err, errlen,
+				"%s: '%s' is not an %s CIDR prefix with host bits clear "
+				"and room for two addresses",
+				key, v, af == AF_INET ? "IPv4" : "IPv6");
+	return 0;
+}
+
+static int agentconf_set_pool4(void *obj, const char *v, const struct conf_src *src, char *err,
+			       size_t errlen)
+{
+	return agentconf_set_pool(obj, AF_INET, "fake-pool4", v, err, errlen);
+}
+
+static int agentconf_set_pool6(void *obj, const char *v, const struct conf_src *src, char *err,
+			       size_t errlen)
+{
+	return agentconf_set_pool(obj, AF_INET6, "fake-pool6", v, err, errlen);
+}
+
+static int agentconf_set_fake_ttl(void *obj, const char *v, const struct conf_src *src, char *err,
+				  size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (fakeip_config_set_ttl(&c->fcfg, v) < 0)
+		return conf_err(err, errlen, "fake-ttl: '%s' is not a number in 1..604800", v);
+	return 0;
+}
+
+static int agentconf_set_fake_state(void *obj, const char *v, const struct conf_src *src, char *err,
+				    size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (!strcmp(v, "none")) {
+		c->fcfg.state_path = NULL;
+		return 0;
+	}
+	return agentconf_str(c, &c->fcfg.state_path, "fake-state", v, err, errlen);
+}
+
+static int agentconf_set_via_gateway(void *obj, const char *v, const struct conf_src *src,
+				     char *err, size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (c->npolicy == AGENTCONF_MAX_POLICY)
+		return conf_err(err, errlen, "via-gateway: more than %d prefixes",
+				AGENTCONF_MAX_POLICY);
+	if (prefix_parse(v, 0, &c->policy[c->npolicy]) < 0)
+		return conf_err(err, errlen, "via-gateway: '%s' is not an address or CIDR prefix",
+				v);
+	c->npolicy++;
+	return 0;
+}
+
+static int agentconf_set_log_level(void *obj, const char *v, const struct conf_src *src, char *err,
+				   size_t errlen)
+{
+	struct agentconf *c = obj;
+	int l = log_level_parse(v);
+
+	if (l < 0)
+		return conf_err(err, errlen,
+				"log-level: '%s' is not one of error, warn, info, debug", v);
+	c->log_level = l;
+	return 0;
+}
+
+const struct conf_key agentconf_keys[] = {
+    {"gateway", agentconf_set_gateway, CONF_REPEAT, "HOST:PORT",
+     "SOCKS5 gateway; repeat for fallbacks (tried in order)"},
+    {"cgroup", agentconf_set_cgroup, CONF_REPEAT, "PATH",
+     "cgroup2 directory to redirect, or a path below the cgroup2\nmount "
+     "(system.slice/foo.service); repeatable"},
+    {"user", agentconf_set_user, 0, "NAME", "RFC 1929 user towards the gateway"},
+    {"password-file", agentconf_set_password_file, 0, "FILE", "its password (first line)"},
+    {"control", agentconf_set_control, 0, "PATH",
+     "control socket (default /run/socks46/agent.sock)"},
+    {"pin-dir", agentconf_set_pin_dir, 0, "DIR",
+     "pin links on bpffs here (default " BPFLOAD_PIN_DIR_DEFAULT ")"},
+    {"no-pin", agentconf_set_no_pin, CONF_SWITCH, NULL, "do not pin: links go away with the agent"},
+    {"proxy-port", agentconf_set_proxy_port, 0, "PORT",
+     "loopback TCP proxy port (default " AGENTCONF_XSTR(S46_PROXY_PORT_DEFAULT) ")"},
+    {"dns-port", agentconf_set_dns_port, 0, "PORT",
+     "loopback DNS responder port (default " AGENTCONF_XSTR(S46_DNS_PORT_DEFAULT) ")"},
+    {"dns-listen", agentconf_set_dns_port, 0, "PORT", "the same as --dns-port"},
+    {"dns-upstream", agentconf_set_dns_upstream, 0, "ADDR",
+     "real resolver (default: first nameserver of resolv.conf)"},
+    {"no-fake", agentconf_set_no_fake, CONF_REPEAT, "SUFFIX",
+     "never fake names under SUFFIX; repeatable"},
+    {"no-dns", agentconf_set_no_dns, CONF_SWITCH, NULL, "do not steer DNS (no responder)"},
+    {"check-exists", agentconf_set_check_exists, CONF_SWITCH, NULL,
+     "NXDOMAIN for names the gateway cannot resolve"},
+    {"fake-pool4", agentconf_set_pool4, 0, "CIDR", "fake IPv4 pool (default 198.18.0.0/15)"},
+    {"fake-pool6", agentconf_set_pool6, 0, "CIDR", "fake IPv6 pool (default 2001:2::/48)"},
+    {"fake-ttl", agentconf_set_fake_ttl, 0, "SECONDS",
+     "DNS TTL and how long unused entries live (default " AGENTCONF_XSTR(FAKEIP_DEFAULT_TTL) ")"},
+    {"fake-state", agentconf_set_fake_state, 0, "FILE",
+     "fake-IP table kept here across restarts, none: not kept\n(default " FAKEIP_STATE_PATH ")"},
+    {"state", agentconf_set_fake_state, 0, "FILE", "the same as --fake-state"},
+    {"via-gateway", agentconf_set_via_gateway, CONF_REPEAT, "CIDR",
+     "real destinations that go through the gateway; repeatable"},
+    {"mark", agentconf_set_mark, 0, "N", "SO_MARK of sockets never redirected (default 0x5346)"},
+    {"connect-timeout", agentconf_set_connect_timeout, 0, "MS",
+     "a gateway silent that long is skipped (default 2000)"},
+    {"log-level", agentconf_set_log_level, 0, "LEVEL", "error, warn, info (default) or debug"},
+    {NULL, NULL, 0, NULL, NULL},
+};
+
+/* What no single key can check. */
+static int agentconf_check(const struct agentconf *c, char *err, size_t errlen)
+{
+	if (!c->rcfg.ngateways)
+		return conf_err(err, errlen, "--gateway HOST:PORT is required");
+	if (c->rcfg.user && !c->password_file)
+		return conf_err(err, errlen, "--user needs --password-file");
+	return 0;
+}
+
+int agentconf_build(struct agentconf *c, const struct conf_cmdline *cl, bool *usage, char *err,
+		    size_t errlen)
+{
+	int rc;
+
+	agentconf_defaults(c);
+	*usage = false;
+	if (cl->config && (rc = conf_load_file(agentconf_keys, c, cl->config, err, errlen)) < 0)
+		return rc;
+	*usage = true;
+	rc = conf_cmdline_apply(cl, agentconf_keys, c, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* Without a file everything came from the command line. */
+	*usage = !cl->config;
+	return agentconf_check(c, err, errlen);
+}

@@ -1,0 +1,56 @@
+/* agentconf.h — the agent's settings: defaults and the key table of its options and file. */
+#ifndef S46_AGENTCONF_H
+#define S46_AGENTCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "dnsd.h"
+#include "fakeip.h"
+#include "prefix.h"
+#include "redirect.h"
+
+#define AGENTCONF_PATH_DEFAULT "/etc/socks46/agent.conf"
+#define AGENTCONF_MAX_CGROUPS 64
+#define AGENTCONF_MAX_POLICY 64
+
+/* One complete set of settings; a reload builds a new one beside the running one. */
+struct agentconf {
+	struct redirect_config rcfg; /* gateways, user, connect_ms, reply_ms */
+	struct dnsd_config dcfg;     /* upstream, check_exists */
+	struct fakeip_config fcfg;   /* pools, TTL, state file */
+	const char
+	    *cgroups[AGENTCONF_MAX_CGROUPS]; /* as given: a path or below the cgroup2 mount */
+	unsigned ncgroups;
+	struct prefix policy[AGENTCONF_MAX_POLICY]; /* --via-gateway */
+	unsigned npolicy;
+	const char **no_fake; /* NULL-terminated; includes the gateways' names */
+	size_t nno_fake;
+	const char *control;
+	const char *pin_dir; /* NULL: --no-pin */
+	const char *password_file;
+	int log_level; /* enum log_level */
+	bool no_dns, upstream_set;
+	uint16_t proxy_port, dns_port;
+	uint32_t mark;
+	char **owned; /* every string above that this struct allocated */
+	size_t nowned;
+};
+
+/* The agent's keys: each is a long option and a configuration file key. */
+extern const struct conf_key agentconf_keys[];
+
+void agentconf_defaults(struct agentconf *c);
+void agentconf_free(struct agentconf *c);
+
+/*
+ * Defaults, then the file cl->config, then the command line, then the checks of what goes
+ * together (a gateway is required, --user needs --password-file). Returns 0, or -errno with
+ * one line in err; *usage tells whether the command line (not the file) is at fault.
+ */
+int agentconf_build(struct agentconf *c, const struct conf_cmdline *cl, bool *usage, char *err,
+		    size_t errlen);
+
+#endif
