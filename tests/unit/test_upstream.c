@@ -50,9 +50,15 @@ static const char *route_of(struct upstream_table *t, const char *name, uint16_t
 {
 	struct socks5_addr a = name_dst(name, port);
 	const struct upstream_route *r = upstream_match(t, &a);
-	unsigned tried = 0;
+	struct srvlist_iter it;
+	const char *first;
 
-	return r ? upstream_next(r, 0, &tried)->name : "direct";
+	if (!r)
+		return "direct";
+	srvlist_iter_start(&it, upstream_route_via(r));
+	first = srvlist_next(&it, 0)->name;
+	srvlist_iter_end(&it);
+	return first;
 }
 
 static struct upstream_table *table(const char *const *ups, const char *const *routes)
@@ -85,29 +91,31 @@ static void test_upstream_lines(void **state)
 	struct upstream_table *t = table(ups, (const char *const[]){"via a,b,c", NULL});
 	const struct upstream_route *r;
 	struct socks5_addr any = name_dst("x.test", 80);
-	struct upstream *u;
+	struct srv *u;
 	char buf[ADDR_STRLEN];
-	unsigned tried = 0;
+	struct srvlist_iter it;
 
 	r = upstream_match(t, &any);
 	assert_non_null(r);
-	u = upstream_next(r, 0, &tried);
+	srvlist_iter_start(&it, upstream_route_via(r));
+	u = srvlist_next(&it, 0);
 	assert_string_equal(u->name, "a");
 	assert_null(u->host);
 	assert_string_equal(addr_format((struct sockaddr *)&u->addr, buf, sizeof(buf)),
 			    "198.51.100.1:1080");
 	assert_int_equal(u->port, 1080);
 	assert_null(u->user);
-	u = upstream_next(r, 0, &tried);
+	u = srvlist_next(&it, 0);
 	assert_string_equal(u->name, "b");
 	assert_string_equal(u->user, "alice");
 	assert_string_equal(u->pass, "s3cret");
 	assert_int_equal(u->addr.ss_family, AF_INET6);
-	u = upstream_next(r, 0, &tried);
+	u = srvlist_next(&it, 0);
 	assert_string_equal(u->name, "c");
 	assert_string_equal(u->host, "gw.example.net");
 	assert_int_equal(u->port, 1082);
-	assert_null(upstream_next(r, 0, &tried));
+	assert_null(srvlist_next(&it, 0));
+	srvlist_iter_end(&it);
 	upstream_table_free(t);
 }
 
@@ -207,41 +215,46 @@ static void test_failover_and_bad(void **state)
 	struct upstream_table *t2 = table(ups, (const char *const[]){"to * via a,b", NULL});
 	struct socks5_addr dst = name_dst("x.test", 80);
 	const struct upstream_route *r;
-	struct upstream *a, *b;
-	unsigned tried = 0;
+	struct srv *a, *b;
+	struct srvlist_iter it;
 
 	r = upstream_match(t2, &dst);
 	assert_non_null(r);
-	a = upstream_next(r, 1000, &tried);
-	b = upstream_next(r, 1000, &tried);
+	srvlist_iter_start(&it, upstream_route_via(r));
+	a = srvlist_next(&it, 1000);
+	b = srvlist_next(&it, 1000);
 	assert_string_equal(a->name, "a");
 	assert_string_equal(b->name, "b");
 	/* Two failures: not bad yet with a limit of 3; a success resets the count. */
-	upstream_report(a, false, 1000, 3, 30000);
-	upstream_report(a, false, 1000, 3, 30000);
-	assert_false(upstream_is_bad(a, 1000));
-	upstream_report(a, true, 1000, 3, 30000);
-	upstream_report(a, false, 1000, 3, 30000);
-	upstream_report(a, false, 1000, 3, 30000);
-	assert_false(upstream_is_bad(a, 1000));
-	upstream_report(a, false, 1000, 3, 30000);
-	assert_true(upstream_is_bad(a, 1000));
-	assert_true(upstream_is_bad(a, 30999));
-	assert_false(upstream_is_bad(a, 31000));
+	srv_report(a, false, 1000, 3, 30000);
+	srv_report(a, false, 1000, 3, 30000);
+	assert_false(srv_is_bad(a, 1000));
+	srv_report(a, true, 1000, 3, 30000);
+	srv_report(a, false, 1000, 3, 30000);
+	srv_report(a, false, 1000, 3, 30000);
+	assert_false(srv_is_bad(a, 1000));
+	srv_report(a, false, 1000, 3, 30000);
+	assert_true(srv_is_bad(a, 1000));
+	assert_true(srv_is_bad(a, 30999));
+	assert_false(srv_is_bad(a, 31000));
 	/* While a is bad, b comes first; a is still tried after b. */
-	tried = 0;
-	assert_ptr_equal(upstream_next(r, 2000, &tried), b);
-	assert_ptr_equal(upstream_next(r, 2000, &tried), a);
-	assert_null(upstream_next(r, 2000, &tried));
+	srvlist_iter_end(&it);
+	srvlist_iter_start(&it, upstream_route_via(r));
+	assert_ptr_equal(srvlist_next(&it, 2000), b);
+	assert_ptr_equal(srvlist_next(&it, 2000), a);
+	assert_null(srvlist_next(&it, 2000));
 	/* Both bad: in order anyway. */
 	for (int i = 0; i < 3; i++)
-		upstream_report(b, false, 2000, 3, 30000);
-	tried = 0;
-	assert_ptr_equal(upstream_next(r, 2000, &tried), a);
-	assert_ptr_equal(upstream_next(r, 2000, &tried), b);
+		srv_report(b, false, 2000, 3, 30000);
+	srvlist_iter_end(&it);
+	srvlist_iter_start(&it, upstream_route_via(r));
+	assert_ptr_equal(srvlist_next(&it, 2000), a);
+	assert_ptr_equal(srvlist_next(&it, 2000), b);
 	/* After the bad time a is first again. */
-	tried = 0;
-	assert_ptr_equal(upstream_next(r, 40000, &tried), a);
+	srvlist_iter_end(&it);
+	srvlist_iter_start(&it, upstream_route_via(r));
+	assert_ptr_equal(srvlist_next(&it, 40000), a);
+	srvlist_iter_end(&it);
 	upstream_table_free(t2);
 }
 

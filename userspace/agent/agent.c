@@ -21,6 +21,7 @@
 #include "gwresolve.h"
 #include "log.h"
 #include "redirect.h"
+#include "srvlist.h"
 
 #define AGENT_FLUSH_MS 2000
 
@@ -211,6 +212,10 @@ static void agent_setup(struct agent *a, struct agentconf *o)
 		fatalx("--password-file %s: %s", o->password_file,
 		       rc == -EINVAL ? "empty or longer than 255 bytes" : strerror(-rc));
 	o->rcfg.pass = a->password;
+	rc = redirect_gateways_new(&a->gateways, &o->rcfg);
+	if (rc)
+		fatalx("--gateway: %s", strerror(-rc));
+	o->rcfg.servers = a->gateways;
 	rc = bpfload_netns_cookie(&a->netns_cookie);
 	if (rc) {
 		uname(&u);
@@ -289,6 +294,7 @@ int agent_main(int argc, char **argv)
 	redirect_stop(a.redirect);
 	dnsd_stop(a.dnsd);
 	gwresolve_free(a.gwresolve);
+	srvlist_free(a.gateways);
 	fakeip_close(a.fakeip);
 	/* Pinned links stay: until `socks46 detach`, connects fail at once. */
 	bpfload_close(a.bpf);

@@ -13,13 +13,15 @@ struct dnsd;
 struct gwresolve;
 struct redirect;
 struct control;
+struct srvlist;
 
 struct agent {
 	struct ev_loop *loop;
 	struct bpfload *bpf;
 	struct fakeip *fakeip;
 	struct fakeip_config fcfg;
-	struct dnsd *dnsd;	     /* NULL with --no-dns */
+	struct srvlist *gateways; /* shared by the redirect and gwresolve; srvlist_swap replaces */
+	struct dnsd *dnsd;	  /* NULL with --no-dns */
 	struct gwresolve *gwresolve; /* --check-exists: RESOLVE at the gateway */
 	struct redirect *redirect;
 	struct control *control;

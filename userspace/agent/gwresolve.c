@@ -12,13 +12,15 @@
 #include "log.h"
 #include "s5client.h"
 #include "socks5.h"
+#include "srvlist.h"
 
 #define GWRESOLVE_TIMEOUT_MS 2000
 
 struct gwresolve_req {
 	struct gwresolve *g;
 	int fd;
-	unsigned gw; /* index of the gateway asked */
+	struct srvlist_iter via; /* the gateways, in failover order (health shared with CONNECTs) */
+	struct srv *gw;		 /* the gateway asked */
 	struct s5client *cl;
 	struct socks5_addr dst;
 	dnsd_exists_done_fn *done;
@@ -53,6 +55,7 @@ static void gwresolve_req_free(struct gwresolve_req *r)
 	s5client_cancel(r->cl);
 	if (r->fd >= 0)
 		close(r->fd);
+	srvlist_iter_end(&r->via);
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -80,19 +83,57 @@ static void gwresolve_finish(struct gwresolve_req *r, int result)
 	done(ctx, result);
 }
 
-static int gwresolve_connect(struct gwresolve_req *r);
+static void gwresolve_reply(void *arg, int err, uint8_t rep, const struct socks5_addr *bnd,
+			    bool final);
+
+static void gwresolve_report(struct gwresolve_req *r, bool ok)
+{
+	srv_report(r->gw, ok, ev_now(r->g->loop), 1, REDIRECT_GW_BACKOFF_MS);
+}
+
+static int gwresolve_arm(struct gwresolve_req *r)
+{
+	int err = ev_timer_start(r->g->loop, &r->timer, GWRESOLVE_TIMEOUT_MS);
+
+	if (err) {
+		s5client_cancel(r->cl);
+		r->cl = NULL;
+		close(r->fd);
+		r->fd = -1;
+	}
+	return err;
+}
+
+/* Asks the next gateway that can be asked; -errno when none is left. */
+static int gwresolve_ask(struct gwresolve_req *r)
+{
+	struct gwresolve *g = r->g;
+	int fd;
+
+	while ((r->gw = srvlist_next(&r->via, ev_now(g->loop)))) {
+		fd = srv_dial(r->gw, g->loop, g->cfg.mark, SOCKS5_CMD_RESOLVE, &r->dst,
+			      gwresolve_reply, r, &r->cl);
+		if (fd >= 0) {
+			r->fd = fd;
+			return gwresolve_arm(r);
+		}
+		/* Out of descriptors or memory here is our shortage, not the gateway's. */
+		if (fd != -EMFILE && fd != -ENFILE && fd != -ENOBUFS && fd != -ENOMEM)
+			gwresolve_report(r, false);
+	}
+	return -EHOSTUNREACH;
+}
 
 /* This gateway did not answer: ask the next one, or give up (the name is faked). */
 static void gwresolve_next(struct gwresolve_req *r)
 {
+	gwresolve_report(r, false);
 	s5client_cancel(r->cl);
 	r->cl = NULL;
 	close(r->fd);
 	r->fd = -1;
-	while (++r->gw < r->g->cfg.ngateways)
-		if (!gwresolve_connect(r))
-			return;
-	gwresolve_finish(r, -EHOSTUNREACH);
+	if (gwresolve_ask(r))
+		gwresolve_finish(r, -EHOSTUNREACH);
 }
 
 static void gwresolve_reply(void *arg, int err, uint8_t rep, const struct socks5_addr *bnd,
@@ -101,54 +142,24 @@ static void gwresolve_reply(void *arg, int err, uint8_t rep, const struct socks5
 	struct gwresolve_req *r = arg;
 
 	r->cl = NULL;
-	if (err == EACCES || err == EPROTO)
+	ev_timer_stop(r->g->loop, &r->timer);
+	if (err == EACCES || err == EPROTO) {
+		gwresolve_report(r, false);
 		gwresolve_finish(r, -err); /* it answered, but cannot tell */
-	else if (err)
+	} else if (err) {
 		gwresolve_next(r);
-	else
+	} else {
+		gwresolve_report(r, true);
 		/* 0x04 is the gateway's "the name does not exist / has no address". */
 		gwresolve_finish(r, rep == SOCKS5_REP_SUCCEEDED		 ? 1
 				    : rep == SOCKS5_REP_HOST_UNREACHABLE ? 0
 									 : -EOPNOTSUPP);
+	}
 }
 
 static void gwresolve_timeout(struct ev_loop *loop, struct ev_timer *t)
 {
 	gwresolve_next(container_of(t, struct gwresolve_req, timer));
-}
-
-static int gwresolve_connect(struct gwresolve_req *r)
-{
-	struct gwresolve *g = r->g;
-	const struct sockaddr_storage *ga = &g->cfg.gateways[r->gw];
-	int fd, err;
-
-	fd = socket(ga->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (g->cfg.mark)
-		setsockopt(fd, SOL_SOCKET, SO_MARK, &g->cfg.mark, sizeof(g->cfg.mark));
-	if (connect(fd, (const struct sockaddr *)ga, addr_sa_len((const struct sockaddr *)ga)) <
-		0 &&
-	    errno != EINPROGRESS) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	r->cl = s5client_start(g->loop, fd, g->cfg.user, g->cfg.pass, SOCKS5_CMD_RESOLVE, &r->dst,
-			       gwresolve_reply, r, &err);
-	if (r->cl)
-		err = s5client_pipeline(r->cl);
-	if (!err)
-		err = ev_timer_start(g->loop, &r->timer, GWRESOLVE_TIMEOUT_MS);
-	if (err) {
-		s5client_cancel(r->cl);
-		r->cl = NULL;
-		close(fd);
-		return err;
-	}
-	r->fd = fd;
-	return 0;
 }
 
 int gwresolve_exists(void *arg, const char *name, dnsd_exists_done_fn *done, void *ctx)
@@ -170,15 +181,15 @@ int gwresolve_exists(void *arg, const char *name, dnsd_exists_done_fn *done, voi
 		free(r);
 		return err;
 	}
+	srvlist_iter_start(&r->via, g->cfg.servers);
 	r->next = g->reqs;
 	if (g->reqs)
 		g->reqs->prev = r;
 	g->reqs = r;
-	for (r->gw = 0; r->gw < g->cfg.ngateways; r->gw++)
-		if (!gwresolve_connect(r))
-			return 0;
-	gwresolve_req_free(r);
-	return -EHOSTUNREACH;
+	err = gwresolve_ask(r);
+	if (err)
+		gwresolve_req_free(r);
+	return err;
 }
 
 void gwresolve_cancel(void *arg, void *ctx)

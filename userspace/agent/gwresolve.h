@@ -8,7 +8,7 @@
 struct ev_loop;
 struct gwresolve;
 
-/* Uses the gateways, credentials and mark of cfg (copied). Returns 0 or -errno. */
+/* Asks cfg->servers (shared with the redirect: one health) with cfg->mark. Returns 0 or -errno. */
 int gwresolve_new(struct gwresolve **out, struct ev_loop *loop, const struct redirect_config *cfg);
 /* Cancels every lookup under way without calling back. NULL is fine. */
 void gwresolve_free(struct gwresolve *g);

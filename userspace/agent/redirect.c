@@ -19,9 +19,8 @@
 #include "relay.h"
 #include "s5client.h"
 #include "socks5.h"
+#include "srvlist.h"
 
-/* A gateway that failed is tried after the others for this long. */
-#define REDIRECT_GW_BACKOFF_MS 5000
 #define REDIRECT_ACCEPT_BATCH 64
 #define REDIRECT_ACCEPT_PAUSE_MS 100
 
@@ -29,13 +28,6 @@ enum redirect_state {
 	RC_CONNECTING, /* TCP connect and greeting under way: the gateway has not answered */
 	RC_HANDSHAKE,  /* the gateway chose the method; waiting for its reply to the request */
 	RC_RELAY,
-};
-
-struct redirect_gw {
-	struct sockaddr_storage addr;
-	char name[ADDR_STRLEN];
-	uint64_t down_until_ms;
-	unsigned failures;
 };
 
 struct redirect_conn {
@@ -49,8 +41,8 @@ struct redirect_conn {
 	char target_str[300];
 	int fake_af; /* 0: not a fake address, nothing held */
 	uint8_t fake_addr[16];
-	int gw;		/* gateway in use, -1 before the first */
-	uint32_t tried; /* bitmask of gateways tried */
+	struct srvlist_iter via; /* the gateways, in failover order */
+	struct srv *gw;		 /* gateway in use, NULL before the first */
 	uint64_t start_ms;
 	struct ev_timer timer;
 	struct relay relay;
@@ -61,7 +53,6 @@ struct redirect_conn {
 struct redirect {
 	struct ev_loop *loop;
 	struct redirect_config cfg;
-	struct redirect_gw gws[REDIRECT_MAX_GATEWAYS];
 	struct bpfload *bpf;
 	uint64_t netns_cookie;
 	struct fakeip *table;
@@ -108,6 +99,7 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 		close(c->gfd);
 	if (c->fake_af)
 		fakeip_release(r->table, c->fake_af, c->fake_addr, redirect_now_s());
+	srvlist_iter_end(&c->via);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -149,11 +141,8 @@ static int redirect_target(struct redirect_conn *c)
 
 static void redirect_gw_failed(struct redirect_conn *c, const char *why)
 {
-	struct redirect_gw *g = &c->r->gws[c->gw];
-
-	g->failures++;
-	g->down_until_ms = ev_now(c->r->loop) + REDIRECT_GW_BACKOFF_MS;
-	log_info("gateway %s skipped for %s: %s", g->name, c->target_str, why);
+	srv_report(c->gw, false, ev_now(c->r->loop), 1, REDIRECT_GW_BACKOFF_MS);
+	log_info("gateway %s skipped for %s: %s", c->gw->name, c->target_str, why);
 	ev_timer_stop(c->r->loop, &c->timer);
 	s5client_cancel(c->cl);
 	c->cl = NULL;
@@ -165,7 +154,7 @@ static void redirect_gw_failed(struct redirect_conn *c, const char *why)
 /* The gateway worked on the request and said no (or went away): the program gets a reset. */
 static void redirect_refused(struct redirect_conn *c, const char *why)
 {
-	log_info("%s via %s: %s", c->target_str, c->r->gws[c->gw].name, why);
+	log_info("%s via %s: %s", c->target_str, c->gw->name, why);
 	c->r->stats.refused++;
 	redirect_conn_free(c, true);
 }
@@ -183,11 +172,9 @@ static void redirect_relay_done(struct relay *rl, enum relay_result res, int err
 static void redirect_start_relay(struct redirect_conn *c)
 {
 	struct redirect *r = c->r;
-	struct redirect_gw *g = &r->gws[c->gw];
 	int err;
 
-	g->failures = 0;
-	g->down_until_ms = 0;
+	srv_report(c->gw, true, ev_now(r->loop), 1, REDIRECT_GW_BACKOFF_MS);
 	/* fd[0] is the gateway, fd[1] the program; the handshake left early server bytes in
 	 * the socket, the relay passes them on. */
 	err = relay_start(&c->relay, r->loop, r->pool, c->gfd, c->cfd, NULL, 0, r->cfg.idle_ms,
@@ -199,7 +186,7 @@ static void redirect_start_relay(struct redirect_conn *c)
 	}
 	c->state = RC_RELAY;
 	r->stats.forwarded++;
-	log_debug("%s via %s: relaying", c->target_str, g->name);
+	log_debug("%s via %s: relaying", c->target_str, c->gw->name);
 }
 
 /* The gateway chose the method: it is alive, give it the time a name lookup and connect take. */
@@ -243,79 +230,22 @@ static void redirect_timeout(struct ev_loop *loop, struct ev_timer *t)
 		redirect_gw_failed(c, "no answer");
 }
 
-/* Gateways that have not failed recently first, in configured order; then the others. */
-static int redirect_pick(struct redirect_conn *c)
-{
-	struct redirect *r = c->r;
-	uint64_t now = ev_now(r->loop);
-
-	for (unsigned pass = 0; pass < 2; pass++)
-		for (unsigned i = 0; i < r->cfg.ngateways; i++) {
-			if (c->tried & (1u << i))
-				continue;
-			if (pass == 0 && r->gws[i].down_until_ms > now)
-				continue;
-			return (int)i;
-		}
-	return -1;
-}
-
-static bool redirect_untried(const struct redirect_conn *c)
-{
-	for (unsigned i = 0; i < c->r->cfg.ngateways; i++)
-		if (!(c->tried & (1u << i)))
-			return true;
-	return false;
-}
-
-static int redirect_gw_connect(struct redirect_conn *c)
-{
-	struct redirect *r = c->r;
-	struct sockaddr_storage *ga = &r->gws[c->gw].addr;
-	int one = 1, fd, err;
-
-	fd = socket(ga->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* The mark keeps the programs from redirecting the agent into itself. */
-	if (r->cfg.mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &r->cfg.mark, sizeof(r->cfg.mark)))
-		log_debug("SO_MARK: %s", strerror(errno));
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)ga, addr_sa_len((struct sockaddr *)ga)) < 0 &&
-	    errno != EINPROGRESS) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	/* The handshake starts when the connect completes; it fails with the connect's error. */
-	c->cl = s5client_start(r->loop, fd, r->cfg.user, r->cfg.pass, SOCKS5_CMD_CONNECT,
-			       &c->target, redirect_reply, c, &err);
-	if (c->cl)
-		err = s5client_pipeline(c->cl);
-	if (err) {
-		s5client_cancel(c->cl);
-		c->cl = NULL;
-		close(fd);
-		return err;
-	}
-	s5client_on_chosen(c->cl, redirect_chosen);
-	c->gfd = fd;
-	return 0;
-}
-
 static void redirect_next_gateway(struct redirect_conn *c)
 {
 	struct redirect *r = c->r;
 	int err;
 
-	while ((c->gw = redirect_pick(c)) >= 0) {
-		c->tried |= 1u << c->gw;
+	while ((c->gw = srvlist_next(&c->via, ev_now(r->loop)))) {
 		c->state = RC_CONNECTING;
-		err = redirect_gw_connect(c);
-		if (!err) {
+		err = srv_dial(c->gw, r->loop, r->cfg.mark, SOCKS5_CMD_CONNECT, &c->target,
+			       redirect_reply, c, &c->cl);
+		if (err >= 0) {
+			c->gfd = err;
+			s5client_on_chosen(c->cl, redirect_chosen);
 			/* Skipping a slow gateway only helps when another one is left to try. */
 			ev_timer_start(r->loop, &c->timer,
-				       redirect_untried(c) ? r->cfg.connect_ms : r->cfg.reply_ms);
+				       srvlist_iter_left(&c->via) ? r->cfg.connect_ms
+								  : r->cfg.reply_ms);
 			return;
 		}
 		if (err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM) {
@@ -325,9 +255,8 @@ static void redirect_next_gateway(struct redirect_conn *c)
 			redirect_conn_free(c, true);
 			return;
 		}
-		r->gws[c->gw].failures++;
-		r->gws[c->gw].down_until_ms = ev_now(r->loop) + REDIRECT_GW_BACKOFF_MS;
-		log_info("gateway %s skipped: %s", r->gws[c->gw].name, strerror(-err));
+		srv_report(c->gw, false, ev_now(r->loop), 1, REDIRECT_GW_BACKOFF_MS);
+		log_info("gateway %s skipped: %s", c->gw->name, strerror(-err));
 	}
 	log_warnx("%s: no gateway answered", c->target_str);
 	r->stats.no_gateway++;
@@ -351,7 +280,7 @@ static void redirect_accepted(struct redirect *r, int fd)
 	c->r = r;
 	c->cfd = fd;
 	c->gfd = -1;
-	c->gw = -1;
+	srvlist_iter_start(&c->via, r->cfg.servers);
 	c->start_ms = ev_now(r->loop);
 	ev_timer_init(&c->timer, redirect_timeout);
 	c->next = r->conns;
@@ -466,7 +395,7 @@ int redirect_start(struct redirect **out, struct ev_loop *loop, const struct red
 	struct redirect *r;
 	int err;
 
-	if (!cfg->ngateways || cfg->ngateways > REDIRECT_MAX_GATEWAYS)
+	if (!cfg->servers || !srvlist_count(cfg->servers))
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -479,11 +408,6 @@ int redirect_start(struct redirect **out, struct ev_loop *loop, const struct red
 	r->fcfg = fcfg;
 	r->lfd[0] = r->lfd[1] = -1;
 	ev_timer_init(&r->accept_pause, redirect_accept_resume);
-	for (unsigned i = 0; i < cfg->ngateways; i++) {
-		r->gws[i].addr = cfg->gateways[i];
-		addr_format((struct sockaddr *)&cfg->gateways[i], r->gws[i].name,
-			    sizeof(r->gws[i].name));
-	}
 	r->pool = relay_pool_new(64);
 	if (!r->pool) {
 		err = -ENOMEM;
@@ -547,7 +471,7 @@ void redirect_walk(struct redirect *r, redirect_conn_cb *fn, void *arg)
 		    .client = (struct sockaddr *)&c->client,
 		    .orig = (struct sockaddr *)&c->origsa,
 		    .target = c->target_str,
-		    .gateway = c->gw >= 0 ? r->gws[c->gw].name : "",
+		    .gateway = c->gw ? c->gw->name : "",
 		    .state = states[c->state],
 		    .cookie = c->orig.cookie,
 		    .pid = c->orig.pid,
@@ -562,10 +486,44 @@ void redirect_walk(struct redirect *r, redirect_conn_cb *fn, void *arg)
 	}
 }
 
+struct redirect_gw_walk {
+	redirect_gw_cb *fn;
+	void *arg;
+	uint64_t now;
+};
+
+static void redirect_gw_walk(const struct srv *s, void *arg)
+{
+	struct redirect_gw_walk *w = arg;
+
+	w->fn(s->name, !srv_is_bad(s, w->now), srv_failures(s), w->arg);
+}
+
 void redirect_walk_gateways(struct redirect *r, redirect_gw_cb *fn, void *arg)
 {
-	uint64_t now = ev_clock_ms();
+	struct redirect_gw_walk w = {.fn = fn, .arg = arg, .now = ev_clock_ms()};
 
-	for (unsigned i = 0; i < r->cfg.ngateways; i++)
-		fn(r->gws[i].name, r->gws[i].down_until_ms <= now, r->gws[i].failures, arg);
+	srvlist_walk(r->cfg.servers, redirect_gw_walk, &w);
+}
+
+int redirect_gateways_new(struct srvlist **out, const struct redirect_config *cfg)
+{
+	struct srvlist *l = NULL;
+	struct srv *s;
+	int err = srvlist_new(&l);
+
+	for (unsigned i = 0; !err && i < cfg->ngateways; i++) {
+		err = srv_new_addr(&s, (const struct sockaddr *)&cfg->gateways[i], cfg->user,
+				   cfg->pass);
+		if (!err) {
+			err = srvlist_add(l, s);
+			srv_free(s);
+		}
+	}
+	if (err) {
+		srvlist_free(l);
+		return err;
+	}
+	*out = l;
+	return 0;
 }

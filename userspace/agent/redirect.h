@@ -7,8 +7,11 @@
 #include <sys/socket.h>
 
 #define REDIRECT_MAX_GATEWAYS 16
+/* A gateway that failed is tried after the others for this long, by CONNECTs and RESOLVEs. */
+#define REDIRECT_GW_BACKOFF_MS 5000
 
 struct ev_loop;
+struct srvlist;
 struct bpfload;
 struct fakeip;
 struct fakeip_config;
@@ -17,6 +20,7 @@ struct redirect_config {
 	struct sockaddr_storage gateways[REDIRECT_MAX_GATEWAYS]; /* tried in this order */
 	unsigned ngateways;
 	const char *user, *pass; /* RFC 1929 towards the gateway; NULL = method 0x00 */
+	struct srvlist *servers; /* the gateways with their health (redirect_gateways_new) */
 	uint32_t mark;		 /* SO_MARK of the agent's sockets (never redirected) */
 	uint16_t port;		 /* loopback proxy port, host order */
 	unsigned connect_ms;	 /* a gateway that has not chosen a method by then is skipped */
@@ -42,8 +46,13 @@ struct redirect_info {
 
 struct redirect;
 
+/* The gateways, user and password of cfg as a server list, to set as cfg->servers (or to
+ * srvlist_swap into it). Returns 0 or -errno. */
+int redirect_gateways_new(struct srvlist **out, const struct redirect_config *cfg);
+
 /* Listens on 127.0.0.1 and ::1 at cfg->port (0: any, read back with redirect_port).
- * b, table and fcfg stay owned by the caller and must outlive r. Returns 0 or -errno. */
+ * b, table, fcfg and cfg->servers stay owned by the caller and must outlive r. Returns 0 or -errno.
+ */
 int redirect_start(struct redirect **out, struct ev_loop *loop, const struct redirect_config *cfg,
 		   struct bpfload *b, uint64_t netns_cookie, struct fakeip *table,
 		   const struct fakeip_config *fcfg);

@@ -16,10 +16,9 @@
 
 struct chain {
 	struct worker *w;
-	struct gw_snap *snap; /* keeps the route and its upstreams alive */
-	const struct upstream_route *rt;
-	struct upstream *cur;
-	unsigned tried;
+	struct gw_snap *snap;	 /* keeps the route and its upstreams alive */
+	struct srvlist_iter via; /* the route's upstreams, in failover order */
+	struct srv *cur;
 	uint8_t cmd;
 	uint8_t last_rep;
 	int fd;
@@ -43,12 +42,12 @@ static void chain_report(struct chain *c, bool ok)
 
 	if (!c->cur)
 		return;
-	was_bad = upstream_is_bad(c->cur, now);
+	was_bad = srv_is_bad(c->cur, now);
 	if (!ok)
 		log_debug("upstream %s failed: %s", c->cur->name, strerror(c->last_err));
-	upstream_report(c->cur, ok, now, conf->upstream_fail_limit, conf->upstream_bad_s * 1000u);
 	/* Once when it turns bad, not for every request that still tries it. */
-	if (!ok && !was_bad && upstream_is_bad(c->cur, now))
+	if (srv_report(c->cur, ok, now, conf->upstream_fail_limit, conf->upstream_bad_s * 1000u) &&
+	    !was_bad)
 		log_warnx("upstream %s: failed %u time%s in a row (%s), not used for %u s",
 			  c->cur->name, conf->upstream_fail_limit,
 			  conf->upstream_fail_limit == 1 ? "" : "s", strerror(c->last_err),
@@ -62,6 +61,7 @@ static void chain_free(struct chain *c)
 	s5client_cancel(c->cl);
 	if (c->fd >= 0)
 		close(c->fd);
+	srvlist_iter_end(&c->via);
 	gw_snap_put(c->snap);
 	free(c);
 }
@@ -144,7 +144,7 @@ static void chain_reply(void *arg, int err, uint8_t rep, const struct socks5_add
 static void chain_connected(void *arg, int fd, int err, const struct sockaddr *peer)
 {
 	struct chain *c = arg;
-	struct upstream *u = c->cur;
+	struct srv *u = c->cur;
 	int ret;
 
 	c->happy = NULL;
@@ -175,9 +175,9 @@ static void chain_attempt_cb(struct ev_loop *loop, struct ev_timer *t)
 static void chain_arm(struct chain *c)
 {
 	unsigned total = c->snap->conf.connect_timeout_s * 1000u, share;
-	unsigned n = upstream_route_count(c->rt);
+	unsigned n = srvlist_iter_count(&c->via);
 
-	if (n < 2 || c->tried == (1u << n) - 1) {
+	if (n < 2 || !srvlist_iter_left(&c->via)) {
 		ev_timer_stop(c->w->loop, &c->attempt);
 		return;
 	}
@@ -189,12 +189,12 @@ static void chain_arm(struct chain *c)
 static int chain_try_next(struct chain *c)
 {
 	struct happy_opts o = c->w->happy;
-	struct upstream *u;
+	struct srv *u;
 	int err = -ENOENT;
 
 	o.filter = NULL;
 	o.filter_arg = NULL;
-	while ((u = upstream_next(c->rt, ev_now(c->w->loop), &c->tried))) {
+	while ((u = srvlist_next(&c->via, ev_now(c->w->loop)))) {
 		c->cur = u;
 		c->happy = happy_start(c->w->loop, c->w->res, &o, u->host,
 				       u->host ? NULL : (const struct sockaddr *)&u->addr, u->port,
@@ -220,7 +220,7 @@ struct chain *chain_start(struct worker *w, const struct upstream_route *rt, uin
 		return NULL;
 	c->w = w;
 	c->snap = gw_snap_ref(w->snap);
-	c->rt = rt;
+	srvlist_iter_start(&c->via, upstream_route_via(rt));
 	c->cmd = cmd;
 	c->dst = *dst;
 	c->fd = -1;

@@ -1,4 +1,4 @@
-/* upstream.c — `upstream` and `route` lines, destination matching, upstream health. */
+/* upstream.c — `upstream` and `route` lines, destination matching. */
 #include "upstream.h"
 
 #include <ctype.h>
@@ -24,12 +24,11 @@ struct upstream_route {
 	struct prefix net; /* UPSTREAM_TO_CIDR */
 	char *name;	   /* lower case, no trailing dot; a suffix without its leading dot */
 	uint16_t port_lo, port_hi;
-	unsigned nvia; /* 0: direct */
-	struct upstream *via[UPSTREAM_MAX_VIA];
+	struct srvlist *via; /* NULL: direct */
 };
 
 struct upstream_table {
-	struct upstream **ups;
+	struct srv **ups;
 	size_t nups;
 	struct upstream_route *routes;
 	size_t nroutes;
@@ -40,31 +39,22 @@ struct upstream_table *upstream_table_new(void)
 	return calloc(1, sizeof(struct upstream_table));
 }
 
-static void upstream_free_one(struct upstream *u)
-{
-	if (!u)
-		return;
-	free(u->name);
-	free(u->host);
-	free(u->user);
-	conf_free_password(u->pass);
-	free(u);
-}
-
 void upstream_table_free(struct upstream_table *t)
 {
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->nups; i++)
-		upstream_free_one(t->ups[i]);
-	for (size_t i = 0; i < t->nroutes; i++)
+		srv_free(t->ups[i]);
+	for (size_t i = 0; i < t->nroutes; i++) {
 		free(t->routes[i].name);
+		srvlist_free(t->routes[i].via);
+	}
 	free(t->ups);
 	free(t->routes);
 	free(t);
 }
 
-static struct upstream *upstream_find(const struct upstream_table *t, const char *name)
+static struct srv *upstream_find(const struct upstream_table *t, const char *name)
 {
 	for (size_t i = 0; i < t->nups; i++)
 		if (!strcmp(t->ups[i]->name, name))
@@ -85,7 +75,7 @@ static bool upstream_valid_label(const char *s, size_t max)
 }
 
 /* HOST:PORT with HOST an IP literal or a DNS name. */
-static int upstream_parse_hostport(struct upstream *u, const char *v, char *err, size_t errlen)
+static int upstream_parse_hostport(struct srv *u, const char *v, char *err, size_t errlen)
 {
 	unsigned long port;
 	const char *colon;
@@ -109,7 +99,7 @@ static int upstream_parse_hostport(struct upstream *u, const char *v, char *err,
 }
 
 /* The password is the first line of the file, without its newline. */
-static int upstream_read_password(struct upstream *u, const char *path, char *err, size_t errlen)
+static int upstream_read_password(struct srv *u, const char *path, char *err, size_t errlen)
 {
 	int ret = conf_read_password(path, &u->pass);
 
@@ -123,7 +113,7 @@ static int upstream_read_password(struct upstream *u, const char *path, char *er
 	return 0;
 }
 
-static int upstream_parse(struct upstream *u, char *text, char *err, size_t errlen)
+static int upstream_parse(struct srv *u, char *text, char *err, size_t errlen)
 {
 	char *save = NULL, *tok, *pwfile = NULL;
 	int ret;
@@ -163,11 +153,11 @@ static int upstream_parse(struct upstream *u, char *text, char *err, size_t errl
 
 int upstream_add(struct upstream_table *t, const char *text, char *err, size_t errlen)
 {
-	struct upstream *u = calloc(1, sizeof(*u)), **v;
+	struct srv *u = NULL, **v;
 	char *copy = strdup(text);
 	int ret = -ENOMEM;
 
-	if (!u || !copy)
+	if (!copy || srv_new(&u))
 		goto fail;
 	ret = upstream_parse(u, copy, err, errlen);
 	if (ret < 0)
@@ -187,7 +177,7 @@ int upstream_add(struct upstream_table *t, const char *text, char *err, size_t e
 fail:
 	if (ret == -ENOMEM)
 		conf_err(err, errlen, "upstream: out of memory");
-	upstream_free_one(u);
+	srv_free(u);
 	free(copy);
 	return ret;
 }
@@ -249,17 +239,19 @@ static int upstream_parse_via(const struct upstream_table *t, struct upstream_ro
 {
 	char *save = NULL, *name;
 
+	if (!r->via && srvlist_new(&r->via))
+		return -ENOMEM;
 	for (name = strtok_r(v, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		struct upstream *u = upstream_find(t, name);
+		struct srv *u = upstream_find(t, name);
 
 		if (!u)
 			return conf_err(err, errlen, "route: unknown upstream '%s'", name);
-		if (r->nvia == UPSTREAM_MAX_VIA)
+		if (srvlist_count(r->via) == UPSTREAM_MAX_VIA)
 			return conf_err(err, errlen, "route: more than %d upstreams",
 					UPSTREAM_MAX_VIA);
-		r->via[r->nvia++] = u;
+		srvlist_add(r->via, u);
 	}
-	if (!r->nvia)
+	if (!srvlist_count(r->via))
 		return conf_err(err, errlen, "route: via needs an upstream name");
 	return 0;
 }
@@ -330,6 +322,7 @@ int upstream_add_route(struct upstream_table *t, const char *text, char *err, si
 	if (ret == -ENOMEM)
 		conf_err(err, errlen, "route: out of memory");
 	free(r.name);
+	srvlist_free(r.via);
 	return ret;
 }
 
@@ -374,46 +367,11 @@ const struct upstream_route *upstream_match(const struct upstream_table *t,
 		return NULL;
 	for (size_t i = 0; i < t->nroutes; i++)
 		if (upstream_route_matches(&t->routes[i], dst))
-			return t->routes[i].nvia ? &t->routes[i] : NULL;
+			return t->routes[i].via ? &t->routes[i] : NULL;
 	return NULL;
 }
 
-unsigned upstream_route_count(const struct upstream_route *r)
+struct srvlist *upstream_route_via(const struct upstream_route *r)
 {
-	return r->nvia;
-}
-
-bool upstream_is_bad(struct upstream *u, uint64_t now)
-{
-	return atomic_load(&u->bad_until) > now;
-}
-
-struct upstream *upstream_next(const struct upstream_route *r, uint64_t now, unsigned *tried)
-{
-	int pick = -1;
-
-	for (unsigned i = 0; i < r->nvia && pick < 0; i++)
-		if (!(*tried & (1u << i)) && !upstream_is_bad(r->via[i], now))
-			pick = (int)i;
-	for (unsigned i = 0; i < r->nvia && pick < 0; i++)
-		if (!(*tried & (1u << i)))
-			pick = (int)i;
-	if (pick < 0)
-		return NULL;
-	*tried |= 1u << pick;
-	return r->via[pick];
-}
-
-void upstream_report(struct upstream *u, bool ok, uint64_t now, unsigned fail_limit,
-		     unsigned bad_ms)
-{
-	if (ok) {
-		atomic_store(&u->fails, 0);
-		atomic_store(&u->bad_until, 0);
-		return;
-	}
-	if (atomic_fetch_add(&u->fails, 1) + 1 >= fail_limit) {
-		atomic_store(&u->bad_until, now + bad_ms);
-		atomic_store(&u->fails, 0);
-	}
+	return r->via;
 }

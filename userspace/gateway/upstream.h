@@ -2,13 +2,13 @@
 #ifndef S46_UPSTREAM_H
 #define S46_UPSTREAM_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include "socks5.h"
+#include "srvlist.h"
 
 /*
  * Config lines (also --upstream '...' and --route '...'):
@@ -26,18 +26,6 @@
  */
 
 #define UPSTREAM_MAX_VIA 8
-
-struct upstream {
-	char *name;
-	char *host;		      /* a name to resolve, or NULL when addr is set */
-	struct sockaddr_storage addr; /* IP literal, port set; family 0 with host */
-	uint16_t port;
-	char *user; /* NULL: method 0x00 */
-	char *pass;
-	/* Health, shared by every worker: consecutive failures, and bad until (ev ms). */
-	atomic_uint fails;
-	atomic_uint_fast64_t bad_until;
-};
 
 struct upstream_route;
 struct upstream_table;
@@ -57,20 +45,7 @@ int upstream_add_route(struct upstream_table *t, const char *text, char *err, si
 const struct upstream_route *upstream_match(const struct upstream_table *t,
 					    const struct socks5_addr *dst);
 
-/*
- * The next upstream of route to try at time now (ms), skipping the indices in
- * *tried (a bit per position, updated) and upstreams marked bad while a good
- * one is left; when every untried one is bad they are used in order anyway.
- * NULL when all were tried.
- */
-struct upstream *upstream_next(const struct upstream_route *r, uint64_t now, unsigned *tried);
-
-/* How many upstreams the route names (`via a,b` is 2). */
-unsigned upstream_route_count(const struct upstream_route *r);
-
-/* A finished attempt: ok resets the failure count; fail_limit failures in a row mark it bad. */
-void upstream_report(struct upstream *u, bool ok, uint64_t now, unsigned fail_limit,
-		     unsigned bad_ms);
-bool upstream_is_bad(struct upstream *u, uint64_t now);
+/* The route's upstreams (servers with their shared health), in the order named. */
+struct srvlist *upstream_route_via(const struct upstream_route *r);
 
 #endif
