@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "dns.h"
 #include "dnsd_int.h"
+#include "dstmatch.h"
 #include "ev.h"
 #include "fakeip.h"
 #include "log.h"
@@ -59,30 +60,15 @@ int dnsd_no_fake_add(const char ***list, size_t *n, const char *suffix)
 	return 0;
 }
 
-/* name (lower case, no trailing dot) equals suffix or ends with "." suffix. */
-static bool dnsd_under(const char *name, const char *suffix)
-{
-	size_t n = strlen(name), s;
-
-	while (*suffix == '.')
-		suffix++;
-	s = strlen(suffix);
-	while (s && suffix[s - 1] == '.')
-		s--;
-	if (!s || s > n || strncasecmp(name + n - s, suffix, s))
-		return false;
-	return s == n || name[n - s - 1] == '.';
-}
-
 bool dnsd_fakeable(const struct dnsd_config *cfg, const char *name)
 {
 	if (!strchr(name, '.'))
 		return false;
 	for (const char *const *s = dnsd_local_domains; *s; s++)
-		if (dnsd_under(name, *s))
+		if (dstmatch_under(name, *s))
 			return false;
 	for (const char *const *s = cfg->no_fake; s && *s; s++)
-		if (dnsd_under(name, *s))
+		if (dstmatch_under(name, *s))
 			return false;
 	return true;
 }

@@ -5,33 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <netinet/in.h>
 
 #include "addr.h"
 #include "conf.h"
+#include "dstmatch.h"
 #include "log.h"
-#include "prefix.h"
-
-enum rules_to {
-	RULES_TO_ANY = 0,
-	RULES_TO_CIDR,
-	RULES_TO_SUFFIX,
-	RULES_TO_NAME,
-};
 
 struct rule {
 	enum rules_action action;
 	struct prefix from; /* af 0: any */
 	bool has_user;
-	char *user;    /* NULL with has_user: unauthenticated clients */
-	unsigned cmds; /* 0: any */
-	enum rules_to to_kind;
-	struct prefix to;
-	char *to_name; /* normalised: lower case, no trailing dot */
-	uint16_t port_lo, port_hi;
-	char *file; /* NULL: the command line */
+	char *user;	     /* NULL with has_user: unauthenticated clients */
+	unsigned cmds;	     /* 0: any */
+	struct dstmatch dst; /* to, port */
+	char *file;	     /* NULL: the command line */
 	unsigned line;
 };
 
@@ -48,7 +37,7 @@ struct rules *rules_new(void)
 static void rules_rule_free(struct rule *r)
 {
 	free(r->user);
-	free(r->to_name);
+	dstmatch_clear(&r->dst);
 	free(r->file);
 }
 
@@ -91,23 +80,6 @@ unsigned rules_cmd_bit(uint8_t cmd)
 	}
 }
 
-/* Lower case, no trailing dot; NULL for an empty name or on -ENOMEM. */
-static char *rules_norm_name(const char *s)
-{
-	size_t n = strlen(s);
-	char *out;
-
-	while (n && s[n - 1] == '.')
-		n--;
-	if (!n)
-		return NULL;
-	out = strndup(s, n);
-	for (char *p = out; p && *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	return out;
-}
-
 static int rules_parse_cmds(const char *s, unsigned *out)
 {
 	char buf[64], *save = NULL, *tok;
@@ -130,40 +102,6 @@ static int rules_parse_cmds(const char *s, unsigned *out)
 			return -EINVAL;
 	}
 	return *out ? 0 : -EINVAL;
-}
-
-static int rules_parse_port(const char *s, struct rule *r)
-{
-	char buf[16], *dash;
-	unsigned long lo, hi;
-
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	dash = strchr(buf, '-');
-	if (dash)
-		*dash++ = '\0';
-	if (conf_parse_uint(buf, 0, 65535, &lo) < 0)
-		return -EINVAL;
-	hi = lo;
-	if (dash && conf_parse_uint(dash, lo, 65535, &hi) < 0)
-		return -EINVAL;
-	r->port_lo = (uint16_t)lo;
-	r->port_hi = (uint16_t)hi;
-	return 0;
-}
-
-static int rules_parse_to(const char *s, struct rule *r)
-{
-	if (prefix_parse(s, 0, &r->to) == 0) {
-		r->to_kind = RULES_TO_CIDR;
-		return 0;
-	}
-	if (strchr(s, '/') || strchr(s, ':'))
-		return -EINVAL;
-	r->to_kind = s[0] == '.' ? RULES_TO_SUFFIX : RULES_TO_NAME;
-	r->to_name = rules_norm_name(s[0] == '.' ? s + 1 : s);
-	return r->to_name ? 0 : -EINVAL;
 }
 
 /* One `KEY VALUE` pair of a rule; each key at most once. */
@@ -197,10 +135,10 @@ static int rules_parse_cond(struct rule *r, const char *key, const char *val, un
 		ret = rules_parse_cmds(val, &r->cmds);
 		break;
 	case 3:
-		ret = rules_parse_to(val, r);
+		ret = dstmatch_parse_to(&r->dst, val);
 		break;
 	default:
-		ret = rules_parse_port(val, r);
+		ret = dstmatch_parse_port(&r->dst, val);
 		break;
 	}
 	if (ret < 0)
@@ -217,7 +155,7 @@ static int rules_parse(struct rule *r, char *text, char *err, size_t errlen)
 	if (!tok || (strcmp(tok, "allow") && strcmp(tok, "deny")))
 		return conf_err(err, errlen, "rule: must start with allow or deny");
 	r->action = strcmp(tok, "allow") ? RULES_DENY : RULES_ALLOW;
-	r->port_hi = 65535;
+	dstmatch_init(&r->dst);
 	while ((tok = strtok_r(NULL, " \t", &save))) {
 		val = strtok_r(NULL, " \t", &save);
 		ret = rules_parse_cond(r, tok, val, &seen, err, errlen);
@@ -264,35 +202,6 @@ out:
 	return ret;
 }
 
-/* Compares a request name with a rule's normalised name, ignoring case and trailing dots. */
-static bool rules_name_match(const struct rule *r, const char *name)
-{
-	size_t n = strlen(name), m = strlen(r->to_name);
-
-	while (n && name[n - 1] == '.')
-		n--;
-	if (n == m)
-		return !strncasecmp(name, r->to_name, m);
-	if (r->to_kind != RULES_TO_SUFFIX || n <= m)
-		return false;
-	return name[n - m - 1] == '.' && !strncasecmp(name + n - m, r->to_name, m);
-}
-
-/* 1: the destination matches, 0: it does not, -1: not decidable before resolution. */
-static int rules_to_match(const struct rule *r, const struct rules_req *q)
-{
-	switch (r->to_kind) {
-	case RULES_TO_ANY:
-		return 1;
-	case RULES_TO_CIDR:
-		if (q->addr)
-			return prefix_contains_sa(&r->to, q->addr);
-		return q->name ? -1 : 0;
-	default:
-		return q->name && rules_name_match(r, q->name);
-	}
-}
-
 static bool rules_user_match(const struct rule *r, const char *user)
 {
 	if (!r->has_user)
@@ -316,9 +225,9 @@ enum rules_action rules_check(const struct rules *rs, const struct rules_req *q,
 			continue;
 		if (r->cmds && !(r->cmds & q->cmd))
 			continue;
-		if (q->port < r->port_lo || q->port > r->port_hi)
+		if (!dstmatch_port(&r->dst, q->port))
 			continue;
-		to = rules_to_match(r, q);
+		to = dstmatch_to(&r->dst, q->name, q->addr);
 		if (to < 0)
 			return RULES_DEFER;
 		if (!to)

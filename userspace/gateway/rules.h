@@ -27,8 +27,11 @@
  *               connected to or sent to).
  *   to .SUFFIX  the name SUFFIX and every name under it (.example.com matches
  *               example.com and www.example.com); names only.
- *   to NAME     exactly this name (case-insensitive, trailing dot ignored).
- *   port N|N-M  destination port or inclusive range.
+ *   to NAME     exactly this name (case-insensitive, one trailing dot ignored).
+ *   to *        any destination.
+ *   port N|N-M  destination port or inclusive range, 1-65535.
+ *
+ * `to` and `port` are dstmatch.h's grammar, the same as for routes.
  *
  * A condition that is left out matches anything. Rules are tried in order and
  * the first whose conditions all hold decides; with no rule matching, the

@@ -1,4 +1,4 @@
-/* upstream.c — `upstream` and `route` lines, destination matching. */
+/* upstream.c — `upstream` and `route` lines, first-match routing. */
 #include "upstream.h"
 
 #include <ctype.h>
@@ -6,24 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "addr.h"
 #include "conf.h"
-#include "prefix.h"
-
-enum upstream_to {
-	UPSTREAM_TO_ANY = 0,
-	UPSTREAM_TO_CIDR,
-	UPSTREAM_TO_SUFFIX,
-	UPSTREAM_TO_NAME,
-};
+#include "dstmatch.h"
 
 struct upstream_route {
-	enum upstream_to to;
-	struct prefix net; /* UPSTREAM_TO_CIDR */
-	char *name;	   /* lower case, no trailing dot; a suffix without its leading dot */
-	uint16_t port_lo, port_hi;
+	struct dstmatch dst; /* to, port */
 	struct srvlist *via; /* NULL: direct */
 };
 
@@ -46,7 +35,7 @@ void upstream_table_free(struct upstream_table *t)
 	for (size_t i = 0; i < t->nups; i++)
 		srv_free(t->ups[i]);
 	for (size_t i = 0; i < t->nroutes; i++) {
-		free(t->routes[i].name);
+		dstmatch_clear(&t->routes[i].dst);
 		srvlist_free(t->routes[i].via);
 	}
 	free(t->ups);
@@ -182,58 +171,6 @@ fail:
 	return ret;
 }
 
-static char *upstream_norm_name(const char *s)
-{
-	char *n = strdup(s);
-	size_t len;
-
-	if (!n)
-		return NULL;
-	for (char *p = n; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	len = strlen(n);
-	if (len > 1 && n[len - 1] == '.')
-		n[len - 1] = '\0';
-	return n;
-}
-
-static int upstream_parse_to(struct upstream_route *r, const char *v)
-{
-	if (!strcmp(v, "*"))
-		return 0;
-	if (prefix_parse(v, 0, &r->net) == 0) {
-		r->to = UPSTREAM_TO_CIDR;
-		return 0;
-	}
-	if (!strchr(v, '/') && upstream_valid_label(v[0] == '.' ? v + 1 : v, 253)) {
-		r->to = v[0] == '.' ? UPSTREAM_TO_SUFFIX : UPSTREAM_TO_NAME;
-		r->name = upstream_norm_name(v[0] == '.' ? v + 1 : v);
-		return r->name ? 0 : -ENOMEM;
-	}
-	return -EINVAL;
-}
-
-static int upstream_parse_port(struct upstream_route *r, const char *v)
-{
-	unsigned long lo, hi;
-	char buf[16];
-	const char *dash = strchr(v, '-');
-
-	if (strlen(v) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, v);
-	if (dash)
-		buf[dash - v] = '\0';
-	if (conf_parse_uint(buf, 1, 65535, &lo) < 0)
-		return -EINVAL;
-	hi = lo;
-	if (dash && conf_parse_uint(dash + 1, lo, 65535, &hi) < 0)
-		return -EINVAL;
-	r->port_lo = (uint16_t)lo;
-	r->port_hi = (uint16_t)hi;
-	return 0;
-}
-
 static int upstream_parse_via(const struct upstream_table *t, struct upstream_route *r, char *v,
 			      char *err, size_t errlen)
 {
@@ -274,14 +211,14 @@ static int upstream_route_parse(const struct upstream_table *t, struct upstream_
 		if (i + 1 == n)
 			return conf_err(err, errlen, "route: missing value for '%s'", tok[i]);
 		if (!strcmp(tok[i], "to")) {
-			if ((ret = upstream_parse_to(r, tok[i + 1])) == -ENOMEM)
+			if ((ret = dstmatch_parse_to(&r->dst, tok[i + 1])) == -ENOMEM)
 				return ret;
 			if (ret < 0)
 				return conf_err(err, errlen,
 						"route: to '%s' is not a CIDR, .SUFFIX, NAME or *",
 						tok[i + 1]);
 		} else if (!strcmp(tok[i], "port")) {
-			if (upstream_parse_port(r, tok[i + 1]) < 0)
+			if (dstmatch_parse_port(&r->dst, tok[i + 1]) < 0)
 				return conf_err(err, errlen, "route: port '%s' is not N or N-M",
 						tok[i + 1]);
 		} else if (!strcmp(tok[i], "via")) {
@@ -307,6 +244,7 @@ int upstream_add_route(struct upstream_table *t, const char *text, char *err, si
 	char *copy = strdup(text);
 	int ret = -ENOMEM;
 
+	dstmatch_init(&r.dst);
 	if (copy)
 		ret = upstream_route_parse(t, &r, copy, err, errlen);
 	free(copy);
@@ -321,52 +259,33 @@ int upstream_add_route(struct upstream_table *t, const char *text, char *err, si
 	}
 	if (ret == -ENOMEM)
 		conf_err(err, errlen, "route: out of memory");
-	free(r.name);
+	dstmatch_clear(&r.dst);
 	srvlist_free(r.via);
 	return ret;
 }
 
-static bool upstream_cidr_match(const struct upstream_route *r, const struct socks5_addr *dst)
+/* Names are never resolved for routing: a name request is judged by the name selectors only. */
+static bool upstream_route_matches(const struct upstream_route *r, const char *name,
+				   const struct sockaddr *addr, uint16_t port)
 {
-	if (dst->atyp == SOCKS5_ATYP_IPV4)
-		return prefix_contains(&r->net, AF_INET, &dst->v4);
-	return dst->atyp == SOCKS5_ATYP_IPV6 && prefix_contains(&r->net, AF_INET6, &dst->v6);
-}
-
-static bool upstream_name_match(const struct upstream_route *r, const struct socks5_addr *dst)
-{
-	size_t n = strlen(dst->name), m = strlen(r->name);
-
-	if (n > 1 && dst->name[n - 1] == '.')
-		n--;
-	if (r->to == UPSTREAM_TO_NAME)
-		return n == m && !strncasecmp(dst->name, r->name, n);
-	if (n < m || strncasecmp(dst->name + n - m, r->name, m))
-		return false;
-	return n == m || dst->name[n - m - 1] == '.';
-}
-
-static bool upstream_route_matches(const struct upstream_route *r, const struct socks5_addr *dst)
-{
-	if (r->port_lo && (dst->port < r->port_lo || dst->port > r->port_hi))
-		return false;
-	switch (r->to) {
-	case UPSTREAM_TO_ANY:
-		return true;
-	case UPSTREAM_TO_CIDR:
-		return upstream_cidr_match(r, dst);
-	default:
-		return dst->atyp == SOCKS5_ATYP_DOMAINNAME && upstream_name_match(r, dst);
-	}
+	return dstmatch_port(&r->dst, port) && dstmatch_to(&r->dst, name, addr) > 0;
 }
 
 const struct upstream_route *upstream_match(const struct upstream_table *t,
 					    const struct socks5_addr *dst)
 {
+	struct sockaddr_storage ss;
+	const struct sockaddr *addr = NULL;
+	const char *name = NULL;
+
 	if (!t)
 		return NULL;
+	if (dst->atyp == SOCKS5_ATYP_DOMAINNAME)
+		name = dst->name;
+	else if (socks5_addr_to_sockaddr(dst, &ss, NULL) == 0)
+		addr = (const struct sockaddr *)&ss;
 	for (size_t i = 0; i < t->nroutes; i++)
-		if (upstream_route_matches(&t->routes[i], dst))
+		if (upstream_route_matches(&t->routes[i], name, addr, dst->port))
 			return t->routes[i].via ? &t->routes[i] : NULL;
 	return NULL;
 }

@@ -22,7 +22,8 @@
  * matches address requests only, `.SUFFIX` (the name and every name below
  * it) and NAME match name requests only: names are never resolved for
  * routing, they travel upstream as they came. An upstream must be defined
- * before a route names it.
+ * before a route names it. `to` and `port` are dstmatch.h's grammar, the same
+ * as for access rules.
  */
 
 #define UPSTREAM_MAX_VIA 8
