@@ -18,6 +18,7 @@
 #include "dnsd.h"
 #include "ev.h"
 #include "json.h"
+#include "listener.h"
 #include "log.h"
 #include "redirect.h"
 
@@ -27,8 +28,7 @@ struct control {
 	struct ev_loop *loop;
 	struct agent *agent;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int lfd;
-	struct ev_timer pause; /* out of descriptors: stop accepting for a moment */
+	struct listener listener;
 };
 
 struct control_client {
@@ -247,27 +247,11 @@ static void control_client_io(struct ev_loop *loop, int fd, unsigned events, voi
 	control_client_free(cl);
 }
 
-static void control_resume(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct control *c = container_of(t, struct control, pause);
-
-	ev_io_mod(loop, c->lfd, EV_READ);
-}
-
-static void control_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
+static void control_accept(void *arg, int fd, const struct sockaddr *peer)
 {
 	struct control *c = arg;
 	struct control_client *cl;
-	int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-	if (fd < 0) {
-		/* The pending client stays readable: pause rather than spin. */
-		if (errno == EMFILE || errno == ENFILE) {
-			ev_io_mod(loop, lfd, 0);
-			ev_timer_start(loop, &c->pause, 100);
-		}
-		return;
-	}
 	cl = calloc(1, sizeof(*cl));
 	if (!cl) {
 		close(fd);
@@ -276,9 +260,9 @@ static void control_accept(struct ev_loop *loop, int lfd, unsigned events, void 
 	cl->c = c;
 	cl->fd = fd;
 	ev_timer_init(&cl->timer, control_client_timeout);
-	if (ev_io_add(loop, fd, EV_READ, control_client_io, cl) ||
-	    ev_timer_start(loop, &cl->timer, CONTROL_CLIENT_MS)) {
-		ev_io_del(loop, fd);
+	if (ev_io_add(c->loop, fd, EV_READ, control_client_io, cl) ||
+	    ev_timer_start(c->loop, &cl->timer, CONTROL_CLIENT_MS)) {
+		ev_io_del(c->loop, fd);
 		close(fd);
 		free(cl);
 	}
@@ -312,7 +296,7 @@ int control_start(struct control **out, struct ev_loop *loop, const char *path, 
 	struct sockaddr_un sun;
 	struct control *c;
 	char *reply = NULL;
-	int err;
+	int err, fd;
 
 	err = control_addr(path, &sun);
 	if (err)
@@ -327,24 +311,27 @@ int control_start(struct control **out, struct ev_loop *loop, const char *path, 
 		return -ENOMEM;
 	c->loop = loop;
 	c->agent = a;
-	ev_timer_init(&c->pause, control_resume);
+	listener_init(&c->listener, loop, "control", control_accept, c);
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	control_mkdir(path);
 	unlink(path);
-	c->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->lfd < 0 || bind(c->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    chmod(path, 0600) < 0 || listen(c->lfd, 64) < 0) {
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || chmod(path, 0600) < 0 ||
+	    listen(fd, 64) < 0) {
 		err = -errno;
+		if (fd >= 0)
+			close(fd);
 		goto fail;
 	}
-	err = ev_io_add(loop, c->lfd, EV_READ, control_accept, c);
+	err = listener_add(&c->listener, fd);
+	if (!err)
+		err = listener_start(&c->listener);
 	if (err)
 		goto fail;
 	*out = c;
 	return 0;
 fail:
-	if (c->lfd >= 0)
-		close(c->lfd);
+	listener_close(&c->listener);
 	free(c);
 	return err;
 }
@@ -353,9 +340,7 @@ void control_stop(struct control *c)
 {
 	if (!c)
 		return;
-	ev_timer_stop(c->loop, &c->pause);
-	ev_io_del(c->loop, c->lfd);
-	close(c->lfd);
+	listener_close(&c->listener);
 	unlink(c->path);
 	free(c);
 }

@@ -17,6 +17,7 @@
 #include "ev.h"
 #include "fakeip.h"
 #include "log.h"
+#include "netutil.h"
 
 #define DNSD_UDP_BATCH 64
 #define DNSD_SAVE_DELAY_MS 1000
@@ -260,35 +261,14 @@ void dnsd_send(struct dnsd_client *c, const uint8_t *msg, size_t len)
 
 /* ---- listeners ---- */
 
-static int dnsd_bind(int af, int type, const struct sockaddr_storage *where, unsigned short port)
+static int dnsd_bind(int type, const struct sockaddr_storage *where, unsigned short port)
 {
 	struct sockaddr_storage ss = *where;
-	int fd, one = 1, err;
 
-	fd = socket(af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (af == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	addr_set_port((struct sockaddr *)&ss, port);
-	if (bind(fd, (struct sockaddr *)&ss, addr_len(af)) ||
-	    (type == SOCK_STREAM && listen(fd, 64))) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-static unsigned short dnsd_bound_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len))
-		return 0;
-	return addr_port((struct sockaddr *)&ss);
+	if (type == SOCK_STREAM)
+		return netutil_listen((struct sockaddr *)&ss, false, false, 64);
+	return netutil_socket((struct sockaddr *)&ss, SOCK_DGRAM, false, false);
 }
 
 static void dnsd_close_listeners(struct dnsd *d)
@@ -308,11 +288,11 @@ static void dnsd_close_listeners(struct dnsd *d)
 static int dnsd_listen_family(int af, const struct sockaddr_storage *where, unsigned short *port,
 			      int *udp, int *tcp)
 {
-	*udp = dnsd_bind(af, SOCK_DGRAM, where, *port);
+	*udp = dnsd_bind(SOCK_DGRAM, where, *port);
 	if (*udp < 0)
 		return *udp;
-	*port = dnsd_bound_port(*udp);
-	*tcp = dnsd_bind(af, SOCK_STREAM, where, *port);
+	*port = netutil_local_port(*udp);
+	*tcp = dnsd_bind(SOCK_STREAM, where, *port);
 	return *tcp < 0 ? *tcp : 0;
 }
 
@@ -357,11 +337,16 @@ static int dnsd_listen(struct dnsd *d)
 	if (err)
 		return err;
 	if ((d->udp4 >= 0 && (err = ev_io_add(d->loop, d->udp4, EV_READ, dnsd_udp_cb, d))) ||
-	    (d->udp6 >= 0 && (err = ev_io_add(d->loop, d->udp6, EV_READ, dnsd_udp_cb, d))) ||
-	    (d->tcp4 >= 0 && (err = ev_io_add(d->loop, d->tcp4, EV_READ, dnsd_tcp_accept_cb, d))) ||
-	    (d->tcp6 >= 0 && (err = ev_io_add(d->loop, d->tcp6, EV_READ, dnsd_tcp_accept_cb, d))))
+	    (d->udp6 >= 0 && (err = ev_io_add(d->loop, d->udp6, EV_READ, dnsd_udp_cb, d))))
 		return err;
-	return 0;
+	/* The TCP sockets go to the listener, which closes them. */
+	for (int *fd = &d->tcp4; fd; fd = fd == &d->tcp4 ? &d->tcp6 : NULL) {
+		err = *fd >= 0 ? listener_add(&d->tcp, *fd) : 0;
+		*fd = -1;
+		if (err)
+			return err;
+	}
+	return listener_start(&d->tcp);
 }
 
 int dnsd_start(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config *cfg,
@@ -380,6 +365,7 @@ int dnsd_start(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config
 		d->cfg.timeout_ms = DNSD_TIMEOUT_MS;
 	d->table = table;
 	d->udp4 = d->udp6 = d->tcp4 = d->tcp6 = -1;
+	listener_init(&d->tcp, loop, "dns", dnsd_tcp_accepted, d);
 	ev_timer_init(&d->save_timer, dnsd_save_cb);
 	err = dnsd_listen(d);
 	if (err) {
@@ -406,6 +392,7 @@ void dnsd_stop(struct dnsd *d)
 	if (d->table)
 		fakeip_flush(d->table);
 	dnsd_close_listeners(d);
+	listener_close(&d->tcp);
 	free(d);
 }
 

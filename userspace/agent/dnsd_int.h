@@ -10,6 +10,7 @@
 #include "dns.h"
 #include "dnsd.h"
 #include "ev.h"
+#include "listener.h"
 
 struct dnsd_tcp;
 
@@ -56,7 +57,8 @@ struct dnsd {
 	struct ev_loop *loop;
 	struct dnsd_config cfg;
 	struct fakeip *table;
-	int udp4, udp6, tcp4, tcp6;
+	int udp4, udp6, tcp4, tcp6; /* tcp4 and tcp6 until they go to the listener */
+	struct listener tcp;
 	unsigned short port;
 	struct dnsd_stats stats;
 	struct dnsd_pending *pending;
@@ -85,7 +87,7 @@ void dnsd_upstream_forward(struct dnsd *d, struct dnsd_client *c, const struct d
 			   const uint8_t *msg, size_t len);
 
 /* dnsd_tcp.c: TCP clients */
-void dnsd_tcp_accept_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
+void dnsd_tcp_accepted(void *arg, int fd, const struct sockaddr *peer);
 void dnsd_tcp_send(struct dnsd_tcp *c, const uint8_t *msg, size_t len);
 void dnsd_tcp_update(struct dnsd_tcp *c);
 void dnsd_tcp_abort(struct dnsd_tcp *c);

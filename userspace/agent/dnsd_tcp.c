@@ -166,15 +166,11 @@ static void dnsd_tcp_idle(struct ev_loop *loop, struct ev_timer *t)
 	dnsd_tcp_abort(container_of(t, struct dnsd_tcp, idle));
 }
 
-void dnsd_tcp_accept_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+void dnsd_tcp_accepted(void *arg, int cfd, const struct sockaddr *peer)
 {
 	struct dnsd *d = arg;
 	struct dnsd_tcp *c;
-	int cfd;
 
-	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd < 0)
-		return;
 	c = d->nconns < DNSD_MAX_TCP ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
 		close(cfd);
@@ -188,6 +184,6 @@ void dnsd_tcp_accept_cb(struct ev_loop *loop, int fd, unsigned events, void *arg
 		d->conns->prev = c;
 	d->conns = c;
 	d->nconns++;
-	ev_timer_start(loop, &c->idle, DNSD_TCP_IDLE_MS);
+	ev_timer_start(d->loop, &c->idle, DNSD_TCP_IDLE_MS);
 	dnsd_tcp_update(c);
 }

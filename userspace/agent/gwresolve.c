@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "ev.h"
 #include "gwresolve.h"
+#include "listener.h"
 #include "log.h"
 #include "s5client.h"
 #include "socks5.h"
@@ -118,7 +119,7 @@ static int gwresolve_ask(struct gwresolve_req *r)
 			return gwresolve_arm(r);
 		}
 		/* Out of descriptors or memory here is our shortage, not the gateway's. */
-		if (fd != -EMFILE && fd != -ENFILE && fd != -ENOBUFS && fd != -ENOMEM)
+		if (!listener_shortage(-fd))
 			gwresolve_report(r, false);
 	}
 	return -EHOSTUNREACH;

@@ -13,7 +13,9 @@
 #include "bpfload.h"
 #include "ev.h"
 #include "fakeip.h"
+#include "listener.h"
 #include "log.h"
+#include "netutil.h"
 #include "origdst.h"
 #include "redirect.h"
 #include "relay.h"
@@ -21,8 +23,7 @@
 #include "socks5.h"
 #include "srvlist.h"
 
-#define REDIRECT_ACCEPT_BATCH 64
-#define REDIRECT_ACCEPT_PAUSE_MS 100
+#define REDIRECT_BACKLOG 4096
 
 enum redirect_state {
 	RC_CONNECTING, /* TCP connect and greeting under way: the gateway has not answered */
@@ -58,15 +59,13 @@ struct redirect {
 	struct fakeip *table;
 	const struct fakeip_config *fcfg;
 	struct relay_pool *pool;
-	int lfd[2];
+	struct listener listener; /* 127.0.0.1 and ::1 */
 	uint16_t port;
 	struct redirect_stats stats;
 	struct redirect_conn *conns;
-	struct ev_timer accept_pause; /* out of fds: stop accepting for a moment */
 };
 
 static void redirect_next_gateway(struct redirect_conn *c);
-static void redirect_accept_pause(struct redirect *r);
 
 static uint64_t redirect_now_s(void)
 {
@@ -248,9 +247,9 @@ static void redirect_next_gateway(struct redirect_conn *c)
 								  : r->cfg.reply_ms);
 			return;
 		}
-		if (err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM) {
+		if (listener_shortage(-err)) {
 			/* Our shortage, not the gateway's fault: let the backlog wait instead. */
-			redirect_accept_pause(r);
+			listener_pause(&r->listener, -err);
 			r->stats.no_gateway++;
 			redirect_conn_free(c, true);
 			return;
@@ -263,14 +262,16 @@ static void redirect_next_gateway(struct redirect_conn *c)
 	redirect_conn_free(c, true);
 }
 
-static void redirect_accepted(struct redirect *r, int fd)
+static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 {
+	struct redirect *r = arg;
 	struct redirect_conn *c;
 	socklen_t len;
 	char buf[ADDR_STRLEN];
 	int err;
 
 	r->stats.accepted++;
+	netutil_nodelay(fd);
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		redirect_rst_on_close(fd);
@@ -309,83 +310,22 @@ static void redirect_accepted(struct redirect *r, int fd)
 	redirect_next_gateway(c);
 }
 
-static void redirect_accept_resume(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct redirect *r = container_of(t, struct redirect, accept_pause);
-
-	for (int i = 0; i < 2; i++)
-		if (r->lfd[i] >= 0)
-			ev_io_mod(loop, r->lfd[i], EV_READ);
-}
-
-/* Out of file descriptors, the pending connection stays readable: without a pause the
- * level-triggered loop would spin. */
-static void redirect_accept_pause(struct redirect *r)
-{
-	if (ev_timer_armed(&r->accept_pause))
-		return;
-	log_warn("accept: pausing for %d ms", REDIRECT_ACCEPT_PAUSE_MS);
-	for (int i = 0; i < 2; i++)
-		if (r->lfd[i] >= 0)
-			ev_io_mod(r->loop, r->lfd[i], 0);
-	ev_timer_start(r->loop, &r->accept_pause, REDIRECT_ACCEPT_PAUSE_MS);
-}
-
-static void redirect_accept_io(struct ev_loop *loop, int lfd, unsigned events, void *arg)
-{
-	struct redirect *r = arg;
-
-	for (int i = 0; i < REDIRECT_ACCEPT_BATCH; i++) {
-		int one = 1, fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM)
-				redirect_accept_pause(r);
-			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept");
-			return;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		redirect_accepted(r, fd);
-	}
-}
-
+/* A listener on the loopback address of af at port (0: any). Returns 0 or -errno. */
 static int redirect_listen(struct redirect *r, int af, uint16_t port)
 {
-	struct sockaddr_storage ss = {0};
-	socklen_t len = addr_len(af);
-	int one = 1, fd, err;
+	struct sockaddr_storage ss = {.ss_family = af};
+	int fd;
 
-	ss.ss_family = af;
-	if (af == AF_INET) {
+	if (af == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	} else {
+	else
 		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
-	}
 	addr_set_port((struct sockaddr *)&ss, port);
-	fd = socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = netutil_listen((struct sockaddr *)&ss, false, false, REDIRECT_BACKLOG);
 	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (af == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 4096) < 0)
-		goto fail;
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		goto fail;
-	err = ev_io_add(r->loop, fd, EV_READ, redirect_accept_io, r);
-	if (err) {
-		close(fd);
-		return err;
-	}
-	r->port = addr_port((struct sockaddr *)&ss);
-	return fd;
-fail:
-	err = -errno;
-	close(fd);
-	return err;
+		return fd;
+	r->port = netutil_local_port(fd);
+	return listener_add(&r->listener, fd);
 }
 
 int redirect_start(struct redirect **out, struct ev_loop *loop, const struct redirect_config *cfg,
@@ -406,22 +346,22 @@ int redirect_start(struct redirect **out, struct ev_loop *loop, const struct red
 	r->netns_cookie = netns_cookie;
 	r->table = table;
 	r->fcfg = fcfg;
-	r->lfd[0] = r->lfd[1] = -1;
-	ev_timer_init(&r->accept_pause, redirect_accept_resume);
+	listener_init(&r->listener, loop, "proxy", redirect_accepted, r);
 	r->pool = relay_pool_new(64);
 	if (!r->pool) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	r->lfd[0] = redirect_listen(r, AF_INET, cfg->port);
-	if (r->lfd[0] < 0) {
-		err = r->lfd[0];
+	err = redirect_listen(r, AF_INET, cfg->port);
+	if (err)
 		goto fail;
-	}
 	/* Same port on ::1; a host without IPv6 loopback still serves IPv4 programs. */
-	r->lfd[1] = redirect_listen(r, AF_INET6, r->port);
-	if (r->lfd[1] < 0)
-		log_warnx("proxy on [::1]:%u: %s", r->port, strerror(-r->lfd[1]));
+	err = redirect_listen(r, AF_INET6, r->port);
+	if (err)
+		log_warnx("proxy on [::1]:%u: %s", r->port, strerror(-err));
+	err = listener_start(&r->listener);
+	if (err)
+		goto fail;
 	*out = r;
 	return 0;
 fail:
@@ -433,15 +373,9 @@ void redirect_stop(struct redirect *r)
 {
 	if (!r)
 		return;
-	ev_timer_stop(r->loop, &r->accept_pause);
+	listener_close(&r->listener);
 	while (r->conns)
 		redirect_conn_free(r->conns, false);
-	for (int i = 0; i < 2; i++) {
-		if (r->lfd[i] >= 0) {
-			ev_io_del(r->loop, r->lfd[i]);
-			close(r->lfd[i]);
-		}
-	}
 	relay_pool_free(r->pool);
 	free(r);
 }

@@ -29,11 +29,11 @@ static int netutil_bind(int fd, const struct sockaddr *sa, bool freebind)
 	return bind(fd, sa, addr_sa_len(sa)) < 0 ? -errno : 0;
 }
 
-static int netutil_socket(const struct sockaddr *sa, bool reuseport, bool freebind)
+int netutil_socket(const struct sockaddr *sa, int type, bool reuseport, bool freebind)
 {
 	int one = 1, fd, err;
 
-	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(sa->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -54,7 +54,7 @@ static int netutil_socket(const struct sockaddr *sa, bool reuseport, bool freebi
 
 int netutil_listen(const struct sockaddr *sa, bool reuseport, bool freebind, int backlog)
 {
-	int fd = netutil_socket(sa, reuseport, freebind), err;
+	int fd = netutil_socket(sa, SOCK_STREAM, reuseport, freebind), err;
 
 	if (fd < 0)
 		return fd;
@@ -64,6 +64,16 @@ int netutil_listen(const struct sockaddr *sa, bool reuseport, bool freebind, int
 		return err;
 	}
 	return fd;
+}
+
+uint16_t netutil_local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	return addr_port((struct sockaddr *)&ss);
 }
 
 bool netutil_freebound(int fd)
@@ -79,7 +89,7 @@ bool netutil_freebound(int fd)
 
 int netutil_check_free(const struct sockaddr *sa, bool freebind)
 {
-	int fd = netutil_socket(sa, false, freebind);
+	int fd = netutil_socket(sa, SOCK_STREAM, false, freebind);
 
 	if (fd < 0)
 		return fd;

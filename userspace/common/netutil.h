@@ -3,8 +3,15 @@
 #define S46_NETUTIL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
+/*
+ * A non-blocking socket of type (SOCK_STREAM, SOCK_DGRAM) bound to sa, with
+ * SO_REUSEADDR; reuseport and freebind as for netutil_listen. Returns the fd
+ * or -errno.
+ */
+int netutil_socket(const struct sockaddr *sa, int type, bool reuseport, bool freebind);
 /*
  * A non-blocking listening TCP socket on sa (IPv6 sockets are IPv6-only, so
  * [::]:P and 0.0.0.0:P can both be listened on). reuseport sets SO_REUSEPORT
@@ -14,6 +21,8 @@
  * Returns the fd or -errno.
  */
 int netutil_listen(const struct sockaddr *sa, bool reuseport, bool freebind, int backlog);
+/* The port fd is bound to (host order), 0 if it cannot be read. */
+uint16_t netutil_local_port(int fd);
 /* Whether netutil_listen had to bind fd to an address the host did not have. */
 bool netutil_freebound(int fd);
 

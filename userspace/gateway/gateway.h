@@ -13,6 +13,7 @@
 #include "gwconf.h"
 #include "ev.h"
 #include "happy.h"
+#include "listener.h"
 #include "relay.h"
 #include "resolv.h"
 
@@ -39,13 +40,10 @@ struct worker {
 	unsigned id;
 	pthread_t tid;
 	struct ev_loop *loop;
-	int efd;	 /* eventfd: the main thread's wakeup */
-	atomic_uint cmd; /* WORKER_CMD_* bits, set before the eventfd write */
-	int lfds[GWCONF_MAX_LISTEN];
-	unsigned nlfd;
-	bool accepting;
+	int efd;		  /* eventfd: the main thread's wakeup */
+	atomic_uint cmd;	  /* WORKER_CMD_* bits, set before the eventfd write */
+	struct listener listener; /* this thread's SO_REUSEPORT sockets */
 	bool draining;
-	struct ev_timer accept_retry; /* re-enables accept after EMFILE */
 	struct ev_timer drain_timer;
 	struct gw_snap *snap; /* this thread's current reference */
 	struct happy_opts happy;

@@ -1,5 +1,6 @@
 /* worker.c — one thread: event loop, SO_REUSEPORT listeners, resolver, pipes, sessions. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -11,8 +12,6 @@
 #include "netmon.h"
 #include "netutil.h"
 
-#define WORKER_ACCEPT_BATCH 64
-#define WORKER_ACCEPT_PAUSE_MS 250
 #define WORKER_PIPE_POOL 32
 #define WORKER_BACKLOG 1024
 
@@ -26,39 +25,6 @@ static void worker_set_happy(struct worker *w)
 	w->happy.mark = c->mark;
 }
 
-static void worker_accept_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
-
-static void worker_listen_enable(struct worker *w, bool on)
-{
-	for (unsigned i = 0; i < w->nlfd; i++) {
-		if (on)
-			ev_io_add(w->loop, w->lfds[i], EV_READ, worker_accept_cb, w);
-		else
-			ev_io_del(w->loop, w->lfds[i]);
-	}
-	w->accepting = on;
-}
-
-/*
- * Out of descriptors or memory: the pending connection cannot be taken, and a
- * level-triggered listener would spin. Stop listening and retry shortly.
- */
-static void worker_accept_pause(struct worker *w, int err)
-{
-	log_warnx("worker %u: accept: %s; pausing accepts for %d ms", w->id, strerror(err),
-		  WORKER_ACCEPT_PAUSE_MS);
-	worker_listen_enable(w, false);
-	ev_timer_start(w->loop, &w->accept_retry, WORKER_ACCEPT_PAUSE_MS);
-}
-
-static void worker_accept_retry_cb(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct worker *w = container_of(t, struct worker, accept_retry);
-
-	if (!w->draining)
-		worker_listen_enable(w, true);
-}
-
 static bool worker_over_limit(struct worker *w)
 {
 	unsigned max = w->snap->conf.max_conns;
@@ -66,38 +32,21 @@ static bool worker_over_limit(struct worker *w)
 	return max && atomic_load(&w->gw->nconns) >= max;
 }
 
-static void worker_accept_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+static void worker_accepted(void *arg, int cfd, const struct sockaddr *peer)
 {
 	struct worker *w = arg;
+	struct sockaddr_storage ss;
+	char who[ADDR_STRLEN];
 
-	for (int i = 0; i < WORKER_ACCEPT_BATCH && w->accepting; i++) {
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof(peer);
-		char who[ADDR_STRLEN];
-		int cfd = accept4(fd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (cfd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM)
-				worker_accept_pause(w, errno);
-			else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
-				 errno != EPROTO && errno != EPERM)
-				log_warn("worker %u: accept", w->id);
-			if (errno != ECONNABORTED && errno != EINTR && errno != EPROTO &&
-			    errno != EPERM)
-				return;
-			continue;
-		}
-		if (worker_over_limit(w)) {
-			log_warnx("conn client=%s result=\"connection limit %u reached\"",
-				  addr_format((struct sockaddr *)&peer, who, sizeof(who)),
-				  w->snap->conf.max_conns);
-			close(cfd);
-			continue;
-		}
-		addr_unmap(&peer);
-		session_new(w, cfd, (struct sockaddr *)&peer);
+	if (worker_over_limit(w)) {
+		log_warnx("conn client=%s result=\"connection limit %u reached\"",
+			  addr_format(peer, who, sizeof(who)), w->snap->conf.max_conns);
+		close(cfd);
+		return;
 	}
+	memcpy(&ss, peer, addr_sa_len(peer));
+	addr_unmap(&ss);
+	session_new(w, cfd, (struct sockaddr *)&ss);
 }
 
 static void worker_drain_timer_cb(struct ev_loop *loop, struct ev_timer *t)
@@ -114,11 +63,7 @@ static void worker_drain(struct worker *w)
 	if (w->draining)
 		return;
 	w->draining = true;
-	ev_timer_stop(w->loop, &w->accept_retry);
-	worker_listen_enable(w, false);
-	for (unsigned i = 0; i < w->nlfd; i++)
-		close(w->lfds[i]);
-	w->nlfd = 0;
+	listener_close(&w->listener);
 	if (!w->nsessions) {
 		ev_stop(w->loop);
 		return;
@@ -203,7 +148,8 @@ static int worker_listen(struct worker *w)
 
 	for (unsigned i = 0; i < c->nlisten; i++) {
 		int fd = netutil_listen((const struct sockaddr *)&c->listen[i], true,
-					c->listen_freebind, WORKER_BACKLOG);
+					c->listen_freebind, WORKER_BACKLOG),
+		    err;
 
 		if (fd < 0) {
 			log_error(
@@ -212,11 +158,12 @@ static int worker_listen(struct worker *w)
 			    strerror(-fd));
 			return fd;
 		}
-		w->lfds[w->nlfd++] = fd;
 		if (w->id == 0 && netutil_freebound(fd))
 			log_warnx(
 			    "listening on %s, not an address of this host yet",
 			    addr_format((const struct sockaddr *)&c->listen[i], who, sizeof(who)));
+		if ((err = listener_add(&w->listener, fd)))
+			return err;
 	}
 	return 0;
 }
@@ -224,6 +171,7 @@ static int worker_listen(struct worker *w)
 int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_snap *snap)
 {
 	struct resolv_opts ro = {0};
+	char who[16];
 	int err;
 
 	memset(w, 0, sizeof(*w));
@@ -235,9 +183,10 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 	w->efd = -1;
 	w->snap = gw_snap_ref(snap);
 	worker_set_happy(w);
-	ev_timer_init(&w->accept_retry, worker_accept_retry_cb);
 	ev_timer_init(&w->drain_timer, worker_drain_timer_cb);
 	w->loop = ev_loop_new();
+	snprintf(who, sizeof(who), "worker %u", id);
+	listener_init(&w->listener, w->loop, who, worker_accepted, w);
 	w->pool = relay_pool_new(WORKER_PIPE_POOL);
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!w->loop || !w->pool || w->efd < 0)
@@ -262,8 +211,9 @@ static void *worker_thread(void *arg)
 	struct worker *w = arg;
 	int err;
 
-	worker_listen_enable(w, true);
-	err = ev_run(w->loop);
+	err = listener_start(&w->listener);
+	if (!err)
+		err = ev_run(w->loop);
 	if (err < 0)
 		log_error("worker %u: event loop: %s", w->id, strerror(-err));
 	while (w->sessions)
@@ -291,9 +241,7 @@ void worker_fini(struct worker *w)
 		authpool_job_free(j);
 	}
 	pthread_mutex_destroy(&w->auth_lock);
-	for (unsigned i = 0; i < w->nlfd; i++)
-		close(w->lfds[i]);
-	w->nlfd = 0;
+	listener_close(&w->listener);
 	resolv_free(w->res);
 	relay_pool_free(w->pool);
 	if (w->efd >= 0)
