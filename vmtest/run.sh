@@ -1,12 +1,12 @@
 #!/bin/sh
-# run.sh — the kernel matrix: boots each kernel of vmtest/kernels.conf under QEMU and runs tests/kernel inside it.
+# run.sh — the kernel matrix: boots each guest of vmtest/kernels.conf under QEMU and runs tests/kernel (or the systemd guest's test) inside it.
 # usage: S46_BIN=/abs/build/socks46 vmtest/run.sh        (what `make vmtest` runs)
 # Knobs (environment):
-#   S46_VMTEST_KERNELS  names from kernels.conf to run (default: all), e.g. "6.12"
+#   S46_VMTEST_KERNELS  names from kernels.conf to run (default: all), e.g. "6.12" or "systemd"
 #   S46_VMTEST_CACHE    where kernel packages are kept (default ~/.cache/socks46-vmtest)
 #   S46_VMTEST_OUT      console logs and work shares (default: beside S46_BIN, in vmtest/)
 #   S46_VMTEST_TIMEOUT  seconds one guest may take, boot to poweroff (default 420)
-#   S46_VMTEST_JOBS     guests booted at once (default 2: half the wall time on 2 cores)
+#   S46_VMTEST_JOBS     guests booted at once (default 3: every guest of kernels.conf at once)
 #   S46_VMTEST_ACCEL    auto (KVM if a short probe boots, else TCG), kvm or tcg
 #   S46_VMTEST_TESTS    tests/kernel file names to run (default: all test_*.sh); "-" runs none,
 #                       which fails the kernel after the self-check and refusal test (for debugging)
@@ -28,7 +28,7 @@ tools=${S46_TOOLS:-$(dirname "$bin")/tools}
 out=${S46_VMTEST_OUT:-$(dirname "$bin")/vmtest}
 cache=${S46_VMTEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/socks46-vmtest}
 limit=${S46_VMTEST_TIMEOUT:-420}
-jobs=${S46_VMTEST_JOBS:-2}
+jobs=${S46_VMTEST_JOBS:-3}
 accel=${S46_VMTEST_ACCEL:-auto}
 only=${S46_VMTEST_KERNELS:-}
 qemu="qemu-system-x86_64"
@@ -111,9 +111,12 @@ run_fetch() {
 }
 
 # Prepares $out/NAME: kernel path, initramfs, env file for the guest and an empty work share.
+# KIND "kernel" runs guest.sh (the kernel suite) as the first process; "systemd" boots
+# systemd as PID 1 and runs systemd/guest.sh as a unit (see systemd/README in README.md).
 run_prepare() {
 	name=$1
 	meta=$2
+	kind=$3
 	dir=$out/$name
 	rm -rf "$dir"
 	mkdir -p "$dir/work"
@@ -127,8 +130,17 @@ run_prepare() {
 		echo "$kroot/boot/vmlinuz-$kver" >"$dir/kernel"
 	fi
 	"$here/initramfs.sh" "$kroot" "$kver" "$dir/initramfs.cpio" 2>>"$dir/prepare.log" || return 1
+	case $kind in
+	kernel) guest=$here/guest.sh pid1="" append="" ;;
+	systemd) guest=$here/systemd/guest.sh pid1=systemd append="systemd.unit=multi-user.target" ;;
+	*) echo "vmtest: $name: unknown guest kind '$kind' in kernels.conf" >>"$dir/prepare.log" && return 1 ;;
+	esac
+	echo "$kind" >"$dir/kind"
+	echo "$append" >"$dir/append"
 	cat >"$dir/work/env" <<-EOF
-		S46_GUEST='$here/guest.sh'
+		S46_GUEST='$guest'
+		S46_PID1='$pid1'
+		S46_DEB='${S46_DEB:-}'
 		S46_REPO='$repo'
 		S46_MODDIR='$kroot/lib/modules/$kver'
 		S46_BIN='$bin'
@@ -185,7 +197,8 @@ run_boot() {
 	dir=$out/$1
 	start=$(date +%s)
 	rm -f "$dir/work/result"
-	run_qemu "$limit" "$(cat "$dir/kernel")" "$dir/initramfs.cpio" "$dir/work" "$dir/console.log" ""
+	run_qemu "$limit" "$(cat "$dir/kernel")" "$dir/initramfs.cpio" "$dir/work" "$dir/console.log" \
+		"$(cat "$dir/append")"
 	qrc=$?
 	secs=$(($(date +%s) - start))
 	result=$(cat "$dir/work/result" 2>/dev/null)
@@ -197,7 +210,7 @@ run_boot() {
 		verdict="FAIL: no result marker (qemu exit $qrc)"
 	elif [ "$result" != 0 ]; then
 		verdict="FAIL: guest tests exit $result"
-	elif [ -z "$tests" ]; then
+	elif [ -z "$tests" ] && [ "$(cat "$dir/kind")" = kernel ]; then
 		verdict="FAIL: no tests/kernel/test_*.sh to run (only the self-check ran)"
 	else
 		verdict=PASS
@@ -220,7 +233,9 @@ run_bpf_cc() {
 		-Wall -Werror "$@"
 }
 
-kernels=$(grep -v -E '^[[:space:]]*(#|$)' "$here/kernels.conf" | awk '{ print $1 "=" $2 }')
+# NAME=META=KIND for each line "NAME META-PACKAGE [KIND]" (KIND defaults to kernel).
+kernels=$(grep -v -E '^[[:space:]]*(#|$)' "$here/kernels.conf" |
+	awk '{ print $1 "=" $2 "=" ($3 == "" ? "kernel" : $3) }')
 [ -n "$kernels" ] || die "no kernels in $here/kernels.conf"
 for k in $kernels; do
 	name=${k%%=*}
@@ -245,7 +260,8 @@ ready=""
 for k in $selected; do
 	name=${k%%=*}
 	mkdir -p "$out/$name"
-	if run_prepare "$name" "${k#*=}"; then
+	spec=${k#*=}
+	if run_prepare "$name" "${spec%=*}" "${spec#*=}"; then
 		ready="$ready $name"
 	else
 		echo "FAIL: could not prepare $(tail -n 1 "$out/$name/prepare.log" 2>/dev/null)" \
