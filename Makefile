@@ -139,8 +139,9 @@ fuzz: $(FUZZ_BIN)
 sanitize:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SAN=1 unit integration
 
-vmtest: all
-	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) vmtest/run.sh
+# The systemd guest installs the .deb.
+vmtest: all deb
+	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) S46_DEB=$(abspath $(DEB)) vmtest/run.sh
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory all

@@ -132,7 +132,7 @@ run_prepare() {
 	"$here/initramfs.sh" "$kroot" "$kver" "$dir/initramfs.cpio" 2>>"$dir/prepare.log" || return 1
 	case $kind in
 	kernel) guest=$here/guest.sh pid1="" append="" ;;
-	systemd) guest=$here/systemd/guest.sh pid1=systemd append="systemd.unit=multi-user.target" ;;
+	systemd) guest=$here/systemd/guest.sh pid1=systemd append="systemd.unit=multi-user.target systemd.show_status=error" ;;
 	*) echo "vmtest: $name: unknown guest kind '$kind' in kernels.conf" >>"$dir/prepare.log" && return 1 ;;
 	esac
 	echo "$kind" >"$dir/kind"

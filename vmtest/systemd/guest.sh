@@ -21,6 +21,9 @@ guest_mask() {
 guest_setup() {
 	# The host's fstab names its own disks: the initramfs has mounted everything already.
 	echo "# vmtest guest: the initramfs mounts the root" >/etc/fstab
+	# A container host marks its root as one: systemd would then ignore the kernel command
+	# line and run in container mode, and policy-rc.d would keep dpkg from starting services.
+	rm -f /.dockerenv /run/.containerenv /usr/sbin/policy-rc.d
 	# Services the host enabled for itself (its databases, proxies, time sync) are not part
 	# of this system; neither are logins, timers (apt, man-db, fstrim) and waiting for a network.
 	for w in "$units"/*.wants/*; do
