@@ -1,0 +1,157 @@
+/* cgpath.c — finds the cgroup2 mount (not always /sys/fs/cgroup) and resolves cgroup arguments. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/magic.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+
+#include "cgpath.h"
+
+int cgpath_root(char *out, size_t len)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int rc = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		/* Fields: id parent major:minor root mountpoint options [optional...] - fstype ...
+		 */
+		char *sep = strstr(line, " - "), *mnt;
+
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		strtok(line, " ");
+		for (int i = 0; i < 3; i++)
+			strtok(NULL, " ");
+		mnt = strtok(NULL, " ");
+		if (mnt && strlen(mnt) < len) {
+			strcpy(out, mnt);
+			rc = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+static bool cgpath_is_cgroup2(const char *path)
+{
+	struct statfs sfs;
+
+	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* arg as given if it is a cgroup2 path, else relative to the cgroup2 mount. */
+static int cgpath_join(const char *arg, char *buf, size_t len)
+{
+	char root[PATH_MAX];
+	int rc;
+
+	/* "/" names the root cgroup, not the file system root. */
+	if (cgpath_is_cgroup2(arg)) {
+		snprintf(buf, len, "%s", arg);
+		return 0;
+	}
+	rc = cgpath_root(root, sizeof(root));
+	if (rc)
+		return rc;
+	if (snprintf(buf, len, "%s/%s", root, arg[0] == '/' ? arg + 1 : arg) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int cgpath_resolve(const char *arg, char *out, size_t len)
+{
+	char buf[PATH_MAX * 2], real[PATH_MAX];
+	int rc = cgpath_join(arg, buf, sizeof(buf));
+
+	if (rc)
+		return rc;
+	if (!realpath(buf, real))
+		return -errno;
+	if (!cgpath_is_cgroup2(real))
+		return -ENOTDIR;
+	if (strlen(real) >= len)
+		return -ENAMETOOLONG;
+	strcpy(out, real);
+	return 0;
+}
+
+int cgpath_resolve_leaf(const char *arg, char *out, size_t len)
+{
+	char buf[PATH_MAX * 2], parent[PATH_MAX], *slash;
+	size_t n;
+	int rc = cgpath_join(arg, buf, sizeof(buf));
+
+	if (rc)
+		return rc;
+	if (!cgpath_resolve(buf, out, len))
+		return 0;
+	n = strlen(buf);
+	while (n > 1 && buf[n - 1] == '/')
+		buf[--n] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash || !strcmp(slash, "/.") || !strcmp(slash, "/.."))
+		return -EINVAL;
+	*slash = '\0';
+	rc = cgpath_resolve(*buf ? buf : "/", parent, sizeof(parent));
+	if (rc)
+		return rc;
+	if (snprintf(out, len, "%s/%s", parent, slash + 1) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static bool cgpath_suffix(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), s = strlen(suffix);
+
+	return n > s && !strcmp(name + n - s, suffix);
+}
+
+int cgpath_unit_name(const char *name, char *out, size_t len)
+{
+	if (!*name || *name == '.' || strchr(name, '/') || strlen(name) > NAME_MAX - 8)
+		return -EINVAL;
+	if (cgpath_suffix(name, ".service") || cgpath_suffix(name, ".scope") ||
+	    cgpath_suffix(name, ".slice"))
+		snprintf(out, len, "%s", name);
+	else
+		snprintf(out, len, "%s.service", name);
+	return 0;
+}
+
+static int cgpath_unit_in(const char *dir, const char *unit, char *out, size_t len, int depth)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int)sizeof(p))
+			continue;
+		if (!strcmp(de->d_name, unit))
+			found = snprintf(out, len, "%s", p) < (int)len;
+		else if (cgpath_suffix(de->d_name, ".slice") && depth < CGPATH_SLICE_DEPTH)
+			found = cgpath_unit_in(p, unit, out, len, depth + 1);
+	}
+	closedir(d);
+	return found;
+}
+
+int cgpath_unit_find(const char *root, const char *unit, char *out, size_t len)
+{
+	return cgpath_unit_in(root, unit, out, len, 0);
+}
