@@ -476,7 +476,8 @@ agent_spawn()
 {
 	local ns=$1 name=$2 sock=$3
 	shift 3
-	SPAWN_NAME=agent-$name NS_KEEP_FS=1 spawn "$ns" "$S46_BIN" agent --control "$sock" "$@"
+	SPAWN_NAME=agent-$name NS_KEEP_FS=1 spawn "$ns" "$S46_BIN" agent --control "$sock" \
+		--optin-state "$TMP/$name.optins" "$@"
 	AGENT_PID=$SPAWNED_PID AGENT_LOG=$SPAWNED_LOG
 	for _ in $(seq 100); do
 		[ -S "$sock" ] && "$PY" "$ITEST_DIR/agent_ctl.py" "$sock" >/dev/null 2>&1 && return 0

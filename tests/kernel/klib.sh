@@ -19,6 +19,7 @@ BPFFS=$TMP/bpffs
 PIN=$BPFFS/socks46
 CTL=$TMP/agent.sock
 STATE=$TMP/fakeip.state
+OPTINS=$TMP/optins
 DNS_SRV4=203.0.113.53
 DNS_SRV6=2001:db8:1::53
 PIDS=()
@@ -80,7 +81,7 @@ agent_start()
 		gw+=(--gateway "$g")
 	done
 	kspawn agent "$S46_BIN" agent "${gw[@]}" --cgroup "$CG" --control "$CTL" \
-		--pin-dir "$PIN" --fake-state "$STATE" --dns-upstream 127.0.0.2 \
+		--pin-dir "$PIN" --fake-state "$STATE" --optin-state "$OPTINS" --dns-upstream 127.0.0.2 \
 		--via-gateway 203.0.113.2/32 --log-level info "$@"
 	AGENT_PID=$SPAWNED_PID
 	for _ in $(seq 100); do

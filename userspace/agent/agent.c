@@ -1,6 +1,7 @@
 /* agent.c — `socks46 agent`: start-up order, signals, attach/detach of cgroups. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "ev.h"
 #include "gwresolve.h"
 #include "log.h"
+#include "optin.h"
 #include "redirect.h"
 #include "srvlist.h"
 
@@ -59,33 +61,19 @@ static int agent_parse(struct agentconf *o, struct conf_cmdline *cl, int argc, c
 	return 0;
 }
 
-int agent_attach(struct agent *a, const char *path, char *err, size_t errlen)
+int agent_attach(struct agent *a, const char *name, bool unit, bool transient, char *msg,
+		 size_t len)
 {
-	int rc = bpfload_attach(a->bpf, path);
-
-	if (rc == -ENOTDIR)
-		snprintf(err, errlen, "%s: not a cgroup2 directory", path);
-	else if (rc == -EALREADY)
-		snprintf(err, errlen, "%s: already attached", path);
-	else if (rc)
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-	else
-		log_info("attached %s", path);
-	return rc;
+	return optin_add(a->optin, name, unit, transient ? OPTIN_TRANSIENT : OPTIN_RUNTIME, msg,
+			 len);
 }
 
-int agent_detach(struct agent *a, const char *path, char *err, size_t errlen)
+int agent_detach(struct agent *a, const char *name, bool unit, char *msg, size_t len)
 {
-	int rc = bpfload_detach(a->bpf, path);
+	int rc = optin_remove(a->optin, name, unit, msg, len);
 
-	if (rc == -ENOENT)
-		snprintf(err, errlen, "%s: not attached to this agent", path);
-	else if (rc == -ENOTDIR)
-		snprintf(err, errlen, "%s: not a cgroup2 directory", path);
-	else if (rc)
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
-	else
-		log_info("detached %s", path);
+	if (!rc)
+		log_info("%s", msg);
 	return rc;
 }
 
@@ -201,11 +189,44 @@ static void agent_setup_bpf(struct agent *a, struct agentconf *o)
 	}
 }
 
+/* Opts in the configured cgroups and units, then those attached at run time before a
+ * restart; a configured one that fails is fatal and leaves nothing behind. */
+static void agent_setup_optins(struct agent *a, struct agentconf *o)
+{
+	char msg[PATH_MAX + 128];
+	unsigned total = o->ncgroups + o->nunits;
+	int rc;
+
+	rc = optin_new(&a->optin, a->loop, a->bpf, o->optin_state);
+	if (rc)
+		fatalx("watching cgroups (inotify): %s", strerror(-rc));
+	for (unsigned i = 0; i < total; i++) {
+		bool unit = i >= o->ncgroups;
+		const char *name = unit ? o->units[i - o->ncgroups] : o->cgroups[i];
+		char err[PATH_MAX + 128];
+
+		if (!optin_add(a->optin, name, unit, OPTIN_CONFIG, err, sizeof(err))) {
+			log_info("%s", err);
+			continue;
+		}
+		while (i--) {
+			bool u = i >= o->ncgroups;
+
+			optin_remove(a->optin, u ? o->units[i - o->ncgroups] : o->cgroups[i], u,
+				     msg, sizeof(msg));
+		}
+		control_stop(a->control);
+		fatalx("--%s %s", unit ? "unit" : "cgroup", err);
+	}
+	rc = optin_restore(a->optin);
+	if (rc < 0)
+		log_warnx("opt-ins from %s: %s", o->optin_state, strerror(-rc));
+}
+
 /* Start-up before the loop runs: failures here are fatal with one line. */
 static void agent_setup(struct agent *a, struct agentconf *o)
 {
 	struct utsname u;
-	char err[512];
 	int rc;
 
 	if (o->password_file && (rc = conf_read_password(o->password_file, &a->password)))
@@ -241,15 +262,7 @@ static void agent_setup(struct agent *a, struct agentconf *o)
 	if (rc)
 		fatalx("control socket %s: %s", control_path(o->control),
 		       rc == -EADDRINUSE ? "another agent is running there" : strerror(-rc));
-	for (unsigned i = 0; i < o->ncgroups; i++) {
-		if (!agent_attach(a, o->cgroups[i], err, sizeof(err)))
-			continue;
-		/* Leave nothing behind: no pinned links, no control socket. */
-		while (i--)
-			bpfload_detach(a->bpf, o->cgroups[i]);
-		control_stop(a->control);
-		fatalx("--cgroup %s", err);
-	}
+	agent_setup_optins(a, o);
 }
 
 /* Two descriptors per redirected connection: take what the hard limit allows. */
@@ -286,11 +299,12 @@ int agent_main(int argc, char **argv)
 	fl.table = a.fakeip;
 	ev_timer_init(&fl.t, agent_flush_cb);
 	ev_timer_start(a.loop, &fl.t, AGENT_FLUSH_MS);
-	log_info("agent ready: proxy port %u, DNS port %u, %u gateway(s), %u cgroup(s)",
-		 a.proxy_port, a.dns_port, o.rcfg.ngateways, o.ncgroups);
+	log_info("agent ready: proxy port %u, DNS port %u, %u gateway(s), %u opt-in(s)",
+		 a.proxy_port, a.dns_port, o.rcfg.ngateways, o.ncgroups + o.nunits);
 	rc = ev_run(a.loop);
 	ev_timer_stop(a.loop, &fl.t);
 	control_stop(a.control);
+	optin_free(a.optin);
 	redirect_stop(a.redirect);
 	dnsd_stop(a.dnsd);
 	gwresolve_free(a.gwresolve);

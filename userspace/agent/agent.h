@@ -2,6 +2,7 @@
 #ifndef S46_AGENT_H
 #define S46_AGENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,7 @@ struct gwresolve;
 struct redirect;
 struct control;
 struct srvlist;
+struct optin;
 
 struct agent {
 	struct ev_loop *loop;
@@ -25,13 +27,17 @@ struct agent {
 	struct gwresolve *gwresolve; /* --check-exists: RESOLVE at the gateway */
 	struct redirect *redirect;
 	struct control *control;
+	struct optin *optin;
 	uint64_t netns_cookie;
 	uint16_t proxy_port, dns_port;
 	char *password; /* RFC 1929 towards the gateway, from --password-file */
 };
 
-/* Opt a cgroup (a cgroup2 directory) in or out; errors get one line in err. 0 or -errno. */
-int agent_attach(struct agent *a, const char *path, char *err, size_t errlen);
-int agent_detach(struct agent *a, const char *path, char *err, size_t errlen);
+/* Opt a cgroup in by path or by unit (see optin_add), at run time: recorded in the opt-in
+ * file unless transient (one command of `socks46 run`). msg gets one line. 0 or -errno. */
+int agent_attach(struct agent *a, const char *name, bool unit, bool transient, char *msg,
+		 size_t len);
+/* Opt it out; one that is not attached is fine. 0 or -errno. */
+int agent_detach(struct agent *a, const char *name, bool unit, char *msg, size_t len);
 
 #endif

@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "bpfload.h"
 #include "log.h"
+#include "optinfile.h"
 #include "s46_bpf.h"
 
 #define AGENTCONF_STR(x) #x
@@ -36,6 +37,7 @@ void agentconf_defaults(struct agentconf *c)
 	c->fcfg.state_path = FAKEIP_STATE_PATH;
 	dnsd_config_default(&c->dcfg);
 	c->pin_dir = BPFLOAD_PIN_DIR_DEFAULT;
+	c->optin_state = OPTINFILE_PATH;
 	c->proxy_port = S46_PROXY_PORT_DEFAULT;
 	c->dns_port = S46_DNS_PORT_DEFAULT;
 	c->mark = S46_MARK_DEFAULT;
@@ -122,6 +124,28 @@ static int agentconf_set_cgroup(void *obj, const char *v, const struct conf_src 
 	if (c->ncgroups == AGENTCONF_MAX_CGROUPS)
 		return conf_err(err, errlen, "cgroup: more than %d cgroups", AGENTCONF_MAX_CGROUPS);
 	return agentconf_str(c, &c->cgroups[c->ncgroups++], "cgroup", v, err, errlen);
+}
+
+static int agentconf_set_unit(void *obj, const char *v, const struct conf_src *src, char *err,
+			      size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (c->nunits == AGENTCONF_MAX_CGROUPS)
+		return conf_err(err, errlen, "unit: more than %d units", AGENTCONF_MAX_CGROUPS);
+	return agentconf_str(c, &c->units[c->nunits++], "unit", v, err, errlen);
+}
+
+static int agentconf_set_optin_state(void *obj, const char *v, const struct conf_src *src,
+				     char *err, size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (!strcmp(v, "none")) {
+		c->optin_state = NULL;
+		return 0;
+	}
+	return agentconf_str(c, &c->optin_state, "optin-state", v, err, errlen);
 }
 
 static int agentconf_set_user(void *obj, const char *v, const struct conf_src *src, char *err,
@@ -296,7 +320,13 @@ const struct conf_key agentconf_keys[] = {
      "SOCKS5 gateway; repeat for fallbacks (tried in order)"},
     {"cgroup", agentconf_set_cgroup, CONF_REPEAT, "PATH",
      "cgroup2 directory to redirect, or a path below the cgroup2\nmount "
-     "(system.slice/foo.service); repeatable"},
+     "(system.slice/foo.service), followed when it is removed\nand made again; repeatable"},
+    {"unit", agentconf_set_unit, CONF_REPEAT, "NAME.service",
+     "the cgroup of a systemd unit, found in the slice tree and\nfollowed when systemd makes it "
+     "again; repeatable"},
+    {"optin-state", agentconf_set_optin_state, 0, "FILE",
+     "run-time opt-ins (socks46 attach) kept here and attached\nagain at start, none: not kept "
+     "(default " OPTINFILE_PATH ")"},
     {"user", agentconf_set_user, 0, "NAME", "RFC 1929 user towards the gateway"},
     {"password-file", agentconf_set_password_file, 0, "FILE", "its password (first line)"},
     {"control", agentconf_set_control, 0, "PATH",

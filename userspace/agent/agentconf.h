@@ -24,6 +24,9 @@ struct agentconf {
 	const char
 	    *cgroups[AGENTCONF_MAX_CGROUPS]; /* as given: a path or below the cgroup2 mount */
 	unsigned ncgroups;
+	const char *units[AGENTCONF_MAX_CGROUPS]; /* systemd units, as given */
+	unsigned nunits;
+	const char *optin_state;		    /* the run-time opt-in file; NULL: not kept */
 	struct prefix policy[AGENTCONF_MAX_POLICY]; /* --via-gateway */
 	unsigned npolicy;
 	const char **no_fake; /* NULL-terminated; includes the gateways' names */

@@ -29,7 +29,6 @@
 #define BPFLOAD_NPROGS 9
 
 struct bpfload_cg {
-	char path[PATH_MAX];
 	uint64_t id;
 	bool pinned;
 	struct bpf_link *links[BPFLOAD_NPROGS];
@@ -406,8 +405,6 @@ int bpfload_attach(struct bpfload *b, const char *path)
 	cg = calloc(1, sizeof(*cg));
 	if (!cg)
 		return -ENOMEM;
-	if (!realpath(path, cg->path))
-		snprintf(cg->path, sizeof(cg->path), "%s", path);
 	cg->id = id;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
@@ -434,7 +431,7 @@ int bpfload_attach(struct bpfload *b, const char *path)
 			log_warnx(
 			    "%s: not pinned under %s (%s): after the agent exits, connects to "
 			    "fake addresses fail as unreachable",
-			    cg->path, b->pin_dir, strerror(-err));
+			    path, b->pin_dir, strerror(-err));
 	}
 	cg->next = b->cgs;
 	b->cgs = cg;
@@ -447,16 +444,10 @@ fail:
 	return err;
 }
 
-int bpfload_detach(struct bpfload *b, const char *path)
+int bpfload_detach_id(struct bpfload *b, uint64_t id)
 {
-	struct bpfload_cg **pp, *cg;
-	uint64_t id;
-	int err;
+	struct bpfload_cg **pp = bpfload_find(b, id), *cg;
 
-	err = bpfload_cgroup_id(path, &id);
-	if (err)
-		return err;
-	pp = bpfload_find(b, id);
 	if (!pp) {
 		/* Links an earlier agent pinned for this cgroup go as well. */
 		if (b->pin_dir && bpfload_unpin_ns(b->pin_dir, b->cfg.netns_cookie, id) > 0)
@@ -471,10 +462,19 @@ int bpfload_detach(struct bpfload *b, const char *path)
 	return 0;
 }
 
-void bpfload_walk(struct bpfload *b, bpfload_cgroup_cb *fn, void *arg)
+int bpfload_detach(struct bpfload *b, const char *path)
 {
-	for (struct bpfload_cg *cg = b->cgs; cg; cg = cg->next)
-		fn(cg->path, cg->id, cg->pinned, arg);
+	uint64_t id;
+	int err = bpfload_cgroup_id(path, &id);
+
+	return err ? err : bpfload_detach_id(b, id);
+}
+
+bool bpfload_pinned(struct bpfload *b, uint64_t id)
+{
+	struct bpfload_cg **pp = bpfload_find(b, id);
+
+	return pp && (*pp)->pinned;
 }
 
 int bpfload_policy_add(struct bpfload *b, int af, const void *addr, unsigned prefix)

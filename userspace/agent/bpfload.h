@@ -36,14 +36,16 @@ int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *e
 /* Destroys the links that are not pinned and frees. NULL is fine. */
 void bpfload_close(struct bpfload *b);
 
-/* Attaches every program to the cgroup2 directory path. Returns 0 or -errno. */
+/* Attaches every program to the cgroup2 directory path. Returns 0, -EALREADY if this agent
+ * has it attached, or -errno. */
 int bpfload_attach(struct bpfload *b, const char *path);
 /* Detaches and unpins (also links an earlier agent pinned for that cgroup). Returns 0,
  * -ENOENT if nothing was attached, or -errno. */
 int bpfload_detach(struct bpfload *b, const char *path);
-
-typedef void bpfload_cgroup_cb(const char *path, uint64_t id, bool pinned, void *arg);
-void bpfload_walk(struct bpfload *b, bpfload_cgroup_cb *fn, void *arg);
+/* The same by cgroup id, also for a cgroup that was removed (its links are defunct). */
+int bpfload_detach_id(struct bpfload *b, uint64_t id);
+/* Whether this agent attached cgroup id with pinned links. */
+bool bpfload_pinned(struct bpfload *b, uint64_t id);
 
 /* Adds an address prefix that goes through the gateway (af AF_INET/AF_INET6). */
 int bpfload_policy_add(struct bpfload *b, int af, const void *addr, unsigned prefix);

@@ -20,6 +20,7 @@
 #include "json.h"
 #include "listener.h"
 #include "log.h"
+#include "optin.h"
 #include "redirect.h"
 
 #define CONTROL_CLIENT_MS 5000
@@ -61,15 +62,24 @@ static void control_gw_cb(const char *addr, bool up, unsigned failures, void *ar
 	fprintf(w->f, ",\"up\":%s,\"failures\":%u}", up ? "true" : "false", failures);
 }
 
-static void control_cg_cb(const char *path, uint64_t id, bool pinned, void *arg)
+static void control_cg_cb(const struct optin_info *in, void *arg)
 {
 	struct control_walk *w = arg;
 
 	control_sep(w);
 	fprintf(w->f, "{\"path\":");
-	json_write_str(w->f, path);
-	fprintf(w->f, ",\"id\":%llu,\"pinned\":%s}", (unsigned long long)id,
-		pinned ? "true" : "false");
+	if (in->cgroup || !in->unit)
+		json_write_str(w->f, in->cgroup ? in->cgroup : in->name);
+	else
+		fprintf(w->f, "null");
+	fprintf(w->f, ",\"unit\":");
+	if (in->unit)
+		json_write_str(w->f, in->name);
+	else
+		fprintf(w->f, "null");
+	fprintf(w->f, ",\"id\":%llu,\"attached\":%s,\"pinned\":%s,\"origin\":\"%s\"}",
+		(unsigned long long)in->id, in->cgroup ? "true" : "false",
+		in->pinned ? "true" : "false", optin_origin_name(in->origin));
 }
 
 static void control_fake_cb(const char *name, int af, const void *addr, unsigned refs,
@@ -150,7 +160,7 @@ static char *control_status(struct agent *a)
 	redirect_walk_gateways(a->redirect, control_gw_cb, &w);
 	w.first = true;
 	fprintf(f, "],\"cgroups\":[");
-	bpfload_walk(a->bpf, control_cg_cb, &w);
+	optin_walk(a->optin, control_cg_cb, &w);
 	fprintf(f, "],");
 	control_counters(f, a);
 	w.first = true;
@@ -167,22 +177,45 @@ static char *control_status(struct agent *a)
 	return out;
 }
 
+/* The opt-in commands: "attach PATH", "attach-unit NAME", "attach-transient PATH",
+ * "detach PATH", "detach-unit NAME". Returns 1 if line is none of them. */
+static int control_optin(struct control *c, const char *line, char *msg, size_t len, int *rc)
+{
+	static const struct {
+		const char *verb;
+		bool attach, unit, transient;
+	} cmds[] = {
+	    {"attach ", true, false, false},	      {"attach-unit ", true, true, false},
+	    {"attach-transient ", true, false, true}, {"detach ", false, false, false},
+	    {"detach-unit ", false, true, false},
+	};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		size_t n = strlen(cmds[i].verb);
+
+		if (strncmp(line, cmds[i].verb, n))
+			continue;
+		if (cmds[i].attach)
+			*rc = agent_attach(c->agent, line + n, cmds[i].unit, cmds[i].transient, msg,
+					   len);
+		else
+			*rc = agent_detach(c->agent, line + n, cmds[i].unit, msg, len);
+		return 0;
+	}
+	return 1;
+}
+
 static char *control_handle(struct control *c, char *line)
 {
-	char err[512], *reply;
-	int rc;
+	char msg[4200], *reply;
+	int rc = 0;
 
 	if (!strcmp(line, "status"))
 		return control_status(c->agent);
-	if (!strncmp(line, "attach ", 7))
-		rc = agent_attach(c->agent, line + 7, err, sizeof(err));
-	else if (!strncmp(line, "detach ", 7))
-		rc = agent_detach(c->agent, line + 7, err, sizeof(err));
-	else
+	msg[0] = '\0';
+	if (control_optin(c, line, msg, sizeof(msg), &rc))
 		return strdup("error unknown command\n");
-	if (!rc)
-		return strdup("ok\n");
-	if (asprintf(&reply, "error %s\n", err) < 0)
+	if (asprintf(&reply, "%s %s\n", rc ? "error" : "ok", msg) < 0)
 		return NULL;
 	return reply;
 }

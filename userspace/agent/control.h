@@ -8,8 +8,14 @@
  * own --control PATH) select another one, so several agents can run side by side.
  *
  * Protocol: the client sends ONE line and reads until EOF; the agent closes after the reply.
- *   "attach PATH\n"  → "ok\n" | "error TEXT\n"   (PATH: a cgroup2 directory)
- *   "detach PATH\n"  → "ok\n" | "error TEXT\n"
+ * TEXT is one line for the operator. Attaching what is attached, or detaching what is not,
+ * is "ok" (TEXT says so).
+ *   "attach PATH\n"            → "ok TEXT\n" | "error TEXT\n"   (PATH: a cgroup2 directory;
+ *                                 recorded in the opt-in file, followed when remade)
+ *   "attach-unit NAME\n"       → the same for a systemd unit's cgroup
+ *   "attach-transient PATH\n"  → the same, neither recorded nor followed (socks46 run)
+ *   "detach PATH\n"            → "ok TEXT\n" | "error TEXT\n"
+ *   "detach-unit NAME\n"       → the same for a unit
  *   "status\n"       → one JSON object (below), then EOF
  *   anything else    → "error unknown command\n"
  *
@@ -22,7 +28,16 @@
  *   "dns_port": 10053,                 loopback port of the DNS responder (UDP and TCP)
  *   "conn_entries": 0,                 published 4-tuples not yet claimed (map hygiene)
  *   "gateways": [ {"addr": "198.51.100.1:1080", "up": true, "failures": 0} ],
- *   "cgroups":  [ {"path": "/sys/fs/cgroup/unified/x", "id": 1234, "pinned": true} ],
+ *   "cgroups":  [ {                    every opt-in, in the order made
+ *     "path": "/sys/fs/cgroup/unified/x",  its cgroup now (a path opt-in: the path, also
+ *                                      while it does not exist; a unit: null while none)
+ *     "unit": "foo.service",           the unit opted in, null for a path
+ *     "id": 1234,                      cgroup id, 0 while there is no cgroup
+ *     "attached": true,                the programs are attached to it now
+ *     "pinned": true,                  its links outlive the agent
+ *     "origin": "config"               "config" (--cgroup, --unit), "runtime" (socks46
+ *                                      attach; kept across restarts) or "run" (socks46 run)
+ *   } ],
  *   "counters": {
  *     "tcp_redirect": 0, "dns_connect": 0, "dns_sendmsg": 0, "dns_recvmsg": 0,
  *     "published": 0, "udp_denied": 0, "bpf_errors": 0,       (from the BPF programs)

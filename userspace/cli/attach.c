@@ -1,41 +1,85 @@
-/* attach.c — `socks46 attach PATH` and `socks46 detach PATH`: opt a cgroup in or out. */
+/* attach.c — `socks46 attach` and `socks46 detach`: opt a cgroup or a systemd unit in or out. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/bpfload.h"
 #include "agent/control.h"
+#include "agent/optinfile.h"
 #include "cgpath.h"
 #include "cmd.h"
 
 struct attach_args {
+	const char *cmd;
 	const char *control;
 	const char *pin_dir;
-	char path[PATH_MAX];
+	const char *optin_state;
+	bool unit;
+	char name[PATH_MAX]; /* the cgroup path, resolved, or the unit name */
 };
 
 static void attach_usage(FILE *f, const char *cmd)
 {
-	fprintf(f,
-		"usage: socks46 %s [--control PATH]%s CGROUP\n"
-		"\n"
-		"%s a running agent. CGROUP is a cgroup2 directory, or a path relative\n"
-		"to the cgroup2 mount (system.slice/foo.service; / for the whole system).\n"
-		"\n"
-		"  --control PATH   the agent's control socket (default $%s or %s)\n",
-		cmd, strcmp(cmd, "detach") ? "" : " [--pin-dir DIR]",
-		strcmp(cmd, "detach") ? "Opts the cgroup (and its descendants) into"
-				      : "Opts the cgroup out of",
-		CONTROL_ENV, CONTROL_PATH_DEFAULT);
-	if (!strcmp(cmd, "detach"))
-		fprintf(f,
-			"  --pin-dir DIR    where links outliving their agent are pinned (default "
-			"%s);\n                   with no agent running, detach removes them "
-			"there\n",
-			BPFLOAD_PIN_DIR_DEFAULT);
+	bool detach = !strcmp(cmd, "detach");
+
+	fprintf(
+	    f,
+	    "usage: socks46 %s [--control PATH]%s CGROUP\n"
+	    "       socks46 %s [--control PATH]%s --unit NAME.service\n"
+	    "\n"
+	    "%s a running agent. CGROUP is a cgroup2 directory, or a path relative\n"
+	    "to the cgroup2 mount (system.slice/foo.service; / for the whole system).\n"
+	    "A unit is found by name in the slice tree and followed when systemd makes its\n"
+	    "cgroup again (restart, stop and start). Opt-ins made here are kept across agent\n"
+	    "restarts. %s\n"
+	    "\n"
+	    "  --unit NAME      a systemd unit (NAME.service, .scope or .slice) instead of a path\n"
+	    "  --control PATH   the agent's control socket (default $%s or %s)\n",
+	    cmd, detach ? " [--pin-dir DIR] [--optin-state FILE]" : "", cmd,
+	    detach ? " [--optin-state FILE]" : "",
+	    detach ? "Opts the cgroup out of" : "Opts the cgroup (and its descendants) into",
+	    detach ? "Detaching what is not attached succeeds."
+		   : "Attaching what is attached succeeds.",
+	    CONTROL_ENV, CONTROL_PATH_DEFAULT);
+	if (detach)
+		fprintf(
+		    f,
+		    "  --pin-dir DIR    where links outliving their agent are pinned (default "
+		    "%s);\n"
+		    "                   with no agent running, detach removes them there\n"
+		    "  --optin-state FILE  the agent's list of run-time opt-ins (default %s);\n"
+		    "                   with no agent running, detach removes the entry there\n",
+		    BPFLOAD_PIN_DIR_DEFAULT, OPTINFILE_PATH);
+}
+
+/* The argument: a unit name, or a cgroup path resolved against the cgroup2 mount. */
+static int attach_name(struct attach_args *a, const char *arg)
+{
+	int rc;
+
+	/* A cgroup removed since it was attached can still be detached. */
+	if (a->unit)
+		rc = cgpath_unit_name(arg, a->name, sizeof(a->name));
+	else if (!strcmp(a->cmd, "detach"))
+		rc = cgpath_resolve_leaf(arg, a->name, sizeof(a->name));
+	else
+		rc = cgpath_resolve(arg, a->name, sizeof(a->name));
+
+	if (!rc)
+		return 0;
+	if (a->unit)
+		fprintf(stderr,
+			"socks46 %s: %s: not a unit name (NAME.service, .scope or .slice)\n",
+			a->cmd, arg);
+	else if (rc == -ENOTDIR)
+		fprintf(stderr, "socks46 %s: %s: not a cgroup2 directory\n", a->cmd, arg);
+	else
+		fprintf(stderr, "socks46 %s: %s: %s\n", a->cmd, arg, strerror(-rc));
+	return a->unit ? 2 : 1;
 }
 
 /* 0 to go on, else the exit status to return. */
@@ -44,13 +88,17 @@ static int attach_parse(const char *cmd, int argc, char **argv, struct attach_ar
 	static const struct option opts[] = {
 	    {"control", required_argument, NULL, 'C'},
 	    {"pin-dir", required_argument, NULL, 'P'},
+	    {"optin-state", required_argument, NULL, 'O'},
+	    {"unit", no_argument, NULL, 'u'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	int opt, rc;
+	int opt;
 
-	a->control = NULL;
+	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
 	a->pin_dir = BPFLOAD_PIN_DIR_DEFAULT;
+	a->optin_state = OPTINFILE_PATH;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -59,6 +107,12 @@ static int attach_parse(const char *cmd, int argc, char **argv, struct attach_ar
 			break;
 		case 'P':
 			a->pin_dir = optarg;
+			break;
+		case 'O':
+			a->optin_state = optarg;
+			break;
+		case 'u':
+			a->unit = true;
 			break;
 		case 'h':
 			attach_usage(stdout, cmd);
@@ -69,36 +123,45 @@ static int attach_parse(const char *cmd, int argc, char **argv, struct attach_ar
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "socks46 %s: expected one CGROUP argument (see --help)\n", cmd);
+		fprintf(stderr, "socks46 %s: expected one %s argument (see --help)\n", cmd,
+			a->unit ? "unit" : "CGROUP");
 		return 2;
 	}
-	rc = cgpath_resolve(argv[optind], a->path, sizeof(a->path));
-	if (rc) {
-		fprintf(stderr, "socks46 %s: %s: %s\n", cmd, argv[optind], strerror(-rc));
-		return 1;
-	}
-	return 0;
+	return attach_name(a, argv[optind]);
 }
 
-/* Sends "CMD PATH"; prints the agent's error line. Returns 0, 1, or -errno if no agent. */
-static int attach_request(const char *cmd, const struct attach_args *a)
+/* Sends the request; prints the agent's line (stdout when it succeeded). Returns 0, 1, or
+ * -errno if no agent answers. */
+static int attach_request(const struct attach_args *a)
 {
-	char line[PATH_MAX + 16], *reply = NULL;
-	const char *path = control_path(a->control);
+	char line[PATH_MAX + 32], *reply = NULL;
 	int rc;
 
-	snprintf(line, sizeof(line), "%s %s", cmd, a->path);
-	rc = control_request(path, line, &reply);
+	snprintf(line, sizeof(line), "%s%s %s", a->cmd, a->unit ? "-unit" : "", a->name);
+	rc = control_request(control_path(a->control), line, &reply);
 	if (rc)
 		return rc;
+	reply[strcspn(reply, "\n")] = '\0';
 	if (!strncmp(reply, "ok", 2)) {
+		if (reply[2] == ' ')
+			printf("%s\n", reply + 3);
 		free(reply);
 		return 0;
 	}
-	reply[strcspn(reply, "\n")] = '\0';
-	fprintf(stderr, "socks46 %s: %s\n", cmd, !strncmp(reply, "error ", 6) ? reply + 6 : reply);
+	fprintf(stderr, "socks46 %s: %s\n", a->cmd,
+		!strncmp(reply, "error ", 6) ? reply + 6 : reply);
 	free(reply);
 	return 1;
+}
+
+static void attach_no_agent(const struct attach_args *a, int err)
+{
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		fprintf(stderr, "socks46 %s: no agent is running (nothing listens on %s)\n", a->cmd,
+			control_path(a->control));
+	else
+		fprintf(stderr, "socks46 %s: %s: %s\n", a->cmd, control_path(a->control),
+			strerror(-err));
 }
 
 int attach_main(int argc, char **argv)
@@ -108,38 +171,55 @@ int attach_main(int argc, char **argv)
 
 	if (rc)
 		return rc;
-	rc = attach_request("attach", &a);
+	rc = attach_request(&a);
 	if (rc < 0) {
-		fprintf(stderr, "socks46 attach: no agent on %s: %s\n", control_path(a.control),
-			strerror(-rc));
+		attach_no_agent(&a, rc);
 		return 1;
 	}
 	return rc;
 }
 
+/* With no agent: the links it pinned still redirect (into a closed port) and its opt-in
+ * file would attach the cgroup again at its next start; remove both. */
+static int detach_offline(const struct attach_args *a)
+{
+	char root[PATH_MAX], path[PATH_MAX];
+	const char *cg = a->unit ? NULL : a->name;
+	int unpinned = 0, dropped;
+	uint64_t id;
+
+	if (a->unit && !cgpath_root(root, sizeof(root)) &&
+	    cgpath_unit_find(root, a->name, path, sizeof(path)))
+		cg = path;
+	if (cg && !bpfload_cgroup_id(cg, &id))
+		unpinned = bpfload_unpin(a->pin_dir, id);
+	dropped = optinfile_drop(a->optin_state, a->unit, a->name);
+	if (unpinned < 0 || dropped < 0) {
+		fprintf(stderr, "socks46 detach: %s: %s\n",
+			unpinned < 0 ? a->pin_dir : a->optin_state,
+			strerror(unpinned < 0 ? -unpinned : -dropped));
+		return 1;
+	}
+	if (unpinned || dropped)
+		printf("%s: detached (no agent running)\n", a->name);
+	else
+		printf("%s: not attached (no agent running)\n", a->name);
+	return 0;
+}
+
 int detach_main(int argc, char **argv)
 {
 	struct attach_args a;
-	uint64_t id;
 	int rc = attach_parse("detach", argc, argv, &a);
 
 	if (rc)
 		return rc;
-	rc = attach_request("detach", &a);
+	rc = attach_request(&a);
 	if (rc >= 0)
 		return rc;
-	/* No agent: links it pinned still redirect (into a closed port); remove them. */
-	rc = bpfload_cgroup_id(a.path, &id);
-	if (!rc)
-		rc = bpfload_unpin(a.pin_dir, id);
-	if (rc < 0) {
-		fprintf(stderr, "socks46 detach: %s: %s\n", a.path, strerror(-rc));
+	if (rc != -ENOENT && rc != -ECONNREFUSED) {
+		attach_no_agent(&a, rc);
 		return 1;
 	}
-	if (rc == 0) {
-		fprintf(stderr, "socks46 detach: no agent on %s and nothing pinned for %s\n",
-			control_path(a.control), a.path);
-		return 1;
-	}
-	return 0;
+	return detach_offline(&a);
 }

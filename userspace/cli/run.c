@@ -109,7 +109,7 @@ static void run_remove_cgroup(struct run *r)
 /* Starts an agent for this command alone: own control socket, own ports, nothing pinned. */
 static int run_start_agent(struct run *r)
 {
-	const char *argv[RUN_MAX_AGENT_ARGS + 16];
+	const char *argv[RUN_MAX_AGENT_ARGS + 20];
 	unsigned n = 0;
 	char *reply;
 
@@ -127,6 +127,9 @@ static int run_start_agent(struct run *r)
 	argv[n++] = r->cgroup;
 	argv[n++] = "--no-pin";
 	argv[n++] = "--fake-state";
+	argv[n++] = "none";
+	/* Opt-ins of the system's agent are not this one's business. */
+	argv[n++] = "--optin-state";
 	argv[n++] = "none";
 	argv[n++] = "--proxy-port";
 	argv[n++] = "0";
@@ -297,7 +300,7 @@ int run_main(int argc, char **argv)
 		fprintf(stderr, "socks46 run: creating a cgroup: %s\n", strerror(-rc));
 		return 1;
 	}
-	rc = run_control(path, "attach", r.cgroup);
+	rc = run_control(path, "attach-transient", r.cgroup);
 	if (!rc) {
 		attached = true;
 	} else if (rc == -EPROTO) {

@@ -247,6 +247,27 @@ static void status_print_conns(const struct status_conn *conns, size_t n)
 	}
 }
 
+/* One opt-in: its cgroup and id, how it came (configuration, attach, run) and the unit. */
+static void status_print_cgroup(const struct json *e)
+{
+	const char *unit = json_get_str(e, "unit", NULL), *path = json_get_str(e, "path", NULL);
+	const char *origin = json_get_str(e, "origin", "?");
+	const char *how = !strcmp(origin, "config")    ? "configuration"
+			  : !strcmp(origin, "runtime") ? "attach"
+			  : !strcmp(origin, "run")     ? "socks46 run"
+						       : origin;
+
+	if (json_get_bool(e, "attached"))
+		printf("  %s (id %llu, %s%s%s%s)\n", path ? path : "?", json_get_uint(e, "id"), how,
+		       unit ? ", unit " : "", unit ? unit : "",
+		       json_get_bool(e, "pinned") ? ", pinned" : "");
+	else if (unit)
+		printf("  unit %s: not running, attached when it starts (%s)\n", unit, how);
+	else
+		printf("  %s: does not exist, attached when it is made (%s)\n", path ? path : "?",
+		       how);
+}
+
 static void status_print_list(const struct json *root, const char *key, const char *title)
 {
 	const struct json *arr = json_get(root, key);
@@ -263,8 +284,7 @@ static void status_print_list(const struct json *root, const char *key, const ch
 			       json_get_bool(e, "up") ? "up" : "down",
 			       json_get_uint(e, "failures"));
 		else
-			printf("  %s (id %llu)\n", json_get_str(e, "path", "?"),
-			       json_get_uint(e, "id"));
+			status_print_cgroup(e);
 	}
 }
 

@@ -1,0 +1,107 @@
+/* optinfile.c — reads and writes the list of run-time opt-ins kept across agent restarts. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "optinfile.h"
+
+int optinfile_read(const char *path, optinfile_cb *fn, void *arg)
+{
+	char line[PATH_MAX + 16];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *val = line + strcspn(line, " \t");
+
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!*val)
+			continue;
+		*val++ = '\0';
+		val += strspn(val, " \t");
+		if (!*val)
+			continue;
+		if (!strcmp(line, "unit"))
+			fn(true, val, arg);
+		else if (!strcmp(line, "cgroup"))
+			fn(false, val, arg);
+	}
+	fclose(f);
+	return 0;
+}
+
+int optinfile_write(const char *path, const struct optinfile_item *items, size_t n)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	FILE *f;
+	int err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	snprintf(dir, sizeof(dir), "%s", path);
+	mkdir(dirname(dir), 0755);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# run-time opt-ins (socks46 attach), attached again when the agent starts\n");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s %s\n", items[i].unit ? "unit" : "cgroup", items[i].name);
+	if (fflush(f) || fsync(fileno(f)))
+		err = -errno;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+struct optinfile_keep {
+	struct optinfile_item *items;
+	size_t n;
+	bool unit, dropped;
+	const char *name;
+	int err;
+};
+
+static void optinfile_keep_cb(bool unit, const char *name, void *arg)
+{
+	struct optinfile_keep *k = arg;
+	struct optinfile_item *it;
+
+	if (unit == k->unit && !strcmp(name, k->name)) {
+		k->dropped = true;
+		return;
+	}
+	it = realloc(k->items, (k->n + 1) * sizeof(*it));
+	if (!it || !(it[k->n].name = strdup(name))) {
+		if (it)
+			k->items = it;
+		k->err = -ENOMEM;
+		return;
+	}
+	it[k->n++].unit = unit;
+	k->items = it;
+}
+
+int optinfile_drop(const char *path, bool unit, const char *name)
+{
+	struct optinfile_keep k = {.unit = unit, .name = name};
+	int err = optinfile_read(path, optinfile_keep_cb, &k);
+
+	if (!err)
+		err = k.err;
+	if (!err && k.dropped)
+		err = optinfile_write(path, k.items, k.n);
+	for (size_t i = 0; i < k.n; i++)
+		free((char *)k.items[i].name);
+	free(k.items);
+	return err ? err : k.dropped;
+}
