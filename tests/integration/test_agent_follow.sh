@@ -1,0 +1,155 @@
+#!/bin/bash
+# test_agent_follow.sh — opt-ins follow cgroups that are removed and made again (as systemd does), survive an agent restart, are idempotent; units by name; DNS fails open.
+. "$(dirname "$0")/lib.sh"
+
+CTL=$TMP/agent.sock
+OPTINS=$TMP/optins
+BPFFS=$TMP/bpffs
+PIN=$BPFFS/socks46
+ROOT=$(cg_root)
+# A slice of this run at the top of the cgroup tree, where units are looked for
+# (system.slice/foo.service on a systemd host).
+SLICE=$ROOT/$T.slice
+UNIT=${T}x.service
+
+follow_cleanup()
+{
+	local rc=$?
+	_cg_remove "$SLICE"
+	rm -rf "$PIN" 2>/dev/null
+	mountpoint -q "$BPFFS" && umount "$BPFFS"
+	return $rc
+}
+trap 'follow_cleanup; cleanup; exit $?' EXIT
+
+topo_up
+http_serve "$NS_S6" "$S6_ADDR" 80 "$TMP/www6"
+PAGE=$(cat "$TMP/www6/index.html")
+gw_start
+mkdir -p "$BPFFS" && mount -t bpf bpf "$BPFFS" || fail "cannot mount a bpffs"
+mkdir "$SLICE" || fail "cannot create $SLICE"
+CGA=$(cg_make a)
+
+agent_start()
+{
+	agent_spawn "$NS_C4" a "$CTL" --gateway "$GW4_ADDR:$GW_PORT" --dns-upstream "$GW4_ADDR" \
+		--fake-state "$TMP/fakeip.state" --optin-state "$OPTINS" --pin-dir "$PIN" \
+		--log-level debug
+}
+
+s46() { NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" "$@" --control "$CTL"; }
+
+# optin KEY VALUE FIELD: FIELD of the status entry whose KEY is VALUE ("-" if there is none).
+optin()
+{
+	s46 status --json | "$PY" -c 'import json, sys
+k, v, f = sys.argv[1:]
+m = [c for c in json.load(sys.stdin)["cgroups"] if c[k] == v]
+print(json.dumps(m[0][f]).strip("\"") if m else "-")' "$@"
+}
+
+# attached_to KEY VALUE PATH: poll until the entry is attached to PATH with PATH's id.
+attached_to()
+{
+	local id
+	id=$(stat -c %i "$3") || fail "no $3"
+	_is() { [ "$(optin "$1" "$2" path)" = "$3" ] && [ "$(optin "$1" "$2" id)" = "$id" ]; }
+	wait_for 5 _is "$@" || fail "$2 is not attached to $3 (id $id): $(s46 status --json)"
+	pass "$2 attached to $3 (id $id)"
+}
+
+# fetch CG WHAT: curl -4 in CG fetches the IPv6-only web6.test by name through the agent.
+fetch()
+{
+	local out
+	out=$(IN_CG=$1 nsx "$NS_C4" curl -4 -sS --max-time 10 http://web6.test/ 2>&1) ||
+		fail "$2: curl -4 http://web6.test/ in $1: $out"
+	assert_eq "$out" "$PAGE" "$2: curl -4 fetched web6.test by name"
+}
+
+agent_start
+
+log "attach and detach are idempotent"
+out=$(s46 attach "$CGA") || fail "attach: $out"
+assert_eq "$out" "$CGA: attached" "attach"
+out=$(s46 attach "$CGA") || fail "attaching an attached cgroup failed: $out"
+assert_eq "$out" "$CGA: already attached" "attaching again succeeds and says so"
+n=$(s46 status --json | grep -o "\"path\":\"$CGA\"" | wc -l)
+assert_eq "$n" 1 "status lists the cgroup once"
+assert_eq "$(find "$PIN" -name s46_connect4 | wc -l)" 1 "one set of links, pinned once"
+fetch "$CGA" "attached"
+out=$(s46 detach "$CGA") || fail "detach: $out"
+assert_eq "$out" "$CGA: detached" "detach"
+out=$(s46 detach "$CGA") || fail "detaching a detached cgroup failed: $out"
+assert_eq "$out" "$CGA: not attached" "detaching again succeeds and says so"
+out=$(s46 attach --unit "$UNIT") || fail "attach --unit: $out"
+assert_eq "$out" "$UNIT: not running; attached when it starts" "attach --unit of a unit not running"
+out=$(s46 attach --unit "$UNIT") || fail "attach --unit again: $out"
+assert_eq "$out" "$UNIT: already attached (waiting for its cgroup)" "attach --unit again says so"
+
+log "a unit's cgroup is found by name and followed when it is made again (service restart)"
+mkdir "$SLICE/$UNIT" || fail "mkdir unit"
+attached_to unit "$UNIT" "$SLICE/$UNIT"
+fetch "$SLICE/$UNIT" "unit started"
+old=$(stat -c %i "$SLICE/$UNIT")
+rmdir "$SLICE/$UNIT" || fail "rmdir unit"
+_gone() { [ "$(optin unit "$UNIT" attached)" = false ]; }
+wait_for 5 _gone || fail "the removed cgroup is still listed"
+assert_eq "$(optin unit "$UNIT" id)" 0 "the removed cgroup's id left status"
+mkdir "$SLICE/$UNIT" || fail "mkdir unit again"
+attached_to unit "$UNIT" "$SLICE/$UNIT"
+[ "$(stat -c %i "$SLICE/$UNIT")" != "$old" ] || fail "the new cgroup has the old id"
+fetch "$SLICE/$UNIT" "unit restarted"
+assert_eq "$(find "$PIN" -name s46_connect4 | wc -l)" 1 "the dead cgroup's pins are gone"
+
+log "a unit in a slice made after the attach is found too"
+NESTED=$SLICE/$T-n.slice
+s46 attach --unit "${T}y" >/dev/null || fail "attach --unit ${T}y"
+assert_eq "$(optin unit "${T}y.service" attached)" false "a bare name means NAME.service"
+mkdir "$NESTED" "$NESTED/${T}y.service" || fail "mkdir nested"
+attached_to unit "${T}y.service" "$NESTED/${T}y.service"
+
+log "a path opted in with attach is followed when it is removed and made again"
+s46 attach "$CGA" >/dev/null || fail "attach $CGA"
+rmdir "$CGA" || fail "rmdir $CGA"
+_gone() { [ "$(optin path "$CGA" attached)" = false ]; }
+wait_for 5 _gone || fail "the removed cgroup is still attached"
+mkdir "$CGA" || fail "mkdir $CGA"
+attached_to path "$CGA" "$CGA"
+fetch "$CGA" "path made again"
+
+log "after an agent restart, run-time opt-ins are attached again to the new programs"
+stop_pid "$AGENT_PID"
+assert_contains "$(cat "$OPTINS")" "cgroup $CGA" "the opt-in file lists the path"
+assert_contains "$(cat "$OPTINS")" "unit $UNIT" "the opt-in file lists the unit"
+agent_start
+assert_eq "$(optin path "$CGA" origin)" runtime "the path is back, as a run-time opt-in"
+attached_to path "$CGA" "$CGA"
+attached_to unit "$UNIT" "$SLICE/$UNIT"
+fetch "$CGA" "after the restart"
+fetch "$SLICE/$UNIT" "unit after the restart"
+assert_eq "$(find "$PIN" -name s46_connect4 | wc -l)" 3 "the old agent's pins were replaced"
+out=$(s46 status)
+assert_contains "$out" "$SLICE/$UNIT (id $(stat -c %i "$SLICE/$UNIT"), attach, unit $UNIT, pinned)" \
+	"status shows the unit's current cgroup"
+s46 detach --unit "${T}y" >/dev/null || fail "detach --unit ${T}y"
+assert_eq "$(optin unit "${T}y.service" attached)" - "detach --unit forgets the unit"
+
+log "the agent killed: DNS reaches the real resolver, fake addresses fail at once"
+F4=$(IN_CG=$CGA nsx "$NS_C4" getent ahostsv4 web6.test | awk '{ print $1; exit }')
+case $F4 in 198.1[89].*) pass "web6.test -> $F4 (fake) while the agent runs" ;; *) fail "no fake address: $F4" ;; esac
+stop_pid "$AGENT_PID" KILL
+out=$(IN_CG=$CGA nsx "$NS_C4" getent ahostsv6 web6.test | awk '{ print $1; exit }')
+assert_eq "$out" "$S6_ADDR" "getent in the cgroup gets the real address from the real resolver"
+IN_CG=$CGA nsx "$NS_C4" curl -sS --max-time 5 "http://$F4/" >/dev/null 2>&1
+assert_eq "$?" 7 "curl to the fake address fails at once (connection refused)"
+
+log "detach with no agent running removes the pins and the opt-in"
+out=$(s46 detach --pin-dir "$PIN" --optin-state "$OPTINS" "$CGA") || fail "detach: $out"
+assert_eq "$out" "$CGA: detached (no agent running)" "detach without an agent"
+assert_not_contains "$(cat "$OPTINS")" "cgroup $CGA" "the opt-in file no longer lists it"
+out=$(s46 detach --pin-dir "$PIN" --optin-state "$OPTINS" "$CGA") || fail "detach again: $out"
+assert_eq "$out" "$CGA: not attached (no agent running)" "detaching again without an agent succeeds"
+out=$(s46 detach --unit --pin-dir "$PIN" --optin-state "$OPTINS" "$UNIT") || fail "detach --unit: $out"
+assert_eq "$(find "$PIN" -name s46_connect4 | wc -l)" 0 "no pins left"
+exit 0
