@@ -207,21 +207,17 @@ static void test_live_dump(void **state)
 {
 	int err = 0;
 	struct netmon *nm = netmon_start(&err);
-	struct sockaddr_storage lo = sa("127.0.0.1"), other = sa("127.0.0.2"), out[64];
+	struct sockaddr_storage lo = sa("127.0.0.1"), other = sa("127.0.0.2");
 
 	assert_non_null(nm);
 	assert_int_equal(err, 0);
 	assert_true(netmon_has_route(nm, (struct sockaddr *)&lo));
-	assert_true(netmon_is_local(nm, (struct sockaddr *)&lo));
-	assert_false(netmon_is_local(nm, (struct sockaddr *)&other));
-	/* Loopback's address is host scope: never offered as a usable address. */
-	for (size_t i = 0, n = netmon_addrs(nm, AF_INET, out, 64); i < n; i++)
-		assert_false(addr_equal((struct sockaddr *)&out[i], (struct sockaddr *)&lo));
+	/* 127.0.0.0/8 is one local route: any address in it has a route. */
+	assert_true(netmon_has_route(nm, (struct sockaddr *)&other));
 	netmon_stop(nm);
 	/* Without a monitor every question is answered permissively. */
 	assert_true(netmon_has_route(NULL, (struct sockaddr *)&other));
 	assert_true(netmon_family_usable(NULL, AF_INET6));
-	assert_int_equal(netmon_addrs(NULL, 0, out, 64), 0);
 }
 
 int main(void)

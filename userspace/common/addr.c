@@ -168,21 +168,6 @@ void addr_unmap(struct sockaddr_storage *ss)
 	memcpy(ss, &sin, sizeof(sin));
 }
 
-void addr_map_v4(struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
-
-	if (ss->ss_family != AF_INET)
-		return;
-	sin6.sin6_port = sin->sin_port;
-	sin6.sin6_addr.s6_addr[10] = 0xff;
-	sin6.sin6_addr.s6_addr[11] = 0xff;
-	memcpy(&sin6.sin6_addr.s6_addr[12], &sin->sin_addr, 4);
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, &sin6, sizeof(sin6));
-}
-
 bool addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 {
 	if (a->sa_family != b->sa_family || addr_port(a) != addr_port(b))

@@ -42,8 +42,6 @@ void addr_set_port(struct sockaddr *sa, uint16_t port);
 bool addr_is_v4mapped(const struct sockaddr *sa);
 /* An AF_INET6 v4-mapped address becomes AF_INET in place; anything else is left alone. */
 void addr_unmap(struct sockaddr_storage *ss);
-/* An AF_INET address becomes ::ffff:a.b.c.d in place; anything else is left alone. */
-void addr_map_v4(struct sockaddr_storage *ss);
 
 /* Same family, address and port. */
 bool addr_equal(const struct sockaddr *a, const struct sockaddr *b);

@@ -10,7 +10,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,6 @@
 struct netmon {
 	pthread_rwlock_t lock; /* guards t */
 	struct netmon_table t;
-	atomic_uint_fast64_t gen;
 	struct mnl_socket *sub; /* subscribed to the address and route groups */
 	int stop_fd;		/* eventfd: netmon_stop's wakeup */
 	pthread_t tid;
@@ -375,7 +373,6 @@ static void netmon_resync(struct netmon *nm)
 	nm->t = fresh;
 	pthread_rwlock_unlock(&nm->lock);
 	netmon_table_clear(&old);
-	atomic_fetch_add(&nm->gen, 1);
 	log_info("netmon: events were lost; tables dumped again");
 }
 
@@ -387,10 +384,8 @@ static int netmon_event_cb(const struct nlmsghdr *nlh, void *data)
 	pthread_rwlock_wrlock(&nm->lock);
 	ret = netmon_table_apply(&nm->t, nlh);
 	pthread_rwlock_unlock(&nm->lock);
-	if (ret > 0) {
-		atomic_fetch_add(&nm->gen, 1);
+	if (ret > 0)
 		netmon_log_change(nlh);
-	}
 	return MNL_CB_OK;
 }
 
@@ -506,75 +501,4 @@ bool netmon_family_usable(struct netmon *nm, int family)
 		route = nm->t.routes[i].family == family && netmon_route_leaves(&nm->t.routes[i]);
 	pthread_rwlock_unlock(&nm->lock);
 	return addr && route;
-}
-
-bool netmon_is_local(struct netmon *nm, const struct sockaddr *sa)
-{
-	uint8_t b[16];
-	int fam = prefix_sa_bytes(sa, b);
-	bool found = false;
-
-	if (!nm)
-		return true;
-	pthread_rwlock_rdlock(&nm->lock);
-	for (size_t i = 0; i < nm->t.naddrs && !found; i++) {
-		const struct netmon_addr *a = &nm->t.addrs[i];
-
-		found = a->family == fam && !memcmp(a->addr, b, fam == AF_INET ? 4 : 16) &&
-			!(a->flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED));
-	}
-	pthread_rwlock_unlock(&nm->lock);
-	return found;
-}
-
-size_t netmon_addrs(struct netmon *nm, int family, struct sockaddr_storage *out, size_t n)
-{
-	size_t k = 0;
-
-	if (!nm)
-		return 0;
-	pthread_rwlock_rdlock(&nm->lock);
-	for (size_t i = 0; i < nm->t.naddrs && k < n; i++) {
-		const struct netmon_addr *a = &nm->t.addrs[i];
-
-		if ((family && a->family != family) || !netmon_addr_usable(a))
-			continue;
-		memset(&out[k], 0, sizeof(out[k]));
-		out[k].ss_family = (sa_family_t)a->family;
-		if (a->family == AF_INET) {
-			memcpy(&((struct sockaddr_in *)&out[k])->sin_addr, a->addr, 4);
-		} else {
-			memcpy(&((struct sockaddr_in6 *)&out[k])->sin6_addr, a->addr, 16);
-			((struct sockaddr_in6 *)&out[k])->sin6_scope_id = 0;
-		}
-		k++;
-	}
-	pthread_rwlock_unlock(&nm->lock);
-	return k;
-}
-
-uint64_t netmon_generation(struct netmon *nm)
-{
-	return nm ? atomic_load(&nm->gen) : 0;
-}
-
-/* One per process: addresses and routes are the host's, shared by every worker thread. */
-static pthread_once_t netmon_once = PTHREAD_ONCE_INIT;
-static struct netmon *netmon_the;
-
-static void netmon_global_init(void)
-{
-	int err = 0;
-
-	netmon_the = netmon_start(&err);
-	if (!netmon_the)
-		log_warnx("netmon: cannot follow addresses and routes: %s; assuming every route "
-			  "exists",
-			  strerror(-err));
-}
-
-struct netmon *netmon_global(void)
-{
-	pthread_once(&netmon_once, netmon_global_init);
-	return netmon_the;
 }

@@ -57,32 +57,20 @@ struct netmon;
 /*
  * Dumps the current addresses and routes (so the answers are right from the
  * first call), then follows changes on a thread of its own. Each change is
- * logged at info level. Returns NULL with *err = -errno.
+ * logged at info level. One per process is enough: the gateway starts one and
+ * its workers share it. Returns NULL with *err = -errno.
  */
 struct netmon *netmon_start(int *err);
 void netmon_stop(struct netmon *nm);
 
 /*
- * Queries, safe from any thread; a NULL monitor answers "yes" / nothing, so
- * callers work without one. netmon_has_route: a connect to dst can leave the
- * host (fail fast instead when not). netmon_family_usable: the family has a
- * usable address and a route beyond the host's own links or loopback
- * (Happy Eyeballs does not wait for a family without one).
- * netmon_is_local: sa is a usable address of this host now (for BIND and UDP
- * replies). netmon_addrs: up to n usable addresses of family (0: both).
+ * Queries, safe from any thread; a NULL monitor answers "yes", so callers work
+ * without one. netmon_has_route: a connect to dst can leave the host (fail
+ * fast instead when not). netmon_family_usable: the family has a usable
+ * address and a route beyond the host's own links or loopback (Happy Eyeballs
+ * does not wait for a family without one).
  */
 bool netmon_has_route(struct netmon *nm, const struct sockaddr *dst);
 bool netmon_family_usable(struct netmon *nm, int family);
-bool netmon_is_local(struct netmon *nm, const struct sockaddr *sa);
-size_t netmon_addrs(struct netmon *nm, int family, struct sockaddr_storage *out, size_t n);
-/* Bumped on every change, so callers can cache derived answers. */
-uint64_t netmon_generation(struct netmon *nm);
-
-/*
- * The process's one monitor, started on the first call (call it once before
- * starting threads that need it, and after any fork). NULL, with one warning
- * logged, if rtnetlink is unavailable: the queries above then allow everything.
- */
-struct netmon *netmon_global(void);
 
 #endif

@@ -29,13 +29,12 @@ static void connectcmd_connected(void *arg, int fd, int err, const struct sockad
 }
 
 /* The family to prefer: the configured one, unless only the other is usable right now. */
-static int connectcmd_prefer(int prefer)
+static int connectcmd_prefer(struct netmon *nm, int prefer)
 {
 	int other = prefer == AF_INET6 ? AF_INET : AF_INET6;
 
 	/* No resolution delay for a preferred family the host cannot use right now. */
-	if (!netmon_family_usable(netmon_global(), prefer) &&
-	    netmon_family_usable(netmon_global(), other))
+	if (!netmon_family_usable(nm, prefer) && netmon_family_usable(nm, other))
 		return other;
 	return prefer;
 }
@@ -54,7 +53,7 @@ void connectcmd_start(struct session *s, struct socks5_addr *dst)
 	}
 	o.filter = request_filter;
 	o.filter_arg = s;
-	o.prefer = connectcmd_prefer(o.prefer);
+	o.prefer = connectcmd_prefer(s->w->nm, o.prefer);
 	if (dst->atyp == SOCKS5_ATYP_DOMAINNAME) {
 		name = dst->name;
 	} else {

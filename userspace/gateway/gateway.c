@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "gateway.h"
 #include "log.h"
+#include "netmon.h"
 #include "netutil.h"
 
 static void gateway_usage(FILE *f)
@@ -210,6 +211,19 @@ static void gateway_signals(struct gateway *gw, const struct conf_cmdline *a, in
 		worker_post(&gw->workers[i], WORKER_CMD_DRAIN);
 }
 
+/* One monitor per process, shared by the workers; started after the fork, before any client. */
+static struct netmon *gateway_netmon(void)
+{
+	int err = 0;
+	struct netmon *nm = netmon_start(&err);
+
+	if (!nm)
+		log_warnx("netmon: cannot follow addresses and routes: %s; assuming every route "
+			  "exists",
+			  strerror(-err));
+	return nm;
+}
+
 static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd)
 {
 	unsigned n = gw->snap->conf.threads;
@@ -224,6 +238,7 @@ static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd
 	gw->workers = calloc(n, sizeof(*gw->workers));
 	if (!gw->workers)
 		return -ENOMEM;
+	gw->netmon = gateway_netmon();
 	for (; gw->nworkers < n; gw->nworkers++) {
 		err = worker_init(&gw->workers[gw->nworkers], gw, gw->nworkers, gw->snap);
 		if (err < 0) {
@@ -252,6 +267,7 @@ out:
 	for (unsigned i = 0; i < gw->nworkers; i++)
 		worker_fini(&gw->workers[i]);
 	free(gw->workers);
+	netmon_stop(gw->netmon);
 	return err;
 }
 

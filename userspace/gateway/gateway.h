@@ -34,6 +34,7 @@ void gw_snap_put(struct gw_snap *s);
 
 struct session;
 struct gateway;
+struct netmon;
 
 struct worker {
 	struct gateway *gw;
@@ -48,6 +49,7 @@ struct worker {
 	struct gw_snap *snap; /* this thread's current reference */
 	struct happy_opts happy;
 	struct resolv *res;
+	struct netmon *nm; /* the gateway's, shared by its workers; NULL: not followed */
 	struct relay_pool *pool;
 	struct session *sessions; /* every live session, for drain and shutdown */
 	unsigned nsessions;
@@ -62,6 +64,7 @@ struct gateway {
 	struct worker *workers;
 	unsigned nworkers;
 	struct authpool *authpool;
+	struct netmon *netmon; /* the host's addresses and routes; NULL: every route assumed */
 	pid_t *kids; /* --processes: the other gateway processes (only in the first one) */
 	unsigned nkids;
 };

@@ -14,21 +14,16 @@
 int request_filter(void *arg, const struct sockaddr *sa)
 {
 	struct session *s = arg;
-	char name[300], *colon;
+	/* Each address a name resolved to is judged together with the name. */
+	const char *name = s->dst && s->dst->atyp == SOCKS5_ATYP_DOMAINNAME && s->dst->name[0]
+			       ? s->dst->name
+			       : NULL;
 
-	/* s->dest is "name:port" as the request gave it; the port is after the last colon. */
-	snprintf(name, sizeof(name), "%s", s->dest ? s->dest : "");
-	colon = strrchr(name, ':');
-	if (colon)
-		*colon = '\0';
-	/* An address request (or a literal sent as a name) has no name for the name rules. */
-	if (name[0] == '[' || rules_is_ip(name))
-		colon = NULL;
 	if (rules_check_addr(s->w->snap->conf.rules, &s->client.sa, s->user, rules_cmd_bit(s->cmd),
-			     colon && *name ? name : NULL, sa) < 0)
+			     name, sa) < 0)
 		return EACCES;
 	/* Fail fast, without an attempt or a Happy Eyeballs delay, where no route leads. */
-	return netmon_has_route(netmon_global(), sa) ? 0 : ENETUNREACH;
+	return netmon_has_route(s->w->nm, sa) ? 0 : ENETUNREACH;
 }
 
 /* Replies from an upstream are passed on as they are: REP, BND.ADDR and BND.PORT. */
@@ -113,11 +108,14 @@ static void request_dispatch(struct session *s, struct socks5_request *req)
 /* A complete request: the handshake is over, start what it asks for. */
 static void request_start(struct session *s, struct socks5_request *req)
 {
-	char dest[300];
-
 	s->cmd = req->cmd;
-	s->dest = strdup(socks5_addr_format(&req->dst, dest, sizeof(dest)));
 	socks5_addr_unliteral(&req->dst);
+	s->dst = malloc(sizeof(*s->dst));
+	if (!s->dst) {
+		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "out of memory", ENOMEM);
+		return;
+	}
+	*s->dst = req->dst;
 	s->state = SESSION_CONNECTING;
 	/* Until the reply is out, the client is not read: early bytes wait in the socket. */
 	session_watch(s, 0);

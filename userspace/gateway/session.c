@@ -54,7 +54,8 @@ static void session_format_via(const struct session *s, char *buf, size_t len)
 
 static void session_log(struct session *s)
 {
-	char client[ADDR_STRLEN], via[ADDR_STRLEN + 80], user[1100], dest[1100], result[160];
+	char client[ADDR_STRLEN], via[ADDR_STRLEN + 80], user[1100], dst[300], dest[1100],
+	    result[160];
 	uint64_t up = 0, down = 0;
 	int n;
 
@@ -67,15 +68,17 @@ static void session_log(struct session *s)
 	}
 	session_format_via(s, via, sizeof(via));
 	addr_format(&s->client.sa, client, sizeof(client));
+	if (s->dst)
+		socks5_addr_format(s->dst, dst, sizeof(dst));
 	n = snprintf(result, sizeof(result), "%s%s%s", s->why ? s->why : "closed",
 		     s->err ? ": " : "", s->err ? strerror(s->err) : "");
 	if (s->rep > 0 && n >= 0 && (size_t)n < sizeof(result))
 		snprintf(result + n, sizeof(result) - (size_t)n, " (rep 0x%02x)", s->rep);
 	log_info("conn client=%s user=%s dest=%s via=%s up=%llu down=%llu ms=%llu result=\"%s\"",
 		 client, session_clean(s->user, user, sizeof(user)),
-		 session_clean(s->dest, dest, sizeof(dest)), via, (unsigned long long)up,
-		 (unsigned long long)down, (unsigned long long)(ev_now(s->w->loop) - s->start_ms),
-		 result);
+		 session_clean(s->dst ? dst : NULL, dest, sizeof(dest)), via,
+		 (unsigned long long)up, (unsigned long long)down,
+		 (unsigned long long)(ev_now(s->w->loop) - s->start_ms), result);
 }
 
 static void session_free(struct session *s)
@@ -105,7 +108,7 @@ static void session_free(struct session *s)
 		s->next->prev = s->prev;
 	free(s->hs);
 	free(s->user);
-	free(s->dest);
+	free(s->dst);
 	free(s->upname);
 	free(s);
 	atomic_fetch_sub(&w->gw->nconns, 1);

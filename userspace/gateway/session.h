@@ -46,7 +46,8 @@ struct session {
 	const char *why; /* result for the log line */
 	uint64_t start_ms;
 	union happy_sa client, via;
-	char *user, *dest;
+	char *user;
+	struct socks5_addr *dst; /* the request's destination (literals unwrapped); NULL before */
 	struct session_hs *hs;
 	struct happy *happy;
 	struct resolv_query *query;

@@ -133,7 +133,7 @@ static int udp_allowed(struct udp_assoc *a, const char *name, const struct socka
 	if (rules_check_addr(a->w->snap->conf.rules, &a->ctl.sa, a->user, RULES_CMD_UDP, name,
 			     dst) < 0)
 		return -EACCES;
-	return netmon_has_route(netmon_global(), dst) ? 0 : -ENETUNREACH;
+	return netmon_has_route(a->w->nm, dst) ? 0 : -ENETUNREACH;
 }
 
 static void udp_pending_unlink(struct udp_pending *p)

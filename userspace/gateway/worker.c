@@ -9,7 +9,6 @@
 #include "addr.h"
 #include "gateway.h"
 #include "log.h"
-#include "netmon.h"
 #include "netutil.h"
 
 #define WORKER_PIPE_POOL 32
@@ -175,10 +174,9 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 	int err;
 
 	memset(w, 0, sizeof(*w));
-	/* Addresses and routes are followed from before the first client. */
-	netmon_global();
 	pthread_mutex_init(&w->auth_lock, NULL);
 	w->gw = gw;
+	w->nm = gw->netmon;
 	w->id = id;
 	w->efd = -1;
 	w->snap = gw_snap_ref(snap);
