@@ -365,6 +365,8 @@ int dnsd_start(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config
 		d->cfg.timeout_ms = DNSD_TIMEOUT_MS;
 	d->table = table;
 	d->udp4 = d->udp6 = d->tcp4 = d->tcp6 = -1;
+	list_init(&d->pending);
+	list_init(&d->conns);
 	listener_init(&d->tcp, loop, "dns", dnsd_tcp_accepted, d);
 	ev_timer_init(&d->save_timer, dnsd_save_cb);
 	err = dnsd_listen(d);
@@ -381,12 +383,14 @@ void dnsd_stop(struct dnsd *d)
 {
 	if (!d)
 		return;
-	while (d->conns)
-		dnsd_tcp_abort(d->conns);
-	while (d->pending) {
-		if (d->pending->kind == DNSD_EXISTS && d->cfg.exists_cancel)
-			d->cfg.exists_cancel(d->cfg.exists_arg, d->pending);
-		dnsd_pending_free(d->pending);
+	while (!list_empty(&d->conns))
+		dnsd_tcp_abort(list_first_entry(&d->conns, struct dnsd_tcp, link));
+	while (!list_empty(&d->pending)) {
+		struct dnsd_pending *p = list_first_entry(&d->pending, struct dnsd_pending, link);
+
+		if (p->kind == DNSD_EXISTS && d->cfg.exists_cancel)
+			d->cfg.exists_cancel(d->cfg.exists_arg, p);
+		dnsd_pending_free(p);
 	}
 	ev_timer_stop(d->loop, &d->save_timer);
 	if (d->table)

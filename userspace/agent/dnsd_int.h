@@ -10,6 +10,7 @@
 #include "dns.h"
 #include "dnsd.h"
 #include "ev.h"
+#include "list.h"
 #include "listener.h"
 
 struct dnsd_tcp;
@@ -27,7 +28,7 @@ enum dnsd_pending_kind { DNSD_UP_UDP, DNSD_UP_TCP, DNSD_EXISTS };
 /* A query waiting for the upstream resolver or the existence check. */
 struct dnsd_pending {
 	struct dnsd *d;
-	struct dnsd_pending *prev, *next;
+	struct list_head link; /* in the responder's pending */
 	struct ev_timer timer;
 	enum dnsd_pending_kind kind;
 	struct dnsd_client client;
@@ -42,7 +43,7 @@ struct dnsd_pending {
 
 struct dnsd_tcp {
 	struct dnsd *d;
-	struct dnsd_tcp *prev, *next;
+	struct list_head link; /* in the responder's conns */
 	int fd;
 	bool registered, eof;
 	unsigned npending;
@@ -61,9 +62,9 @@ struct dnsd {
 	struct listener tcp;
 	unsigned short port;
 	struct dnsd_stats stats;
-	struct dnsd_pending *pending;
+	struct list_head pending;
 	unsigned npending;
-	struct dnsd_tcp *conns;
+	struct list_head conns;
 	unsigned nconns;
 	struct ev_timer save_timer;
 	bool mark_warned;

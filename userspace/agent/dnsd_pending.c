@@ -45,10 +45,7 @@ struct dnsd_pending *dnsd_pending_new(struct dnsd *d, enum dnsd_pending_kind kin
 		free(p);
 		return NULL;
 	}
-	p->next = d->pending;
-	if (d->pending)
-		d->pending->prev = p;
-	d->pending = p;
+	list_add(&p->link, &d->pending);
 	d->npending++;
 	if (c->conn)
 		c->conn->npending++;
@@ -65,12 +62,7 @@ void dnsd_pending_free(struct dnsd_pending *p)
 		ev_io_del(d->loop, p->fd);
 		close(p->fd);
 	}
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		d->pending = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	list_del(&p->link);
 	d->npending--;
 	free(p->msg);
 	free(p->rbuf);

@@ -21,12 +21,7 @@ static void dnsd_tcp_close(struct dnsd_tcp *c)
 	if (c->registered)
 		ev_io_del(d->loop, c->fd);
 	close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		d->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_del(&c->link);
 	d->nconns--;
 	free(c->out);
 	free(c);
@@ -35,9 +30,10 @@ static void dnsd_tcp_close(struct dnsd_tcp *c)
 /* Drops a connection now; queries still pending forget it and answer nobody. */
 void dnsd_tcp_abort(struct dnsd_tcp *c)
 {
-	for (struct dnsd_pending *p = c->d->pending; p; p = p->next)
-		if (p->client.conn == c)
-			p->client.conn = NULL, p->client.ufd = -1;
+	struct dnsd_pending *p;
+
+	list_for_each_entry(p, &c->d->pending, link) if (p->client.conn == c) p->client.conn = NULL,
+									      p->client.ufd = -1;
 	c->npending = 0;
 	dnsd_tcp_close(c);
 }
@@ -179,10 +175,7 @@ void dnsd_tcp_accepted(void *arg, int cfd, const struct sockaddr *peer)
 	c->d = d;
 	c->fd = cfd;
 	ev_timer_init(&c->idle, dnsd_tcp_idle);
-	c->next = d->conns;
-	if (d->conns)
-		d->conns->prev = c;
-	d->conns = c;
+	list_add(&c->link, &d->conns);
 	d->nconns++;
 	ev_timer_start(d->loop, &c->idle, DNSD_TCP_IDLE_MS);
 	dnsd_tcp_update(c);

@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "ev.h"
 #include "gwresolve.h"
+#include "list.h"
 #include "listener.h"
 #include "log.h"
 #include "s5client.h"
@@ -27,13 +28,13 @@ struct gwresolve_req {
 	dnsd_exists_done_fn *done;
 	void *ctx;
 	struct ev_timer timer;
-	struct gwresolve_req *prev, *next;
+	struct list_head link; /* in the gwresolve's reqs */
 };
 
 struct gwresolve {
 	struct ev_loop *loop;
 	struct redirect_config cfg;
-	struct gwresolve_req *reqs;
+	struct list_head reqs;
 };
 
 int gwresolve_new(struct gwresolve **out, struct ev_loop *loop, const struct redirect_config *cfg)
@@ -44,6 +45,7 @@ int gwresolve_new(struct gwresolve **out, struct ev_loop *loop, const struct red
 		return -ENOMEM;
 	g->loop = loop;
 	g->cfg = *cfg;
+	list_init(&g->reqs);
 	*out = g;
 	return 0;
 }
@@ -57,12 +59,7 @@ static void gwresolve_req_free(struct gwresolve_req *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	srvlist_iter_end(&r->via);
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		g->reqs = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+	list_del(&r->link);
 	free(r);
 }
 
@@ -70,8 +67,8 @@ void gwresolve_free(struct gwresolve *g)
 {
 	if (!g)
 		return;
-	while (g->reqs)
-		gwresolve_req_free(g->reqs);
+	while (!list_empty(&g->reqs))
+		gwresolve_req_free(list_first_entry(&g->reqs, struct gwresolve_req, link));
 	free(g);
 }
 
@@ -183,10 +180,7 @@ int gwresolve_exists(void *arg, const char *name, dnsd_exists_done_fn *done, voi
 		return err;
 	}
 	srvlist_iter_start(&r->via, g->cfg.servers);
-	r->next = g->reqs;
-	if (g->reqs)
-		g->reqs->prev = r;
-	g->reqs = r;
+	list_add(&r->link, &g->reqs);
 	err = gwresolve_ask(r);
 	if (err)
 		gwresolve_req_free(r);
@@ -197,7 +191,10 @@ void gwresolve_cancel(void *arg, void *ctx)
 {
 	struct gwresolve *g = arg;
 
-	for (struct gwresolve_req *r = g->reqs; r; r = r->next) {
+	struct gwresolve_req *r;
+
+	list_for_each_entry(r, &g->reqs, link)
+	{
 		if (r->ctx == ctx) {
 			gwresolve_req_free(r);
 			return;

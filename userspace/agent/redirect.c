@@ -13,6 +13,7 @@
 #include "bpfload.h"
 #include "ev.h"
 #include "fakeip.h"
+#include "list.h"
 #include "listener.h"
 #include "log.h"
 #include "netutil.h"
@@ -47,8 +48,8 @@ struct redirect_conn {
 	uint64_t start_ms;
 	struct ev_timer timer;
 	struct relay relay;
-	bool relay_done; /* the relay finished and unregistered its fds itself */
-	struct redirect_conn *prev, *next;
+	bool relay_done;       /* the relay finished and unregistered its fds itself */
+	struct list_head link; /* in the redirect's conns */
 };
 
 struct redirect {
@@ -62,7 +63,7 @@ struct redirect {
 	struct listener listener; /* 127.0.0.1 and ::1 */
 	uint16_t port;
 	struct redirect_stats stats;
-	struct redirect_conn *conns;
+	struct list_head conns;
 };
 
 static void redirect_next_gateway(struct redirect_conn *c);
@@ -99,12 +100,7 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 	if (c->fake_af)
 		fakeip_release(r->table, c->fake_af, c->fake_addr, redirect_now_s());
 	srvlist_iter_end(&c->via);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		r->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	list_del(&c->link);
 	free(c);
 }
 
@@ -284,10 +280,7 @@ static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 	srvlist_iter_start(&c->via, r->cfg.servers);
 	c->start_ms = ev_now(r->loop);
 	ev_timer_init(&c->timer, redirect_timeout);
-	c->next = r->conns;
-	if (r->conns)
-		r->conns->prev = c;
-	r->conns = c;
+	list_add(&c->link, &r->conns);
 	err = r->bpf ? origdst_lookup(r->bpf, r->netns_cookie, fd, &c->orig, &c->client) : -ENOENT;
 	if (err) {
 		log_warnx("connection from %s: no original destination (%s)",
@@ -347,6 +340,7 @@ int redirect_start(struct redirect **out, struct ev_loop *loop, const struct red
 	r->table = table;
 	r->fcfg = fcfg;
 	listener_init(&r->listener, loop, "proxy", redirect_accepted, r);
+	list_init(&r->conns);
 	r->pool = relay_pool_new(64);
 	if (!r->pool) {
 		err = -ENOMEM;
@@ -374,8 +368,8 @@ void redirect_stop(struct redirect *r)
 	if (!r)
 		return;
 	listener_close(&r->listener);
-	while (r->conns)
-		redirect_conn_free(r->conns, false);
+	while (!list_empty(&r->conns))
+		redirect_conn_free(list_first_entry(&r->conns, struct redirect_conn, link), false);
 	relay_pool_free(r->pool);
 	free(r);
 }
@@ -400,7 +394,10 @@ void redirect_walk(struct redirect *r, redirect_conn_cb *fn, void *arg)
 	static const char *const states[] = {"connecting", "handshake", "relay"};
 	uint64_t now = ev_clock_ms();
 
-	for (struct redirect_conn *c = r->conns; c; c = c->next) {
+	struct redirect_conn *c;
+
+	list_for_each_entry(c, &r->conns, link)
+	{
 		struct redirect_info ci = {
 		    .client = (struct sockaddr *)&c->client,
 		    .orig = (struct sockaddr *)&c->origsa,

@@ -13,6 +13,7 @@
 #include "gwconf.h"
 #include "ev.h"
 #include "happy.h"
+#include "list.h"
 #include "listener.h"
 #include "relay.h"
 #include "resolv.h"
@@ -51,7 +52,7 @@ struct worker {
 	struct resolv *res;
 	struct netmon *nm; /* the gateway's, shared by its workers; NULL: not followed */
 	struct relay_pool *pool;
-	struct session *sessions; /* every live session, for drain and shutdown */
+	struct list_head sessions; /* every live session, for drain and shutdown */
 	unsigned nsessions;
 	pthread_mutex_t auth_lock;  /* guards auth_done */
 	struct auth_job *auth_done; /* checked by the pool, not yet delivered */

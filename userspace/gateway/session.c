@@ -100,12 +100,7 @@ static void session_free(struct session *s)
 	if (s->ofd >= 0)
 		close(s->ofd);
 	close(s->cfd);
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		w->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	list_del(&s->link);
 	free(s->hs);
 	free(s->user);
 	free(s->dst);
@@ -372,10 +367,7 @@ int session_new(struct worker *w, int fd, const struct sockaddr *peer)
 	s->start_ms = ev_now(w->loop);
 	memcpy(&s->client, peer, addr_sa_len(peer));
 	ev_timer_init(&s->timer, session_timer_cb);
-	s->next = w->sessions;
-	if (s->next)
-		s->next->prev = s;
-	w->sessions = s;
+	list_add(&s->link, &w->sessions);
 	w->nsessions++;
 	atomic_fetch_add(&w->gw->nconns, 1);
 	err = session_watch(s, EV_READ);

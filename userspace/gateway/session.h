@@ -8,6 +8,7 @@
 
 #include "gateway.h"
 #include "happy.h"
+#include "list.h"
 #include "relay.h"
 #include "socks5.h"
 
@@ -35,7 +36,7 @@ struct session_hs {
 };
 
 struct session {
-	struct session *prev, *next;
+	struct list_head link; /* in the worker's sessions */
 	struct worker *w;
 	int cfd, ofd;
 	uint8_t state;

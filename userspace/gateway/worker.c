@@ -10,6 +10,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "netutil.h"
+#include "session.h"
 
 #define WORKER_PIPE_POOL 32
 #define WORKER_BACKLOG 1024
@@ -52,8 +53,9 @@ static void worker_drain_timer_cb(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct worker *w = container_of(t, struct worker, drain_timer);
 
-	while (w->sessions)
-		session_abort(w->sessions, "drain timeout");
+	while (!list_empty(&w->sessions))
+		session_abort(list_first_entry(&w->sessions, struct session, link),
+			      "drain timeout");
 	ev_stop(loop);
 }
 
@@ -174,6 +176,7 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 	int err;
 
 	memset(w, 0, sizeof(*w));
+	list_init(&w->sessions);
 	pthread_mutex_init(&w->auth_lock, NULL);
 	w->gw = gw;
 	w->nm = gw->netmon;
@@ -214,8 +217,8 @@ static void *worker_thread(void *arg)
 		err = ev_run(w->loop);
 	if (err < 0)
 		log_error("worker %u: event loop: %s", w->id, strerror(-err));
-	while (w->sessions)
-		session_abort(w->sessions, "shutdown");
+	while (!list_empty(&w->sessions))
+		session_abort(list_first_entry(&w->sessions, struct session, link), "shutdown");
 	return NULL;
 }
 
