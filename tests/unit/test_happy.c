@@ -129,7 +129,7 @@ static void connect_to(const char *name, const char *literal, uint16_t port, str
 	o->fd = -1;
 	o->loop = ev_loop_new();
 	assert_non_null(o->loop);
-	res = resolv_new(o->loop, &ro, &err);
+	assert_int_equal(resolv_new(&res, o->loop, &ro), 0);
 	assert_non_null(res);
 	if (literal)
 		assert_int_equal(addr_parse_ip(literal, &ss, NULL), 0);

@@ -137,7 +137,6 @@ static int setup(void **state)
 	socklen_t len = sizeof(ss);
 	struct resolv_opts ro = {
 	    .timeout_ms = 500, .tries = 1, .cache_max = 64, .negative_ttl_s = 1};
-	int err;
 
 	memset(&f, 0, sizeof(f));
 	f.loop = ev_loop_new();
@@ -149,7 +148,7 @@ static int setup(void **state)
 	addr_format((struct sockaddr *)&ss, f.dns.addr, sizeof(f.dns.addr));
 	assert_int_equal(ev_io_add(f.loop, f.dns.fd, EV_READ, fake_dns_cb, &f.dns), 0);
 	ro.dns_server = f.dns.addr;
-	f.res = resolv_new(f.loop, &ro, &err);
+	assert_int_equal(resolv_new(&f.res, f.loop, &ro), 0);
 	assert_non_null(f.res);
 	*state = &f;
 	return 0;
@@ -280,9 +279,8 @@ static void test_server_down(void **state)
 	struct ev_loop *loop = ev_loop_new();
 	struct answers a = {.loop = loop};
 	struct resolv *res;
-	int err;
 
-	res = resolv_new(loop, &ro, &err);
+	assert_int_equal(resolv_new(&res, loop, &ro), 0);
 	assert_non_null(res);
 	assert_non_null(resolv_lookup(res, "web4.test", on_answer, &a));
 	run_for(loop, 3000);
@@ -297,10 +295,10 @@ static void test_bad_server_option(void **state)
 {
 	struct resolv_opts ro = {.dns_server = "not an address"};
 	struct ev_loop *loop = ev_loop_new();
-	int err = 0;
+	struct resolv *res = NULL;
 
-	assert_null(resolv_new(loop, &ro, &err));
-	assert_int_equal(err, -EINVAL);
+	assert_int_equal(resolv_new(&res, loop, &ro), -EINVAL);
+	assert_null(res);
 	ev_loop_free(loop);
 }
 

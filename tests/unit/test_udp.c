@@ -96,14 +96,13 @@ static int setup(void **state)
 	struct fix *f = calloc(1, sizeof(*f));
 	struct resolv_opts ro = {.dns_server = "127.0.0.1:9", .timeout_ms = 200, .tries = 1};
 	struct sockaddr_storage cl;
-	int err;
 
 	assert_non_null(f);
 	f->w.gw = &f->gw;
 	f->w.loop = ev_loop_new();
 	f->w.snap = gw_snap_new();
 	f->w.happy.prefer = AF_INET;
-	f->w.res = resolv_new(f->w.loop, &ro, &err);
+	assert_int_equal(resolv_new(&f->w.res, f->w.loop, &ro), 0);
 	assert_non_null(f->w.res);
 	f->w.snap->conf.rules = rules_new();
 	echo_open(f, &f->e4, "127.0.0.1");

@@ -430,19 +430,18 @@ static int resolv_apply_servers(struct resolv *r)
 	return st == ARES_SUCCESS ? 0 : -EINVAL;
 }
 
-struct resolv *resolv_new(struct ev_loop *loop, const struct resolv_opts *opts, int *err)
+int resolv_new(struct resolv **out, struct ev_loop *loop, const struct resolv_opts *opts)
 {
 	struct ares_options ao = {0};
 	int mask = ARES_OPT_SOCK_STATE_CB;
 	struct resolv *r;
-	int st;
+	int st, err;
 
 	pthread_once(&resolv_once, resolv_library_init);
 	r = calloc(1, sizeof(*r));
 	if (!r || resolv_init_status != ARES_SUCCESS) {
 		free(r);
-		*err = -ENOMEM;
-		return NULL;
+		return -ENOMEM;
 	}
 	r->loop = loop;
 	r->opts = *opts;
@@ -465,16 +464,16 @@ struct resolv *resolv_new(struct ev_loop *loop, const struct resolv_opts *opts, 
 	if (st != ARES_SUCCESS) {
 		log_error("resolv: %s", ares_strerror(st));
 		free(r);
-		*err = st == ARES_ENOMEM ? -ENOMEM : -EINVAL;
-		return NULL;
+		return st == ARES_ENOMEM ? -ENOMEM : -EINVAL;
 	}
 	ares_set_socket_callback(r->channel, resolv_sock_create_cb, r);
-	if ((*err = resolv_apply_servers(r)) < 0) {
+	if ((err = resolv_apply_servers(r)) < 0) {
 		ares_destroy(r->channel);
 		free(r);
-		return NULL;
+		return err;
 	}
-	return r;
+	*out = r;
+	return 0;
 }
 
 void resolv_free(struct resolv *r)

@@ -34,8 +34,8 @@ struct resolv_query;
 typedef void resolv_cb(void *arg, int family, int err, const struct sockaddr_storage *addrs,
 		       size_t n, int remaining);
 
-/* One resolver per event-loop thread. Returns NULL with *err = -errno. */
-struct resolv *resolv_new(struct ev_loop *loop, const struct resolv_opts *opts, int *err);
+/* One resolver per event-loop thread. Returns 0 or -errno. */
+int resolv_new(struct resolv **out, struct ev_loop *loop, const struct resolv_opts *opts);
 void resolv_free(struct resolv *r);
 
 /* Starts resolving name (A and AAAA at once). Returns NULL on -ENOMEM. */

@@ -199,8 +199,7 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 	ro.tries = 2;
 	ro.cache_max = 4096;
 	ro.negative_ttl_s = 5;
-	w->res = resolv_new(w->loop, &ro, &err);
-	if (!w->res)
+	if ((err = resolv_new(&w->res, w->loop, &ro)) < 0)
 		return err;
 	if ((err = ev_io_add(w->loop, w->efd, EV_READ, worker_event_cb, w)) < 0)
 		return err;
