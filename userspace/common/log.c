@@ -117,3 +117,21 @@ noreturn void fatalx(const char *fmt, ...)
 	va_start(ap, fmt);
 	fatal_v(-1, fmt, ap);
 }
+
+const char *log_escape(const char *s, char *buf, size_t len)
+{
+	size_t j = 0;
+
+	if (!s)
+		s = "-";
+	for (; *s && j + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c <= ' ' || c >= 0x7f || c == '\\')
+			j += (size_t)snprintf(buf + j, len - j, "\\x%02x", c);
+		else
+			buf[j++] = (char)c;
+	}
+	buf[j] = '\0';
+	return buf;
+}

@@ -2,6 +2,7 @@
 #ifndef S46_LOG_H
 #define S46_LOG_H
 
+#include <stddef.h>
 #include <stdnoreturn.h>
 
 enum log_level {
@@ -26,5 +27,9 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only during start-up: print one line and exit(1). */
 noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Text a client chose (names, user names), made safe for a log line: spaces, control bytes,
+ * bytes above 0x7e and '\\' become \xHH; NULL is "-". Truncated to fit len; returns buf. */
+const char *log_escape(const char *s, char *buf, size_t len);
 
 #endif

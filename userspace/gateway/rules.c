@@ -288,32 +288,18 @@ static void rules_log_deny(const struct rule *hit, const struct rules_req *q)
 	unsigned missed;
 	char where[300], client[ADDR_STRLEN], dest[ADDR_STRLEN], name[4 * 256 + 1],
 	    user[4 * 256 + 1];
-	const char *src[2] = {q->name, q->user};
-	char *dst[2] = {name, user};
 
 	if (!rules_log_budget(&missed))
 		return;
-	for (int k = 0; k < 2; k++) {
-		size_t j = 0;
-
-		for (const char *p = src[k] ? src[k] : "-"; *p && j + 5 < sizeof(name); p++) {
-			unsigned char c = (unsigned char)*p;
-
-			if (c <= ' ' || c >= 0x7f || c == '\\')
-				j += (size_t)snprintf(dst[k] + j, sizeof(name) - j, "\\x%02x", c);
-			else
-				dst[k][j++] = (char)c;
-		}
-		dst[k][j] = '\0';
-	}
 	if (q->addr)
 		addr_format_ip(q->addr, dest, sizeof(dest));
 	else
 		snprintf(dest, sizeof(dest), "-");
 	log_info("rule %s denies client=%s user=%s cmd=%s name=%s addr=%s port=%u%s%.0u%s",
 		 rules_where(hit, where, sizeof(where)),
-		 q->client ? addr_format_ip(q->client, client, sizeof(client)) : "-", user,
-		 rules_cmd_name(q->cmd), name, dest, q->port, missed ? " (" : "", missed,
+		 q->client ? addr_format_ip(q->client, client, sizeof(client)) : "-",
+		 log_escape(q->user, user, sizeof(user)), rules_cmd_name(q->cmd),
+		 log_escape(q->name, name, sizeof(name)), dest, q->port, missed ? " (" : "", missed,
 		 missed ? " more denials not logged)" : "");
 }
 

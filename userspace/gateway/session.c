@@ -20,25 +20,6 @@
 
 static void session_client_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
 
-/* Client-controlled text goes into the log with control characters and spaces escaped. */
-static const char *session_clean(const char *s, char *buf, size_t len)
-{
-	size_t j = 0;
-
-	if (!s)
-		return "-";
-	for (; *s && j + 5 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c <= ' ' || c >= 0x7f || c == '\\')
-			j += (size_t)snprintf(buf + j, len - j, "\\x%02x", c);
-		else
-			buf[j++] = (char)c;
-	}
-	buf[j] = '\0';
-	return buf;
-}
-
 /* "via" of the log line: the address used, through which upstream if any. */
 static void session_format_via(const struct session *s, char *buf, size_t len)
 {
@@ -75,10 +56,10 @@ static void session_log(struct session *s)
 	if (s->rep > 0 && n >= 0 && (size_t)n < sizeof(result))
 		snprintf(result + n, sizeof(result) - (size_t)n, " (rep 0x%02x)", s->rep);
 	log_info("conn client=%s user=%s dest=%s via=%s up=%llu down=%llu ms=%llu result=\"%s\"",
-		 client, session_clean(s->user, user, sizeof(user)),
-		 session_clean(s->dst ? dst : NULL, dest, sizeof(dest)), via,
-		 (unsigned long long)up, (unsigned long long)down,
-		 (unsigned long long)(ev_now(s->w->loop) - s->start_ms), result);
+		 client, log_escape(s->user, user, sizeof(user)),
+		 log_escape(s->dst ? dst : NULL, dest, sizeof(dest)), via, (unsigned long long)up,
+		 (unsigned long long)down, (unsigned long long)(ev_now(s->w->loop) - s->start_ms),
+		 result);
 }
 
 static void session_free(struct session *s)
