@@ -1,5 +1,5 @@
 /* test_fakeip.c — the fake-IP table: both lookups, families, holds, LRU reuse, exhaustion,
- * persistence. */
+ * persistence, autosave. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -265,6 +265,57 @@ static void test_persistence(void **state)
 	unlink(statef);
 }
 
+struct autosave_wait {
+	struct ev_timer t;
+	const char *path;
+	unsigned rounds;
+};
+
+/* Polls for the state file every 10 ms, for at most 5 s. */
+static void autosave_poll_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct autosave_wait *w = container_of(t, struct autosave_wait, t);
+
+	if (access(w->path, R_OK) == 0 || ++w->rounds == 500)
+		ev_stop(loop);
+	else
+		ev_timer_start(loop, t, 10);
+}
+
+/* With autosave a new mapping reaches the state file from the loop, without a flush. */
+static void test_autosave(void **state)
+{
+	char path[] = "/tmp/test_fakeip.XXXXXX", statef[64];
+	struct ev_loop *loop = ev_loop_new();
+	struct autosave_wait w = {.path = statef};
+	uint8_t a[4];
+	struct fakeip *t;
+	int fd = mkstemp(path);
+
+	assert_non_null(loop);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	snprintf(statef, sizeof(statef), "%s.state", path);
+	t = open_small("198.51.100.0/29", 60, statef);
+	fakeip_autosave(t, loop);
+	assert_int_equal(fakeip_lookup_name(t, "a.test", AF_INET, a, 100), 0);
+	assert_int_equal(access(statef, R_OK), -1);
+	ev_timer_init(&w.t, autosave_poll_cb);
+	ev_timer_start(loop, &w.t, 10);
+	ev_run(loop);
+	assert_int_equal(access(statef, R_OK), 0);
+	/* Saved: nothing left to flush. */
+	unlink(statef);
+	assert_int_equal(fakeip_flush(t), 0);
+	assert_int_equal(access(statef, R_OK), -1);
+	fakeip_close(t);
+	assert_int_equal(access(statef, R_OK), 0);
+	unlink(statef);
+	ev_timer_stop(loop, &w.t);
+	ev_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +327,7 @@ int main(void)
 	    cmocka_unit_test(test_pool_config),
 	    cmocka_unit_test(test_ipv6_pool_and_big_table),
 	    cmocka_unit_test(test_persistence),
+	    cmocka_unit_test(test_autosave),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

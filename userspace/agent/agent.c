@@ -25,8 +25,6 @@
 #include "redirect.h"
 #include "srvlist.h"
 
-#define AGENT_FLUSH_MS 2000
-
 static void agent_usage(FILE *f)
 {
 	fprintf(f, "usage: socks46 agent --gateway HOST:PORT [--cgroup PATH]... [OPTIONS]\n"
@@ -85,22 +83,6 @@ static void agent_signal(struct ev_loop *loop, int fd, unsigned events, void *ar
 		log_info("signal %u: stopping", si.ssi_signo);
 		ev_stop(loop);
 	}
-}
-
-struct agent_flush {
-	struct ev_timer t;
-	struct fakeip *table;
-};
-
-/* Saving often keeps mappings that applications cached across a crash as well. */
-static void agent_flush_cb(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct agent_flush *f = container_of(t, struct agent_flush, t);
-	int err = fakeip_flush(f->table);
-
-	if (err)
-		log_warnx("saving the fake-IP table: %s", strerror(-err));
-	ev_timer_start(loop, t, AGENT_FLUSH_MS);
 }
 
 static int agent_signals(struct ev_loop *loop)
@@ -281,7 +263,6 @@ int agent_main(int argc, char **argv)
 	struct agent a = {0};
 	struct agentconf o;
 	struct conf_cmdline cl;
-	struct agent_flush fl;
 	int rc;
 
 	log_init(LOG_LVL_INFO, "socks46-agent");
@@ -296,13 +277,10 @@ int agent_main(int argc, char **argv)
 	if (!a.loop || agent_signals(a.loop))
 		fatalx("event loop: %s", strerror(errno));
 	agent_setup(&a, &o);
-	fl.table = a.fakeip;
-	ev_timer_init(&fl.t, agent_flush_cb);
-	ev_timer_start(a.loop, &fl.t, AGENT_FLUSH_MS);
+	fakeip_autosave(a.fakeip, a.loop);
 	log_info("agent ready: proxy port %u, DNS port %u, %u gateway(s), %u opt-in(s)",
 		 a.proxy_port, a.dns_port, o.rcfg.ngateways, o.ncgroups + o.nunits);
 	rc = ev_run(a.loop);
-	ev_timer_stop(a.loop, &fl.t);
 	control_stop(a.control);
 	optin_free(a.optin);
 	redirect_stop(a.redirect);

@@ -20,7 +20,6 @@
 #include "netutil.h"
 
 #define DNSD_UDP_BATCH 64
-#define DNSD_SAVE_DELAY_MS 1000
 /* Our own answers hold at most a question and a PTR name: two 255-byte names. */
 #define DNSD_REPLY_MAX 1024
 
@@ -99,21 +98,6 @@ static unsigned dnsd_ttl(const struct dnsd *d)
 	return d->cfg.ttl_s && d->cfg.ttl_s < keep ? d->cfg.ttl_s : keep;
 }
 
-static void dnsd_save_later(struct dnsd *d)
-{
-	if (!ev_timer_armed(&d->save_timer))
-		ev_timer_start(d->loop, &d->save_timer, DNSD_SAVE_DELAY_MS);
-}
-
-static void dnsd_save_cb(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct dnsd *d = container_of(t, struct dnsd, save_timer);
-	int err = fakeip_flush(d->table);
-
-	if (err)
-		log_warnx("dnsd: cannot save the fake-IP table: %s", strerror(-err));
-}
-
 void dnsd_answer_fake(struct dnsd *d, struct dnsd_client *c, const struct dns_query *q)
 {
 	int af = q->qtype == DNS_TYPE_A ? AF_INET : AF_INET6;
@@ -131,7 +115,6 @@ void dnsd_answer_fake(struct dnsd *d, struct dnsd_client *c, const struct dns_qu
 	rr.rdata = addr;
 	rr.rdlen = af == AF_INET ? 4 : 16;
 	d->stats.faked++;
-	dnsd_save_later(d);
 	dnsd_reply(d, c, q, DNS_RCODE_NOERROR, &rr, 1);
 }
 
@@ -368,7 +351,6 @@ int dnsd_start(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config
 	list_init(&d->pending);
 	list_init(&d->conns);
 	listener_init(&d->tcp, loop, "dns", dnsd_tcp_accepted, d);
-	ev_timer_init(&d->save_timer, dnsd_save_cb);
 	err = dnsd_listen(d);
 	if (err) {
 		dnsd_stop(d);
@@ -392,9 +374,6 @@ void dnsd_stop(struct dnsd *d)
 			d->cfg.exists_cancel(d->cfg.exists_arg, p);
 		dnsd_pending_free(p);
 	}
-	ev_timer_stop(d->loop, &d->save_timer);
-	if (d->table)
-		fakeip_flush(d->table);
 	dnsd_close_listeners(d);
 	listener_close(&d->tcp);
 	free(d);

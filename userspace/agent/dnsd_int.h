@@ -66,7 +66,6 @@ struct dnsd {
 	unsigned npending;
 	struct list_head conns;
 	unsigned nconns;
-	struct ev_timer save_timer;
 	bool mark_warned;
 	uint8_t buf[DNS_TCP_MAX];
 };

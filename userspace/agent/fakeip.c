@@ -50,6 +50,8 @@ struct fakeip {
 	size_t nbuckets, count;
 	uint64_t seed;
 	bool dirty;
+	struct ev_loop *loop; /* fakeip_autosave's, NULL: saved by fakeip_flush and close only */
+	struct ev_timer save_timer;
 	unsigned long long allocated, reused, exhausted;
 };
 
@@ -363,6 +365,14 @@ static struct fakeip_entry *fakeip_reuse(struct fakeip *t, struct fakeip_pool *p
 	return e;
 }
 
+/* A mapping was added or replaced: saved soon when autosave is on. */
+static void fakeip_changed(struct fakeip *t)
+{
+	t->dirty = true;
+	if (t->loop && !ev_timer_armed(&t->save_timer))
+		ev_timer_start(t->loop, &t->save_timer, FAKEIP_SAVE_DELAY_MS);
+}
+
 int fakeip_lookup_name(struct fakeip *t, const char *name, int af, void *addr, uint64_t now_s)
 {
 	struct fakeip_pool *p = fakeip_pool_of(t, af);
@@ -393,7 +403,7 @@ int fakeip_lookup_name(struct fakeip *t, const char *name, int af, void *addr, u
 	}
 	fakeip_name_link(t, e);
 	fakeip_lru_append(p, e);
-	t->dirty = true;
+	fakeip_changed(t);
 out:
 	e->last_used = now_s;
 	memcpy(addr, e->addr, p->alen);
@@ -493,7 +503,7 @@ static void fakeip_make_parent(const char *path)
 	mkdir(dirname(dir), 0755);
 }
 
-int fakeip_save(struct fakeip *t)
+static int fakeip_save(struct fakeip *t)
 {
 	char tmp[PATH_MAX];
 	FILE *f = NULL;
@@ -529,6 +539,23 @@ int fakeip_save(struct fakeip *t)
 int fakeip_flush(struct fakeip *t)
 {
 	return t->dirty ? fakeip_save(t) : 0;
+}
+
+static void fakeip_save_cb(struct ev_loop *loop, struct ev_timer *timer)
+{
+	struct fakeip *t = container_of(timer, struct fakeip, save_timer);
+	int err = fakeip_flush(t);
+
+	if (err)
+		log_warnx("fakeip: cannot save %s: %s", t->state_path, strerror(-err));
+}
+
+void fakeip_autosave(struct fakeip *t, struct ev_loop *loop)
+{
+	t->loop = loop;
+	ev_timer_init(&t->save_timer, fakeip_save_cb);
+	if (t->dirty)
+		ev_timer_start(loop, &t->save_timer, FAKEIP_SAVE_DELAY_MS);
 }
 
 /* Adds one loaded entry; lines that no longer fit the configuration are skipped. */
@@ -628,6 +655,8 @@ void fakeip_close(struct fakeip *t)
 
 	if (!t)
 		return;
+	if (t->loop)
+		ev_timer_stop(t->loop, &t->save_timer);
 	err = fakeip_save(t);
 	if (err)
 		log_warnx("fakeip: cannot save %s: %s", t->state_path, strerror(-err));

@@ -1,4 +1,5 @@
-/* fakeip.h — the fake-IP table: names ↔ addresses from the reserved pools, LRU reuse, persistence. */
+/* fakeip.h — the fake-IP table: names ↔ addresses from the reserved pools, LRU reuse, persistence.
+ */
 #ifndef S46_FAKEIP_H
 #define S46_FAKEIP_H
 
@@ -6,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ev.h"
 
 struct fakeip_config {
 	struct in_addr pool4;	/* default 198.18.0.0 */
@@ -20,6 +23,8 @@ struct fakeip_config {
 #define FAKEIP_MAX_ENTRIES (1u << 18)
 #define FAKEIP_DEFAULT_TTL 300
 #define FAKEIP_STATE_PATH "/var/lib/socks46/fakeip.state"
+/* Soon enough that mappings applications cached survive a crash, late enough to batch them. */
+#define FAKEIP_SAVE_DELAY_MS 1000
 
 /* Sets pool4 or pool6 from "198.18.0.0/15" or "2001:2::/48" (host bits must be zero;
  * multicast and prefixes that leave fewer than 2 addresses are refused). 0 or -EINVAL.
@@ -39,8 +44,10 @@ void fakeip_config_default(struct fakeip_config *cfg);
 int fakeip_open(struct fakeip **out, const struct fakeip_config *cfg);
 /* Saves (if persisted) and frees. NULL is fine. */
 void fakeip_close(struct fakeip *t);
-int fakeip_save(struct fakeip *t);
-/* Saves only when a mapping was added or replaced since the last save. */
+/* From now on a new or replaced mapping is saved FAKEIP_SAVE_DELAY_MS later by a timer on
+ * loop, which must outlive the table. This module is the only writer of state_path. */
+void fakeip_autosave(struct fakeip *t, struct ev_loop *loop);
+/* Saves now, if a mapping was added or replaced since the last save. 0 or -errno. */
 int fakeip_flush(struct fakeip *t);
 const struct fakeip_config *fakeip_get_config(const struct fakeip *t);
 
