@@ -52,6 +52,7 @@ static bool cgpath_is_cgroup2(const char *path)
 static int cgpath_join(const char *arg, char *buf, size_t len)
 {
 	char root[PATH_MAX];
+	size_t n;
 	int rc;
 
 	/* "/" names the root cgroup, not the file system root. */
@@ -62,19 +63,23 @@ static int cgpath_join(const char *arg, char *buf, size_t len)
 	rc = cgpath_root(root, sizeof(root));
 	if (rc)
 		return rc;
+	/* Already below the mount (a cgroup that does not exist yet). */
+	n = strlen(root);
+	if (!strncmp(arg, root, n) && (arg[n] == '/' || !arg[n]) && n > 1) {
+		snprintf(buf, len, "%s", arg);
+		return strlen(arg) < len ? 0 : -ENAMETOOLONG;
+	}
 	if (snprintf(buf, len, "%s/%s", root, arg[0] == '/' ? arg + 1 : arg) >= (int)len)
 		return -ENAMETOOLONG;
 	return 0;
 }
 
-int cgpath_resolve(const char *arg, char *out, size_t len)
+/* The absolute path of a cgroup2 directory, symbolic links resolved. */
+static int cgpath_real(const char *path, char *out, size_t len)
 {
-	char buf[PATH_MAX * 2], real[PATH_MAX];
-	int rc = cgpath_join(arg, buf, sizeof(buf));
+	char real[PATH_MAX];
 
-	if (rc)
-		return rc;
-	if (!realpath(buf, real))
+	if (!realpath(path, real))
 		return -errno;
 	if (!cgpath_is_cgroup2(real))
 		return -ENOTDIR;
@@ -82,6 +87,14 @@ int cgpath_resolve(const char *arg, char *out, size_t len)
 		return -ENAMETOOLONG;
 	strcpy(out, real);
 	return 0;
+}
+
+int cgpath_resolve(const char *arg, char *out, size_t len)
+{
+	char buf[PATH_MAX * 2];
+	int rc = cgpath_join(arg, buf, sizeof(buf));
+
+	return rc ? rc : cgpath_real(buf, out, len);
 }
 
 int cgpath_resolve_leaf(const char *arg, char *out, size_t len)
@@ -92,8 +105,9 @@ int cgpath_resolve_leaf(const char *arg, char *out, size_t len)
 
 	if (rc)
 		return rc;
-	if (!cgpath_resolve(buf, out, len))
-		return 0;
+	rc = cgpath_real(buf, out, len);
+	if (rc != -ENOENT)
+		return rc;
 	n = strlen(buf);
 	while (n > 1 && buf[n - 1] == '/')
 		buf[--n] = '\0';
@@ -101,7 +115,7 @@ int cgpath_resolve_leaf(const char *arg, char *out, size_t len)
 	if (!slash || !strcmp(slash, "/.") || !strcmp(slash, "/.."))
 		return -EINVAL;
 	*slash = '\0';
-	rc = cgpath_resolve(*buf ? buf : "/", parent, sizeof(parent));
+	rc = cgpath_real(*buf ? buf : "/", parent, sizeof(parent));
 	if (rc)
 		return rc;
 	if (snprintf(out, len, "%s/%s", parent, slash + 1) >= (int)len)
