@@ -176,29 +176,16 @@ static void agent_setup_bpf(struct agent *a, struct agentconf *o)
 static void agent_setup_optins(struct agent *a, struct agentconf *o)
 {
 	char msg[PATH_MAX + 128];
-	unsigned total = o->ncgroups + o->nunits;
 	int rc;
 
 	rc = optin_new(&a->optin, a->loop, a->bpf, o->optin_state);
 	if (rc)
 		fatalx("watching cgroups (inotify): %s", strerror(-rc));
-	for (unsigned i = 0; i < total; i++) {
-		bool unit = i >= o->ncgroups;
-		const char *name = unit ? o->units[i - o->ncgroups] : o->cgroups[i];
-		char err[PATH_MAX + 128];
-
-		if (!optin_add(a->optin, name, unit, OPTIN_CONFIG, err, sizeof(err))) {
-			log_info("%s", err);
-			continue;
-		}
-		while (i--) {
-			bool u = i >= o->ncgroups;
-
-			optin_remove(a->optin, u ? o->units[i - o->ncgroups] : o->cgroups[i], u,
-				     msg, sizeof(msg));
-		}
+	rc = optin_configure(a->optin, o->cgroups, o->ncgroups, o->units, o->nunits, msg,
+			     sizeof(msg));
+	if (rc) {
 		control_stop(a->control);
-		fatalx("--%s %s", unit ? "unit" : "cgroup", err);
+		fatalx("%s", msg);
 	}
 	rc = optin_restore(a->optin);
 	if (rc < 0)

@@ -17,6 +17,10 @@
 #include "optin.h"
 #include "optinfile.h"
 
+/* Marks of optin_configure. */
+#define OPTIN_KEEP 1
+#define OPTIN_ADDED 2
+
 /* Slices nest a few levels (a.slice/a-b.slice/...); the bound only guards a strange tree. */
 #define OPTIN_SLICE_DEPTH CGPATH_SLICE_DEPTH
 
@@ -26,6 +30,7 @@ struct optin_entry {
 	enum optin_origin origin;
 	char cgroup[PATH_MAX]; /* its cgroup now; "" while there is none */
 	uint64_t id;	       /* that cgroup's id; 0 while there is none */
+	int mark;	       /* optin_configure: OPTIN_KEEP, OPTIN_ADDED or 0 */
 	struct optin_entry *next;
 };
 
@@ -184,9 +189,14 @@ static void optin_save(struct optin *o)
 		return;
 	}
 	n = 0;
-	for (struct optin_entry *e = o->entries; e; e = e->next)
-		if (e->origin == OPTIN_RUNTIME)
-			items[n++] = (struct optinfile_item){e->unit, e->name};
+	for (struct optin_entry *e = o->entries; e; e = e->next) {
+		if (e->origin == OPTIN_CONFIG)
+			continue;
+		items[n].kind = e->origin == OPTIN_TRANSIENT ? OPTINFILE_RUN
+				: e->unit		     ? OPTINFILE_UNIT
+							     : OPTINFILE_CGROUP;
+		items[n++].name = e->name;
+	}
 	err = optinfile_write(o->state, items, n);
 	if (err)
 		log_warnx("saving the opt-ins to %s: %s", o->state, strerror(-err));
@@ -255,6 +265,7 @@ static void optin_deleted(struct optin *o, const char *path)
 		if (e->origin == OPTIN_TRANSIENT) {
 			log_info("%s: cgroup removed", path);
 			optin_entry_drop(o, e);
+			optin_save(o);
 			continue;
 		}
 		log_info("%s: cgroup %s removed; attached again when it is made", e->name, path);
@@ -458,7 +469,7 @@ int optin_add(struct optin *o, const char *name, bool unit, enum optin_origin or
 	for (pp = &o->entries; *pp; pp = &(*pp)->next)
 		;
 	*pp = e;
-	if (origin == OPTIN_RUNTIME)
+	if (origin != OPTIN_CONFIG)
 		optin_save(o);
 	if (e->id && unit)
 		snprintf(msg, len, "%s: attached (cgroup %s)", norm, e->cgroup);
@@ -468,6 +479,9 @@ int optin_add(struct optin *o, const char *name, bool unit, enum optin_origin or
 		snprintf(msg, len, "%s: not running; attached when it starts", norm);
 	else
 		snprintf(msg, len, "%s: does not exist yet; attached when it is made", norm);
+	/* An attach was logged as it happened. */
+	if (!e->id)
+		log_info("%s", msg);
 	return 0;
 }
 
@@ -495,7 +509,7 @@ int optin_remove(struct optin *o, const char *name, bool unit, char *msg, size_t
 			snprintf(msg, len, "%s: not attached", norm);
 		return 0;
 	}
-	recorded = e->origin == OPTIN_RUNTIME;
+	recorded = e->origin != OPTIN_CONFIG;
 	optin_entry_drop(o, e);
 	if (recorded)
 		optin_save(o);
@@ -503,15 +517,72 @@ int optin_remove(struct optin *o, const char *name, bool unit, char *msg, size_t
 	return 0;
 }
 
-static void optin_restore_cb(bool unit, const char *name, void *arg)
+/* Opts in one configured name; an entry already there stays (a run-time one stays the
+ * operator's). Marks what the configuration holds. 0 or -errno with msg set. */
+static int optin_configure_one(struct optin *o, const char *name, bool unit, char *msg, size_t len)
+{
+	char norm[PATH_MAX];
+	struct optin_entry *e;
+	int rc = optin_norm(name, unit, norm, sizeof(norm), msg, len);
+
+	if (rc)
+		return rc;
+	e = optin_find(o, norm, unit);
+	if (e) {
+		if (e->origin == OPTIN_CONFIG)
+			e->mark = OPTIN_KEEP;
+		return 0;
+	}
+	rc = optin_add(o, norm, unit, OPTIN_CONFIG, msg, len);
+	if (rc)
+		return rc;
+	e = optin_find(o, norm, unit);
+	if (e)
+		e->mark = OPTIN_ADDED;
+	return 0;
+}
+
+int optin_configure(struct optin *o, const char *const *cgroups, unsigned ncgroups,
+		    const char *const *units, unsigned nunits, char *msg, size_t len)
+{
+	struct optin_entry *e, *next;
+	int rc = 0;
+
+	for (e = o->entries; e; e = e->next)
+		e->mark = 0;
+	for (unsigned i = 0; !rc && i < ncgroups + nunits; i++) {
+		bool unit = i >= ncgroups;
+
+		char why[PATH_MAX + 128];
+
+		rc = optin_configure_one(o, unit ? units[i - ncgroups] : cgroups[i], unit, why,
+					 sizeof(why));
+		if (rc)
+			snprintf(msg, len, "%s %s", unit ? "unit" : "cgroup", why);
+	}
+	for (e = o->entries; e; e = next) {
+		next = e->next;
+		/* On failure nothing changes: what was added here goes again. */
+		if (rc ? e->mark == OPTIN_ADDED : e->origin == OPTIN_CONFIG && !e->mark) {
+			if (!rc)
+				log_info("%s: detached (no longer configured)", e->name);
+			optin_entry_drop(o, e);
+		}
+	}
+	return rc;
+}
+
+static void optin_restore_cb(enum optinfile_kind kind, const char *name, void *arg)
 {
 	struct optin *o = arg;
 	char msg[PATH_MAX + 128];
+	bool run = kind == OPTINFILE_RUN;
+	int rc = optin_add(o, name, kind == OPTINFILE_UNIT, run ? OPTIN_TRANSIENT : OPTIN_RUNTIME,
+			   msg, sizeof(msg));
 
-	if (optin_add(o, name, unit, OPTIN_RUNTIME, msg, sizeof(msg)))
+	/* A command's cgroup is gone once the command ended. */
+	if (rc && !(run && rc == -ENOENT))
 		log_warnx("%s: %s (dropped)", o->state, msg);
-	else
-		log_info("opt-in from %s: %s", o->state, msg);
 }
 
 int optin_restore(struct optin *o)
@@ -526,7 +597,7 @@ int optin_restore(struct optin *o)
 	if (err)
 		return err;
 	for (struct optin_entry *e = o->entries; e; e = e->next)
-		n += e->origin == OPTIN_RUNTIME;
+		n += e->origin != OPTIN_CONFIG;
 	optin_save(o);
 	return n;
 }

@@ -33,6 +33,12 @@ int optin_add(struct optin *o, const char *name, bool unit, enum optin_origin or
 	      size_t len);
 /* Opts out; removing what is not there succeeds (msg says so). Returns 0 or -errno. */
 int optin_remove(struct optin *o, const char *name, bool unit, char *msg, size_t len);
+/* Makes the configured opt-ins (origin OPTIN_CONFIG) those named: at start-up, and on a
+ * reload. One not configured before is added, one no longer configured removed; a name
+ * opted in at run time stays as it is. On failure (msg says why) nothing changes.
+ * Returns 0 or -errno. */
+int optin_configure(struct optin *o, const char *const *cgroups, unsigned ncgroups,
+		    const char *const *units, unsigned nunits, char *msg, size_t len);
 /* Opts in again what the opt-in file lists (at start-up). Returns how many, or -errno. */
 int optin_restore(struct optin *o);
 

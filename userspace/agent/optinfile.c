@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,9 @@
 #include <unistd.h>
 
 #include "optinfile.h"
+
+#define OPTINFILE_NKINDS 3
+static const char *const optinfile_keys[OPTINFILE_NKINDS] = {"cgroup", "unit", "run"};
 
 int optinfile_read(const char *path, optinfile_cb *fn, void *arg)
 {
@@ -27,10 +31,9 @@ int optinfile_read(const char *path, optinfile_cb *fn, void *arg)
 		val += strspn(val, " \t");
 		if (!*val)
 			continue;
-		if (!strcmp(line, "unit"))
-			fn(true, val, arg);
-		else if (!strcmp(line, "cgroup"))
-			fn(false, val, arg);
+		for (int k = 0; k < OPTINFILE_NKINDS; k++)
+			if (!strcmp(line, optinfile_keys[k]))
+				fn((enum optinfile_kind)k, val, arg);
 	}
 	fclose(f);
 	return 0;
@@ -51,7 +54,7 @@ int optinfile_write(const char *path, const struct optinfile_item *items, size_t
 		return -errno;
 	fprintf(f, "# run-time opt-ins (socks46 attach), attached again when the agent starts\n");
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s %s\n", items[i].unit ? "unit" : "cgroup", items[i].name);
+		fprintf(f, "%s %s\n", optinfile_keys[items[i].kind], items[i].name);
 	if (fflush(f) || fsync(fileno(f)))
 		err = -errno;
 	if (fclose(f) && !err)
@@ -66,17 +69,18 @@ int optinfile_write(const char *path, const struct optinfile_item *items, size_t
 struct optinfile_keep {
 	struct optinfile_item *items;
 	size_t n;
-	bool unit, dropped;
+	enum optinfile_kind kind;
+	bool dropped;
 	const char *name;
 	int err;
 };
 
-static void optinfile_keep_cb(bool unit, const char *name, void *arg)
+static void optinfile_keep_cb(enum optinfile_kind kind, const char *name, void *arg)
 {
 	struct optinfile_keep *k = arg;
 	struct optinfile_item *it;
 
-	if (unit == k->unit && !strcmp(name, k->name)) {
+	if (kind == k->kind && !strcmp(name, k->name)) {
 		k->dropped = true;
 		return;
 	}
@@ -87,13 +91,13 @@ static void optinfile_keep_cb(bool unit, const char *name, void *arg)
 		k->err = -ENOMEM;
 		return;
 	}
-	it[k->n++].unit = unit;
+	it[k->n++].kind = kind;
 	k->items = it;
 }
 
-int optinfile_drop(const char *path, bool unit, const char *name)
+int optinfile_drop(const char *path, enum optinfile_kind kind, const char *name)
 {
-	struct optinfile_keep k = {.unit = unit, .name = name};
+	struct optinfile_keep k = {.kind = kind, .name = name};
 	int err = optinfile_read(path, optinfile_keep_cb, &k);
 
 	if (!err)

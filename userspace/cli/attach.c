@@ -193,7 +193,13 @@ static int detach_offline(const struct attach_args *a)
 		cg = path;
 	if (cg && !bpfload_cgroup_id(cg, &id))
 		unpinned = bpfload_unpin(a->pin_dir, id);
-	dropped = optinfile_drop(a->optin_state, a->unit, a->name);
+	dropped =
+	    optinfile_drop(a->optin_state, a->unit ? OPTINFILE_UNIT : OPTINFILE_CGROUP, a->name);
+	if (!a->unit && dropped >= 0) {
+		int run = optinfile_drop(a->optin_state, OPTINFILE_RUN, a->name);
+
+		dropped = run < 0 ? run : dropped + run;
+	}
 	if (unpinned < 0 || dropped < 0) {
 		fprintf(stderr, "socks46 detach: %s: %s\n",
 			unpinned < 0 ? a->pin_dir : a->optin_state,
