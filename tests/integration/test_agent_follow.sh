@@ -30,11 +30,15 @@ mkdir -p "$BPFFS" && mount -t bpf bpf "$BPFFS" || fail "cannot mount a bpffs"
 mkdir "$SLICE" || fail "cannot create $SLICE"
 CGA=$(cg_make a)
 
+# The configuration file names a unit and a cgroup (below the cgroup2 mount) that do not exist yet.
+CGC=$ROOT/$T/c
+printf 'unit %s\ncgroup %s\n' "${T}z.service" "$T/c" >"$TMP/agent.conf"
+
 agent_start()
 {
-	agent_spawn "$NS_C4" a "$CTL" --gateway "$GW4_ADDR:$GW_PORT" --dns-upstream "$GW4_ADDR" \
-		--fake-state "$TMP/fakeip.state" --optin-state "$OPTINS" --pin-dir "$PIN" \
-		--log-level debug
+	agent_spawn "$NS_C4" a "$CTL" --config "$TMP/agent.conf" --gateway "$GW4_ADDR:$GW_PORT" \
+		--dns-upstream "$GW4_ADDR" --fake-state "$TMP/fakeip.state" --optin-state "$OPTINS" \
+		--pin-dir "$PIN" --log-level debug
 }
 
 s46() { NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" "$@" --control "$CTL"; }
@@ -58,6 +62,8 @@ attached_to()
 	pass "$2 attached to $3 (id $id)"
 }
 
+pins() { find "$PIN" -name s46_connect4 | wc -l; }
+
 # fetch CG WHAT: curl -4 in CG fetches the IPv6-only web6.test by name through the agent.
 fetch()
 {
@@ -69,14 +75,24 @@ fetch()
 
 agent_start
 
+log "the configuration's unit and cgroup are attached when they are made"
+assert_eq "$(optin unit "${T}z.service" origin)" config "the configured unit is listed"
+assert_eq "$(optin unit "${T}z.service" attached)" false "...not attached while not running"
+assert_eq "$(optin path "$CGC" attached)" false "the configured cgroup is listed, not attached"
+mkdir "$CGC" "$SLICE/${T}z.service" || fail "mkdir"
+attached_to path "$CGC" "$CGC"
+attached_to unit "${T}z.service" "$SLICE/${T}z.service"
+fetch "$CGC" "configured cgroup"
+
 log "attach and detach are idempotent"
+P0=$(pins)
 out=$(s46 attach "$CGA") || fail "attach: $out"
 assert_eq "$out" "$CGA: attached" "attach"
 out=$(s46 attach "$CGA") || fail "attaching an attached cgroup failed: $out"
 assert_eq "$out" "$CGA: already attached" "attaching again succeeds and says so"
 n=$(s46 status --json | grep -o "\"path\":\"$CGA\"" | wc -l)
 assert_eq "$n" 1 "status lists the cgroup once"
-assert_eq "$(find "$PIN" -name s46_connect4 | wc -l)" 1 "one set of links, pinned once"
+assert_eq "$(pins)" $((P0 + 1)) "one set of links, pinned once"
 fetch "$CGA" "attached"
 out=$(s46 detach "$CGA") || fail "detach: $out"
 assert_eq "$out" "$CGA: detached" "detach"
@@ -88,6 +104,7 @@ out=$(s46 attach --unit "$UNIT") || fail "attach --unit again: $out"
 assert_eq "$out" "$UNIT: already attached (waiting for its cgroup)" "attach --unit again says so"
 
 log "a unit's cgroup is found by name and followed when it is made again (service restart)"
+P0=$(pins)
 mkdir "$SLICE/$UNIT" || fail "mkdir unit"
 attached_to unit "$UNIT" "$SLICE/$UNIT"
 fetch "$SLICE/$UNIT" "unit started"
@@ -100,7 +117,7 @@ mkdir "$SLICE/$UNIT" || fail "mkdir unit again"
 attached_to unit "$UNIT" "$SLICE/$UNIT"
 [ "$(stat -c %i "$SLICE/$UNIT")" != "$old" ] || fail "the new cgroup has the old id"
 fetch "$SLICE/$UNIT" "unit restarted"
-assert_eq "$(find "$PIN" -name s46_connect4 | wc -l)" 1 "the dead cgroup's pins are gone"
+assert_eq "$(pins)" $((P0 + 1)) "the dead cgroup's pins are gone"
 
 log "a unit in a slice made after the attach is found too"
 NESTED=$SLICE/$T-n.slice
@@ -119,16 +136,38 @@ attached_to path "$CGA" "$CGA"
 fetch "$CGA" "path made again"
 
 log "after an agent restart, run-time opt-ins are attached again to the new programs"
+# A command under `socks46 run` connects only after the restart (when $TMP/go appears).
+cat >"$TMP/late.py" <<-PYEOF
+	import os, time, urllib.request
+	for _ in range(400):
+	    if os.path.exists("$TMP/go"):
+	        break
+	    time.sleep(0.05)
+	print(urllib.request.urlopen("http://web6.test/", timeout=10).read().decode().strip())
+PYEOF
+NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" run --control "$CTL" -- "$PY" "$TMP/late.py" \
+	>"$TMP/late.out" 2>&1 &
+LATE=$!
+_running() { s46 status --json | grep -q '"origin":"run"'; }
+wait_for 10 _running || fail "socks46 run did not attach its cgroup"
 stop_pid "$AGENT_PID"
+P0=$(pins)
 assert_contains "$(cat "$OPTINS")" "cgroup $CGA" "the opt-in file lists the path"
 assert_contains "$(cat "$OPTINS")" "unit $UNIT" "the opt-in file lists the unit"
 agent_start
 assert_eq "$(optin path "$CGA" origin)" runtime "the path is back, as a run-time opt-in"
 attached_to path "$CGA" "$CGA"
 attached_to unit "$UNIT" "$SLICE/$UNIT"
+assert_eq "$(pins)" "$P0" "the old agent's pins were replaced, none added"
 fetch "$CGA" "after the restart"
+assert_eq "$(optin origin run attached)" true "the cgroup of socks46 run is attached again"
+touch "$TMP/go"
+wait "$LATE" || fail "socks46 run: $(cat "$TMP/late.out")"
+assert_eq "$(cat "$TMP/late.out")" "$PAGE" "the command under socks46 run fetched by name after the restart"
+_ran() { [ "$(optin origin run attached)" = - ]; }
+wait_for 5 _ran || fail "the cgroup of socks46 run is still listed"
+pass "its cgroup left status with the command"
 fetch "$SLICE/$UNIT" "unit after the restart"
-assert_eq "$(find "$PIN" -name s46_connect4 | wc -l)" 3 "the old agent's pins were replaced"
 out=$(s46 status)
 assert_contains "$out" "$SLICE/$UNIT (id $(stat -c %i "$SLICE/$UNIT"), attach, unit $UNIT, pinned)" \
 	"status shows the unit's current cgroup"
@@ -138,7 +177,8 @@ assert_eq "$(optin unit "${T}y.service" attached)" - "detach --unit forgets the 
 log "the agent killed: DNS reaches the real resolver, fake addresses fail at once"
 F4=$(IN_CG=$CGA nsx "$NS_C4" getent ahostsv4 web6.test | awk '{ print $1; exit }')
 case $F4 in 198.1[89].*) pass "web6.test -> $F4 (fake) while the agent runs" ;; *) fail "no fake address: $F4" ;; esac
-stop_pid "$AGENT_PID" KILL
+# (stderr: the shell's notice that its job was killed)
+stop_pid "$AGENT_PID" KILL 2>/dev/null
 out=$(IN_CG=$CGA nsx "$NS_C4" getent ahostsv6 web6.test | awk '{ print $1; exit }')
 assert_eq "$out" "$S6_ADDR" "getent in the cgroup gets the real address from the real resolver"
 IN_CG=$CGA nsx "$NS_C4" curl -sS --max-time 5 "http://$F4/" >/dev/null 2>&1
@@ -151,5 +191,5 @@ assert_not_contains "$(cat "$OPTINS")" "cgroup $CGA" "the opt-in file no longer 
 out=$(s46 detach --pin-dir "$PIN" --optin-state "$OPTINS" "$CGA") || fail "detach again: $out"
 assert_eq "$out" "$CGA: not attached (no agent running)" "detaching again without an agent succeeds"
 out=$(s46 detach --unit --pin-dir "$PIN" --optin-state "$OPTINS" "$UNIT") || fail "detach --unit: $out"
-assert_eq "$(find "$PIN" -name s46_connect4 | wc -l)" 0 "no pins left"
+assert_eq "$(pins)" 2 "only the configured cgroups' pins are left"
 exit 0
