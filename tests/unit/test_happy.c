@@ -123,7 +123,6 @@ static void connect_to(const char *name, const char *literal, uint16_t port, str
 	struct ev_timer deadline;
 	struct resolv *res;
 	struct happy *h;
-	int err;
 
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
@@ -133,8 +132,9 @@ static void connect_to(const char *name, const char *literal, uint16_t port, str
 	assert_non_null(res);
 	if (literal)
 		assert_int_equal(addr_parse_ip(literal, &ss, NULL), 0);
-	h = happy_start(o->loop, res, &ho, name, literal ? (struct sockaddr *)&ss : NULL, port,
-			on_done, o, &err);
+	assert_int_equal(happy_start(&h, o->loop, res, &ho, name,
+				     literal ? (struct sockaddr *)&ss : NULL, port, on_done, o),
+			 0);
 	assert_non_null(h);
 	/* The callback never runs inside happy_start. */
 	assert_int_equal(o->done, 0);

@@ -310,16 +310,16 @@ static void happy_resolved(void *arg, int family, int err, const struct sockaddr
 	happy_step(h);
 }
 
-struct happy *happy_start(struct ev_loop *loop, struct resolv *res, const struct happy_opts *opts,
-			  const char *name, const struct sockaddr *addr, uint16_t port,
-			  happy_cb *cb, void *arg, int *err)
+int happy_start(struct happy **out, struct ev_loop *loop, struct resolv *res,
+		const struct happy_opts *opts, const char *name, const struct sockaddr *addr,
+		uint16_t port, happy_cb *cb, void *arg)
 {
 	struct happy *h = calloc(1, sizeof(*h));
+	int err;
 
-	if (!h) {
-		*err = -ENOMEM;
-		return NULL;
-	}
+	*out = NULL;
+	if (!h)
+		return -ENOMEM;
 	h->loop = loop;
 	h->opts = *opts;
 	if (h->opts.prefer != AF_INET)
@@ -332,15 +332,16 @@ struct happy *happy_start(struct ev_loop *loop, struct resolv *res, const struct
 	ev_timer_init(&h->timer, happy_timer_cb);
 	if (!name) {
 		happy_add(h, addr);
-		*err = ev_timer_start(loop, &h->timer, 0);
+		err = ev_timer_start(loop, &h->timer, 0);
 	} else {
 		h->pending = 3;
 		h->q = resolv_lookup(res, name, happy_resolved, h);
-		*err = h->q ? 0 : -ENOMEM;
+		err = h->q ? 0 : -ENOMEM;
 	}
-	if (*err) {
+	if (err) {
 		happy_cancel(h);
-		return NULL;
+		return err;
 	}
-	return h;
+	*out = h;
+	return 0;
 }

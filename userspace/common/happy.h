@@ -61,11 +61,11 @@ typedef void happy_cb(void *arg, int fd, int err, const struct sockaddr *peer);
 
 /*
  * Connects to name:port, or to the literal addr (name NULL) with its port.
- * Returns NULL with *err = -errno if nothing could be started.
+ * Returns 0, or -errno (and *out NULL) if nothing could be started.
  */
-struct happy *happy_start(struct ev_loop *loop, struct resolv *res, const struct happy_opts *opts,
-			  const char *name, const struct sockaddr *addr, uint16_t port,
-			  happy_cb *cb, void *arg, int *err);
+int happy_start(struct happy **out, struct ev_loop *loop, struct resolv *res,
+		const struct happy_opts *opts, const char *name, const struct sockaddr *addr,
+		uint16_t port, happy_cb *cb, void *arg);
 /* Stops everything and closes all attempt sockets; no callback follows. */
 void happy_cancel(struct happy *h);
 

@@ -196,10 +196,10 @@ static int chain_try_next(struct chain *c)
 	o.filter_arg = NULL;
 	while ((u = srvlist_next(&c->via, ev_now(c->w->loop)))) {
 		c->cur = u;
-		c->happy = happy_start(c->w->loop, c->w->res, &o, u->host,
-				       u->host ? NULL : (const struct sockaddr *)&u->addr, u->port,
-				       chain_connected, c, &err);
-		if (c->happy) {
+		err = happy_start(&c->happy, c->w->loop, c->w->res, &o, u->host,
+				  u->host ? NULL : (const struct sockaddr *)&u->addr, u->port,
+				  chain_connected, c);
+		if (!err) {
 			chain_arm(c);
 			return 0;
 		}

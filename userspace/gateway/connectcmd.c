@@ -60,8 +60,8 @@ void connectcmd_start(struct session *s, struct socks5_addr *dst)
 		socks5_addr_to_sockaddr(dst, &ss, NULL);
 		addr = (struct sockaddr *)&ss;
 	}
-	s->happy = happy_start(s->w->loop, s->w->res, &o, name, addr, dst->port,
-			       connectcmd_connected, s, &err);
-	if (!s->happy)
+	err = happy_start(&s->happy, s->w->loop, s->w->res, &o, name, addr, dst->port,
+			  connectcmd_connected, s);
+	if (err)
 		session_fail(s, socks5_rep_from_errno(err), "connect", -err);
 }
