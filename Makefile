@@ -92,6 +92,10 @@ $(BUILD)/libsocks46.a: $(LIB_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# The version has one home, the VERSION file: `socks46 --version` and the .deb read it.
+$(MAIN_OBJ): CPPFLAGS += -DS46_VERSION='"$(VERSION)"'
+$(MAIN_OBJ): VERSION
+
 $(BUILD)/socks46: $(MAIN_OBJ) $(BUILD)/libsocks46.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@

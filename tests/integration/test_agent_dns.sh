@@ -151,5 +151,5 @@ assert_eq "$out" "hello from s6" "a cached fake address still reaches its server
 log "status without an agent"
 out=$("$S46_BIN" status --control "$TMP/none.sock" 2>&1)
 assert_eq "$?" 1 "status exits 1 when no agent listens"
-assert_contains "$out" "no agent is running" "and says so in one line"
+assert_contains "$out" "socks46 status: no agent running (nothing listens on" "and says so in one line"
 exit 0

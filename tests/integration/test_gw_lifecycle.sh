@@ -13,7 +13,7 @@ P4=("$GW4_ADDR" "$GW_PORT")
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
 # --- A bad configuration: one clear "FILE:LINE" line on stderr and a non-zero exit.
-# bad_start WHAT NEEDLE ARGS...
+# bad_start WHAT NEEDLE ARGS...: exit status 1 (STATUS=2: a bad command line).
 bad_start()
 {
 	local what=$1 needle=$2 rc
@@ -21,10 +21,10 @@ bad_start()
 	timeout 10 ip netns exec "$NS_GW" "$S46_BIN" gateway --listen "$GW4_ADDR:$GW_PORT" "$@" \
 		>"$TMP/bad.out" 2>"$TMP/bad.err"
 	rc=$?
-	# README: "socks46: FILE:LINE: message" and exit status 1.
-	assert_eq "$rc" 1 "$what: exit status"
+	# README: "socks46 gateway: FILE:LINE: message" and exit status 1, 2 for the command line.
+	assert_eq "$rc" "${STATUS:-1}" "$what: exit status"
 	assert_eq "$(grep -c . "$TMP/bad.err")" 1 "$what: exactly one line on stderr"
-	assert_contains "$(head -c 9 "$TMP/bad.err")" "socks46: " "$what: message starts with the program name"
+	assert_contains "$(head -c 17 "$TMP/bad.err")" "socks46 gateway: " "$what: message starts with the command"
 	assert_contains "$(cat "$TMP/bad.err")" "$needle" "$what: names $needle"
 	grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' "$TMP/bad.err" "$TMP/bad.out" &&
 		fail "$what: sanitizer report"
@@ -41,8 +41,10 @@ bad_start "bad listen address" "$TMP/badlisten.conf:2" --config "$TMP/badlisten.
 printf 'alice:%s\nbroken line\n' "$(mkpasswd -m sha-512 x)" >"$TMP/badusers"
 bad_start "users file without ':'" "$TMP/badusers:2" --users "$TMP/badusers"
 bad_start "missing config file" "$TMP/nonexistent.conf" --config "$TMP/nonexistent.conf"
-bad_start "unknown option" "--no-such-option" --no-such-option
-bad_start "out-of-range option" "connect-timeout" --connect-timeout 0
+STATUS=2 bad_start "unknown option" "--no-such-option" --no-such-option
+STATUS=2 bad_start "out-of-range option" "connect-timeout" --connect-timeout 0
+STATUS=2 bad_start "option without its value" "--users" --users
+STATUS=2 bad_start "stray argument" "'extra'" extra
 # Port 1 in gw is free but the address is not gw's: bind fails.
 bad_start "listen address not on this host" "203.0.113.2" --listen 203.0.113.2:1080
 
@@ -54,7 +56,15 @@ SPAWN_NAME=gateway-conf spawn "$NS_GW" "$S46_BIN" gateway --config "$TMP/good.co
 wait_port "$NS_GW" "$GW4_ADDR" "$GW_PORT"
 out=$(probe "${P4[@]}" connect web4.test 7 --user u --password pw send:conf recv:4)
 assert_contains "$out" "data conf" "gateway configured by file serves"
+# --check-config reads everything and starts nothing: silent and 0 although the
+# configured port is taken (by the gateway above), one line and 1 for a bad file.
+out=$(nsx "$NS_GW" "$S46_BIN" gateway --config "$TMP/good.conf" --check-config 2>&1)
+assert_eq "$?:$out" "0:" "--check-config of a valid configuration"
 stop_pid "$SPAWNED_PID"
+bad_start "--check-config: bad users file" "$TMP/badusers:2" --users "$TMP/badusers" --check-config
+bad_start "--check-config: bad key" "$TMP/unknown.conf:4" --config "$TMP/unknown.conf" --check-config
+printf 'upstream up 198.51.100.9:1080 user u password-file %s\n' "$TMP/nonexistent.pw" >"$TMP/badpw.conf"
+bad_start "--check-config: missing password file" "$TMP/nonexistent.pw" --config "$TMP/badpw.conf" --check-config
 
 # --- SIGTERM drains: the listener closes at once, live connections finish, then exit 0.
 gw_start --drain-timeout 10

@@ -324,21 +324,42 @@ static void control_mkdir(const char *path)
 	mkdir(dir, 0755);
 }
 
+int control_check(const char *path)
+{
+	struct sockaddr_un sun;
+	char *reply = NULL;
+	int err = control_addr(path, &sun);
+
+	if (err)
+		return err;
+	if (!control_request(path, "status", &reply)) {
+		free(reply);
+		return -EADDRINUSE;
+	}
+	return 0;
+}
+
+void control_strerror(const char *path, int err, char *buf, size_t len)
+{
+	if (err == -ENOENT || err == -ECONNREFUSED)
+		snprintf(buf, len, "no agent running (nothing listens on %s)", path);
+	else
+		snprintf(buf, len, "%s: %s", path, strerror(-err));
+}
+
 int control_start(struct control **out, struct ev_loop *loop, const char *path, struct agent *a)
 {
 	struct sockaddr_un sun;
 	struct control *c;
-	char *reply = NULL;
 	int err, fd;
 
 	err = control_addr(path, &sun);
 	if (err)
 		return err;
 	/* Refuse to steal the socket of an agent that is still answering. */
-	if (!control_request(path, "status", &reply)) {
-		free(reply);
-		return -EADDRINUSE;
-	}
+	err = control_check(path);
+	if (err)
+		return err;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;

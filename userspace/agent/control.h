@@ -70,6 +70,9 @@ struct ev_loop;
 struct agent;
 struct control;
 
+/* Whether path can be the agent's socket: 0, -EADDRINUSE when an agent answers there, or
+ * -ENAMETOOLONG. control_start checks it again. */
+int control_check(const char *path);
 /* Listens on path (stale socket files are replaced) and serves requests on loop. */
 int control_start(struct control **out, struct ev_loop *loop, const char *path, struct agent *a);
 void control_stop(struct control *c);
@@ -79,5 +82,8 @@ const char *control_path(const char *opt);
 /* Sends line (without "\n"), reads the whole reply into a malloc'd NUL-terminated string.
  * Returns 0 or -errno (-ENOENT / -ECONNREFUSED: no agent listening). */
 int control_request(const char *path, const char *line, char **reply);
+/* The one wording of a failed control_request for every command: "no agent running
+ * (nothing listens on PATH)" when no agent is there, else "PATH: reason". */
+void control_strerror(const char *path, int err, char *buf, size_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include "agent/optinfile.h"
 #include "cgpath.h"
 #include "cmd.h"
+#include "conf.h"
 
 struct attach_args {
 	const char *cmd;
@@ -75,10 +76,12 @@ static int attach_name(struct attach_args *a, const char *arg)
 		fprintf(stderr,
 			"socks46 %s: %s: not a unit name (NAME.service, .scope or .slice)\n",
 			a->cmd, arg);
-	else if (rc == -ENOTDIR)
-		fprintf(stderr, "socks46 %s: %s: not a cgroup2 directory\n", a->cmd, arg);
-	else
-		fprintf(stderr, "socks46 %s: %s: %s\n", a->cmd, arg, strerror(-rc));
+	else {
+		char msg[PATH_MAX + 256];
+
+		cgpath_strerror(arg, rc, msg, sizeof(msg));
+		fprintf(stderr, "socks46 %s: %s\n", a->cmd, msg);
+	}
 	return a->unit ? 2 : 1;
 }
 
@@ -99,8 +102,9 @@ static int attach_parse(const char *cmd, int argc, char **argv, struct attach_ar
 	a->cmd = cmd;
 	a->pin_dir = BPFLOAD_PIN_DIR_DEFAULT;
 	a->optin_state = OPTINFILE_PATH;
+	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'C':
 			a->control = optarg;
@@ -118,8 +122,7 @@ static int attach_parse(const char *cmd, int argc, char **argv, struct attach_ar
 			attach_usage(stdout, cmd);
 			exit(0);
 		default:
-			fprintf(stderr, "socks46 %s: see socks46 %s --help\n", cmd, cmd);
-			return 2;
+			return conf_getopt_fail(cmd, opt, argv);
 		}
 	}
 	if (optind != argc - 1) {
@@ -156,12 +159,10 @@ static int attach_request(const struct attach_args *a)
 
 static void attach_no_agent(const struct attach_args *a, int err)
 {
-	if (err == -ENOENT || err == -ECONNREFUSED)
-		fprintf(stderr, "socks46 %s: no agent is running (nothing listens on %s)\n", a->cmd,
-			control_path(a->control));
-	else
-		fprintf(stderr, "socks46 %s: %s: %s\n", a->cmd, control_path(a->control),
-			strerror(-err));
+	char msg[512];
+
+	control_strerror(control_path(a->control), err, msg, sizeof(msg));
+	fprintf(stderr, "socks46 %s: %s\n", a->cmd, msg);
 }
 
 int attach_main(int argc, char **argv)

@@ -17,6 +17,7 @@
 #include "agent/control.h"
 #include "cgpath.h"
 #include "cmd.h"
+#include "conf.h"
 
 #define RUN_MAX_AGENT_ARGS 64
 #define RUN_AGENT_WAIT_MS 5000
@@ -202,9 +203,10 @@ static int run_parse(struct run *r, int argc, char **argv)
 	bool have_gw = false;
 	int opt;
 
+	opterr = 0;
 	optind = 1;
 	/* '+': stop at CMD so that its own options are left alone. */
-	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		if (r->nagent_args + 2 > RUN_MAX_AGENT_ARGS) {
 			fprintf(stderr, "socks46 run: too many options\n");
 			return 2;
@@ -225,8 +227,7 @@ static int run_parse(struct run *r, int argc, char **argv)
 			run_usage(stdout);
 			exit(0);
 		default:
-			fprintf(stderr, "socks46 run: see socks46 run --help\n");
-			return 2;
+			return conf_getopt_fail("run", opt, argv);
 		}
 	}
 	if (optind >= argc) {
@@ -306,8 +307,10 @@ int run_main(int argc, char **argv)
 	} else if (rc == -EPROTO) {
 		goto out;
 	} else if (!r.nagent_args) {
-		fprintf(stderr, "socks46 run: no agent on %s (%s); give --gateway to start one\n",
-			path, strerror(-rc));
+		char msg[512];
+
+		control_strerror(path, rc, msg, sizeof(msg));
+		fprintf(stderr, "socks46 run: %s; give --gateway to start one\n", msg);
 		goto out;
 	} else if ((rc = run_start_agent(&r))) {
 		fprintf(stderr, "socks46 run: starting an agent failed: %s\n",

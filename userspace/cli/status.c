@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "agent/control.h"
 #include "cmd.h"
+#include "conf.h"
 #include "json.h"
 #include "sockdiag.h"
 
@@ -66,8 +67,9 @@ static int status_parse(int argc, char **argv, struct status_args *a)
 
 	a->control = NULL;
 	a->json = false;
+	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			a->json = true;
@@ -79,12 +81,12 @@ static int status_parse(int argc, char **argv, struct status_args *a)
 			status_usage(stdout);
 			exit(0);
 		default:
-			fprintf(stderr, "socks46 status: see socks46 status --help\n");
-			return 2;
+			return conf_getopt_fail("status", opt, argv);
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "socks46 status: unexpected argument '%s' (see --help)\n",
+		fprintf(stderr,
+			"socks46 status: unexpected argument '%s' (try socks46 status --help)\n",
 			argv[optind]);
 		return 2;
 	}
@@ -333,13 +335,11 @@ int status_main(int argc, char **argv)
 		return rc;
 	path = control_path(a.control);
 	err = control_request(path, "status", &reply);
-	if (err == -ENOENT || err == -ECONNREFUSED) {
-		fprintf(stderr, "socks46 status: no agent is running (nothing listens on %s)\n",
-			path);
-		return 1;
-	}
 	if (err) {
-		fprintf(stderr, "socks46 status: %s: %s\n", path, strerror(-err));
+		char msg[512];
+
+		control_strerror(path, err, msg, sizeof(msg));
+		fprintf(stderr, "socks46 status: %s\n", msg);
 		return 1;
 	}
 	if (!strncmp(reply, "error", 5)) {

@@ -169,3 +169,19 @@ int cgpath_unit_find(const char *root, const char *unit, char *out, size_t len)
 {
 	return cgpath_unit_in(root, unit, out, len, 0);
 }
+
+void cgpath_strerror(const char *arg, int rc, char *err, size_t errlen)
+{
+	char root[PATH_MAX];
+
+	if (cgpath_root(root, sizeof(root)) == -ENOENT)
+		snprintf(err, errlen,
+			 "%s: no cgroup2 file system is mounted here (`ip netns exec` mounts its own "
+			 "/sys without one: enter the namespace with `nsenter --net=/run/netns/NAME` "
+			 "instead, or mount cgroup2 on /sys/fs/cgroup)",
+			 arg);
+	else if (rc == -ENOTDIR)
+		snprintf(err, errlen, "%s: not a cgroup2 directory", arg);
+	else
+		snprintf(err, errlen, "%s: %s", arg, strerror(-rc));
+}

@@ -12,6 +12,9 @@ int cgpath_root(char *out, size_t len);
 int cgpath_resolve(const char *arg, char *out, size_t len);
 /* The same for a cgroup that may not exist yet: only its parent must. */
 int cgpath_resolve_leaf(const char *arg, char *out, size_t len);
+/* One line on why cgpath_resolve(arg) failed with rc, naming what to do when no cgroup2 file
+ * system is visible at all (`ip netns exec` mounts a fresh /sys without it). */
+void cgpath_strerror(const char *arg, int rc, char *err, size_t errlen);
 
 /* How deep slices are searched: they nest a few levels (a.slice/a-b.slice/...). */
 #define CGPATH_SLICE_DEPTH 16

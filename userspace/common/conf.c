@@ -301,6 +301,13 @@ int conf_cmdline_apply(const struct conf_cmdline *cl, const struct conf_key *key
 	return 0;
 }
 
+int conf_getopt_fail(const char *cmd, int c, char **argv)
+{
+	fprintf(stderr, "socks46 %s: %s option '%s' (try socks46 %s --help)\n", cmd,
+		c == ':' ? "missing value for" : "unknown", argv[optind - 1], cmd);
+	return 2;
+}
+
 /* "  --name ARG" padded to the help column, or alone on its line when too long. */
 static void conf_usage_line(FILE *f, const char *name, const char *arg, const char *help)
 {

@@ -79,6 +79,13 @@ int conf_cmdline_apply(const struct conf_cmdline *cl, const struct conf_key *key
 /* The option lines of a command's --help, from its table, then --config and the others. */
 void conf_usage(FILE *f, const struct conf_key *keys, const char *default_config);
 
+/*
+ * For commands with their own getopt_long loop (opterr 0, ':' leading the short options):
+ * after '?' or ':', prints "socks46 CMD: unknown option '--x' (try socks46 CMD --help)" or the
+ * missing-value line, and returns 2, the exit status of a bad command line.
+ */
+int conf_getopt_fail(const char *cmd, int c, char **argv);
+
 /* Parses an unsigned number in [min, max] (decimal, or 0x hex). Returns 0 or -EINVAL. */
 int conf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 /* Formats a configuration error message into err; returns -EINVAL for the caller to pass on. */

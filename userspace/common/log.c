@@ -12,14 +12,20 @@
 
 static enum log_level log_level = LOG_LVL_INFO;
 static const char *log_ident = "socks46";
+static const char *log_fatal_prefix; /* "socks46 COMMAND"; NULL: the ident */
 
-static const char *const log_names[] = { "error", "warn", "info", "debug" };
+static const char *const log_names[] = {"error", "warn", "info", "debug"};
 
 void log_init(enum log_level level, const char *ident)
 {
 	log_level = level;
 	if (ident)
 		log_ident = ident;
+}
+
+void log_set_fatal_prefix(const char *prefix)
+{
+	log_fatal_prefix = prefix;
 }
 
 void log_set_level(enum log_level level)
@@ -51,9 +57,10 @@ static void log_vwrite(enum log_level level, int err, const char *fmt, va_list a
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, ts.tv_nsec / 1000000, log_ident, (int)getpid(), log_names[level]);
+	n = snprintf(line, sizeof(line),
+		     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ", tm.tm_year + 1900,
+		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     ts.tv_nsec / 1000000, log_ident, (int)getpid(), log_names[level]);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	if (m > 0)
 		n += m;
@@ -67,15 +74,15 @@ static void log_vwrite(enum log_level level, int err, const char *fmt, va_list a
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
-#define LOG_FN(name, level, with_errno)                        \
-	void name(const char *fmt, ...)                        \
-	{                                                      \
-		int saved = errno;                             \
-		va_list ap;                                    \
-		va_start(ap, fmt);                             \
-		log_vwrite(level, with_errno ? saved : -1, fmt, ap); \
-		va_end(ap);                                    \
-		errno = saved;                                 \
+#define LOG_FN(name, level, with_errno)                                                            \
+	void name(const char *fmt, ...)                                                            \
+	{                                                                                          \
+		int saved = errno;                                                                 \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_vwrite(level, with_errno ? saved : -1, fmt, ap);                               \
+		va_end(ap);                                                                        \
+		errno = saved;                                                                     \
 	}
 
 LOG_FN(log_warn, LOG_LVL_WARN, 1)
@@ -95,9 +102,10 @@ static noreturn void fatal_v(int err, const char *fmt, va_list ap)
 	if (n > (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 1;
 	if (err >= 0)
-		fprintf(stderr, "%s: %.*s: %s\n", log_ident, n, line, strerror(err));
+		fprintf(stderr, "%s: %.*s: %s\n", log_fatal_prefix ?: log_ident, n, line,
+			strerror(err));
 	else
-		fprintf(stderr, "%s: %.*s\n", log_ident, n, line);
+		fprintf(stderr, "%s: %.*s\n", log_fatal_prefix ?: log_ident, n, line);
 	exit(1);
 }
 

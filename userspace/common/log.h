@@ -13,6 +13,8 @@ enum log_level {
 };
 
 void log_init(enum log_level level, const char *ident);
+/* What fatal lines start with, e.g. "socks46 agent" (the ident when not set). */
+void log_set_fatal_prefix(const char *prefix);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Parses "error", "warn", "info" or "debug"; returns the level or -EINVAL. */

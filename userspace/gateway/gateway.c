@@ -18,11 +18,12 @@
 
 static void gateway_usage(FILE *f)
 {
-	fprintf(f, "usage: socks46 gateway [OPTIONS]\n"
-		   "\n"
-		   "A dual-stack SOCKS5 server (RFC 1928/1929) that resolves names for its clients\n"
-		   "and connects with Happy Eyeballs (RFC 8305): RFC 3089 gateway G.\n"
-		   "\n");
+	fprintf(f,
+		"usage: socks46 gateway [OPTIONS]\n"
+		"\n"
+		"A dual-stack SOCKS5 server (RFC 1928/1929) that resolves names for its clients\n"
+		"and connects with Happy Eyeballs (RFC 8305): RFC 3089 gateway G.\n"
+		"\n");
 	conf_usage(f, gwconf_keys, GWCONF_PATH_DEFAULT);
 	fprintf(f, "\nSIGTERM drains and exits 0; SIGHUP reloads the config and users files.\n");
 }
@@ -63,11 +64,16 @@ struct gw_snap *gateway_snap_get(struct gateway *gw)
 	return s;
 }
 
-/* Defaults, then the file, then the flags; err gets the one line to print. */
-static struct gw_snap *gateway_build(const struct conf_cmdline *cl, char *err, size_t errlen)
+/*
+ * Defaults, then the file, then the flags; err gets the one line to print and *usage tells
+ * whether the command line (not a file) is at fault.
+ */
+static struct gw_snap *gateway_build(const struct conf_cmdline *cl, bool *usage, char *err,
+				     size_t errlen)
 {
 	struct gw_snap *s = gw_snap_new();
 
+	*usage = false;
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -77,8 +83,10 @@ static struct gw_snap *gateway_build(const struct conf_cmdline *cl, char *err, s
 	/* Listen addresses on the command line replace the file's. */
 	if (conf_cmdline_has(cl, "listen"))
 		s->conf.listen_is_default = true;
-	if (conf_cmdline_apply(cl, gwconf_keys, &s->conf, err, errlen) < 0)
+	if (conf_cmdline_apply(cl, gwconf_keys, &s->conf, err, errlen) < 0) {
+		*usage = true;
 		goto fail;
+	}
 	if (s->conf.users_file && auth_db_load(s->conf.users_file, &s->auth, err, errlen) < 0)
 		goto fail;
 	return s;
@@ -96,7 +104,7 @@ static int gateway_check_listen(const struct gwconf *c)
 		int err = netutil_check_free(sa, c->listen_freebind);
 
 		if (err < 0) {
-			fprintf(stderr, "socks46: cannot listen on %s: %s\n",
+			fprintf(stderr, "socks46 gateway: cannot listen on %s: %s\n",
 				addr_format(sa, who, sizeof(who)), strerror(-err));
 			return err;
 		}
@@ -107,7 +115,8 @@ static int gateway_check_listen(const struct gwconf *c)
 static void gateway_reload(struct gateway *gw, const struct conf_cmdline *a)
 {
 	char err[CONF_ERRLEN];
-	struct gw_snap *s = gateway_build(a, err, sizeof(err)), *old;
+	bool usage;
+	struct gw_snap *s = gateway_build(a, &usage, err, sizeof(err)), *old;
 
 	if (!s) {
 		log_error("reload: %s; keeping the previous configuration", err);
@@ -271,29 +280,44 @@ out:
 	return err;
 }
 
+/* Options and configuration, before anything starts. Returns 0 to go on, the exit status,
+ * or -1 after --help. */
+static int gateway_configure(struct gateway *gw, struct conf_cmdline *a, int argc, char **argv)
+{
+	char err[CONF_ERRLEN];
+	bool usage;
+
+	if (conf_cmdline_parse(a, gwconf_keys, GWCONF_PATH_DEFAULT, argc, argv, err, sizeof(err)) <
+	    0) {
+		fprintf(stderr, "socks46 gateway: %s (try socks46 gateway --help)\n", err);
+		return 2;
+	}
+	if (a->help) {
+		gateway_usage(stdout);
+		return -1;
+	}
+	gw->snap = gateway_build(a, &usage, err, sizeof(err));
+	if (!gw->snap) {
+		fprintf(stderr, "socks46 gateway: %s\n", err);
+		return usage ? 2 : 1;
+	}
+	return 0;
+}
+
 int gateway_main(int argc, char **argv)
 {
 	struct conf_cmdline a;
 	struct gateway gw = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	char err[CONF_ERRLEN];
 	sigset_t set;
-	int sfd, ret = 1;
+	int sfd, ret;
 
-	if (conf_cmdline_parse(&a, gwconf_keys, GWCONF_PATH_DEFAULT, argc, argv, err,
-			       sizeof(err)) < 0) {
-		fprintf(stderr, "socks46: gateway: %s (try socks46 gateway --help)\n", err);
+	log_set_fatal_prefix("socks46 gateway");
+	ret = gateway_configure(&gw, &a, argc, argv);
+	if (ret || a.check_config) {
+		ret = ret < 0 ? 0 : ret;
 		goto out;
 	}
-	if (a.help) {
-		gateway_usage(stdout);
-		ret = 0;
-		goto out;
-	}
-	gw.snap = gateway_build(&a, err, sizeof(err));
-	if (!gw.snap) {
-		fprintf(stderr, "socks46: %s\n", err);
-		goto out;
-	}
+	ret = 1;
 	log_init((enum log_level)gw.snap->conf.log_level, "socks46");
 	if (gateway_check_listen(&gw.snap->conf) < 0)
 		goto out;
@@ -307,13 +331,13 @@ int gateway_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0) {
-		fprintf(stderr, "socks46: signalfd: %s\n", strerror(errno));
+		fprintf(stderr, "socks46 gateway: signalfd: %s\n", strerror(errno));
 		goto out;
 	}
 	ret = gateway_fork(&gw);
 	if (ret < 0) {
-		fprintf(stderr, "socks46: cannot start %u processes: %s\n", gw.snap->conf.processes,
-			strerror(-ret));
+		fprintf(stderr, "socks46 gateway: cannot start %u processes: %s\n",
+			gw.snap->conf.processes, strerror(-ret));
 		ret = 1;
 	} else {
 		ret = gateway_run(&gw, &a, sfd) < 0 ? 1 : 0;
