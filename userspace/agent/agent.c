@@ -19,6 +19,7 @@
 #include "control.h"
 #include "dnsd.h"
 #include "ev.h"
+#include "gwprobe.h"
 #include "gwresolve.h"
 #include "log.h"
 #include "optin.h"
@@ -79,28 +80,31 @@ static void agent_signal(struct ev_loop *loop, int fd, unsigned events, void *ar
 {
 	struct signalfd_siginfo si;
 
-	if (read(fd, &si, sizeof(si)) == sizeof(si)) {
-		log_info("signal %u: stopping", si.ssi_signo);
-		ev_stop(loop);
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		agentreload_run(arg);
+		return;
 	}
+	log_info("signal %u: stopping", si.ssi_signo);
+	ev_stop(loop);
 }
 
-static int agent_signals(struct ev_loop *loop)
+static int agent_signals(struct agent *a)
 {
 	sigset_t set;
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	/* Nothing to reload: a hangup of the starting terminal must not stop redirection. */
-	signal(SIGHUP, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	return ev_io_add(loop, fd, EV_READ, agent_signal, NULL);
+	return ev_io_add(a->loop, fd, EV_READ, agent_signal, a);
 }
 
 static void agent_bpf_config(const struct agentconf *o, const struct agent *a,
@@ -192,19 +196,43 @@ static void agent_setup_optins(struct agent *a, struct agentconf *o)
 		log_warnx("opt-ins from %s: %s", o->optin_state, strerror(-rc));
 }
 
+/*
+ * What can be checked before anything binds a port, loads a program or attaches: the password
+ * file, the gateways, the opt-ins' names and (unless only checking) that no agent answers on
+ * the control socket. Fatal with one line on failure.
+ */
+static void agent_validate(struct agent *a, struct agentconf *o, bool check_only)
+{
+	const char *path = control_path(o->control);
+	struct agentconf_optin optins[2 * AGENTCONF_MAX_CGROUPS];
+	char err[CONF_ERRLEN + PATH_MAX];
+	int rc;
+
+	if (o->password_file && (rc = conf_read_password(o->password_file, &a->password)))
+		fatalx("password-file %s: %s", o->password_file,
+		       rc == -EINVAL ? "empty or longer than 255 bytes" : strerror(-rc));
+	o->rcfg.pass = a->password;
+	rc = redirect_gateways_new(&a->gateways, &o->rcfg);
+	if (rc)
+		fatalx("gateway: %s", strerror(-rc));
+	rc = agentconf_resolve_optins(o, optins, err, sizeof(err));
+	if (rc < 0)
+		fatalx("%s", err);
+	agentconf_free_optins(optins, (unsigned)rc);
+	if (check_only)
+		return;
+	rc = control_check(path);
+	if (rc)
+		fatalx("control socket %s: %s", path,
+		       rc == -EADDRINUSE ? "another agent is running there" : strerror(-rc));
+}
+
 /* Start-up before the loop runs: failures here are fatal with one line. */
 static void agent_setup(struct agent *a, struct agentconf *o)
 {
 	struct utsname u;
 	int rc;
 
-	if (o->password_file && (rc = conf_read_password(o->password_file, &a->password)))
-		fatalx("--password-file %s: %s", o->password_file,
-		       rc == -EINVAL ? "empty or longer than 255 bytes" : strerror(-rc));
-	o->rcfg.pass = a->password;
-	rc = redirect_gateways_new(&a->gateways, &o->rcfg);
-	if (rc)
-		fatalx("--gateway: %s", strerror(-rc));
 	o->rcfg.servers = a->gateways;
 	rc = bpfload_netns_cookie(&a->netns_cookie);
 	if (rc) {
@@ -234,6 +262,15 @@ static void agent_setup(struct agent *a, struct agentconf *o)
 	agent_setup_optins(a, o);
 }
 
+void agent_probe_gateways(struct agent *a)
+{
+	gwprobe_free(a->probe);
+	a->probe = NULL;
+	if (gwprobe_start(&a->probe, a->loop, a->gateways, a->conf->mark,
+			  a->conf->rcfg.connect_ms + 1000))
+		log_warnx("cannot ask the gateways: out of memory");
+}
+
 /* Two descriptors per redirected connection: take what the hard limit allows. */
 static void agent_raise_nofile(void)
 {
@@ -245,6 +282,26 @@ static void agent_raise_nofile(void)
 	}
 }
 
+static void agent_free(struct agent *a)
+{
+	gwprobe_free(a->probe);
+	control_stop(a->control);
+	optin_free(a->optin);
+	redirect_stop(a->redirect);
+	dnsd_stop(a->dnsd);
+	gwresolve_free(a->gwresolve);
+	srvlist_free(a->gateways);
+	fakeip_close(a->fakeip);
+	/* Pinned links stay: until `socks46 detach`, connects fail at once. */
+	bpfload_close(a->bpf);
+	ev_loop_free(a->loop);
+	conf_free_password(a->password);
+	if (a->conf != a->boot) {
+		agentconf_free(a->conf);
+		free(a->conf);
+	}
+}
+
 int agent_main(int argc, char **argv)
 {
 	struct agent a = {0};
@@ -253,33 +310,28 @@ int agent_main(int argc, char **argv)
 	int rc;
 
 	log_init(LOG_LVL_INFO, "socks46-agent");
+	log_set_fatal_prefix("socks46 agent");
 	agent_raise_nofile();
 	rc = agent_parse(&o, &cl, argc, argv);
-	if (rc) {
-		agentconf_free(&o);
-		conf_cmdline_free(&cl);
-		return rc;
-	}
+	if (rc)
+		goto out;
+	a.cmdline = &cl;
+	a.boot = a.conf = &o;
+	agent_validate(&a, &o, cl.check_config);
+	if (cl.check_config)
+		goto out;
 	a.loop = ev_loop_new();
-	if (!a.loop || agent_signals(a.loop))
+	if (!a.loop || agent_signals(&a))
 		fatalx("event loop: %s", strerror(errno));
 	agent_setup(&a, &o);
 	fakeip_autosave(a.fakeip, a.loop);
 	log_info("agent ready: proxy port %u, DNS port %u, %u gateway(s), %u opt-in(s)",
 		 a.proxy_port, a.dns_port, o.rcfg.ngateways, o.ncgroups + o.nunits);
-	rc = ev_run(a.loop);
-	control_stop(a.control);
-	optin_free(a.optin);
-	redirect_stop(a.redirect);
-	dnsd_stop(a.dnsd);
-	gwresolve_free(a.gwresolve);
-	srvlist_free(a.gateways);
-	fakeip_close(a.fakeip);
-	/* Pinned links stay: until `socks46 detach`, connects fail at once. */
-	bpfload_close(a.bpf);
-	ev_loop_free(a.loop);
-	conf_free_password(a.password);
+	agent_probe_gateways(&a);
+	rc = ev_run(a.loop) ? 1 : 0;
+out:
+	agent_free(&a);
 	agentconf_free(&o);
 	conf_cmdline_free(&cl);
-	return rc ? 1 : 0;
+	return rc;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agentconf.h"
 #include "fakeip.h"
 
 struct ev_loop;
@@ -16,6 +17,8 @@ struct redirect;
 struct control;
 struct srvlist;
 struct optin;
+struct gwprobe;
+struct conf_cmdline;
 
 struct agent {
 	struct ev_loop *loop;
@@ -30,7 +33,12 @@ struct agent {
 	struct optin *optin;
 	uint64_t netns_cookie;
 	uint16_t proxy_port, dns_port;
-	char *password; /* RFC 1929 towards the gateway, from --password-file */
+	char *password;	       /* RFC 1929 towards the gateway, from --password-file */
+	struct gwprobe *probe; /* asks the gateways once after start and after a reload */
+	/* SIGHUP replays the command line over the file. The settings started with stay (what
+	 * needs a restart keeps their values); a reload's settings replace the previous one's. */
+	const struct conf_cmdline *cmdline;
+	struct agentconf *boot, *conf;
 };
 
 /* Opt a cgroup in by path or by unit (see optin_add), at run time: recorded in the opt-in
@@ -39,5 +47,11 @@ int agent_attach(struct agent *a, const char *name, bool unit, bool transient, c
 		 size_t len);
 /* Opt it out; one that is not attached is fine. 0 or -errno. */
 int agent_detach(struct agent *a, const char *name, bool unit, char *msg, size_t len);
+
+/* Asks the gateways once in the background; warns when none answers. */
+void agent_probe_gateways(struct agent *a);
+
+/* SIGHUP: rereads the configuration and applies it, or keeps the running one (agentreload.c). */
+void agentreload_run(struct agent *a);
 
 #endif

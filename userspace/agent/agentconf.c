@@ -2,12 +2,14 @@
 #include "agentconf.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
 #include "bpfload.h"
+#include "cgpath.h"
 #include "log.h"
 #include "optinfile.h"
 #include "s46_bpf.h"
@@ -388,4 +390,59 @@ int agentconf_build(struct agentconf *c, const struct conf_cmdline *cl, bool *us
 	/* Without a file everything came from the command line. */
 	*usage = !cl->config;
 	return agentconf_check(c, err, errlen);
+}
+
+/* A cgroup path as optin_add keeps it (it may not exist yet), or a unit's cgroup name. */
+static int agentconf_norm(const char *name, bool unit, char *out, size_t len, char *err,
+			  size_t errlen)
+{
+	char root[PATH_MAX], msg[PATH_MAX + 256];
+	int rc;
+
+	if (unit) {
+		rc = cgpath_unit_name(name, out, len);
+		if (rc)
+			snprintf(err, errlen,
+				 "unit %s: not a unit name (NAME.service, .scope or .slice)", name);
+		else if ((rc = cgpath_root(root, sizeof(root)))) {
+			cgpath_strerror(name, rc, msg, sizeof(msg));
+			snprintf(err, errlen, "unit %s", msg);
+		}
+		return rc;
+	}
+	rc = cgpath_resolve_leaf(name, out, len);
+	if (rc) {
+		cgpath_strerror(name, rc, msg, sizeof(msg));
+		snprintf(err, errlen, "cgroup %s", msg);
+	}
+	return rc;
+}
+
+int agentconf_resolve_optins(const struct agentconf *c, struct agentconf_optin *out, char *err,
+			     size_t errlen)
+{
+	char norm[PATH_MAX];
+	unsigned n = 0;
+	int rc;
+
+	for (unsigned i = 0; i < c->ncgroups + c->nunits; i++) {
+		bool unit = i >= c->ncgroups;
+		const char *name = unit ? c->units[i - c->ncgroups] : c->cgroups[i];
+
+		rc = agentconf_norm(name, unit, norm, sizeof(norm), err, errlen);
+		if (!rc && !(out[n].name = strdup(norm)))
+			rc = conf_err(err, errlen, "%s: out of memory", name);
+		if (rc) {
+			agentconf_free_optins(out, n);
+			return rc;
+		}
+		out[n++].unit = unit;
+	}
+	return (int)n;
+}
+
+void agentconf_free_optins(struct agentconf_optin *v, unsigned n)
+{
+	while (n)
+		free(v[--n].name);
 }

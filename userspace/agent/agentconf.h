@@ -56,4 +56,19 @@ void agentconf_free(struct agentconf *c);
 int agentconf_build(struct agentconf *c, const struct conf_cmdline *cl, bool *usage, char *err,
 		    size_t errlen);
 
+/* One opt-in of the configuration (`cgroup` or `unit`), named as optin_add keeps it. */
+struct agentconf_optin {
+	char *name;
+	bool unit;
+};
+
+/*
+ * Checks and normalizes the `cgroup` paths (absolute, or below the cgroup2 mount; they may not
+ * exist yet) and `unit` names of c into out (room for 2 * AGENTCONF_MAX_CGROUPS). Returns how
+ * many, or -errno with one line in err (saying what to do when no cgroup2 mount is visible).
+ */
+int agentconf_resolve_optins(const struct agentconf *c, struct agentconf_optin *out, char *err,
+			     size_t errlen);
+void agentconf_free_optins(struct agentconf_optin *v, unsigned n);
+
 #endif

@@ -60,6 +60,11 @@ int dnsd_no_fake_add(const char ***list, size_t *n, const char *suffix)
 	return 0;
 }
 
+void dnsd_set_no_fake(struct dnsd *d, const char *const *no_fake)
+{
+	d->cfg.no_fake = no_fake;
+}
+
 bool dnsd_fakeable(const struct dnsd_config *cfg, const char *name)
 {
 	if (!strchr(name, '.'))

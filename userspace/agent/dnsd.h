@@ -54,6 +54,8 @@ struct dnsd;
 int dnsd_start(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config *cfg,
 	       struct fakeip *table);
 void dnsd_stop(struct dnsd *d);
+/* Replaces the suffixes never faked (a reload); the list must outlive its use. */
+void dnsd_set_no_fake(struct dnsd *d, const char *const *no_fake);
 /* The port actually bound (same for UDP and TCP, IPv4 and IPv6). */
 unsigned short dnsd_port(const struct dnsd *d);
 

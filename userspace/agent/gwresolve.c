@@ -142,6 +142,10 @@ static void gwresolve_reply(void *arg, int err, uint8_t rep, const struct socks5
 	r->cl = NULL;
 	ev_timer_stop(r->g->loop, &r->timer);
 	if (err == EACCES || err == EPROTO) {
+		if (err == EACCES)
+			log_warnx("gateway %s refused the RESOLVE lookup's login (no acceptable "
+				  "method or wrong credentials)",
+				  r->gw->name);
 		gwresolve_report(r, false);
 		gwresolve_finish(r, -err); /* it answered, but cannot tell */
 	} else if (err) {

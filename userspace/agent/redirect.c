@@ -26,6 +26,8 @@
 
 #define REDIRECT_BACKLOG 4096
 
+#define REDIRECT_AUTH_REFUSED "authentication refused (no acceptable method or wrong credentials)"
+
 enum redirect_state {
 	RC_CONNECTING, /* TCP connect and greeting under way: the gateway has not answered */
 	RC_HANDSHAKE,  /* the gateway chose the method; waiting for its reply to the request */
@@ -137,7 +139,11 @@ static int redirect_target(struct redirect_conn *c)
 static void redirect_gw_failed(struct redirect_conn *c, const char *why)
 {
 	srv_report(c->gw, false, ev_now(c->r->loop), 1, REDIRECT_GW_BACKOFF_MS);
-	log_info("gateway %s skipped for %s: %s", c->gw->name, c->target_str, why);
+	/* A refused login is the operator's to fix, not a passing failure: warn. */
+	if (!strcmp(why, REDIRECT_AUTH_REFUSED))
+		log_warnx("gateway %s skipped for %s: %s", c->gw->name, c->target_str, why);
+	else
+		log_info("gateway %s skipped for %s: %s", c->gw->name, c->target_str, why);
 	ev_timer_stop(c->r->loop, &c->timer);
 	s5client_cancel(c->cl);
 	c->cl = NULL;
@@ -201,7 +207,7 @@ static void redirect_reply(void *arg, int err, uint8_t rep, const struct socks5_
 	c->cl = NULL;
 	ev_timer_stop(c->r->loop, &c->timer);
 	if (err == EACCES)
-		redirect_gw_failed(c, "authentication method or credentials refused");
+		redirect_gw_failed(c, REDIRECT_AUTH_REFUSED);
 	else if (err == EPROTO)
 		redirect_gw_failed(c, "malformed SOCKS5 answer");
 	else if (err && c->state == RC_HANDSHAKE)

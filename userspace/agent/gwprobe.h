@@ -1,0 +1,21 @@
+/* gwprobe.h — asks every gateway once at start-up, to warn when none answers or logins fail. */
+#ifndef S46_GWPROBE_H
+#define S46_GWPROBE_H
+
+#include <stdint.h>
+
+struct ev_loop;
+struct srvlist;
+struct gwprobe;
+
+/*
+ * Sends each server of l a SOCKS5 greeting, login and a RESOLVE of "localhost" (a request
+ * without side effects) and logs, at warn level, a gateway that refuses the login and, once
+ * every answer is in, that no gateway answers. Nothing else depends on it. 0 or -errno.
+ */
+int gwprobe_start(struct gwprobe **out, struct ev_loop *loop, struct srvlist *l, uint32_t mark,
+		  unsigned timeout_ms);
+/* Stops what is still under way, silently. NULL is fine. */
+void gwprobe_free(struct gwprobe *p);
+
+#endif
