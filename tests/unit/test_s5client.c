@@ -56,7 +56,7 @@ static void run(const char *user, const char *pass, uint8_t cmd, const void *ans
 	struct socks5_addr dst = {0};
 	struct ev_timer t;
 	struct s5client *c;
-	int sv[2], err;
+	int sv[2];
 	ssize_t n;
 
 	memset(r, 0, sizeof(*r));
@@ -69,7 +69,7 @@ static void run(const char *user, const char *pass, uint8_t cmd, const void *ans
 	assert_int_equal(write(sv[1], answer, len), (ssize_t)len);
 	if (close_after)
 		shutdown(sv[1], SHUT_WR);
-	c = s5client_start(r->loop, sv[0], user, pass, cmd, &dst, on_reply, r, &err);
+	assert_int_equal(s5client_start(&c, r->loop, sv[0], user, pass, cmd, &dst, on_reply, r), 0);
 	assert_non_null(c);
 	ev_run(r->loop);
 	if (!r->finals)
@@ -214,17 +214,19 @@ static void test_bad_start(void **state)
 {
 	struct socks5_addr dst = {0};
 	char longname[300];
-	int err;
+	struct s5client *c;
 
 	memset(longname, 'u', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	assert_int_equal(socks5_addr_set_name(&dst, "x", 1), 0);
-	assert_null(s5client_start(NULL, -1, longname, "pw", SOCKS5_CMD_CONNECT, &dst, on_reply,
-				   NULL, &err));
-	assert_int_equal(err, -EINVAL);
-	assert_null(
-	    s5client_start(NULL, -1, "u", NULL, SOCKS5_CMD_CONNECT, &dst, on_reply, NULL, &err));
-	assert_int_equal(err, -EINVAL);
+	assert_int_equal(
+	    s5client_start(&c, NULL, -1, longname, "pw", SOCKS5_CMD_CONNECT, &dst, on_reply, NULL),
+	    -EINVAL);
+	assert_null(c);
+	assert_int_equal(
+	    s5client_start(&c, NULL, -1, "u", NULL, SOCKS5_CMD_CONNECT, &dst, on_reply, NULL),
+	    -EINVAL);
+	assert_null(c);
 }
 
 static void on_chosen(void *arg)
@@ -243,15 +245,16 @@ static void test_pipeline(void **state)
 	struct result r = {0};
 	struct ev_timer t;
 	struct s5client *c;
-	int sv[2], err;
+	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
 	r.loop = ev_loop_new();
 	assert_non_null(r.loop);
 	ev_timer_init(&t, on_timeout);
 	assert_int_equal(socks5_addr_set_name(&dst, "web6.test", 80), 0);
-	c = s5client_start(r.loop, sv[0], "bob", "pw", SOCKS5_CMD_CONNECT, &dst, on_reply, &r,
-			   &err);
+	assert_int_equal(
+	    s5client_start(&c, r.loop, sv[0], "bob", "pw", SOCKS5_CMD_CONNECT, &dst, on_reply, &r),
+	    0);
 	assert_non_null(c);
 	assert_int_equal(s5client_pipeline(c), 0);
 	s5client_on_chosen(c, on_chosen);

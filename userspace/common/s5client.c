@@ -257,18 +257,17 @@ void s5client_on_chosen(struct s5client *c, s5client_chosen_cb *fn)
 	c->chosen = fn;
 }
 
-struct s5client *s5client_start(struct ev_loop *loop, int fd, const char *user, const char *pass,
-				uint8_t cmd, const struct socks5_addr *dst, s5client_cb *cb,
-				void *arg, int *err)
+int s5client_start(struct s5client **out, struct ev_loop *loop, int fd, const char *user,
+		   const char *pass, uint8_t cmd, const struct socks5_addr *dst, s5client_cb *cb,
+		   void *arg)
 {
 	struct s5client *c = calloc(1, sizeof(*c));
 	uint8_t method = user ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
-	int n;
+	int n, err = -EINVAL;
 
-	*err = -ENOMEM;
+	*out = NULL;
 	if (!c)
-		return NULL;
-	*err = -EINVAL;
+		return -ENOMEM;
 	if (user && (strlen(user) > 255 || !pass || strlen(pass) > 255))
 		goto fail;
 	n = socks5_build_request(c->req, cmd, dst);
@@ -286,10 +285,12 @@ struct s5client *s5client_start(struct ev_loop *loop, int fd, const char *user, 
 	c->arg = arg;
 	c->out_len = (uint16_t)socks5_build_greeting(c->out, &method, 1);
 	/* Written once the socket says it is writable: the callback never runs inside start. */
-	*err = s5client_watch(c, EV_WRITE);
-	if (*err == 0)
-		return c;
+	err = s5client_watch(c, EV_WRITE);
+	if (err == 0) {
+		*out = c;
+		return 0;
+	}
 fail:
 	s5client_cancel(c);
-	return NULL;
+	return err;
 }

@@ -25,11 +25,11 @@ typedef void s5client_cb(void *arg, int err, uint8_t rep, const struct socks5_ad
 /*
  * Runs the handshake on the connected non-blocking socket fd: greeting
  * (method 0x02 when user is set, else 0x00), RFC 1929 login, then cmd for
- * dst. Returns NULL with *err = -errno if it cannot start.
+ * dst. Returns 0, or -errno (and *out NULL) if it cannot start.
  */
-struct s5client *s5client_start(struct ev_loop *loop, int fd, const char *user, const char *pass,
-				uint8_t cmd, const struct socks5_addr *dst, s5client_cb *cb,
-				void *arg, int *err);
+int s5client_start(struct s5client **out, struct ev_loop *loop, int fd, const char *user,
+		   const char *pass, uint8_t cmd, const struct socks5_addr *dst, s5client_cb *cb,
+		   void *arg);
 /*
  * Sends the login and the request right behind the greeting instead of after
  * each answer: two round trips less with a server that reads them with

@@ -139,8 +139,8 @@ int srv_dial(const struct srv *s, struct ev_loop *loop, uint32_t mark, uint8_t c
 	if (fd < 0)
 		return fd;
 	/* The handshake starts when the connect completes; it fails with the connect's error. */
-	*cl = s5client_start(loop, fd, s->user, s->pass, cmd, dst, cb, arg, &err);
-	if (*cl)
+	err = s5client_start(cl, loop, fd, s->user, s->pass, cmd, dst, cb, arg);
+	if (!err)
 		err = s5client_pipeline(*cl);
 	if (err) {
 		s5client_cancel(*cl);

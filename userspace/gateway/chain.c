@@ -154,9 +154,9 @@ static void chain_connected(void *arg, int fd, int err, const struct sockaddr *p
 	}
 	c->fd = fd;
 	memcpy(&c->peer, peer, addr_sa_len(peer));
-	c->cl =
-	    s5client_start(c->w->loop, fd, u->user, u->pass, c->cmd, &c->dst, chain_reply, c, &ret);
-	if (!c->cl)
+	ret = s5client_start(&c->cl, c->w->loop, fd, u->user, u->pass, c->cmd, &c->dst, chain_reply,
+			     c);
+	if (ret)
 		chain_failed_attempt(c, -ret, SOCKS5_REP_GENERAL_FAILURE);
 }
 
