@@ -124,6 +124,7 @@ static void test_user_and_cmd(void **state)
 	static const char *const lines[] = {"allow user alice cmd connect,udp", "deny user -",
 					    "allow user bob cmd resolve", "deny", NULL};
 	struct rules *r = load(lines);
+	struct sockaddr_storage ss;
 	char where[64];
 
 	assert_int_equal(check(r, "::1", "alice", RULES_CMD_UDP, "a.test", NULL, 53, where),
@@ -144,10 +145,11 @@ static void test_user_and_cmd(void **state)
 	assert_int_equal(rules_cmd_bit(0x03), RULES_CMD_UDP);
 	assert_int_equal(rules_cmd_bit(0xF1), RULES_CMD_RESOLVE);
 	assert_int_equal(rules_cmd_bit(0x09), 0);
-	assert_true(rules_is_ip("203.0.113.2"));
-	assert_true(rules_is_ip("2001:db8::1"));
-	assert_false(rules_is_ip("web4.test"));
-	assert_false(rules_is_ip("203.0.113.2.test"));
+	/* What a rule takes for an address literal rather than a name. */
+	assert_int_equal(addr_parse_ip("203.0.113.2", &ss, NULL), 0);
+	assert_int_equal(addr_parse_ip("2001:db8::1", &ss, NULL), 0);
+	assert_int_equal(addr_parse_ip("web4.test", &ss, NULL), -EINVAL);
+	assert_int_equal(addr_parse_ip("203.0.113.2.test", &ss, NULL), -EINVAL);
 	rules_free(r);
 }
 

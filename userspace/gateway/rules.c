@@ -56,13 +56,6 @@ size_t rules_count(const struct rules *r)
 	return r ? r->n : 0;
 }
 
-bool rules_is_ip(const char *s)
-{
-	struct sockaddr_storage ss;
-
-	return addr_parse_ip(s, &ss, NULL) == 0;
-}
-
 unsigned rules_cmd_bit(uint8_t cmd)
 {
 	switch (cmd) {

@@ -102,9 +102,6 @@ int rules_check_addr(const struct rules *r, const struct sockaddr *client, const
 /* Where a rule came from: "FILE:LINE" or "--rule N". Always returns buf. */
 char *rules_where(const struct rule *rule, char *buf, size_t len);
 
-/* True for an IPv4 or IPv6 literal (no brackets, no port). */
-bool rules_is_ip(const char *s);
-
 /* The RULES_CMD_* bit of a SOCKS5 command, 0 for unknown commands. */
 unsigned rules_cmd_bit(uint8_t socks5_cmd);
 
