@@ -12,6 +12,7 @@
 #include "log.h"
 #include "optin.h"
 #include "redirect.h"
+#include "sdnotify.h"
 #include "srvlist.h"
 
 /* Everything a reload needs, prepared before anything running changes. */
@@ -195,11 +196,13 @@ void agentreload_run(struct agent *a)
 	char err[CONF_ERRLEN];
 
 	/* A reload starts here ... */
+	sdnotify_reloading();
 	log_info("reload: rereading %s",
 		 a->cmdline->config ? a->cmdline->config : "the command line (no file)");
 	if (agentreload_prepare(a, &r, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the previous configuration", err);
 		agentreload_free(&r);
+		agent_notify_ready(a);
 		return;
 	}
 	agentreload_commit(a, &r);
@@ -209,4 +212,5 @@ void agentreload_run(struct agent *a)
 		 a->conf->rcfg.ngateways, a->conf->ncgroups + a->conf->nunits, a->conf->nno_fake);
 	agent_probe_gateways(a);
 	/* ... and ends here, with the new configuration in force. */
+	agent_notify_ready(a);
 }

@@ -1,4 +1,5 @@
-/* log.c — leveled log lines to stderr, one write() per line so threads do not interleave. */
+/* log.c — leveled log lines to stderr, one write() per line so threads do not interleave;
+ * journald's own format when stderr is the journal. */
 #include "log.h"
 
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,12 +17,36 @@ static const char *log_ident = "socks46";
 static const char *log_fatal_prefix; /* "socks46 COMMAND"; NULL: the ident */
 
 static const char *const log_names[] = {"error", "warn", "info", "debug"};
+/* syslog(3) priorities of the levels: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const int log_prio[] = {3, 4, 6, 7};
+static int log_journal = -1; /* -1: not looked at yet */
+
+/* systemd sets JOURNAL_STREAM=DEV:INODE for a stderr connected to the journal; a stderr
+ * redirected since (by a test, a shell) no longer matches. */
+bool log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+static bool log_journal_mode(void)
+{
+	if (log_journal < 0)
+		log_journal = log_stderr_is_journal();
+	return log_journal;
+}
 
 void log_init(enum log_level level, const char *ident)
 {
 	log_level = level;
 	if (ident)
 		log_ident = ident;
+	log_journal = log_stderr_is_journal();
 }
 
 void log_set_fatal_prefix(const char *prefix)
@@ -55,12 +81,17 @@ static void log_vwrite(enum log_level level, int err, const char *fmt, va_list a
 
 	if (level > log_level)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(line, sizeof(line),
-		     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ", tm.tm_year + 1900,
-		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		     ts.tv_nsec / 1000000, log_ident, (int)getpid(), log_names[level]);
+	if (log_journal_mode()) {
+		/* The journal stamps time, pid and unit itself; the priority replaces the level. */
+		n = snprintf(line, sizeof(line), "<%d>", log_prio[level]);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		n = snprintf(line, sizeof(line),
+			     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ", tm.tm_year + 1900,
+			     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			     ts.tv_nsec / 1000000, log_ident, (int)getpid(), log_names[level]);
+	}
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	if (m > 0)
 		n += m;
@@ -102,10 +133,11 @@ static noreturn void fatal_v(int err, const char *fmt, va_list ap)
 	if (n > (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 1;
 	if (err >= 0)
-		fprintf(stderr, "%s: %.*s: %s\n", log_fatal_prefix ?: log_ident, n, line,
-			strerror(err));
+		fprintf(stderr, "%s%s: %.*s: %s\n", log_journal_mode() ? "<3>" : "",
+			log_fatal_prefix ?: log_ident, n, line, strerror(err));
 	else
-		fprintf(stderr, "%s: %.*s\n", log_fatal_prefix ?: log_ident, n, line);
+		fprintf(stderr, "%s%s: %.*s\n", log_journal_mode() ? "<3>" : "",
+			log_fatal_prefix ?: log_ident, n, line);
 	exit(1);
 }
 

@@ -2,6 +2,7 @@
 #ifndef S46_LOG_H
 #define S46_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdnoreturn.h>
 
@@ -17,6 +18,9 @@ void log_init(enum log_level level, const char *ident);
 void log_set_fatal_prefix(const char *prefix);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
+/* Whether stderr is the journal ($JOURNAL_STREAM names it): then lines are "<N>message",
+ * N the syslog priority, without a timestamp or pid of their own. log_init looks again. */
+bool log_stderr_is_journal(void);
 /* Parses "error", "warn", "info" or "debug"; returns the level or -EINVAL. */
 int log_level_parse(const char *name);
 

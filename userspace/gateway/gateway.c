@@ -15,6 +15,7 @@
 #include "log.h"
 #include "netmon.h"
 #include "netutil.h"
+#include "sdnotify.h"
 
 static void gateway_usage(FILE *f)
 {
@@ -162,6 +163,8 @@ static int gateway_fork(struct gateway *gw)
 			gw->kids = NULL;
 			gw->nkids = 0;
 			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			/* systemd hears from the first process only (NotifyAccess=main). */
+			unsetenv("NOTIFY_SOCKET");
 			if (getppid() == 1)
 				_exit(0);
 			return 0;
@@ -193,6 +196,14 @@ static int gateway_reap(struct gateway *gw)
 	return ret;
 }
 
+/* Tells systemd the listeners are up (at start and after a reload). */
+static void gateway_notify_ready(const struct gateway *gw)
+{
+	sdnotify_sendf("READY=1\nSTATUS=listening on %u address%s, %u worker threads",
+		       gw->snap->conf.nlisten, gw->snap->conf.nlisten == 1 ? "" : "es",
+		       gw->nworkers);
+}
+
 /* The main thread only waits for signals; the workers do everything else. */
 static void gateway_signals(struct gateway *gw, const struct conf_cmdline *a, int sfd)
 {
@@ -210,10 +221,13 @@ static void gateway_signals(struct gateway *gw, const struct conf_cmdline *a, in
 		for (unsigned i = 0; i < gw->nkids; i++)
 			kill(gw->kids[i], (int)si.ssi_signo);
 		if (si.ssi_signo == SIGHUP) {
+			sdnotify_reloading();
 			gateway_reload(gw, a);
+			gateway_notify_ready(gw);
 			continue;
 		}
 		log_info("signal %d: draining", (int)si.ssi_signo);
+		sdnotify_send("STOPPING=1\nSTATUS=draining");
 		break;
 	}
 	for (unsigned i = 0; i < gw->nworkers; i++)
@@ -267,6 +281,7 @@ static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd
 		log_info(
 		    "listening on %s (%u threads)",
 		    addr_format((struct sockaddr *)&gw->snap->conf.listen[i], who, sizeof(who)), n);
+	gateway_notify_ready(gw);
 	gateway_signals(gw, a, sfd);
 	for (unsigned i = 0; i < n; i++)
 		worker_join(&gw->workers[i]);

@@ -1,0 +1,61 @@
+#!/bin/bash
+# test_sdnotify.sh — readiness, reload, stop and watchdog notifications to systemd's socket
+# (played by notify_listen.py), and journald's line format when stderr is the journal.
+. "$(dirname "$0")/lib.sh"
+set -u
+
+topo_up
+
+# notify_spawn NS SOCKET: a listener for SOCKET in NS; sets NOTES (its "PID MESSAGE" lines).
+notify_spawn()
+{
+	NOTES=$TMP/notify-$SPAWN_N.log
+	SPAWN_NAME=notify spawn "$1" "$PY" "$ITEST_DIR/notify_listen.py" "$2" "$NOTES"
+	wait_log "$NOTES" '^listening$'
+}
+
+# --- The gateway: READY=1 once listening (with a STATUS), RELOADING=1 then READY=1 around
+# SIGHUP, STOPPING=1 on SIGTERM; with --processes 2 only the first process speaks.
+notify_spawn "$NS_GW" "$TMP/gw.notify"
+NOTIFY_SOCKET=$TMP/gw.notify gw_start --processes 2
+wait_log "$NOTES" ' READY=1'
+line=$(grep ' READY=1' "$NOTES")
+assert_contains "$line" "STATUS=listening on 2 addresses" "gateway: READY=1 carries a STATUS"
+gw_reload
+wait_log "$NOTES" ' READY=1' 2
+assert_eq "$(grep -o 'RELOADING=1\|READY=1' "$NOTES" | tr '\n' ' ')" "READY=1 RELOADING=1 READY=1 " \
+	"gateway: RELOADING=1 then READY=1 around SIGHUP"
+assert_contains "$(grep RELOADING "$NOTES")" "MONOTONIC_USEC=" "gateway: RELOADING=1 with MONOTONIC_USEC"
+stop_pid "$GW_PID" >/dev/null
+wait_log "$NOTES" ' STOPPING=1'
+pids=$(awk 'NR > 1 { print $1 }' "$NOTES" | sort -u | tr '\n' ' ')
+assert_eq "$pids" "$GW_PID " "gateway: every notification from the main process"
+
+# --- journald: with JOURNAL_STREAM naming stderr, "<N>message" lines and nothing else.
+: >"$TMP/journal.err"
+jstream=$(stat -c '%d:%i' "$TMP/journal.err")
+JOURNAL_STREAM=$jstream ip netns exec "$NS_GW" "$S46_BIN" gateway --listen "$GW4_ADDR:1081" \
+	2>>"$TMP/journal.err" &
+jpid=$!
+SPAWNED+=("$jpid")
+wait_log "$TMP/journal.err" '^<6>listening on 198\.51\.100\.1:1081'
+stop_pid "$jpid" >/dev/null
+assert_eq "$(grep -cv '^<[0-7]>' "$TMP/journal.err")" 0 "journal: every line starts with a priority"
+assert_not_contains "$(cat "$TMP/journal.err")" "socks46[" "journal: no pid of its own"
+JOURNAL_STREAM=$jstream ip netns exec "$NS_GW" "$S46_BIN" gateway --listen 203.0.113.77:1081 \
+	2>"$TMP/journal.err"
+assert_contains "$(cat "$TMP/journal.err")" "<3>" "journal: a start-up error is priority 3"
+
+# --- The agent, on an abstract socket: READY=1 when attached and serving, watchdog pings
+# at half WATCHDOG_USEC, STOPPING=1 on SIGTERM.
+CG=$(cg_make apps)
+notify_spawn "$NS_C4" "@$T-agent.notify"
+NOTIFY_SOCKET=@$T-agent.notify WATCHDOG_USEC=200000 agent_spawn "$NS_C4" notify "$TMP/agent.sock" \
+	--gateway "$GW4_ADDR:$GW_PORT" --cgroup "$CG" --no-pin --fake-state "$TMP/fakeip.state"
+wait_log "$NOTES" ' READY=1'
+assert_contains "$(grep ' READY=1' "$NOTES")" "STATUS=attached to 1 cgroup" "agent: READY=1 with STATUS"
+wait_log "$NOTES" ' WATCHDOG=1' 3
+stop_pid "$AGENT_PID" >/dev/null
+wait_log "$NOTES" ' STOPPING=1'
+assert_eq "$(awk 'NR > 1 { print $1 }' "$NOTES" | sort -u)" "$AGENT_PID" \
+	"agent: every notification from the agent"
