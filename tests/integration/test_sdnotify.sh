@@ -42,9 +42,10 @@ wait_log "$TMP/journal.err" '^<6>listening on 198\.51\.100\.1:1081'
 stop_pid "$jpid" >/dev/null
 assert_eq "$(grep -cv '^<[0-7]>' "$TMP/journal.err")" 0 "journal: every line starts with a priority"
 assert_not_contains "$(cat "$TMP/journal.err")" "socks46[" "journal: no pid of its own"
-JOURNAL_STREAM=$jstream ip netns exec "$NS_GW" "$S46_BIN" gateway --listen 203.0.113.77:1081 \
+JOURNAL_STREAM=$jstream ip netns exec "$NS_GW" "$S46_BIN" agent --gateway "$GW4_ADDR:$GW_PORT" \
+	--no-pin --control "$TMP/none.sock" --user u --password-file "$TMP/nonexistent" \
 	2>"$TMP/journal.err"
-assert_contains "$(cat "$TMP/journal.err")" "<3>" "journal: a start-up error is priority 3"
+assert_contains "$(cat "$TMP/journal.err")" "<3>" "journal: a fatal start-up error is priority 3"
 
 # --- The agent, on an abstract socket: READY=1 when attached and serving, watchdog pings
 # at half WATCHDOG_USEC, STOPPING=1 on SIGTERM.
