@@ -47,14 +47,18 @@ JOURNAL_STREAM=$jstream ip netns exec "$NS_GW" "$S46_BIN" agent --gateway "$GW4_
 	2>"$TMP/journal.err"
 assert_contains "$(cat "$TMP/journal.err")" "<3>" "journal: a fatal start-up error is priority 3"
 
-# --- The agent, on an abstract socket: READY=1 when attached and serving, watchdog pings
-# at half WATCHDOG_USEC, STOPPING=1 on SIGTERM.
+# --- The agent, on an abstract socket: READY=1 when attached and serving, RELOADING=1 then
+# READY=1 around SIGHUP, watchdog pings at half WATCHDOG_USEC, STOPPING=1 on SIGTERM.
 CG=$(cg_make apps)
 notify_spawn "$NS_C4" "@$T-agent.notify"
 NOTIFY_SOCKET=@$T-agent.notify WATCHDOG_USEC=200000 agent_spawn "$NS_C4" notify "$TMP/agent.sock" \
 	--gateway "$GW4_ADDR:$GW_PORT" --cgroup "$CG" --no-pin --fake-state "$TMP/fakeip.state"
 wait_log "$NOTES" ' READY=1'
-assert_contains "$(grep ' READY=1' "$NOTES")" "STATUS=attached to 1 cgroup" "agent: READY=1 with STATUS"
+assert_contains "$(grep ' READY=1' "$NOTES")" "STATUS=1 opt-in(s), 1 gateway(s)" "agent: READY=1 with STATUS"
+kill -HUP "$AGENT_PID"
+wait_log "$NOTES" ' READY=1' 2
+assert_eq "$(grep -o 'RELOADING=1\|READY=1' "$NOTES" | tr '\n' ' ')" "READY=1 RELOADING=1 READY=1 " \
+	"agent: RELOADING=1 then READY=1 around SIGHUP"
 wait_log "$NOTES" ' WATCHDOG=1' 3
 stop_pid "$AGENT_PID" >/dev/null
 wait_log "$NOTES" ' STOPPING=1'
