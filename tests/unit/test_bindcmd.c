@@ -128,13 +128,12 @@ static void test_accept_loopback(void **state)
 	struct ev_timer t;
 	struct bindcmd *b;
 	char c;
-	int err;
 
 	dst.v4.s_addr = inet_addr("127.0.0.1");
 	r.loop = ev_loop_new();
 	ev_timer_init(&t, on_timeout);
 	ev_timer_start(r.loop, &t, 3000);
-	b = bindcmd_start(r.loop, NULL, &o, &dst, on_bind, &r, &err);
+	assert_int_equal(bindcmd_start(&b, r.loop, NULL, &o, &dst, on_bind, &r), 0);
 	assert_non_null(b);
 	/* Never inside start: the first reply comes from the loop. */
 	assert_int_equal(r.calls, 0);
@@ -172,7 +171,7 @@ static void test_unreachable(void **state)
 	dst.v6.s6_addr[3] = 0xb8;
 	dst.v6.s6_addr[4] = 0xff;
 	dst.v6.s6_addr[15] = 1;
-	b = bindcmd_start(loop, NULL, &o, &dst, on_bind, NULL, &err);
+	err = bindcmd_start(&b, loop, NULL, &o, &dst, on_bind, NULL);
 	if (!b)
 		assert_true(err == -ENETUNREACH || err == -EADDRNOTAVAIL || err == -EAFNOSUPPORT);
 	bindcmd_cancel(b);

@@ -231,16 +231,17 @@ static void bindcmd_resolved(void *arg, int family, int err, const struct sockad
 	b->cb(b->arg, -1, 0, (struct sockaddr *)&b->bound, false);
 }
 
-struct bindcmd *bindcmd_start(struct ev_loop *loop, struct resolv *res,
-			      const struct bindcmd_opts *o, const struct socks5_addr *dst,
-			      bindcmd_cb *cb, void *arg, int *err)
+int bindcmd_start(struct bindcmd **out, struct ev_loop *loop, struct resolv *res,
+		  const struct bindcmd_opts *o, const struct socks5_addr *dst, bindcmd_cb *cb,
+		  void *arg)
 {
 	struct bindcmd *b = calloc(1, sizeof(*b));
 	struct sockaddr_storage ss;
+	int err = -ENOMEM;
 
-	*err = -ENOMEM;
+	*out = NULL;
 	if (!b)
-		return NULL;
+		return err;
 	b->loop = loop;
 	b->lfd = -1;
 	b->prefer = o->prefer;
@@ -253,22 +254,25 @@ struct bindcmd *bindcmd_start(struct ev_loop *loop, struct resolv *res,
 		memcpy(&b->ctl, o->ctl_local, addr_sa_len(o->ctl_local));
 	if (dst->atyp == SOCKS5_ATYP_DOMAINNAME) {
 		b->query = resolv_lookup(res, dst->name, bindcmd_resolved, b);
-		if (b->query)
-			return b;
-		goto fail;
+		if (!b->query)
+			goto fail;
+		*out = b;
+		return 0;
 	}
-	*err = socks5_addr_to_sockaddr(dst, &ss, NULL);
-	if (*err < 0)
+	err = socks5_addr_to_sockaddr(dst, &ss, NULL);
+	if (err < 0)
 		goto fail;
 	b->allow.any = bindcmd_is_any(dst);
 	if (!b->allow.any)
 		bindcmd_allow_add(&b->allow, (struct sockaddr *)&ss);
-	*err = bindcmd_setup(b, b->allow.any ? NULL : (struct sockaddr *)&ss);
-	if (*err == 0)
-		*err = ev_timer_start(loop, &b->kick, 0);
-	if (*err == 0)
-		return b;
+	err = bindcmd_setup(b, b->allow.any ? NULL : (struct sockaddr *)&ss);
+	if (err == 0)
+		err = ev_timer_start(loop, &b->kick, 0);
+	if (err == 0) {
+		*out = b;
+		return 0;
+	}
 fail:
 	bindcmd_cancel(b);
-	return NULL;
+	return err;
 }

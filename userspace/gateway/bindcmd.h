@@ -51,10 +51,10 @@ struct bindcmd_opts {
 	void *filter_arg;
 };
 
-/* Starts BIND for dst (a name is resolved first). Returns NULL with *err = -errno. */
-struct bindcmd *bindcmd_start(struct ev_loop *loop, struct resolv *res,
-			      const struct bindcmd_opts *o, const struct socks5_addr *dst,
-			      bindcmd_cb *cb, void *arg, int *err);
+/* Starts BIND for dst (a name is resolved first). Returns 0, or -errno (and *out NULL). */
+int bindcmd_start(struct bindcmd **out, struct ev_loop *loop, struct resolv *res,
+		  const struct bindcmd_opts *o, const struct socks5_addr *dst, bindcmd_cb *cb,
+		  void *arg);
 /* Stops it without a callback and closes its sockets. */
 void bindcmd_cancel(struct bindcmd *b);
 

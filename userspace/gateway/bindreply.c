@@ -85,7 +85,7 @@ void bindreply_start(struct session *s, struct socks5_addr *dst)
 
 	if (getsockname(s->cfd, (struct sockaddr *)&local, &len) == 0)
 		o.ctl_local = (struct sockaddr *)&local;
-	s->bind = bindcmd_start(s->w->loop, s->w->res, &o, dst, bindreply_cb, s, &err);
-	if (!s->bind)
+	err = bindcmd_start(&s->bind, s->w->loop, s->w->res, &o, dst, bindreply_cb, s);
+	if (err)
 		session_fail(s, socks5_rep_from_errno(err), "bind", -err);
 }

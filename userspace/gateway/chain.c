@@ -210,14 +210,15 @@ static int chain_try_next(struct chain *c)
 	return err;
 }
 
-struct chain *chain_start(struct worker *w, const struct upstream_route *rt, uint8_t cmd,
-			  const struct socks5_addr *dst, chain_cb *cb, void *arg, int *err)
+int chain_start(struct chain **out, struct worker *w, const struct upstream_route *rt, uint8_t cmd,
+		const struct socks5_addr *dst, chain_cb *cb, void *arg)
 {
 	struct chain *c = calloc(1, sizeof(*c));
+	int err;
 
-	*err = -ENOMEM;
+	*out = NULL;
 	if (!c)
-		return NULL;
+		return -ENOMEM;
 	c->w = w;
 	c->snap = gw_snap_ref(w->snap);
 	srvlist_iter_start(&c->via, upstream_route_via(rt));
@@ -227,9 +228,11 @@ struct chain *chain_start(struct worker *w, const struct upstream_route *rt, uin
 	c->cb = cb;
 	c->arg = arg;
 	ev_timer_init(&c->attempt, chain_attempt_cb);
-	*err = chain_try_next(c);
-	if (*err == 0)
-		return c;
-	chain_free(c);
-	return NULL;
+	err = chain_try_next(c);
+	if (err) {
+		chain_free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
 }

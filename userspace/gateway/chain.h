@@ -36,10 +36,10 @@ typedef void chain_cb(void *arg, const struct chain_result *res);
 /*
  * Sends cmd for dst (names unresolved) through the route's upstreams, the
  * next one after a failure. The worker's snapshot must outlive the chain (the
- * caller holds a reference). Returns NULL with *err = -errno.
+ * caller holds a reference). Returns 0, or -errno (and *out NULL).
  */
-struct chain *chain_start(struct worker *w, const struct upstream_route *rt, uint8_t cmd,
-			  const struct socks5_addr *dst, chain_cb *cb, void *arg, int *err);
+int chain_start(struct chain **out, struct worker *w, const struct upstream_route *rt, uint8_t cmd,
+		const struct socks5_addr *dst, chain_cb *cb, void *arg);
 /* Stops it without a callback; an upstream that was still being tried counts as failed. */
 void chain_cancel(struct chain *c, bool failed);
 

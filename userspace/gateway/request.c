@@ -75,8 +75,8 @@ static bool request_route(struct session *s, struct socks5_request *req)
 	rt = upstream_match(s->w->snap->conf.upstreams, &req->dst);
 	if (!rt)
 		return false;
-	s->chain = chain_start(s->w, rt, req->cmd, &req->dst, request_chain_cb, s, &err);
-	if (!s->chain)
+	err = chain_start(&s->chain, s->w, rt, req->cmd, &req->dst, request_chain_cb, s);
+	if (err)
 		session_fail(s, socks5_rep_from_errno(err), "upstream failed", -err);
 	return true;
 }
