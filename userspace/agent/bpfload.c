@@ -380,6 +380,26 @@ static int bpfload_pin(struct bpfload *b, struct bpfload_cg *cg)
 	return 0;
 }
 
+static struct bpfload_cg **bpfload_find(struct bpfload *b, uint64_t id);
+
+void bpfload_foreign_pins(struct bpfload *b, bpfload_pin_cb *fn, void *arg)
+{
+	unsigned long long netns, id;
+	struct dirent *de;
+	DIR *d;
+	int n;
+
+	if (!b->pin_dir || !(d = opendir(b->pin_dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (sscanf(de->d_name, "%llu-%llu%n", &netns, &id, &n) != 2 || de->d_name[n] ||
+		    netns != b->cfg.netns_cookie || bpfload_find(b, id))
+			continue;
+		fn(id, arg);
+	}
+	closedir(d);
+}
+
 static struct bpfload_cg **bpfload_find(struct bpfload *b, uint64_t id)
 {
 	struct bpfload_cg **pp;

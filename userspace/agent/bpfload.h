@@ -47,6 +47,11 @@ int bpfload_detach_id(struct bpfload *b, uint64_t id);
 /* Whether this agent attached cgroup id with pinned links. */
 bool bpfload_pinned(struct bpfload *b, uint64_t id);
 
+/* Calls fn for each cgroup whose links an earlier agent of this namespace pinned and this
+ * one has not attached (fn may attach it). */
+typedef void bpfload_pin_cb(uint64_t cgid, void *arg);
+void bpfload_foreign_pins(struct bpfload *b, bpfload_pin_cb *fn, void *arg);
+
 /* Adds an address prefix that goes through the gateway (af AF_INET/AF_INET6). */
 int bpfload_policy_add(struct bpfload *b, int af, const void *addr, unsigned prefix);
 

@@ -585,14 +585,30 @@ static void optin_restore_cb(enum optinfile_kind kind, const char *name, void *a
 		log_warnx("%s: %s (dropped)", o->state, msg);
 }
 
+/* Links an earlier agent pinned for a cgroup no opt-in names (with --optin-state none, or
+ * from a version without the file) would keep running its programs, whose maps nobody
+ * reads: such a cgroup becomes a run-time opt-in of this agent. */
+static void optin_adopt_cb(uint64_t id, void *arg)
+{
+	struct optin *o = arg;
+	char root[PATH_MAX], path[PATH_MAX], msg[PATH_MAX + 128];
+
+	if (cgpath_root(root, sizeof(root)) || !cgpath_find_id(root, id, path, sizeof(path)))
+		return;
+	if (optin_add(o, path, false, OPTIN_RUNTIME, msg, sizeof(msg)))
+		log_warnx("taking over the links pinned for %s: %s", path, msg);
+	else
+		log_info("%s: taken over from an earlier agent's pinned links", path);
+}
+
 int optin_restore(struct optin *o)
 {
-	int n = 0, err;
+	int n = 0, err = 0;
 
-	if (!o->state)
-		return 0;
 	o->restoring = true;
-	err = optinfile_read(o->state, optin_restore_cb, o);
+	if (o->state)
+		err = optinfile_read(o->state, optin_restore_cb, o);
+	bpfload_foreign_pins(o->bpf, optin_adopt_cb, o);
 	o->restoring = false;
 	if (err)
 		return err;

@@ -39,7 +39,9 @@ int optin_remove(struct optin *o, const char *name, bool unit, char *msg, size_t
  * Returns 0 or -errno. */
 int optin_configure(struct optin *o, const char *const *cgroups, unsigned ncgroups,
 		    const char *const *units, unsigned nunits, char *msg, size_t len);
-/* Opts in again what the opt-in file lists (at start-up). Returns how many, or -errno. */
+/* At start-up: opts in again what the opt-in file lists, and takes over as run-time opt-ins
+ * the cgroups an earlier agent pinned links for that nothing names. Returns how many
+ * run-time opt-ins there are, or -errno. */
 int optin_restore(struct optin *o);
 
 struct optin_info {

@@ -196,10 +196,12 @@ static int detach_offline(const struct attach_args *a)
 		unpinned = bpfload_unpin(a->pin_dir, id);
 	dropped =
 	    optinfile_drop(a->optin_state, a->unit ? OPTINFILE_UNIT : OPTINFILE_CGROUP, a->name);
-	if (!a->unit && dropped >= 0) {
-		int run = optinfile_drop(a->optin_state, OPTINFILE_RUN, a->name);
+	/* The same cgroup may be listed by path too (a command's, or taken over from pins). */
+	if (cg && dropped >= 0) {
+		int run = optinfile_drop(a->optin_state, OPTINFILE_RUN, cg);
+		int path = a->unit ? optinfile_drop(a->optin_state, OPTINFILE_CGROUP, cg) : 0;
 
-		dropped = run < 0 ? run : dropped + run;
+		dropped = run < 0 ? run : path < 0 ? path : dropped + run + path;
 	}
 	if (unpinned < 0 || dropped < 0) {
 		fprintf(stderr, "socks46 detach: %s: %s\n",

@@ -48,6 +48,9 @@ static bool cgpath_is_cgroup2(const char *path)
 	return statfs(path, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+/* How deep the whole tree is searched for a cgroup id. */
+#define CGPATH_FIND_DEPTH 32
+
 /* arg as given if it is a cgroup2 path, else relative to the cgroup2 mount. */
 static int cgpath_join(const char *arg, char *buf, size_t len)
 {
@@ -184,4 +187,36 @@ void cgpath_strerror(const char *arg, int rc, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not a cgroup2 directory", arg);
 	else
 		snprintf(err, errlen, "%s: %s", arg, strerror(-rc));
+}
+
+static int cgpath_find_in(const char *dir, uint64_t id, char *out, size_t len, int depth)
+{
+	char p[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int)sizeof(p))
+			continue;
+		if (de->d_ino == id)
+			found = snprintf(out, len, "%s", p) < (int)len;
+		else if (depth < CGPATH_FIND_DEPTH)
+			found = cgpath_find_in(p, id, out, len, depth + 1);
+	}
+	closedir(d);
+	return found;
+}
+
+int cgpath_find_id(const char *root, uint64_t id, char *out, size_t len)
+{
+	struct stat st;
+
+	if (!stat(root, &st) && st.st_ino == id)
+		return snprintf(out, len, "%s", root) < (int)len;
+	return cgpath_find_in(root, id, out, len, 0);
 }

@@ -3,6 +3,7 @@
 #define S46_CGPATH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The cgroup2 mount point from /proc/self/mountinfo. 0 or -ENOENT. */
 int cgpath_root(char *out, size_t len);
@@ -24,5 +25,7 @@ int cgpath_unit_name(const char *name, char *out, size_t len);
 /* The cgroup of a running unit: a directory of that name in the slice tree under root
  * (systemd puts units in slices: system.slice/foo.service). 1 if found, else 0. */
 int cgpath_unit_find(const char *root, const char *unit, char *out, size_t len);
+/* The cgroup whose id (inode number) is id, anywhere under root. 1 if found, else 0. */
+int cgpath_find_id(const char *root, uint64_t id, char *out, size_t len);
 
 #endif
