@@ -184,6 +184,14 @@ assert_eq "$out" "$S6_ADDR" "getent in the cgroup gets the real address from the
 IN_CG=$CGA nsx "$NS_C4" curl -sS --max-time 5 "http://$F4/" >/dev/null 2>&1
 assert_eq "$?" 7 "curl to the fake address fails at once (connection refused)"
 
+log "links pinned by an earlier agent whose opt-ins were not kept are taken over"
+rm "$OPTINS"
+agent_start
+attached_to path "$CGA" "$CGA"
+assert_eq "$(optin path "$CGA" origin)" runtime "taken over as a run-time opt-in"
+fetch "$CGA" "taken over"
+stop_pid "$AGENT_PID"
+
 log "detach with no agent running removes the pins and the opt-in"
 out=$(s46 detach --pin-dir "$PIN" --optin-state "$OPTINS" "$CGA") || fail "detach: $out"
 assert_eq "$out" "$CGA: detached (no agent running)" "detach without an agent"
