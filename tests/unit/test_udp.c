@@ -82,12 +82,12 @@ static void assoc_open(struct fix *f)
 {
 	struct sockaddr_storage ctl, local;
 	struct socks5_addr want = {.atyp = SOCKS5_ATYP_IPV4};
-	int err;
 
 	addr_parse("127.0.0.1:1080", 0, &ctl, NULL);
 	addr_parse_ip("127.0.0.1", &local, NULL);
-	f->a = udp_assoc_new(&f->w, f->ctl[0], (struct sockaddr *)&ctl, (struct sockaddr *)&local,
-			     &want, NULL, &f->bnd, &err);
+	assert_int_equal(udp_assoc_new(&f->a, &f->w, f->ctl[0], (struct sockaddr *)&ctl,
+				       (struct sockaddr *)&local, &want, NULL, &f->bnd),
+			 0);
 	assert_non_null(f->a);
 }
 

@@ -360,16 +360,15 @@ static void udp_idle_cb(struct ev_loop *loop, struct ev_timer *t)
 	shutdown(a->ctl_fd, SHUT_RDWR);
 }
 
-struct udp_assoc *udp_assoc_new(struct worker *w, int ctl_fd, const struct sockaddr *ctl_local,
-				const struct sockaddr *client, const struct socks5_addr *want,
-				const char *user, struct sockaddr_storage *bnd, int *err)
+int udp_assoc_new(struct udp_assoc **out, struct worker *w, int ctl_fd,
+		  const struct sockaddr *ctl_local, const struct sockaddr *client,
+		  const struct socks5_addr *want, const char *user, struct sockaddr_storage *bnd)
 {
 	struct udp_assoc *a = calloc(1, sizeof(*a));
+	int err;
 
-	if (!a) {
-		*err = -ENOMEM;
-		return NULL;
-	}
+	if (!a)
+		return -ENOMEM;
 	a->w = w;
 	a->cfd = a->out4 = a->out6 = -1;
 	a->user = user;
@@ -378,16 +377,17 @@ struct udp_assoc *udp_assoc_new(struct worker *w, int ctl_fd, const struct socka
 	ev_timer_init(&a->idle, udp_idle_cb);
 	memcpy(&a->ctl, client, addr_sa_len(client));
 	udp_expect_client(a, client, want);
-	*err = udp_bind_client(a, ctl_local, bnd);
-	if (*err < 0) {
+	err = udp_bind_client(a, ctl_local, bnd);
+	if (err < 0) {
 		if (a->cfd >= 0)
 			close(a->cfd);
 		free(a);
-		return NULL;
+		return err;
 	}
 	if (udp_idle_ms(&w->snap->conf))
 		ev_timer_start(w->loop, &a->idle, udp_idle_ms(&w->snap->conf));
-	return a;
+	*out = a;
+	return 0;
 }
 
 static void udp_close(struct udp_assoc *a, int fd)

@@ -25,11 +25,11 @@ struct udp_assoc;
  * configured udp-public-address with its port. After udp-idle-timeout without
  * a datagram either way, the association shuts ctl_fd (the control connection)
  * down: its owner sees the end and frees the association as for a client that
- * left. Returns NULL with *err = -errno.
+ * left. Returns 0 or -errno.
  */
-struct udp_assoc *udp_assoc_new(struct worker *w, int ctl_fd, const struct sockaddr *ctl_local,
-				const struct sockaddr *client, const struct socks5_addr *want,
-				const char *user, struct sockaddr_storage *bnd, int *err);
+int udp_assoc_new(struct udp_assoc **out, struct worker *w, int ctl_fd,
+		  const struct sockaddr *ctl_local, const struct sockaddr *client,
+		  const struct socks5_addr *want, const char *user, struct sockaddr_storage *bnd);
 
 /* Ends the association (its control connection closed) and logs one line; NULL is fine. */
 void udp_assoc_free(struct udp_assoc *a);

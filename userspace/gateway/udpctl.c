@@ -19,9 +19,9 @@ void udpctl_start(struct session *s, struct socks5_addr *dst)
 		return;
 	}
 	addr_unmap(&local);
-	s->udp = udp_assoc_new(s->w, s->cfd, (struct sockaddr *)&local, &s->client.sa, dst, s->user,
-			       &bnd, &err);
-	if (!s->udp) {
+	err = udp_assoc_new(&s->udp, s->w, s->cfd, (struct sockaddr *)&local, &s->client.sa, dst,
+			    s->user, &bnd);
+	if (err) {
 		session_fail(s, socks5_rep_from_errno(err), "udp associate", -err);
 		return;
 	}
