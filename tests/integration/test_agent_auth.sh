@@ -44,6 +44,24 @@ assert_eq "$?:$err" "2:socks46 agent: --via-gateway: '1.2.3.4/40' is not an addr
 printf 'gateway %s:1080\nfrobnicate yes\n' "$GW4_ADDR" >"$TMP/bad.conf"
 err=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" agent --config "$TMP/bad.conf" 2>&1)
 assert_eq "$?:$err" "1:socks46 agent: $TMP/bad.conf:2: unknown key 'frobnicate'" "bad config line"
+err=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" agent --gateway "$GW4_ADDR:1080" --frobnicate 2>&1)
+assert_eq "$?:$err" "2:socks46 agent: unknown option '--frobnicate' (try socks46 agent --help)" "unknown option"
+err=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" agent --gateway "$GW4_ADDR:1080" --unit 'a/b' 2>&1)
+assert_eq "$?:$err" "2:socks46 agent: --unit: 'a/b' is not a unit name (NAME.service, .scope or .slice)" "bad unit name"
+# `ip netns exec` (nsx without NS_KEEP_FS) mounts a /sys without the cgroup2 file system.
+err=$(nsx "$NS_C4" "$S46_BIN" agent --gateway "$GW4_ADDR:1080" --cgroup "$CG" --control "$TMP/x.sock" 2>&1)
+assert_eq "$?" 1 "no cgroup2 mount: exit status 1"
+assert_contains "$err" "socks46 agent: cgroup $CG: no cgroup2 file system is mounted here" "no cgroup2 mount: says so"
+assert_contains "$err" "nsenter --net" "no cgroup2 mount: says what to do"
+
+log "--check-config reads everything, starts nothing"
+agent_conf check "$TMP/pw"
+err=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" agent --config "$TMP/check.conf" --check-config 2>&1)
+assert_eq "$?:$err" "0:" "a valid configuration: silent, exit 0"
+agent_conf check "$TMP/nonexistent.pw"
+err=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" agent --config "$TMP/check.conf" --check-config 2>&1)
+assert_eq "$?:$err" "1:socks46 agent: password-file $TMP/nonexistent.pw: No such file or directory" \
+	"a missing password file: one line, exit 1"
 
 agent_up good "$TMP/pw"
 A_PID=$AGENT_PID
@@ -55,7 +73,21 @@ body=$(IN_CG=$CG nsx "$NS_C4" curl -4 -sS --max-time 10 http://web6.test/) || fa
 failures=$("$PY" "$ITEST_DIR/agent_ctl.py" "$TMP/good.sock" gateways.0.failures gateways.1.failures | tr '\n' ' ')
 failures=${failures% }
 assert_eq "$failures" "1 0" "the dead gateway was tried once, then skipped for later connections"
+
+log "a second agent on the same control socket stops before binding its ports"
+# Same ports as the running agent: had it bound first, it would fail on the proxy port.
+err=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" agent --config "$TMP/good.conf" --control "$TMP/good.sock" 2>&1)
+assert_eq "$?:$err" "1:socks46 agent: control socket $TMP/good.sock: another agent is running there" \
+	"another agent on the control socket"
+kill -0 "$A_PID" || fail "the running agent died"
 stop_pid "$A_PID"
+
+log "an agent whose gateways do not answer says so"
+printf 'gateway 198.51.100.9:1080\nconnect-timeout 400\nno-pin\nfake-state none\n' >"$TMP/dead.conf"
+agent_spawn "$NS_C4" dead "$TMP/dead.sock" --config "$TMP/dead.conf"
+wait_log "$AGENT_LOG" 'warn: no gateway answers \(1 configured\)'
+pass "warned: no gateway answers"
+stop_pid "$AGENT_PID"
 
 agent_up bad "$TMP/badpw"
 log "wrong credentials: the program's connection fails at once"
@@ -65,4 +97,7 @@ rc=0
 IN_CG=$CG nsx "$NS_C4" curl -4 -sS --max-time 10 http://web6.test/ >/dev/null 2>&1 || rc=$?
 case $rc in 7 | 56) pass "bad credentials: a reset (curl exit $rc), not a timeout" ;;
 *) fail "bad credentials: curl exit $rc, not 7 or 56" ;; esac
+wait_log "$AGENT_LOG" "warn: gateway $GW4_ADDR:$GW_PORT refuses the agent's login"
+wait_log "$AGENT_LOG" "warn: gateway $GW4_ADDR:$GW_PORT skipped for web6.test:80: authentication refused"
+pass "a refused login is a warning, at start and for the connection"
 exit 0

@@ -12,6 +12,10 @@ P4=("$GW4_ADDR" "$GW_PORT")
 # cpu_ticks PID: user + system time of a process, in clock ticks.
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 
+# --- The version comes from the VERSION file, as the .deb's does.
+assert_eq "$("$S46_BIN" --version)" "socks46 $(cat "$REPO/VERSION")" "socks46 --version"
+assert_eq "$("$S46_BIN" version)" "socks46 $(cat "$REPO/VERSION")" "socks46 version"
+
 # --- A bad configuration: one clear "FILE:LINE" line on stderr and a non-zero exit.
 # bad_start WHAT NEEDLE ARGS...: exit status 1 (STATUS=2: a bad command line).
 bad_start()
