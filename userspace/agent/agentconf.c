@@ -139,7 +139,8 @@ static int agentconf_set_unit(void *obj, const char *v, const struct conf_src *s
 		return conf_err(err, errlen, "unit: more than %d units", AGENTCONF_MAX_CGROUPS);
 	if (cgpath_unit_name(v, name, sizeof(name)))
 		return conf_err(err, errlen,
-				"unit: '%s' is not a unit name (NAME.service, .scope or .slice)", v);
+				"unit: '%s' is not a unit name (NAME.service, .scope or .slice)",
+				v);
 	return agentconf_str(c, &c->units[c->nunits++], "unit", v, err, errlen);
 }
 
