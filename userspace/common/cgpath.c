@@ -178,11 +178,12 @@ void cgpath_strerror(const char *arg, int rc, char *err, size_t errlen)
 	char root[PATH_MAX];
 
 	if (cgpath_root(root, sizeof(root)) == -ENOENT)
-		snprintf(err, errlen,
-			 "%s: no cgroup2 file system is mounted here (`ip netns exec` mounts its own "
-			 "/sys without one: enter the namespace with `nsenter --net=/run/netns/NAME` "
-			 "instead, or mount cgroup2 on /sys/fs/cgroup)",
-			 arg);
+		snprintf(
+		    err, errlen,
+		    "%s: no cgroup2 file system is mounted here (`ip netns exec` mounts its own "
+		    "/sys without one: enter the namespace with `nsenter --net=/run/netns/NAME` "
+		    "instead, or mount cgroup2 on /sys/fs/cgroup)",
+		    arg);
 	else if (rc == -ENOTDIR)
 		snprintf(err, errlen, "%s: not a cgroup2 directory", arg);
 	else
