@@ -212,7 +212,7 @@ static void agent_setup_optins(struct agent *a, struct agentconf *o)
 	rc = optin_configure(a->optin, o->cgroups, o->ncgroups, o->units, o->nunits, msg,
 			     sizeof(msg));
 	if (rc) {
-		control_stop(a->control);
+		control_free(a->control);
 		fatalx("%s", msg);
 	}
 	rc = optin_restore(a->optin);
@@ -279,7 +279,7 @@ static void agent_setup(struct agent *a, struct agentconf *o)
 		fatalx("proxy on 127.0.0.1:%u: %s", o->proxy_port, strerror(-rc));
 	a->proxy_port = redirect_port(a->redirect);
 	agent_setup_bpf(a, o);
-	rc = control_start(&a->control, a->loop, control_path(o->control), a);
+	rc = control_new(&a->control, a->loop, control_path(o->control), a);
 	if (rc)
 		fatalx("control socket %s: %s", control_path(o->control),
 		       rc == -EADDRINUSE ? "another agent is running there" : strerror(-rc));
@@ -316,7 +316,7 @@ static void agent_raise_nofile(void)
 static void agent_free(struct agent *a)
 {
 	gwprobe_free(a->probe);
-	control_stop(a->control);
+	control_free(a->control);
 	optin_free(a->optin);
 	redirect_stop(a->redirect);
 	dnsd_stop(a->dnsd);

@@ -347,7 +347,7 @@ void control_strerror(const char *path, int err, char *buf, size_t len)
 		snprintf(buf, len, "%s: %s", path, strerror(-err));
 }
 
-int control_start(struct control **out, struct ev_loop *loop, const char *path, struct agent *a)
+int control_new(struct control **out, struct ev_loop *loop, const char *path, struct agent *a)
 {
 	struct sockaddr_un sun;
 	struct control *c;
@@ -390,7 +390,7 @@ fail:
 	return err;
 }
 
-void control_stop(struct control *c)
+void control_free(struct control *c)
 {
 	if (!c)
 		return;

@@ -71,11 +71,11 @@ struct agent;
 struct control;
 
 /* Whether path can be the agent's socket: 0, -EADDRINUSE when an agent answers there, or
- * -ENAMETOOLONG. control_start checks it again. */
+ * -ENAMETOOLONG. control_new checks it again. */
 int control_check(const char *path);
 /* Listens on path (stale socket files are replaced) and serves requests on loop. */
-int control_start(struct control **out, struct ev_loop *loop, const char *path, struct agent *a);
-void control_stop(struct control *c);
+int control_new(struct control **out, struct ev_loop *loop, const char *path, struct agent *a);
+void control_free(struct control *c);
 
 /* Client side, for the CLI: the socket path to use (opt wins over the environment). */
 const char *control_path(const char *opt);
