@@ -181,7 +181,7 @@ static int teardown(void **state)
 {
 	struct ctx *c = *state;
 
-	dnsd_stop(c->d);
+	dnsd_free(c->d);
 	fakeip_close(c->table);
 	ev_io_del(c->loop, c->up.udp);
 	ev_io_del(c->loop, c->up.tcp);
@@ -194,7 +194,7 @@ static int teardown(void **state)
 
 static void start(struct ctx *c)
 {
-	assert_int_equal(dnsd_start(&c->d, c->loop, &c->cfg, c->table), 0);
+	assert_int_equal(dnsd_new(&c->d, c->loop, &c->cfg, c->table), 0);
 	assert_true(dnsd_port(c->d) > 0);
 }
 
@@ -593,10 +593,10 @@ static void test_ipv6_listener_optional(void **state)
 	start(c);
 	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
 	assert_int_equal(dns_get16(c->ans), 0x0606);
-	dnsd_stop(c->d);
+	dnsd_free(c->d);
 	/* Without an IPv4 listener the IPv6 failure is an error. */
 	c->cfg.listen4.ss_family = AF_UNSPEC;
-	assert_int_equal(dnsd_start(&c->d, c->loop, &c->cfg, c->table), -EADDRNOTAVAIL);
+	assert_int_equal(dnsd_new(&c->d, c->loop, &c->cfg, c->table), -EADDRNOTAVAIL);
 	assert_null(c->d);
 }
 

@@ -169,7 +169,7 @@ static void agent_setup_dns(struct agent *a, struct agentconf *o)
 	}
 	addr_set_port((struct sockaddr *)&o->dcfg.listen4, o->dns_port);
 	addr_set_port((struct sockaddr *)&o->dcfg.listen6, o->dns_port);
-	rc = dnsd_start(&a->dnsd, a->loop, &o->dcfg, a->fakeip);
+	rc = dnsd_new(&a->dnsd, a->loop, &o->dcfg, a->fakeip);
 	if (rc)
 		fatalx("DNS responder on port %u: %s", o->dns_port, strerror(-rc));
 	a->dns_port = dnsd_port(a->dnsd);
@@ -319,7 +319,7 @@ static void agent_free(struct agent *a)
 	control_free(a->control);
 	optin_free(a->optin);
 	redirect_stop(a->redirect);
-	dnsd_stop(a->dnsd);
+	dnsd_free(a->dnsd);
 	gwresolve_free(a->gwresolve);
 	srvlist_free(a->gateways);
 	fakeip_close(a->fakeip);

@@ -337,8 +337,8 @@ static int dnsd_listen(struct dnsd *d)
 	return listener_start(&d->tcp);
 }
 
-int dnsd_start(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config *cfg,
-	       struct fakeip *table)
+int dnsd_new(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config *cfg,
+	     struct fakeip *table)
 {
 	struct dnsd *d;
 	int err;
@@ -358,7 +358,7 @@ int dnsd_start(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config
 	listener_init(&d->tcp, loop, "dns", dnsd_tcp_accepted, d);
 	err = dnsd_listen(d);
 	if (err) {
-		dnsd_stop(d);
+		dnsd_free(d);
 		return err;
 	}
 	log_debug("dnsd: listening on port %u", d->port);
@@ -366,7 +366,7 @@ int dnsd_start(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config
 	return 0;
 }
 
-void dnsd_stop(struct dnsd *d)
+void dnsd_free(struct dnsd *d)
 {
 	if (!d)
 		return;

@@ -12,7 +12,7 @@ struct fakeip;
 /* The existence check: the callee calls done(ctx, 1) when name exists, done(ctx, 0) when it
  * does not (NXDOMAIN), done(ctx, -errno) when it cannot tell (the name is faked anyway),
  * exactly once, from inside exists() or later from the loop, unless dnsd cancels it first
- * with exists_cancel(arg, ctx) (timeout, dnsd_stop). exists() returning -errno means the
+ * with exists_cancel(arg, ctx) (timeout, dnsd_free). exists() returning -errno means the
  * same as done(ctx, -errno) and done must then not be called. */
 typedef void dnsd_exists_done_fn(void *ctx, int result);
 typedef int dnsd_exists_fn(void *arg, const char *name, dnsd_exists_done_fn *done, void *ctx);
@@ -51,9 +51,9 @@ struct dnsd_config {
 
 struct dnsd;
 
-int dnsd_start(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config *cfg,
-	       struct fakeip *table);
-void dnsd_stop(struct dnsd *d);
+int dnsd_new(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config *cfg,
+	     struct fakeip *table);
+void dnsd_free(struct dnsd *d);
 /* Replaces the suffixes never faked (a reload); the list must outlive its use. */
 void dnsd_set_no_fake(struct dnsd *d, const char *const *no_fake);
 /* The port actually bound (same for UDP and TCP, IPv4 and IPv6). */
