@@ -132,6 +132,11 @@ integration: all
 	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) S46_TOOLS=$(abspath $(BUILD)/tools) \
 		tests/run.sh integration $(sort $(wildcard tests/integration/test_*.sh))
 
+# Installation, units, man pages and the .deb (no root or namespaces needed).
+package: all
+	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) \
+		tests/run.sh package $(sort $(wildcard tests/package/test_*.sh))
+
 kernel: all
 	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) S46_TOOLS=$(abspath $(BUILD)/tools) \
 		tests/run.sh kernel $(sort $(wildcard tests/kernel/test_*.sh))
@@ -150,6 +155,7 @@ vmtest: all deb
 check: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory package
 	$(Q)$(MAKE) --no-print-directory integration
 	$(Q)$(MAKE) --no-print-directory kernel
 	$(Q)$(MAKE) --no-print-directory sanitize

@@ -5,13 +5,15 @@ set -eu
 # Build: compilers, BPF toolchain, the formatter and the libraries the binary links.
 BUILD_PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
  libmnl-dev libc-ares-dev libcrypt-dev libcmocka-dev libclang-rt-14-dev clang-format"
+# Packaging: the .deb, its lint, the man pages' lint and systemd's unit checks.
+PKG_PKGS="dpkg-dev debhelper lintian mandoc groff man-db systemd binutils"
 # Tests: real peers (DNS server, SOCKS clients and servers), namespaces, the QEMU kernel matrix.
 TEST_PKGS="iproute2 dnsmasq-base curl ncat python3 python3-socks proxychains4
  busybox-static dante-server microsocks openssh-client socat procps psmisc
  qemu-system-x86 kmod cpio xz-utils zstd whois"
 
 missing=""
-for p in $BUILD_PKGS $TEST_PKGS; do
+for p in $BUILD_PKGS $PKG_PKGS $TEST_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
 		missing="$missing $p"
 done
