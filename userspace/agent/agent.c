@@ -273,8 +273,8 @@ static void agent_setup(struct agent *a, struct agentconf *o)
 		agent_setup_dns(a, o);
 	o->rcfg.mark = o->mark;
 	o->rcfg.port = o->proxy_port;
-	rc = redirect_start(&a->redirect, a->loop, &o->rcfg, NULL, a->netns_cookie, a->fakeip,
-			    &a->fcfg);
+	rc = redirect_new(&a->redirect, a->loop, &o->rcfg, NULL, a->netns_cookie, a->fakeip,
+			  &a->fcfg);
 	if (rc)
 		fatalx("proxy on 127.0.0.1:%u: %s", o->proxy_port, strerror(-rc));
 	a->proxy_port = redirect_port(a->redirect);
@@ -318,7 +318,7 @@ static void agent_free(struct agent *a)
 	gwprobe_free(a->probe);
 	control_free(a->control);
 	optin_free(a->optin);
-	redirect_stop(a->redirect);
+	redirect_free(a->redirect);
 	dnsd_free(a->dnsd);
 	gwresolve_free(a->gwresolve);
 	srvlist_free(a->gateways);

@@ -327,9 +327,9 @@ static int redirect_listen(struct redirect *r, int af, uint16_t port)
 	return listener_add(&r->listener, fd);
 }
 
-int redirect_start(struct redirect **out, struct ev_loop *loop, const struct redirect_config *cfg,
-		   struct bpfload *b, uint64_t netns_cookie, struct fakeip *table,
-		   const struct fakeip_config *fcfg)
+int redirect_new(struct redirect **out, struct ev_loop *loop, const struct redirect_config *cfg,
+		 struct bpfload *b, uint64_t netns_cookie, struct fakeip *table,
+		 const struct fakeip_config *fcfg)
 {
 	struct redirect *r;
 	int err;
@@ -365,11 +365,11 @@ int redirect_start(struct redirect **out, struct ev_loop *loop, const struct red
 	*out = r;
 	return 0;
 fail:
-	redirect_stop(r);
+	redirect_free(r);
 	return err;
 }
 
-void redirect_stop(struct redirect *r)
+void redirect_free(struct redirect *r)
 {
 	if (!r)
 		return;

@@ -53,10 +53,10 @@ int redirect_gateways_new(struct srvlist **out, const struct redirect_config *cf
 /* Listens on 127.0.0.1 and ::1 at cfg->port (0: any, read back with redirect_port).
  * b, table, fcfg and cfg->servers stay owned by the caller and must outlive r. Returns 0 or -errno.
  */
-int redirect_start(struct redirect **out, struct ev_loop *loop, const struct redirect_config *cfg,
-		   struct bpfload *b, uint64_t netns_cookie, struct fakeip *table,
-		   const struct fakeip_config *fcfg);
-void redirect_stop(struct redirect *r);
+int redirect_new(struct redirect **out, struct ev_loop *loop, const struct redirect_config *cfg,
+		 struct bpfload *b, uint64_t netns_cookie, struct fakeip *table,
+		 const struct fakeip_config *fcfg);
+void redirect_free(struct redirect *r);
 /* The loaded programs whose s46_conn map tells original destinations (set before attach). */
 void redirect_set_bpf(struct redirect *r, struct bpfload *b);
 uint16_t redirect_port(const struct redirect *r);
