@@ -309,6 +309,7 @@ static void test_cmdline(void **state)
 static void test_default_config(void **state)
 {
 	char *none[] = {"toy", NULL};
+	char *no_file[] = {"toy", "--config", "none", NULL};
 	const char *path = write_tmp("size 5\n", 7);
 	char err[CONF_ERRLEN];
 	struct conf_cmdline cl;
@@ -316,6 +317,11 @@ static void test_default_config(void **state)
 	assert_int_equal(parse(&cl, path, err, none), 0);
 	assert_string_equal(cl.config, path);
 	assert_false(cl.config_given);
+	conf_cmdline_free(&cl);
+	/* --config none: no file, not even the default one. */
+	assert_int_equal(parse(&cl, path, err, no_file), 0);
+	assert_null(cl.config);
+	assert_true(cl.config_given);
 	conf_cmdline_free(&cl);
 	unlink(path);
 	assert_int_equal(parse(&cl, path, err, none), 0);

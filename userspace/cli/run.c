@@ -117,6 +117,9 @@ static int run_start_agent(struct run *r)
 	snprintf(r->own_control, sizeof(r->own_control), "/run/socks46/run-%d.sock", (int)getpid());
 	argv[n++] = "socks46";
 	argv[n++] = "agent";
+	/* The system agent's file (its gateways, cgroups, ...) is not this one's. */
+	argv[n++] = "--config";
+	argv[n++] = "none";
 	/* Quiet unless something goes wrong: CMD's output is what the user reads. */
 	argv[n++] = "--log-level";
 	argv[n++] = "warn";

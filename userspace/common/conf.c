@@ -223,7 +223,8 @@ static int conf_cmdline_opt(struct conf_cmdline *cl, const struct conf_key *keys
 		cl->help = true;
 		break;
 	case CONF_OPT_CONFIG:
-		cl->config = arg;
+		/* "none": not even the default file (a private instance, e.g. socks46 run's). */
+		cl->config = strcmp(arg, "none") ? arg : NULL;
 		cl->config_given = true;
 		break;
 	case CONF_OPT_CHECK:
@@ -262,7 +263,7 @@ int conf_cmdline_parse(struct conf_cmdline *cl, const struct conf_key *keys,
 	}
 	if (!ret && optind < argc)
 		ret = conf_err(err, errlen, "unexpected argument '%s'", argv[optind]);
-	if (!cl->config && default_config && !access(default_config, F_OK))
+	if (!cl->config_given && default_config && !access(default_config, F_OK))
 		cl->config = default_config;
 	free(lo);
 	return ret;
@@ -334,7 +335,7 @@ void conf_usage(FILE *f, const struct conf_key *keys, const char *default_config
 		conf_usage_line(f, keys->name, keys->arg, keys->help);
 	snprintf(help, sizeof(help),
 		 "`key value` lines with the keys above (default %s\n"
-		 "if it exists); options win; reread on SIGHUP",
+		 "if it exists; none: no file); options win; reread on SIGHUP",
 		 default_config);
 	conf_usage_line(f, "config", "FILE", help);
 	conf_usage_line(f, "check-config", NULL,

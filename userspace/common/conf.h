@@ -55,7 +55,7 @@ struct conf_opt {
 
 struct conf_cmdline {
 	const char *config;    /* --config FILE, else the default path when that file exists */
-	bool config_given;     /* an explicit --config: a missing file is an error */
+	bool config_given;     /* an explicit --config (FILE must exist; "none": no file at all) */
 	bool check_config;     /* --check-config: parse everything, start nothing */
 	bool help;	       /* --help */
 	struct conf_opt *opts; /* in command-line order, replayed over the file */
