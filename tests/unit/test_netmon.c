@@ -205,8 +205,8 @@ static void test_malformed(void **state)
 /* The real tables of this namespace: loopback is always there. */
 static void test_live_dump(void **state)
 {
-	int err = 0;
-	struct netmon *nm = netmon_start(&err);
+	struct netmon *nm = NULL;
+	int err = netmon_new(&nm);
 	struct sockaddr_storage lo = sa("127.0.0.1"), other = sa("127.0.0.2");
 
 	assert_non_null(nm);
@@ -214,7 +214,7 @@ static void test_live_dump(void **state)
 	assert_true(netmon_has_route(nm, (struct sockaddr *)&lo));
 	/* 127.0.0.0/8 is one local route: any address in it has a route. */
 	assert_true(netmon_has_route(nm, (struct sockaddr *)&other));
-	netmon_stop(nm);
+	netmon_free(nm);
 	/* Without a monitor every question is answered permissively. */
 	assert_true(netmon_has_route(NULL, (struct sockaddr *)&other));
 	assert_true(netmon_family_usable(NULL, AF_INET6));

@@ -28,7 +28,7 @@ struct netmon {
 	pthread_rwlock_t lock; /* guards t */
 	struct netmon_table t;
 	struct mnl_socket *sub; /* subscribed to the address and route groups */
-	int stop_fd;		/* eventfd: netmon_stop's wakeup */
+	int stop_fd;		/* eventfd: netmon_free's wakeup */
 	pthread_t tid;
 	bool running;
 };
@@ -415,39 +415,39 @@ static void *netmon_thread(void *arg)
 	return NULL;
 }
 
-struct netmon *netmon_start(int *err)
+int netmon_new(struct netmon **out)
 {
 	struct netmon *nm = calloc(1, sizeof(*nm));
 	unsigned groups =
 	    RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE;
+	int err;
 
-	if (!nm) {
-		*err = -ENOMEM;
-		return NULL;
-	}
+	if (!nm)
+		return -ENOMEM;
 	pthread_rwlock_init(&nm->lock, NULL);
 	nm->stop_fd = eventfd(0, EFD_CLOEXEC);
 	nm->sub = mnl_socket_open(NETLINK_ROUTE);
 	/* Subscribed before the dump: a change in between arrives as an event, not lost. */
 	if (nm->stop_fd < 0 || !nm->sub ||
 	    mnl_socket_bind(nm->sub, groups, MNL_SOCKET_AUTOPID) < 0) {
-		*err = -errno;
+		err = -errno;
 		goto fail;
 	}
-	*err = netmon_dump(&nm->t);
-	if (*err < 0)
+	err = netmon_dump(&nm->t);
+	if (err < 0)
 		goto fail;
-	*err = -pthread_create(&nm->tid, NULL, netmon_thread, nm);
-	if (*err < 0)
+	err = -pthread_create(&nm->tid, NULL, netmon_thread, nm);
+	if (err < 0)
 		goto fail;
 	nm->running = true;
-	return nm;
+	*out = nm;
+	return 0;
 fail:
-	netmon_stop(nm);
-	return NULL;
+	netmon_free(nm);
+	return err;
 }
 
-void netmon_stop(struct netmon *nm)
+void netmon_free(struct netmon *nm)
 {
 	uint64_t one = 1;
 

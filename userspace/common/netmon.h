@@ -58,10 +58,11 @@ struct netmon;
  * Dumps the current addresses and routes (so the answers are right from the
  * first call), then follows changes on a thread of its own. Each change is
  * logged at info level. One per process is enough: the gateway starts one and
- * its workers share it. Returns NULL with *err = -errno.
+ * its workers share it. Returns 0 or -errno.
  */
-struct netmon *netmon_start(int *err);
-void netmon_stop(struct netmon *nm);
+int netmon_new(struct netmon **out);
+/* Stops following and frees it. NULL is fine. */
+void netmon_free(struct netmon *nm);
 
 /*
  * Queries, safe from any thread; a NULL monitor answers "yes", so callers work

@@ -237,10 +237,10 @@ static void gateway_signals(struct gateway *gw, const struct conf_cmdline *a, in
 /* One monitor per process, shared by the workers; started after the fork, before any client. */
 static struct netmon *gateway_netmon(void)
 {
-	int err = 0;
-	struct netmon *nm = netmon_start(&err);
+	struct netmon *nm = NULL;
+	int err = netmon_new(&nm);
 
-	if (!nm)
+	if (err)
 		log_warnx("netmon: cannot follow addresses and routes: %s; assuming every route "
 			  "exists",
 			  strerror(-err));
@@ -291,7 +291,7 @@ out:
 	for (unsigned i = 0; i < gw->nworkers; i++)
 		worker_fini(&gw->workers[i]);
 	free(gw->workers);
-	netmon_stop(gw->netmon);
+	netmon_free(gw->netmon);
 	return err;
 }
 
