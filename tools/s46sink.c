@@ -13,11 +13,12 @@
 #include <unistd.h>
 
 #include "ev.h"
+#include "listener.h"
 #include "log.h"
+#include "netutil.h"
 #include "s46bench.h"
 
 #define SINK_BUF (256 * 1024)
-#define SINK_MAX_LISTEN 8
 /* Reads or writes per callback, so one fast stream cannot starve the others. */
 #define SINK_BURST 16
 
@@ -31,10 +32,7 @@ enum s46sink_phase {
 struct s46sink {
 	struct ev_loop *loop;
 	uint8_t *buf;
-	int lfd[SINK_MAX_LISTEN];
-	unsigned nlfd;
-	struct ev_timer pause; /* listeners rest after EMFILE instead of spinning */
-	bool paused;
+	struct listener listener; /* rests after EMFILE instead of spinning */
 };
 
 struct s46sink_conn {
@@ -175,81 +173,32 @@ static void s46sink_conn_cb(struct ev_loop *loop, int fd, unsigned events, void 
 	}
 }
 
-static void s46sink_pause_cb(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct s46sink *s = container_of(t, struct s46sink, pause);
-
-	s->paused = false;
-	for (unsigned i = 0; i < s->nlfd; i++)
-		ev_io_mod(loop, s->lfd[i], EV_READ);
-}
-
-static void s46sink_pause(struct s46sink *s)
-{
-	if (s->paused)
-		return;
-	log_warn("accept");
-	s->paused = true;
-	for (unsigned i = 0; i < s->nlfd; i++)
-		ev_io_mod(s->loop, s->lfd[i], 0);
-	ev_timer_start(s->loop, &s->pause, 100);
-}
-
-static void s46sink_accept_cb(struct ev_loop *loop, int lfd, unsigned events, void *arg)
+static void s46sink_accepted(void *arg, int fd, const struct sockaddr *peer)
 {
 	struct s46sink *s = arg;
+	struct s46sink_conn *c = calloc(1, sizeof(*c));
 
-	for (int i = 0; i < 64; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct s46sink_conn *c;
-
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			    errno == ENOMEM)
-				s46sink_pause(s);
-			return;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c || ev_io_add(loop, fd, EV_READ, s46sink_conn_cb, c)) {
-			free(c);
-			close(fd);
-			continue;
-		}
-		c->s = s;
-		c->fd = fd;
-		c->phase = SINK_HDR;
+	if (!c || ev_io_add(s->loop, fd, EV_READ, s46sink_conn_cb, c)) {
+		free(c);
+		close(fd);
+		return;
 	}
+	c->s = s;
+	c->fd = fd;
+	c->phase = SINK_HDR;
 }
 
 static int s46sink_listen(struct s46sink *s, const char *spec)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd, one = 1, err;
+	int fd, err;
 
-	if (s->nlfd == SINK_MAX_LISTEN)
-		return -E2BIG;
 	err = s46b_resolve(spec, &ss, &len);
 	if (err)
 		return err;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 4096)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	err = ev_io_add(s->loop, fd, EV_READ, s46sink_accept_cb, s);
-	if (err) {
-		close(fd);
-		return err;
-	}
-	s->lfd[s->nlfd++] = fd;
-	return 0;
+	fd = netutil_listen((struct sockaddr *)&ss, false, false, 4096);
+	return fd < 0 ? fd : listener_add(&s->listener, fd);
 }
 
 static void s46sink_usage(FILE *f)
@@ -277,7 +226,7 @@ int main(int argc, char **argv)
 	if (!s.loop || !s.buf)
 		fatalx("out of memory");
 	memset(s.buf, 'x', SINK_BUF);
-	ev_timer_init(&s.pause, s46sink_pause_cb);
+	listener_init(&s.listener, s.loop, "s46sink", s46sink_accepted, &s);
 	while ((c = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
@@ -293,11 +242,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || s.nlfd == 0) {
+	if (optind != argc || s.listener.nfds == 0) {
 		s46sink_usage(stderr);
 		return 2;
 	}
-	err = ev_run(s.loop);
+	err = listener_start(&s.listener);
+	if (!err)
+		err = ev_run(s.loop);
 	if (err)
 		fatalx("event loop: %s", strerror(-err));
 	return 0;
