@@ -334,8 +334,9 @@ void conf_usage(FILE *f, const struct conf_key *keys, const char *default_config
 	for (; keys->name; keys++)
 		conf_usage_line(f, keys->name, keys->arg, keys->help);
 	snprintf(help, sizeof(help),
-		 "`key value` lines with the keys above (default %s\n"
-		 "if it exists; none: no file); options win; reread on SIGHUP",
+		 "`key value` lines with the keys above; options win;\n"
+		 "reread on SIGHUP (default %s if it exists;\n"
+		 "none: no file)",
 		 default_config);
 	conf_usage_line(f, "config", "FILE", help);
 	conf_usage_line(f, "check-config", NULL,
