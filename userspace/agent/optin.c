@@ -1,5 +1,4 @@
-/* optin.c — opt-ins by cgroup path or systemd unit: attach, follow removal and re-creation through
- * inotify, record the run-time ones. */
+/* optin.c — opt-ins by path or unit: attached, followed through inotify, run-time ones kept. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>

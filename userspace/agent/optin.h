@@ -1,5 +1,4 @@
-/* optin.h — the cgroups the agent redirects: opted in by path or by systemd unit, followed when
- * they are removed and made again, run-time ones kept across restarts. */
+/* optin.h — the cgroups the agent redirects, by path or unit, followed and kept across restarts. */
 #ifndef S46_OPTIN_H
 #define S46_OPTIN_H
 
