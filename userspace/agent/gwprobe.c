@@ -67,7 +67,8 @@ static void gwprobe_reply(void *arg, int err, uint8_t rep, const struct socks5_a
 			  o->s->name);
 	else if (err && !o->chosen)
 		log_info("gateway %s does not answer: %s", o->s->name, strerror(err));
-	gwprobe_settled(o, !err || (o->chosen && err != EACCES));
+	/* A refused login is an answer: the warning above says what is wrong. */
+	gwprobe_settled(o, !err || o->chosen || err == EACCES);
 }
 
 static void gwprobe_chosen(void *arg)
