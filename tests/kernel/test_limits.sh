@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_limits.sh — the agent out of file descriptors: no busy loop, the gateway not blamed, service resumes.
+# test_limits.sh — the agent out of file descriptors (proxy and DNS over TCP): no busy loop, the gateway not blamed, service resumes.
 . "$(dirname "$0")/klib.sh"
 ksetup
 kspawn agent prlimit --nofile=48:48 "$S46_BIN" agent --gateway 127.0.0.1:1080 --cgroup "$CG" \
@@ -36,4 +36,24 @@ wait "$holder"
 assert_eq "$(jget gateways.0.up)" True "the gateway was not blamed for the agent's shortage"
 kin "$PY" "$PROBE" get "$F4" 80 hello-s6 >/dev/null || fail "no service after the shortage"
 pass "connections work again once descriptors are free"
+
+log "60 DNS-over-TCP clients held open against the same limit"
+rm -f "$TMP/release"
+kin "$PY" -c "import os, socket, time
+socks = [socket.create_connection(('$DNS_SRV4', 53)) for _ in range(60)]
+end = time.time() + 60
+while not os.path.exists('$TMP/release') and time.time() < end:
+    time.sleep(0.05)" &
+holder=$!
+wait_log "$TMP/agent.log" "dns: accept: .*pausing" 1 30
+pass "the DNS responder's TCP accepting paused while out of descriptors"
+t0=$(cpu_ticks)
+sleep 1
+t1=$(cpu_ticks)
+[ $((t1 - t0)) -lt 30 ] || fail "the agent used $((t1 - t0)) ticks in 1s while DNS clients hold its descriptors"
+pass "no busy loop while DNS clients hold the descriptors ($((t1 - t0)) ticks in 1s)"
+touch "$TMP/release"
+wait "$holder"
+kin "$PY" "$PROBE" dns-tcp "$DNS_SRV4" web6.test 1 >/dev/null || fail "no DNS over TCP after the shortage"
+pass "DNS over TCP works again once descriptors are free"
 exit 0
