@@ -100,6 +100,22 @@ static int optin_watch_add(struct optin *o, const char *dir, bool slices)
 	return 0;
 }
 
+/* Watches the parent of a path opt-in, or while that is missing the nearest ancestor that
+ * exists: a cgroup is made only after its parent, whose making is seen there. */
+static int optin_watch_path(struct optin *o, const char *name)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", name);
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		if (!stat(dir, &st))
+			return optin_watch_add(o, dir, false);
+	}
+	return -ENOENT;
+}
+
 /* Watches dir and every slice below it: units appear as children of slices. */
 static void optin_watch_slices(struct optin *o, const char *dir, int depth)
 {
@@ -245,11 +261,20 @@ static void optin_created(struct optin *o, struct optin_watch *w, const char *pa
 		optin_watch_slices(o, path, 1);
 		optin_rescan(o);
 	}
+	size_t n = strlen(path);
+	uint64_t id;
+
 	for (struct optin_entry *e = o->entries; e; e = e->next) {
 		if (e->id)
 			continue;
-		if (e->unit ? w->slices && !strcmp(e->name, base) : !strcmp(e->name, path))
+		if (e->unit ? w->slices && !strcmp(e->name, base) : !strcmp(e->name, path)) {
 			optin_bind_log(o, e, path);
+		} else if (!e->unit && !strncmp(e->name, path, n) && e->name[n] == '/') {
+			/* An ancestor came back: watch closer, and look, as it may be there. */
+			optin_watch_path(o, e->name);
+			if (!bpfload_cgroup_id(e->name, &id))
+				optin_bind_log(o, e, e->name);
+		}
 	}
 }
 
@@ -287,8 +312,12 @@ static void optin_event(struct optin *o, const struct inotify_event *ev)
 	if (!w)
 		return;
 	if (ev->mask & IN_IGNORED) {
+		/* The directory went: path opt-ins below it watch an ancestor instead. */
 		*pp = w->next;
 		free(w);
+		for (struct optin_entry *e = o->entries; e; e = e->next)
+			if (!e->unit && !e->id)
+				optin_watch_path(o, e->name);
 		return;
 	}
 	if (!(ev->mask & IN_ISDIR) || !ev->len ||
@@ -395,18 +424,12 @@ static struct optin_entry *optin_find(struct optin *o, const char *name, bool un
 /* Watches the parent directory first, so that a cgroup made meanwhile is not missed. */
 static int optin_start_path(struct optin *o, struct optin_entry *e)
 {
-	char parent[PATH_MAX], *slash;
 	uint64_t id;
 	int rc;
 
-	snprintf(parent, sizeof(parent), "%s", e->name);
-	slash = strrchr(parent, '/');
-	if (slash && slash != parent) {
-		*slash = '\0';
-		rc = optin_watch_add(o, parent, false);
-		if (rc)
-			return rc;
-	}
+	rc = optin_watch_path(o, e->name);
+	if (rc)
+		return rc;
 	rc = bpfload_cgroup_id(e->name, &id);
 	if (rc == -ENOENT && e->origin != OPTIN_TRANSIENT)
 		return 0;
