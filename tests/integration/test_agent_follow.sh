@@ -135,6 +135,18 @@ mkdir "$CGA" || fail "mkdir $CGA"
 attached_to path "$CGA" "$CGA"
 fetch "$CGA" "path made again"
 
+log "a path whose parent is removed and made again is followed too"
+CGP=$(cg_make p/q)
+s46 attach "$CGP" >/dev/null || fail "attach $CGP"
+attached_to path "$CGP" "$CGP"
+rmdir "$CGP" "${CGP%/q}" || fail "rmdir"
+_gone() { [ "$(optin path "$CGP" attached)" = false ]; }
+wait_for 5 _gone || fail "the removed cgroup is still attached"
+mkdir -p "$CGP" || fail "mkdir -p $CGP"
+attached_to path "$CGP" "$CGP"
+fetch "$CGP" "parent and path made again"
+s46 detach "$CGP" >/dev/null || fail "detach $CGP"
+
 log "after an agent restart, run-time opt-ins are attached again to the new programs"
 # A command under `socks46 run` connects only after the restart (when $TMP/go appears).
 cat >"$TMP/late.py" <<-PYEOF
