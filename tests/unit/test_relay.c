@@ -85,7 +85,7 @@ static void rig_up(struct rig *g, const char *initial, uint32_t idle_ms)
 {
 	memset(g, 0, sizeof(*g));
 	g->loop = ev_loop_new();
-	g->pool = relay_pool_new(4);
+	assert_int_equal(relay_pool_new(&g->pool, 4), 0);
 	tcp_pair(&g->client, &g->c_in);
 	tcp_pair(&g->s_out, &g->server);
 	nonblock(g->c_in);

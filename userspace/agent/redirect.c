@@ -347,11 +347,9 @@ int redirect_new(struct redirect **out, struct ev_loop *loop, const struct redir
 	r->fcfg = fcfg;
 	listener_init(&r->listener, loop, "proxy", redirect_accepted, r);
 	list_init(&r->conns);
-	r->pool = relay_pool_new(64);
-	if (!r->pool) {
-		err = -ENOMEM;
+	err = relay_pool_new(&r->pool, 64);
+	if (err)
 		goto fail;
-	}
 	err = redirect_listen(r, AF_INET, cfg->port);
 	if (err)
 		goto fail;

@@ -26,13 +26,15 @@ struct relay_pool {
 	int fds[]; /* pairs: read end, write end */
 };
 
-struct relay_pool *relay_pool_new(unsigned max_idle)
+int relay_pool_new(struct relay_pool **out, unsigned max_idle)
 {
 	struct relay_pool *p = calloc(1, sizeof(*p) + 2 * max_idle * sizeof(int));
 
-	if (p)
-		p->max = max_idle;
-	return p;
+	if (!p)
+		return -ENOMEM;
+	p->max = max_idle;
+	*out = p;
+	return 0;
 }
 
 void relay_pool_free(struct relay_pool *pool)

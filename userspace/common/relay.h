@@ -13,7 +13,8 @@
  */
 struct relay_pool;
 
-struct relay_pool *relay_pool_new(unsigned max_idle);
+/* Keeps at most max_idle idle pipes. Returns 0 or -ENOMEM. */
+int relay_pool_new(struct relay_pool **out, unsigned max_idle);
 void relay_pool_free(struct relay_pool *pool);
 
 enum relay_result {

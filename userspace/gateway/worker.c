@@ -188,9 +188,8 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 	w->loop = ev_loop_new();
 	snprintf(who, sizeof(who), "worker %u", id);
 	listener_init(&w->listener, w->loop, who, worker_accepted, w);
-	w->pool = relay_pool_new(WORKER_PIPE_POOL);
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!w->loop || !w->pool || w->efd < 0)
+	if (!w->loop || relay_pool_new(&w->pool, WORKER_PIPE_POOL) || w->efd < 0)
 		return -ENOMEM;
 	ro.resolv_conf = snap->conf.resolv_conf;
 	ro.dns_server = snap->conf.dns_server;
