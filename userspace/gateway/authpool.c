@@ -1,6 +1,7 @@
 /* authpool.c — password hashing is slow by design: it runs here, not on a worker loop. */
 #include "authpool.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,22 +59,25 @@ static void *authpool_thread(void *arg)
 	return NULL;
 }
 
-struct authpool *authpool_new(unsigned nthreads)
+int authpool_new(struct authpool **out, unsigned nthreads)
 {
 	struct authpool *p = calloc(1, sizeof(*p) + nthreads * sizeof(pthread_t));
+	int err;
 
 	if (!p)
-		return NULL;
+		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	p->tail = &p->head;
 	for (; p->nthreads < nthreads; p->nthreads++) {
-		if (pthread_create(&p->threads[p->nthreads], NULL, authpool_thread, p)) {
+		err = pthread_create(&p->threads[p->nthreads], NULL, authpool_thread, p);
+		if (err) {
 			authpool_free(p);
-			return NULL;
+			return -err;
 		}
 	}
-	return p;
+	*out = p;
+	return 0;
 }
 
 void authpool_free(struct authpool *p)

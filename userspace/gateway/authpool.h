@@ -19,8 +19,8 @@ struct auth_job {
 	char pass[256];
 };
 
-/* Starts nthreads checker threads. Returns NULL on failure. */
-struct authpool *authpool_new(unsigned nthreads);
+/* Starts nthreads checker threads. Returns 0 or -errno. */
+int authpool_new(struct authpool **out, unsigned nthreads);
 /* Stops and joins the threads; jobs still queued are dropped (freed). */
 void authpool_free(struct authpool *p);
 /* Queues j; when checked it is appended to j->w's finished list and the worker woken. */

@@ -270,9 +270,9 @@ static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd
 		}
 	}
 	/* Two hashing threads: crypt(3) is slow on purpose and must not stall a loop. */
-	gw->authpool = authpool_new(2);
-	if (!gw->authpool)
-		fatalx("cannot start the authentication threads");
+	err = authpool_new(&gw->authpool, 2);
+	if (err)
+		fatalx("cannot start the authentication threads: %s", strerror(-err));
 	for (unsigned i = 0; i < n && !err; i++)
 		err = worker_start(&gw->workers[i]);
 	if (err < 0)
