@@ -19,7 +19,10 @@ static __always_inline int s46_connect(struct bpf_sock_addr *ctx, __u32 a[4], __
 	if (*kind == S46_KIND_DNS && !s46_dns_alive(ctx, !s46_is_mapped(a)))
 		*kind = S46_KIND_NONE;
 	if (*kind == S46_KIND_NONE) {
-		s46_forget(ctx);
+		/* Already steered by this agent's program on a nested cgroup (a unit opted in
+		 * inside an attached slice): the record is that program's, not stale. */
+		if (!s46_is_agent_dst(a, port))
+			s46_forget(ctx);
 		return S46_ALLOW;
 	}
 	/* Without a record the agent could not forward it: leave the connect alone. */

@@ -207,6 +207,12 @@ static __always_inline int s46_remember(struct bpf_sock_addr *ctx, const __u32 a
 	return 0;
 }
 
+/* The agent's own proxy or DNS port on loopback: where the programs send what they steer. */
+static __always_inline int s46_is_agent_dst(const __u32 a[4], __be16 port)
+{
+	return s46_is_loopback(a) && (port == s46_cfg.proxy_port || port == s46_cfg.dns_port);
+}
+
 /* A plain connect forgets an earlier redirect of the same socket (UDP may reconnect). */
 static __always_inline void s46_forget(struct bpf_sock_addr *ctx)
 {

@@ -124,7 +124,9 @@ kcleanup()
 	for pid in $(ip netns pids "$NS" 2>/dev/null); do
 		kill -KILL "$pid" 2>/dev/null
 	done
-	for cg in "$CG" "$CG"-*; do
+	# Nested test cgroups first: a cgroup with children cannot be removed.
+	for cg in "$CG"/*/ "$CG" "$CG"-*; do
+		cg=${cg%/}
 		[ -n "$CG" ] && [ -d "$cg" ] || continue
 		for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do
 			kill -KILL "$pid" 2>/dev/null
