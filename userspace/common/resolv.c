@@ -208,7 +208,9 @@ static void resolv_sock_state_cb(void *data, ares_socket_t fd, int readable, int
 		ev_io_add(r->loop, fd, want, resolv_io_cb, r);
 }
 
-static int resolv_sock_create_cb(ares_socket_t fd, int type, void *data)
+/* Runs before c-ares connects the socket: a cgroup connect hook sees the mark (an agent
+ * attached to the gateway's cgroup leaves its DNS alone only then). */
+static int resolv_sock_config_cb(ares_socket_t fd, int type, void *data)
 {
 	struct resolv *r = data;
 
@@ -466,7 +468,7 @@ int resolv_new(struct resolv **out, struct ev_loop *loop, const struct resolv_op
 		free(r);
 		return st == ARES_ENOMEM ? -ENOMEM : -EINVAL;
 	}
-	ares_set_socket_callback(r->channel, resolv_sock_create_cb, r);
+	ares_set_socket_configure_callback(r->channel, resolv_sock_config_cb, r);
 	if ((err = resolv_apply_servers(r)) < 0) {
 		ares_destroy(r->channel);
 		free(r);
