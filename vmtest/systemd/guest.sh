@@ -76,6 +76,8 @@ guest_run() {
 		rc=1
 	fi
 	guest_dmesg_clean || rc=1
+	# The whole journal, for a look after the run: $S46_VMTEST_OUT/NAME/work/journal.txt.
+	journalctl --no-pager -b -o short-monotonic >$share/journal.txt 2>&1
 	guest_finish $rc
 }
 

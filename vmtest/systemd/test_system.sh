@@ -4,6 +4,12 @@
 # The guest's root network namespace is the host the services run on; two namespaces hold
 # the servers: web6 (IPv6 only, 2001:db8:6::2, busybox httpd) and dns (203.0.113.53,
 # dnsmasq: web6.test has an AAAA record only). /etc/resolv.conf points at dnsmasq.
+# Proves, in order: the package's units start and notify readiness; a service in socks46.slice
+# is redirected without any attach; `socks46 attach --unit` opts a running service in; it
+# stays redirected across restarts of itself, the agent and the gateway; system-wide mode
+# (cgroup / in agent.conf, reloaded) with services in other slices and the opt-ins nested in
+# it; no error lines in the units' journal; with the agent stopped or killed (kill -9),
+# DNS answers from the real resolver while connects to fake addresses are refused.
 REPO=${S46_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$REPO/tests/integration/helpers.sh"
 PY=/usr/bin/python3
@@ -64,15 +70,22 @@ log "installing $(basename "$DEB")"
 [ -f "$DEB" ] || fail "no .deb (S46_DEB='$DEB'; make vmtest builds it with make deb)"
 dpkg -i "$DEB" >/tmp/dpkg.log 2>&1 || { cat /tmp/dpkg.log; fail "dpkg -i"; }
 pass "dpkg -i $(basename "$DEB")"
+active() { [ "$(systemctl is-active "$1")" = active ]; }
 for u in socks46-gateway socks46-agent; do
 	assert_eq "$(systemctl is-enabled $u.service)" enabled "$u.service enabled by the package"
-	active() { [ "$(systemctl is-active "$1")" = active ]; }
 	wait_for 10 active $u.service
 	assert_eq "$(systemctl is-active $u.service)" active "$u.service started by the package"
 done
 agent_ready() { socks46 status >/dev/null 2>&1; }
 wait_for 10 agent_ready || fail "the agent does not answer status: $(socks46 status 2>&1)"
 pass "socks46 status answers through /run/socks46/agent.sock"
+# Type=notify: systemd calls a unit started only once it said READY=1.
+for u in socks46-gateway socks46-agent; do
+	assert_eq "$(systemctl show -p Type --value $u.service)" notify "$u.service is Type=notify"
+	st=$(systemctl show -p StatusText --value $u.service)
+	[ -n "$st" ] || fail "$u.service sent no STATUS="
+	pass "$u.service status: $st"
+done
 
 # unit_new NAME [SLICE]: a legacy client as a service: curl -4 (IPv4 only, unmodified)
 # fetches the page every second and prints what it got.
@@ -106,7 +119,7 @@ first_fetch()
 }
 
 # fetch_ok_after UNIT CURSOR-FILE: a fetch after the journal position saved in CURSOR-FILE
-# got the page (within 20 s); prints the fetches since then.
+# got the page (within 20 s: the client fetches every second).
 fetch_ok_after()
 {
 	local id
@@ -128,34 +141,131 @@ systemctl start slice4.service
 assert_eq "$(first_fetch slice4.service)" "hello from web6" \
 	"curl -4 in socks46.slice reaches the IPv6-only server by name, first try"
 
-# ---- a legacy service opted in at run time ----------------------------------------------
-log "a legacy service opted in with socks46 attach"
+# ---- a legacy service opted in by unit name ---------------------------------------------
+log "a legacy service opted in with socks46 attach --unit"
 unit_new legacy4
 systemctl start legacy4.service
 out=$(first_fetch legacy4.service)
 assert_contains "$out" "Could not resolve host" "before the attach, legacy4 fails to resolve"
 mark /tmp/c0
-socks46 attach system.slice/legacy4.service || fail "socks46 attach"
+socks46 attach --unit legacy4.service || fail "socks46 attach --unit legacy4.service"
 fetch_ok_after legacy4.service /tmp/c0
-pass "after socks46 attach, legacy4 reaches the IPv6-only server by name"
+pass "after socks46 attach --unit, legacy4 reaches the IPv6-only server by name"
 
 # ---- restarts ------------------------------------------------------------------------------
-log "systemctl restart of the gateway"
-mark /tmp/c1
-systemctl restart socks46-gateway.service || fail "restart socks46-gateway"
-fetch_ok_after slice4.service /tmp/c1
-pass "slice4 works again after the gateway's restart"
-fetch_ok_after legacy4.service /tmp/c1
-pass "legacy4 works again after the gateway's restart"
+log "systemctl restart of the service: systemd makes its cgroup again"
+systemctl restart legacy4.service || fail "restart legacy4"
+assert_eq "$(first_fetch legacy4.service)" "hello from web6" \
+	"legacy4's first fetch after its restart reaches the server (the new cgroup was followed)"
 
 log "systemctl restart of the agent"
-mark /tmp/c2
+mark /tmp/c1
 systemctl restart socks46-agent.service || fail "restart socks46-agent"
-fetch_ok_after slice4.service /tmp/c2
+fetch_ok_after legacy4.service /tmp/c1
+pass "legacy4 works again after the agent's restart (the opt-in was kept)"
+fetch_ok_after slice4.service /tmp/c1
 pass "slice4 works again after the agent's restart"
+assert_contains "$(socks46 status)" "legacy4.service" "status lists the unit opted in before the restart"
+systemctl restart legacy4.service || fail "restart legacy4"
+assert_eq "$(first_fetch legacy4.service)" "hello from web6" \
+	"the new agent follows legacy4 across a restart of the service too"
+
+log "systemctl restart of the gateway"
+mark /tmp/c2
+systemctl restart socks46-gateway.service || fail "restart socks46-gateway"
+fetch_ok_after legacy4.service /tmp/c2
+pass "legacy4 works again after the gateway's restart"
+fetch_ok_after slice4.service /tmp/c2
+pass "slice4 works again after the gateway's restart"
+
+# ---- system-wide mode ----------------------------------------------------------------------
+log "system-wide mode: the agent attached to the root cgroup"
+# The co-located gateway marks its sockets so that the agent leaves them alone: "mark" in
+# gateway.conf, with the capability SO_MARK needs (CAP_NET_RAW), as gateway.conf says.
+sed -i 's|^#mark 0x5346|mark 0x5346|' /etc/socks46/gateway.conf
+mkdir -p "$UNITS/socks46-gateway.service.d"
+printf '[Service]\nAmbientCapabilities=CAP_NET_RAW\nCapabilityBoundingSet=CAP_NET_RAW\n' \
+	>"$UNITS/socks46-gateway.service.d/mark.conf"
+systemctl daemon-reload
+systemctl restart socks46-gateway.service || fail "restart socks46-gateway with mark 0x5346"
+sed -i 's|^cgroup .*|cgroup /|' /etc/socks46/agent.conf
+systemctl reload socks46-agent.service || fail "reload socks46-agent with cgroup /"
+mark /tmp/c3
+unit_new sys4
+unit_new other4 other.slice
+systemctl start sys4.service other4.service
+assert_eq "$(first_fetch sys4.service)" "hello from web6" \
+	"curl -4 in system.slice reaches the IPv6-only server by name, first try"
+assert_eq "$(first_fetch other4.service)" "hello from web6" \
+	"curl -4 in other.slice reaches the IPv6-only server by name, first try"
+# This test is a service too: its own lookups get fake addresses now.
+FAKE4=$(getent ahostsv4 web6.test | awk '{ print $1; exit }')
+case $FAKE4 in
+198.18.* | 198.19.*) pass "the test's own getent gets a fake address ($FAKE4)" ;;
+*) fail "getent ahostsv4 web6.test in system.slice: '$FAKE4', not a fake address" ;;
+esac
+out=$(curl -4 -sS --max-time 5 http://web6.test/ 2>&1)
+assert_eq "$out" "hello from web6" "curl -4 run by the test itself reaches the server"
+fetch_ok_after legacy4.service /tmp/c3
+pass "legacy4 (opted in by unit, inside the root cgroup) still works"
+fetch_ok_after slice4.service /tmp/c3
+pass "slice4 (socks46.slice, inside the root cgroup) still works"
+systemctl daemon-reload || fail "systemctl daemon-reload with the agent at the root cgroup"
+pass "systemd's own sockets work (daemon-reload)"
 
 # ---- the journal ---------------------------------------------------------------------------
 log "the daemons' journal"
 errs=$(journalctl -q --no-pager -b -p err -u socks46-gateway -u socks46-agent)
 assert_eq "$errs" "" "no error lines from the socks46 units"
+# Under journald the daemons leave time and pid to the journal.
+own=$(journalctl -q --no-pager -b -o cat _COMM=socks46 | grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' | head -n 3)
+assert_eq "$own" "" "no timestamps of the daemons' own in the journal"
+
+# ---- no agent: DNS fails open, fake addresses fail closed -----------------------------------
+# dns_open WHAT: the real resolver answers (the real AAAA record, not a fake address) at once.
+dns_open()
+{
+	local t0 ms out
+	t0=$(date +%s%N)
+	out=$(getent hosts web6.test)
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	assert_contains "$out" "$WEB6" "$1: getent hosts web6.test gets the real address (${ms} ms)"
+}
+
+# fake_refused WHAT: a connect to the fake address fails at once with ECONNREFUSED.
+fake_refused()
+{
+	local out
+	out=$($PY -c 'import errno, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.settimeout(5)
+try:
+    s.connect((sys.argv[1], 80))
+    print("connected")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e)))' "$FAKE4")
+	assert_eq "$out" ECONNREFUSED "$1: a connect to the fake address $FAKE4 is refused"
+}
+
+log "systemctl stop socks46-agent"
+systemctl stop socks46-agent.service || fail "stop socks46-agent"
+dns_open "agent stopped"
+fake_refused "agent stopped"
+systemctl start socks46-agent.service || fail "start socks46-agent"
+faked() { getent ahostsv4 web6.test | grep -q '^198\.1[89]\.'; }
+wait_for 10 faked || fail "web6.test not faked again after the agent's start"
+pass "the started agent answers with fake addresses again"
+
+log "kill -9 of the agent"
+# systemd would start it again at once: the host must cope with no agent at all.
+mkdir -p /run/systemd/system/socks46-agent.service.d
+printf '[Service]\nRestart=no\n' >/run/systemd/system/socks46-agent.service.d/no-restart.conf
+systemctl daemon-reload
+pid=$(systemctl show -p MainPID --value socks46-agent.service)
+[ "${pid:-0}" -gt 0 ] || fail "no main pid for socks46-agent"
+kill -9 "$pid"
+gone() { ! kill -0 "$pid" 2>/dev/null; }
+wait_for 10 gone || fail "the agent survived kill -9"
+dns_open "agent killed"
+fake_refused "agent killed"
 exit 0
