@@ -46,8 +46,9 @@ struct dnsd_tcp {
 	struct list_head link; /* in the responder's conns */
 	int fd;
 	bool registered, eof;
-	unsigned npending;
-	struct ev_timer idle;
+	unsigned npending;	  /* queries of this client in flight */
+	struct ev_timer deadline; /* for the next complete query */
+	uint64_t since_ms;	  /* when that period started */
 	uint8_t in[2 + DNS_TCP_MAX];
 	size_t in_len;
 	uint8_t *out;

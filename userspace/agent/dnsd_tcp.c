@@ -7,9 +7,15 @@
 
 #include "dnsd_int.h"
 #include "ev.h"
+#include "log.h"
 
 #define DNSD_MAX_TCP 64
-#define DNSD_TCP_IDLE_MS 10000
+/*
+ * A client has this long to complete a query, counted from the accept, from its
+ * previous complete query or from our previous answer: bytes trickled in do not
+ * extend it (a slowloris would otherwise hold its slot for ever).
+ */
+#define DNSD_TCP_QUERY_MS 10000
 /* A TCP client that stops reading is dropped once this much output waits for it. */
 #define DNSD_TCP_OUT_MAX (256 * 1024)
 
@@ -17,7 +23,7 @@ static void dnsd_tcp_close(struct dnsd_tcp *c)
 {
 	struct dnsd *d = c->d;
 
-	ev_timer_stop(d->loop, &c->idle);
+	ev_timer_stop(d->loop, &c->deadline);
 	if (c->registered)
 		ev_io_del(d->loop, c->fd);
 	close(c->fd);
@@ -80,6 +86,14 @@ void dnsd_tcp_update(struct dnsd_tcp *c)
 		c->registered = true;
 }
 
+/* A new period to complete the next query starts now. */
+static void dnsd_tcp_rearm(struct dnsd_tcp *c)
+{
+	c->since_ms = ev_now(c->d->loop);
+	if (ev_timer_start(c->d->loop, &c->deadline, DNSD_TCP_QUERY_MS))
+		shutdown(c->fd, SHUT_RDWR); /* no timer, no way to bound it: let it go */
+}
+
 static int dnsd_tcp_queue(struct dnsd_tcp *c, const uint8_t *msg, size_t len)
 {
 	size_t need = c->out_len + 2 + len;
@@ -109,7 +123,7 @@ void dnsd_tcp_send(struct dnsd_tcp *c, const uint8_t *msg, size_t len)
 		c->out_len = c->out_off = 0;
 		shutdown(c->fd, SHUT_RDWR);
 	}
-	ev_timer_start(c->d->loop, &c->idle, DNSD_TCP_IDLE_MS);
+	dnsd_tcp_rearm(c);
 }
 
 static int dnsd_tcp_consume(struct dnsd_tcp *c)
@@ -125,8 +139,11 @@ static int dnsd_tcp_consume(struct dnsd_tcp *c)
 		c->npending--;
 		off += 2 + mlen;
 	}
-	memmove(c->in, c->in + off, c->in_len - off);
-	c->in_len -= off;
+	if (off) {
+		memmove(c->in, c->in + off, c->in_len - off);
+		c->in_len -= off;
+		dnsd_tcp_rearm(c);
+	}
 	return r < 0 ? r : 0;
 }
 
@@ -149,7 +166,6 @@ static void dnsd_tcp_cb(struct ev_loop *loop, int fd, unsigned events, void *arg
 			c->eof = true;
 		if (n > 0) {
 			c->in_len += (size_t)n;
-			ev_timer_start(loop, &c->idle, DNSD_TCP_IDLE_MS);
 			if (dnsd_tcp_consume(c))
 				c->eof = true; /* a zero length: answer what came before, stop */
 		}
@@ -157,9 +173,36 @@ static void dnsd_tcp_cb(struct ev_loop *loop, int fd, unsigned events, void *arg
 	dnsd_tcp_update(c);
 }
 
-static void dnsd_tcp_idle(struct ev_loop *loop, struct ev_timer *t)
+static void dnsd_tcp_expired(struct ev_loop *loop, struct ev_timer *t)
 {
-	dnsd_tcp_abort(container_of(t, struct dnsd_tcp, idle));
+	struct dnsd_tcp *c = container_of(t, struct dnsd_tcp, deadline);
+
+	/* Its queries are bounded by their own timeout; their answer starts a new period. */
+	if (c->npending) {
+		dnsd_tcp_rearm(c);
+		return;
+	}
+	log_debug("dnsd: TCP client gave no complete query in %d ms, closed", DNSD_TCP_QUERY_MS);
+	dnsd_tcp_abort(c);
+}
+
+/*
+ * The client to drop for a new one when every slot is taken: the one whose
+ * period started longest ago, preferring one with no query in flight and no
+ * answer waiting (idle or trickling an incomplete query).
+ */
+static struct dnsd_tcp *dnsd_tcp_victim(struct dnsd *d)
+{
+	struct dnsd_tcp *c, *idle = NULL, *any = NULL;
+
+	list_for_each_entry(c, &d->conns, link)
+	{
+		if (!any || c->since_ms < any->since_ms)
+			any = c;
+		if (!c->npending && !c->out_len && (!idle || c->since_ms < idle->since_ms))
+			idle = c;
+	}
+	return idle ? idle : any;
 }
 
 void dnsd_tcp_accepted(void *arg, int cfd, const struct sockaddr *peer)
@@ -167,16 +210,20 @@ void dnsd_tcp_accepted(void *arg, int cfd, const struct sockaddr *peer)
 	struct dnsd *d = arg;
 	struct dnsd_tcp *c;
 
-	c = d->nconns < DNSD_MAX_TCP ? calloc(1, sizeof(*c)) : NULL;
+	if (d->nconns >= DNSD_MAX_TCP) {
+		log_debug("dnsd: %d TCP clients, dropping the oldest for a new one", DNSD_MAX_TCP);
+		dnsd_tcp_abort(dnsd_tcp_victim(d));
+	}
+	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(cfd);
 		return;
 	}
 	c->d = d;
 	c->fd = cfd;
-	ev_timer_init(&c->idle, dnsd_tcp_idle);
+	ev_timer_init(&c->deadline, dnsd_tcp_expired);
 	list_add(&c->link, &d->conns);
 	d->nconns++;
-	ev_timer_start(d->loop, &c->idle, DNSD_TCP_IDLE_MS);
+	dnsd_tcp_rearm(c);
 	dnsd_tcp_update(c);
 }
