@@ -108,3 +108,22 @@ kill -0 "$GW_PID" 2>/dev/null || fail "gateway exited on a bad config file at SI
 assert_contains "$(cat "$GW_LOG")" "$TMP/gw.conf:3" "bad config at reload reported with FILE:LINE"
 out=$(probe connect web4.test 7 --user erin --password er1n send:e recv:1)
 assert_contains "$out" "data e" "previous configuration kept after a failed reload"
+
+# --- A DES crypt hash checks 8 bytes of a password ("passwordEXTRA" passes for "password"):
+# refused at start with FILE:LINE and exit status 1. Weak methods start, with a warning.
+stop_pid "$GW_PID"
+printf '# old users\nold:%s\n' "$(mkpasswd -m descrypt password)" >"$TMP/users.des"
+timeout 10 ip netns exec "$NS_GW" "$S46_BIN" gateway --listen "$GW4_ADDR:$GW_PORT" \
+	--users "$TMP/users.des" >"$TMP/des.out" 2>"$TMP/des.err"
+assert_eq "$?" 1 "DES users file: exit status 1"
+assert_eq "$(grep -c . "$TMP/des.err")" 1 "DES users file: exactly one line on stderr"
+assert_contains "$(cat "$TMP/des.err")" \
+	"socks46 gateway: $TMP/users.des:2: user 'old': a DES crypt hash checks only the first 8 bytes" \
+	"DES users file: the error names FILE:LINE and the user"
+printf 'md:%s\ngood:%s\n' "$(mkpasswd -m md5crypt m5)" "$(mkpasswd -m yescrypt y3s)" >"$TMP/users.md5"
+gw_start --users "$TMP/users.md5"
+assert_contains "$(cat "$GW_LOG")" "$TMP/users.md5:1: user 'md': weak password hash: md5crypt" \
+	"md5crypt user: warning with FILE:LINE"
+assert_not_contains "$(cat "$GW_LOG")" "user 'good'" "no warning for a yescrypt user"
+out=$(probe connect web4.test 7 --user md --password m5 send:m recv:1)
+assert_contains "$out" "data m" "a weak hash still logs in"

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 struct auth_user {
 	char *name;
 	char *hash;
@@ -90,12 +92,82 @@ static const struct auth_user *auth_find(const struct auth_db *db, const char *n
 	return NULL;
 }
 
-/* Checks one `name:hash` line and adds it; returns 0 or -EINVAL with msg set. */
-static int auth_db_line(struct auth_db *db, char *line, char *msg, size_t msglen)
+/* Where a line comes from, for errors and warnings. */
+struct auth_src {
+	const char *path;
+	unsigned line;
+};
+
+/* Traditional DES (descrypt: 13 characters; bigcrypt: 11 more per further 8 password bytes). */
+static bool auth_is_des(const char *hash)
+{
+	size_t n = strlen(hash);
+
+	return n >= 13 && (n - 13) % 11 == 0 &&
+	       strspn(hash, "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") ==
+		   n;
+}
+
+/* The rounds= of a sha256crypt/sha512crypt setting; 5000 (their default) without one. */
+static unsigned long auth_sha_rounds(const char *hash)
+{
+	if (strncmp(hash + 3, "rounds=", 7))
+		return 5000;
+	return strtoul(hash + 10, NULL, 10);
+}
+
+/* Why a method is weak, or NULL. Weak hashes still work: a warning names each user once. */
+static const char *auth_weakness(const char *hash)
+{
+	if (!strncmp(hash, "$1$", 3))
+		return "md5crypt ($1$) is fast to brute-force";
+	if (!strncmp(hash, "$3$", 3))
+		return "the NT hash ($3$) is unsalted and fast to brute-force";
+	if (!strncmp(hash, "$md5", 4))
+		return "SunMD5 is fast to brute-force";
+	if (!strncmp(hash, "$sha1$", 6))
+		return "sha1crypt is fast to brute-force";
+	if (hash[0] == '_')
+		return "bsdicrypt (DES-based) is fast to brute-force";
+	if ((!strncmp(hash, "$5$", 3) || !strncmp(hash, "$6$", 3)) && auth_sha_rounds(hash) < 5000)
+		return "fewer than 5000 rounds of sha256crypt/sha512crypt";
+	return NULL;
+}
+
+/* Checks the hash of one user: 0, or -EINVAL with msg set; warns once about a weak method. */
+static int auth_check_hash(const char *name, const char *hash, const struct auth_src *src,
+			   char *msg, size_t msglen)
 {
 	char out[CRYPT_OUTPUT_SIZE];
+	const char *weak;
+
+	if (auth_is_des(hash)) {
+		snprintf(msg, msglen,
+			 "user '%s': a DES crypt hash checks only the first 8 bytes of a password; "
+			 "make a new one (mkpasswd -m yescrypt)",
+			 name);
+		return -EINVAL;
+	}
+	/* A real hash re-hashes to a string of its own length. */
+	if (!*hash || !auth_crypt("", hash, out) || strlen(out) != strlen(hash)) {
+		snprintf(msg, msglen, "user '%s': not a crypt(3) hash this system supports", name);
+		return -EINVAL;
+	}
+	weak = auth_weakness(hash);
+	if (weak)
+		log_warnx("%s:%u: user '%s': weak password hash: %s; make a new one (mkpasswd -m "
+			  "yescrypt)",
+			  src->path, src->line, name, weak);
+	return 0;
+}
+
+/* Checks one `name:hash` line and adds it; returns 0 or -EINVAL with msg set. */
+static int auth_db_line(struct auth_db *db, char *line, const struct auth_src *src, char *msg,
+			size_t msglen)
+{
 	char *colon, *hash;
 	size_t n = strlen(line);
+	int ret;
 
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
@@ -118,12 +190,8 @@ static int auth_db_line(struct auth_db *db, char *line, char *msg, size_t msglen
 		snprintf(msg, msglen, "duplicate user '%s'", line);
 		return -EINVAL;
 	}
-	/* A real hash re-hashes to a string of its own length (DES would take any 2-char "salt").
-	 */
-	if (!*hash || !auth_crypt("", hash, out) || strlen(out) != strlen(hash)) {
-		snprintf(msg, msglen, "user '%s': not a crypt(3) hash this system supports", line);
-		return -EINVAL;
-	}
+	if ((ret = auth_check_hash(line, hash, src, msg, msglen)) < 0)
+		return ret;
 	if (auth_db_add(db, line, hash) < 0) {
 		snprintf(msg, msglen, "out of memory");
 		return -ENOMEM;
@@ -147,9 +215,11 @@ static int auth_db_make_dummy(struct auth_db *db)
 
 int auth_db_load(const char *path, struct auth_db **out, char *err, size_t errlen)
 {
-	char line[1024], msg[512];
+	struct auth_src src = {.path = path};
+	char *line = NULL, msg[512];
+	size_t cap = 0;
 	struct auth_db *db;
-	unsigned lineno = 0;
+	ssize_t n;
 	int ret = 0;
 	FILE *f;
 
@@ -164,14 +234,28 @@ int auth_db_load(const char *path, struct auth_db **out, char *err, size_t errle
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-ret));
 		goto out;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		ret = auth_db_line(db, line, msg, sizeof(msg));
+	/* Whole lines of any length: a long comment must never continue as a user line. */
+	errno = 0;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		src.line++;
+		if (memchr(line, '\0', (size_t)n)) {
+			snprintf(msg, sizeof(msg), "NUL byte in the line");
+			ret = -EINVAL;
+		} else {
+			ret = auth_db_line(db, line, &src, msg, sizeof(msg));
+		}
 		if (ret < 0) {
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
+			snprintf(err, errlen, "%s:%u: %s", path, src.line, msg);
 			break;
 		}
 	}
+	if (!ret && ferror(f)) {
+		ret = errno ? -errno : -EIO;
+		snprintf(err, errlen, "%s: read error: %s", path, strerror(-ret));
+	}
+	if (line)
+		explicit_bzero(line, cap);
+	free(line);
 	fclose(f);
 	if (!ret && auth_db_make_dummy(db) < 0) {
 		snprintf(err, errlen, "%s: cannot compute a dummy hash", path);
