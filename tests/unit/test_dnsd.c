@@ -642,9 +642,27 @@ static void test_no_fake_list_and_resolv(void **state)
 	unlink(path);
 }
 
+/* The tail of a long `search` line is not a line of its own: no nameserver hides in it. */
+static void test_resolv_long_line(void **state)
+{
+	char path[] = "/tmp/test_dnsd_resolv.XXXXXX";
+	struct sockaddr_storage ss;
+	char s[64];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	dprintf(fd, "search %0*d nameserver 192.0.2.99\nnameserver 2001:db8:6::1\n", 504, 0);
+	close(fd);
+	assert_int_equal(dnsd_upstream_from_resolv(path, &ss), 0);
+	addr_format((struct sockaddr *)&ss, s, sizeof(s));
+	assert_string_equal(s, "[2001:db8:6::1]:53");
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_resolv_long_line),
 	    cmocka_unit_test_setup_teardown(test_a_gets_fake_ipv4, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_aaaa_gets_fake_ipv6_with_edns, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_excluded_and_other_types_forwarded, setup,

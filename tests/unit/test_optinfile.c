@@ -84,6 +84,28 @@ static void test_read_lenient(void **state)
 	unlink(path);
 }
 
+/* An over-long line is one line: its tail never becomes an opt-in of its own. */
+static void test_read_long_line(void **state)
+{
+	struct seen s = {0};
+	char path[128];
+	FILE *f;
+
+	tmp_path(path, sizeof(path));
+	assert_int_equal(optinfile_write(path, NULL, 0), 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "unit %0*drun /sys/fs/cgroup/evil\nunit b.service\n", 4106, 0);
+	fclose(f);
+	assert_int_equal(optinfile_read(path, seen_cb, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.lines[1], "unit=b.service");
+	assert_null(strstr(s.lines[0], "run="));
+	unlink(path);
+	*strrchr(path, '/') = '\0';
+	rmdir(path);
+}
+
 static void test_unit_name(void **state)
 {
 	char out[256];
@@ -107,6 +129,7 @@ int main(void)
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_read_lenient),
 	    cmocka_unit_test(test_unit_name),
+	    cmocka_unit_test(test_read_long_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

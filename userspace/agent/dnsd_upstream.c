@@ -16,14 +16,16 @@
 
 int dnsd_upstream_from_resolv(const char *path, struct sockaddr_storage *out)
 {
-	char line[512], ip[INET6_ADDRSTRLEN + 1];
+	char *line = NULL, ip[INET6_ADDRSTRLEN + 1];
+	size_t cap = 0;
 	socklen_t len;
 	FILE *f = fopen(path, "re");
 	int err = -ENOENT;
 
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
+	/* Whole lines: the tail of a long `search` line must not read as a nameserver. */
+	while (getline(&line, &cap, f) >= 0) {
 		if (sscanf(line, " nameserver %46s", ip) != 1)
 			continue;
 		if (!addr_parse_ip(ip, out, &len)) {
@@ -32,6 +34,7 @@ int dnsd_upstream_from_resolv(const char *path, struct sockaddr_storage *out)
 			break;
 		}
 	}
+	free(line);
 	fclose(f);
 	return err;
 }

@@ -16,12 +16,14 @@ static const char *const optinfile_keys[OPTINFILE_NKINDS] = {"cgroup", "unit", "
 
 int optinfile_read(const char *path, optinfile_cb *fn, void *arg)
 {
-	char line[PATH_MAX + 16];
-	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(path, "re");
 
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f)) {
+	/* Whole lines: the tail of an over-long one must not read as an opt-in of its own. */
+	while (getline(&line, &cap, f) >= 0) {
 		char *val = line + strcspn(line, " \t");
 
 		line[strcspn(line, "\r\n")] = '\0';
@@ -35,6 +37,7 @@ int optinfile_read(const char *path, optinfile_cb *fn, void *arg)
 			if (!strcmp(line, optinfile_keys[k]))
 				fn((enum optinfile_kind)k, val, arg);
 	}
+	free(line);
 	fclose(f);
 	return 0;
 }

@@ -14,13 +14,15 @@
 
 int cgpath_root(char *out, size_t len)
 {
-	char line[4096];
-	FILE *f = fopen("/proc/self/mountinfo", "r");
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
 	int rc = -ENOENT;
 
 	if (!f)
 		return -errno;
-	while (fgets(line, sizeof(line), f)) {
+	/* Whole lines: mount options (overlayfs layer lists) can be longer than any buffer. */
+	while (getline(&line, &cap, f) >= 0) {
 		/* Fields: id parent major:minor root mountpoint options [optional...] - fstype ...
 		 */
 		char *sep = strstr(line, " - "), *mnt;
@@ -37,6 +39,7 @@ int cgpath_root(char *out, size_t len)
 			break;
 		}
 	}
+	free(line);
 	fclose(f);
 	return rc;
 }
