@@ -1,7 +1,6 @@
 /* control.c — the agent's unix control socket (attach, detach, status) and its client side. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +17,40 @@
 #include "dnsd.h"
 #include "ev.h"
 #include "json.h"
+#include "list.h"
 #include "listener.h"
 #include "log.h"
 #include "optin.h"
 #include "redirect.h"
 
+/* A client has this long to send its request line, */
 #define CONTROL_CLIENT_MS 5000
+/* then this long to read the whole reply (a status of 20,000 entries is 1.7 MB). */
+#define CONTROL_REPLY_MS 10000
+/* Beyond this many clients a new one closes the oldest. */
+#define CONTROL_MAX_CLIENTS 32
+/* Reply bytes held for all clients together; a reply beyond it is refused. */
+#define CONTROL_OUT_MAX (64u << 20)
 
 struct control {
 	struct ev_loop *loop;
 	struct agent *agent;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct listener listener;
+	struct list_head clients; /* newest first */
+	unsigned nclients;
+	size_t buffered; /* out_len of every client */
 };
 
 struct control_client {
 	struct control *c;
+	struct list_head link; /* in c->clients */
 	int fd;
 	char buf[CONTROL_LINE_MAX];
 	size_t len;
-	struct ev_timer timer;
+	char *out; /* the reply, once the request is read */
+	size_t out_len, out_off;
+	struct ev_timer timer; /* CONTROL_CLIENT_MS, then CONTROL_REPLY_MS */
 };
 
 struct control_walk {
@@ -222,41 +235,89 @@ static char *control_handle(struct control *c, char *line)
 
 static void control_client_free(struct control_client *cl)
 {
-	ev_timer_stop(cl->c->loop, &cl->timer);
-	ev_io_del(cl->c->loop, cl->fd);
+	struct control *c = cl->c;
+
+	ev_timer_stop(c->loop, &cl->timer);
+	ev_io_del(c->loop, cl->fd);
 	close(cl->fd);
+	list_del(&cl->link);
+	c->nclients--;
+	c->buffered -= cl->out_len;
+	free(cl->out);
 	free(cl);
 }
 
 static void control_client_timeout(struct ev_loop *loop, struct ev_timer *t)
 {
-	control_client_free(container_of(t, struct control_client, timer));
+	struct control_client *cl = container_of(t, struct control_client, timer);
+
+	if (cl->out)
+		log_warnx(
+		    "control: a client read %zu of the %zu bytes of its reply in %d s, closed",
+		    cl->out_off, cl->out_len, CONTROL_REPLY_MS / 1000);
+	control_client_free(cl);
 }
 
-static void control_reply(struct control_client *cl, const char *reply)
+/* Sends what the client takes now; closes it when the reply is out or it is gone. */
+static void control_client_flush(struct control_client *cl)
 {
-	struct timeval tv = {.tv_sec = 2};
-	size_t off = 0, len = strlen(reply);
+	while (cl->out_off < cl->out_len) {
+		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
-	/* Replies are small: write them blocking, bounded by a send timeout. */
-	fcntl(cl->fd, F_SETFL, fcntl(cl->fd, F_GETFL) & ~O_NONBLOCK);
-	setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (off < len) {
-		ssize_t n = send(cl->fd, reply + off, len - off, MSG_NOSIGNAL);
-
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return; /* EV_WRITE brings us back */
 		if (n <= 0)
 			break;
-		off += (size_t)n;
+		cl->out_off += (size_t)n;
 	}
+	control_client_free(cl);
+}
+
+/*
+ * Takes reply (malloc'd, or NULL for out of memory) as the client's output and
+ * writes it as the socket takes it: never blocking the loop, which also serves
+ * DNS and the redirected connections.
+ */
+static void control_client_reply(struct control_client *cl, char *reply)
+{
+	struct control *c = cl->c;
+	size_t len = reply ? strlen(reply) : 0;
+
+	if (reply && c->buffered + len > CONTROL_OUT_MAX) {
+		log_warnx("control: %zu bytes of replies wait for clients, refusing a %zu-byte one",
+			  c->buffered, len);
+		free(reply);
+		reply = strdup("error busy: too many replies waiting\n");
+	}
+	if (!reply)
+		reply = strdup("error out of memory\n");
+	if (!reply) {
+		control_client_free(cl);
+		return;
+	}
+	cl->out = reply;
+	cl->out_len = strlen(reply);
+	c->buffered += cl->out_len;
+	if (ev_io_mod(c->loop, cl->fd, EV_WRITE) ||
+	    ev_timer_start(c->loop, &cl->timer, CONTROL_REPLY_MS)) {
+		control_client_free(cl);
+		return;
+	}
+	control_client_flush(cl);
 }
 
 static void control_client_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct control_client *cl = arg;
-	char *nl, *reply;
+	char *nl;
 	ssize_t n;
 
-	n = recv(fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len, 0);
+	if (cl->out) {
+		control_client_flush(cl);
+		return;
+	}
+	n = recv(fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -267,17 +328,12 @@ static void control_client_io(struct ev_loop *loop, int fd, unsigned events, voi
 	cl->buf[cl->len] = '\0';
 	nl = strchr(cl->buf, '\n');
 	if (!nl) {
-		if (cl->len == sizeof(cl->buf) - 1) {
-			control_reply(cl, "error line too long\n");
-			control_client_free(cl);
-		}
+		if (cl->len == sizeof(cl->buf) - 1)
+			control_client_reply(cl, strdup("error line too long\n"));
 		return;
 	}
 	*nl = '\0';
-	reply = control_handle(cl->c, cl->buf);
-	control_reply(cl, reply ? reply : "error out of memory\n");
-	free(reply);
-	control_client_free(cl);
+	control_client_reply(cl, control_handle(cl->c, cl->buf));
 }
 
 static void control_accept(void *arg, int fd, const struct sockaddr *peer)
@@ -285,6 +341,10 @@ static void control_accept(void *arg, int fd, const struct sockaddr *peer)
 	struct control *c = arg;
 	struct control_client *cl;
 
+	if (c->nclients >= CONTROL_MAX_CLIENTS) {
+		log_warnx("control: %d clients, closing the oldest", CONTROL_MAX_CLIENTS);
+		control_client_free(list_entry(c->clients.prev, struct control_client, link));
+	}
 	cl = calloc(1, sizeof(*cl));
 	if (!cl) {
 		close(fd);
@@ -298,7 +358,10 @@ static void control_accept(void *arg, int fd, const struct sockaddr *peer)
 		ev_io_del(c->loop, fd);
 		close(fd);
 		free(cl);
+		return;
 	}
+	list_add(&cl->link, &c->clients);
+	c->nclients++;
 }
 
 static int control_addr(const char *path, struct sockaddr_un *sun)
@@ -365,6 +428,7 @@ int control_new(struct control **out, struct ev_loop *loop, const char *path, st
 		return -ENOMEM;
 	c->loop = loop;
 	c->agent = a;
+	list_init(&c->clients);
 	listener_init(&c->listener, loop, "control", control_accept, c);
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	control_mkdir(path);
@@ -395,6 +459,8 @@ void control_free(struct control *c)
 	if (!c)
 		return;
 	listener_close(&c->listener);
+	while (!list_empty(&c->clients))
+		control_client_free(list_first_entry(&c->clients, struct control_client, link));
 	unlink(c->path);
 	free(c);
 }

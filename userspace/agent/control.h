@@ -8,6 +8,8 @@
  * own --control PATH) select another one, so several agents can run side by side.
  *
  * Protocol: the client sends ONE line and reads until EOF; the agent closes after the reply.
+ * The agent never waits for a client: it has 5 s to send its line and 10 s to read the
+ * whole reply, else it is closed (and logged); a 33rd client closes the oldest one.
  * TEXT is one line for the operator. Attaching what is attached, or detaching what is not,
  * is "ok" (TEXT says so).
  *   "attach PATH\n"            → "ok TEXT\n" | "error TEXT\n"   (PATH: a cgroup2 directory;
