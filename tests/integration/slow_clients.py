@@ -6,8 +6,9 @@ usage: slow_clients.py [--prefix HEX] [--interval S] [--duration S] [--ready FIL
 Opens N connections to HOST:PORT, sends PREFIX on each, then one byte ("x") per
 connection every --interval seconds (0: nothing more), for at most --duration seconds
 or until the server has closed every connection. Prints "connected N" once all are
-open (and writes it to --ready FILE), then at the end one line:
-"closed K of N first=S last=S" (seconds from connect to the server's close, "-" if none).
+open, with " (F failed)" if some could not connect (and writes it to --ready FILE),
+then at the end one line: "closed K of N first=S last=S" (N: those connected; seconds
+from connect to the server's close, "-" if none).
 """
 import argparse
 import selectors
@@ -30,19 +31,27 @@ def main():
     fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
     sel = selectors.DefaultSelector()
     opened = {}
+    failed = 0
     for _ in range(a.n):
         s = socket.socket(fam, socket.SOCK_STREAM)
         s.settimeout(10)
-        s.connect((a.host, a.port))
-        if prefix:
-            s.sendall(prefix)
+        try:
+            s.connect((a.host, a.port))
+            if prefix:
+                s.sendall(prefix)
+        except OSError:
+            failed += 1
+            s.close()
+            continue
         s.setblocking(False)
         opened[s] = time.monotonic()
         sel.register(s, selectors.EVENT_READ)
-    print("connected %d" % a.n, flush=True)
+    ready = "connected %d" % len(opened) + (" (%d failed)" % failed if failed else "")
+    print(ready, flush=True)
     if a.ready:
         with open(a.ready, "w") as f:
-            f.write("connected %d\n" % a.n)
+            f.write(ready + "\n")
+    n = len(opened)
     ages = []
     end = time.monotonic() + a.duration
     tick = time.monotonic()
@@ -68,7 +77,7 @@ def main():
                     pass  # reset: the next select reports it
     ages.sort()
     print("closed %d of %d first=%s last=%s" % (
-        len(ages), a.n, "%.1f" % ages[0] if ages else "-", "%.1f" % ages[-1] if ages else "-"),
+        len(ages), n, "%.1f" % ages[0] if ages else "-", "%.1f" % ages[-1] if ages else "-"),
         flush=True)
     return 0
 
