@@ -67,6 +67,9 @@ static void test_defaults(void **state)
 	assert_string_equal(c.fcfg.state_path, "/var/lib/socks46/fakeip.state");
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_false(c.no_dns);
+	assert_string_equal(c.rcfg.target.literal_suffix, "ipv6-literal.net");
+	assert_string_equal(c.dcfg.literal_suffix, "ipv6-literal.net");
+	assert_int_equal(c.rcfg.target.nnat64, 0);
 	agentconf_free(&c);
 }
 
@@ -98,6 +101,9 @@ static void test_file_every_key(void **state)
 			       "fake-ttl 60\n"
 			       "fake-state none\n"
 			       "via-gateway 203.0.113.0/24\n"
+			       "nat64-prefix 64:ff9b::/96\n"
+			       "nat64-prefix 2001:db8:64::/64\n"
+			       "literal-suffix v6.example\n"
 			       "mark 0x10\n"
 			       "connect-timeout 500\n"
 			       "log-level debug\n",
@@ -134,6 +140,11 @@ static void test_file_every_key(void **state)
 	assert_null(c.fcfg.state_path);
 	assert_int_equal(c.npolicy, 1);
 	assert_int_equal(c.policy[0].len, 24);
+	assert_int_equal(c.rcfg.target.nnat64, 2);
+	assert_int_equal(c.rcfg.target.nat64[0].len, 96);
+	assert_int_equal(c.rcfg.target.nat64[1].len, 64);
+	assert_string_equal(c.rcfg.target.literal_suffix, "v6.example");
+	assert_string_equal(c.dcfg.literal_suffix, "v6.example");
 	assert_int_equal(c.mark, 0x10);
 	assert_int_equal(c.rcfg.connect_ms, 500);
 	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
@@ -199,6 +210,28 @@ static void test_errors(void **state)
 	assert_build_error("fake-ttl 0\n", gw, false,
 			   "1: fake-ttl: '0' is not a number in 1..604800");
 	assert_build_error("config /etc/other.conf\n", gw, false, "1: unknown key 'config'");
+	assert_build_error(
+	    "nat64-prefix 64:ff9b::/95\n", gw, false,
+	    "1: nat64-prefix: '64:ff9b::/95' is not an IPv6 prefix of length 32, 40, "
+	    "48, 56, 64 or 96 with host bits and bits 64-71 clear");
+	assert_build_error("literal-suffix bad_suffix\n", gw, false,
+			   "1: literal-suffix: 'bad_suffix' is not a domain suffix");
+	assert_build_error("literal-suffix .\n", gw, false,
+			   "1: literal-suffix: '.' is not a domain suffix");
+}
+
+/* `none` turns the pseudo-names off, for the responder and the forwarding alike. */
+static void test_literal_suffix_none(void **state)
+{
+	char *args[] = {"--gateway", "127.0.0.1:1080", "--literal-suffix", "none", NULL};
+	char err[CONF_ERRLEN];
+	struct agentconf c;
+	bool usage;
+
+	assert_int_equal(build(&c, NULL, args, &usage, err), 0);
+	assert_null(c.rcfg.target.literal_suffix);
+	assert_null(c.dcfg.literal_suffix);
+	agentconf_free(&c);
 }
 
 int main(void)
@@ -208,6 +241,7 @@ int main(void)
 	    cmocka_unit_test(test_file_every_key),
 	    cmocka_unit_test(test_switches),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_literal_suffix_none),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,5 @@
-/* test_dnsd.c — the DNS responder over loopback: fake answers, forwarding, errors, TCP, the hook. */
+/* test_dnsd.c — the DNS responder over loopback: fake answers, forwarding, errors, TCP, the hook.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +46,7 @@ struct ctx {
 	dnsd_exists_done_fn *done;
 	void *done_ctx;
 	int cancels;
+	unsigned exists_calls;
 };
 
 static const uint8_t up_addr[4] = {203, 0, 113, 80};
@@ -529,6 +531,7 @@ static int exists_hook(void *arg, const char *name, dnsd_exists_done_fn *done, v
 {
 	struct ctx *c = arg;
 
+	c->exists_calls++;
 	if (!strcmp(name, "nothere.test")) {
 		done(ctx, 0);
 		return 0;
@@ -579,6 +582,95 @@ static void test_check_exists_hook(void **state)
 	assert_int_equal(dns_get16(c->ans + 6), 1);
 	assert_int_equal(c->cancels, 1);
 	assert_int_equal(c->up.seen, 0);
+}
+
+static int rcode_of(struct ctx *c, uint16_t id, const char *name, uint16_t type)
+{
+	uint8_t q[512];
+	size_t len = dnsq_build(q, id, name, type, 0);
+
+	assert_true(udp_roundtrip(c, q, len, 2000) > 0);
+	assert_int_equal(dns_get16(c->ans), id);
+	return DNS_RCODE(dns_get16(c->ans + 2));
+}
+
+/* Pseudo-names: A a fake address behind the name, AAAA the address itself, other types no
+ * data, malformed ones and zones NXDOMAIN; no existence check and nothing upstream. */
+static void test_literal_names(void **state)
+{
+	static const char *name = "2001-db8-6--2.ipv6-literal.net";
+	struct ctx *c = *state;
+	const uint8_t *rd;
+	uint16_t type, rdlen;
+	uint32_t ttl;
+	uint8_t want[16];
+	char back[256];
+
+	c->cfg.check_exists = true;
+	c->cfg.exists = exists_hook;
+	c->cfg.exists_cancel = exists_cancel;
+	c->cfg.exists_arg = c;
+	start(c);
+	assert_int_equal(rcode_of(c, 1, "2001-DB8-6--2.IPv6-Literal.net", DNS_TYPE_A), 0);
+	rd = first_rdata(c->ans, name, &type, &ttl, &rdlen);
+	assert_int_equal(type, DNS_TYPE_A);
+	assert_true(fakeip_in_pool(fakeip_get_config(c->table), AF_INET, rd));
+	assert_int_equal(fakeip_lookup_addr(c->table, AF_INET, rd, back, sizeof(back)), 0);
+	assert_string_equal(back, name);
+	assert_int_equal(rcode_of(c, 2, name, DNS_TYPE_AAAA), 0);
+	rd = first_rdata(c->ans, name, &type, &ttl, &rdlen);
+	inet_pton(AF_INET6, "2001:db8:6::2", want);
+	assert_int_equal(type, DNS_TYPE_AAAA);
+	assert_int_equal(ttl, 77);
+	assert_int_equal(rdlen, 16);
+	assert_memory_equal(rd, want, 16);
+	assert_int_equal(rcode_of(c, 3, name, DNS_TYPE_HTTPS), 0);
+	assert_int_equal(dns_get16(c->ans + 6), 0);
+	assert_int_equal(rcode_of(c, 4, "2001-db8---2.ipv6-literal.net", DNS_TYPE_A),
+			 DNS_RCODE_NXDOMAIN);
+	assert_int_equal(rcode_of(c, 5, "www.ipv6-literal.net", DNS_TYPE_AAAA), DNS_RCODE_NXDOMAIN);
+	assert_int_equal(rcode_of(c, 6, "fe80--1s2.ipv6-literal.net", DNS_TYPE_A),
+			 DNS_RCODE_NXDOMAIN);
+	assert_int_equal(c->up.seen, 0);
+	assert_int_equal(c->exists_calls, 0);
+}
+
+/* With no suffix the same names are ordinary ones; another suffix works the same way. */
+static void test_literal_suffix_config(void **state)
+{
+	struct ctx *c = *state;
+	const uint8_t *rd;
+	uint16_t type, rdlen;
+	uint32_t ttl;
+
+	c->cfg.literal_suffix = NULL;
+	start(c);
+	assert_int_equal(rcode_of(c, 1, "2001-db8---2.ipv6-literal.net", DNS_TYPE_A), 0);
+	rd = first_rdata(c->ans, "2001-db8---2.ipv6-literal.net", &type, &ttl, &rdlen);
+	assert_true(fakeip_in_pool(fakeip_get_config(c->table), AF_INET, rd));
+	dnsd_free(c->d);
+	c->cfg.literal_suffix = "v6.example";
+	start(c);
+	assert_int_equal(rcode_of(c, 2, "x.v6.example", DNS_TYPE_A), DNS_RCODE_NXDOMAIN);
+	assert_int_equal(rcode_of(c, 3, "--1.v6.example", DNS_TYPE_AAAA), 0);
+	assert_int_equal(c->up.seen, 0);
+}
+
+/* Firefox's DoH canary: NXDOMAIN whatever the type, never forwarded. */
+static void test_doh_canary(void **state)
+{
+	struct ctx *c = *state;
+
+	start(c);
+	assert_int_equal(rcode_of(c, 1, "use-application-dns.net", DNS_TYPE_A), DNS_RCODE_NXDOMAIN);
+	assert_int_equal(rcode_of(c, 2, "Use-Application-DNS.net", DNS_TYPE_AAAA),
+			 DNS_RCODE_NXDOMAIN);
+	assert_int_equal(rcode_of(c, 3, "use-application-dns.net", DNS_TYPE_TXT),
+			 DNS_RCODE_NXDOMAIN);
+	assert_int_equal(c->up.seen, 0);
+	/* Only that name: a name below it is an ordinary one. */
+	assert_int_equal(rcode_of(c, 4, "x.use-application-dns.net", DNS_TYPE_A), 0);
+	assert_int_equal(dns_get16(c->ans + 6), 1);
 }
 
 static void test_ipv6_listener_optional(void **state)
@@ -675,6 +767,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tcp_pipelined_and_forwarded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check_exists_hook, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6_listener_optional, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_literal_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_literal_suffix_config, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_doh_canary, setup, teardown),
 	    cmocka_unit_test(test_fakeable),
 	    cmocka_unit_test(test_no_fake_list_and_resolv),
 	};

@@ -197,6 +197,14 @@ static void agent_setup_bpf(struct agent *a, struct agentconf *o)
 		if (rc)
 			fatalx("--via-gateway: %s", strerror(-rc));
 	}
+	/* A NAT64 prefix goes to the gateway as any policy prefix; target_of rewrites it. */
+	for (unsigned i = 0; i < o->rcfg.target.nnat64; i++) {
+		const struct prefix *p = &o->rcfg.target.nat64[i];
+
+		rc = bpfload_policy_add(a->bpf, p->af, p->addr, p->len);
+		if (rc)
+			fatalx("--nat64-prefix: %s", strerror(-rc));
+	}
 }
 
 /* Opts in the configured cgroups and units, then those attached at run time before a

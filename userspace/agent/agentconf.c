@@ -10,7 +10,9 @@
 #include "addr.h"
 #include "bpfload.h"
 #include "cgpath.h"
+#include "literal.h"
 #include "log.h"
+#include "nat64.h"
 #include "optinfile.h"
 #include "s46_bpf.h"
 
@@ -46,6 +48,7 @@ void agentconf_defaults(struct agentconf *c)
 	c->log_level = LOG_LVL_INFO;
 	c->rcfg.connect_ms = 2000;
 	c->rcfg.reply_ms = 30000;
+	c->rcfg.target.literal_suffix = LITERAL_SUFFIX_DEFAULT;
 }
 
 void agentconf_free(struct agentconf *c)
@@ -310,6 +313,57 @@ static int agentconf_set_via_gateway(void *obj, const char *v, const struct conf
 	return 0;
 }
 
+/* A domain suffix: letters, digits, hyphens and dots, at least one label. */
+static bool agentconf_is_suffix(const char *v)
+{
+	size_t n = strspn(v, ".");
+
+	if (!v[n] || strlen(v) > 200)
+		return false;
+	for (const char *p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return false;
+	return !strstr(v + n, "..");
+}
+
+static int agentconf_set_literal_suffix(void *obj, const char *v, const struct conf_src *src,
+					char *err, size_t errlen)
+{
+	struct agentconf *c = obj;
+	const char *kept = NULL;
+
+	if (strcmp(v, "none")) {
+		if (!agentconf_is_suffix(v))
+			return conf_err(err, errlen, "literal-suffix: '%s' is not a domain suffix",
+					v);
+		kept = agentconf_keep(c, v);
+		if (!kept)
+			return conf_err(err, errlen, "literal-suffix: out of memory");
+	}
+	c->rcfg.target.literal_suffix = kept;
+	c->dcfg.literal_suffix = kept;
+	return 0;
+}
+
+static int agentconf_set_nat64_prefix(void *obj, const char *v, const struct conf_src *src,
+				      char *err, size_t errlen)
+{
+	struct agentconf *c = obj;
+	struct target_config *t = &c->rcfg.target;
+
+	if (t->nnat64 == TARGET_MAX_NAT64)
+		return conf_err(err, errlen, "nat64-prefix: more than %d prefixes",
+				TARGET_MAX_NAT64);
+	if (nat64_prefix_parse(v, &t->nat64[t->nnat64]) < 0)
+		return conf_err(err, errlen,
+				"nat64-prefix: '%s' is not an IPv6 prefix of length 32, 40, 48, "
+				"56, 64 or 96 with host bits and bits 64-71 clear",
+				v);
+	t->nnat64++;
+	return 0;
+}
+
 static int agentconf_set_log_level(void *obj, const char *v, const struct conf_src *src, char *err,
 				   size_t errlen)
 {
@@ -363,6 +417,12 @@ const struct conf_key agentconf_keys[] = {
     {"state", agentconf_set_fake_state, 0, "FILE", "the same as --fake-state"},
     {"via-gateway", agentconf_set_via_gateway, CONF_REPEAT, "CIDR",
      "real destinations that go through the gateway; repeatable"},
+    {"nat64-prefix", agentconf_set_nat64_prefix, CONF_REPEAT, "PREFIX",
+     "NAT64 prefix (RFC 6052, e.g. " NAT64_WKP "): its addresses go\nthrough the gateway as the "
+     "IPv4 address they embed; repeatable"},
+    {"literal-suffix", agentconf_set_literal_suffix, 0, "SUFFIX",
+     "names under SUFFIX carry an IPv6 address (2001-db8--1.SUFFIX),\nnone: no such names "
+     "(default " LITERAL_SUFFIX_DEFAULT ")"},
     {"mark", agentconf_set_mark, 0, "N", "SO_MARK of sockets never redirected (default 0x5346)"},
     {"connect-timeout", agentconf_set_connect_timeout, 0, "MS",
      "a gateway silent that long is skipped (default 2000)"},

@@ -158,6 +158,12 @@ static void agentreload_restart_only(const struct agentconf *b, const struct age
 	if (!AGENTRELOAD_SAME(npolicy) ||
 	    memcmp(b->policy, n->policy, b->npolicy * sizeof(b->policy[0])))
 		changed[k++] = "via-gateway";
+	if (!AGENTRELOAD_SAME(rcfg.target.nnat64) ||
+	    memcmp(b->rcfg.target.nat64, n->rcfg.target.nat64,
+		   b->rcfg.target.nnat64 * sizeof(b->rcfg.target.nat64[0])))
+		changed[k++] = "nat64-prefix";
+	if (!agentreload_same_str(b->rcfg.target.literal_suffix, n->rcfg.target.literal_suffix))
+		changed[k++] = "literal-suffix";
 	if (!AGENTRELOAD_SAME(rcfg.connect_ms))
 		changed[k++] = "connect-timeout";
 	for (unsigned i = 0; i < k; i++)

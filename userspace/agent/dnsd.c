@@ -16,6 +16,7 @@
 #include "dstmatch.h"
 #include "ev.h"
 #include "fakeip.h"
+#include "literal.h"
 #include "log.h"
 #include "netutil.h"
 
@@ -41,6 +42,7 @@ void dnsd_config_default(struct dnsd_config *cfg)
 	cfg->upstream.ss_family = AF_UNSPEC;
 	cfg->ttl_s = FAKEIP_DEFAULT_TTL;
 	cfg->timeout_ms = DNSD_TIMEOUT_MS;
+	cfg->literal_suffix = LITERAL_SUFFIX_DEFAULT;
 }
 
 int dnsd_no_fake_add(const char ***list, size_t *n, const char *suffix)
@@ -96,7 +98,7 @@ void dnsd_reply(struct dnsd *d, struct dnsd_client *c, const struct dns_query *q
 
 /* Never longer than the table keeps an unused entry: a client must not hold on to an
  * address after it may have gone to another name. */
-static unsigned dnsd_ttl(const struct dnsd *d)
+unsigned dnsd_ttl(const struct dnsd *d)
 {
 	unsigned keep = fakeip_get_config(d->table)->ttl_s;
 
@@ -202,6 +204,8 @@ void dnsd_handle(struct dnsd *d, struct dnsd_client *c, const uint8_t *msg, size
 		return;
 	}
 	if (q.qclass == DNS_CLASS_IN && q.plain) {
+		if (dnsd_literal_answer(d, c, &q))
+			return;
 		if (q.qtype == DNS_TYPE_PTR && dnsd_answer_ptr(d, c, &q))
 			return;
 		if ((q.qtype == DNS_TYPE_A || q.qtype == DNS_TYPE_AAAA) &&

@@ -23,7 +23,8 @@ typedef void dnsd_exists_cancel_fn(void *arg, void *ctx);
  *   --dns-upstream ADDR     upstream (addr_parse, default port 53); default: the first
  *                           nameserver of /etc/resolv.conf, see dnsd_upstream_from_resolv()
  *   --no-fake SUFFIX        no_fake, repeatable (dnsd_no_fake_add())
- *   --check-exists          check_exists */
+ *   --check-exists          check_exists
+ *   --literal-suffix SUFFIX literal_suffix ("none": NULL) */
 struct dnsd_config {
 	/* Where the responder listens (loopback of the agent's namespace; the BPF programs
 	 * steer port-53 traffic of attached cgroups here). Port 0 = pick one; read back with
@@ -31,6 +32,9 @@ struct dnsd_config {
 	struct sockaddr_storage listen4, listen6;
 	/* The real resolver for names that are not faked and query types other than A/AAAA. */
 	struct sockaddr_storage upstream;
+	/* Names under it carry an IPv6 address (literal.h): A gets a fake address, AAAA the
+	 * address itself, a malformed one NXDOMAIN. NULL: no such names. */
+	const char *literal_suffix;
 	/* Domain suffixes never faked (matched on label boundaries), NULL-terminated. */
 	const char *const *no_fake;
 	unsigned ttl_s;
@@ -65,7 +69,7 @@ struct dnsd_stats {
 void dnsd_get_stats(const struct dnsd *d, struct dnsd_stats *out);
 
 /* Fills cfg with loopback listeners on port 0, no upstream, no exceptions, the fake-IP
- * default TTL and DNSD_TIMEOUT_MS. */
+ * default TTL, DNSD_TIMEOUT_MS and pseudo-names under LITERAL_SUFFIX_DEFAULT. */
 void dnsd_config_default(struct dnsd_config *cfg);
 /* Reads the first nameserver line of a resolv.conf file into out (port 53). Loopback
  * stub addresses work as long as the stub's own queries are not redirected.

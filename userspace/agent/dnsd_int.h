@@ -77,6 +77,11 @@ void dnsd_reply(struct dnsd *d, struct dnsd_client *c, const struct dns_query *q
 		const struct dns_rr *an, size_t nan);
 void dnsd_answer_fake(struct dnsd *d, struct dnsd_client *c, const struct dns_query *q);
 void dnsd_send(struct dnsd_client *c, const uint8_t *msg, size_t len);
+unsigned dnsd_ttl(const struct dnsd *d);
+
+/* dnsd_literal.c: names answered here, never faked by name nor forwarded. Returns whether q
+ * was one (and is answered). */
+bool dnsd_literal_answer(struct dnsd *d, struct dnsd_client *c, const struct dns_query *q);
 
 /* dnsd_pending.c: queries waiting for the upstream resolver or the existence check */
 struct dnsd_pending *dnsd_pending_new(struct dnsd *d, enum dnsd_pending_kind kind,

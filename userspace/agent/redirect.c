@@ -18,11 +18,13 @@
 #include "log.h"
 #include "netutil.h"
 #include "origdst.h"
+#include "prefix.h"
 #include "redirect.h"
 #include "relay.h"
 #include "s5client.h"
 #include "socks5.h"
 #include "srvlist.h"
+#include "target.h"
 
 #define REDIRECT_BACKLOG 4096
 
@@ -106,31 +108,22 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 	free(c);
 }
 
-/* What the gateway is asked for: the name behind a fake address, else the address. */
+/* What the gateway is asked for (target_of); a fake address is held while in use. */
 static int redirect_target(struct redirect_conn *c)
 {
 	struct redirect *r = c->r;
-	struct sockaddr_storage *ss = &c->origsa;
-	char name[256];
-	int af = ss->ss_family, err;
-	const void *a = af == AF_INET ? (void *)&((struct sockaddr_in *)ss)->sin_addr
-				      : (void *)&((struct sockaddr_in6 *)ss)->sin6_addr;
+	const struct sockaddr *sa = (const struct sockaddr *)&c->origsa;
+	uint8_t a[16];
+	bool fake;
+	int err, af;
 
-	if (r->table && fakeip_in_pool(r->fcfg, af, a)) {
-		err = fakeip_lookup_addr(r->table, af, a, name, sizeof(name));
-		if (err)
-			return err;
-		err = socks5_addr_set_name(&c->target, name, addr_port((struct sockaddr *)ss));
-		if (err)
-			return err;
-		if (!fakeip_hold(r->table, af, a, redirect_now_s())) {
-			c->fake_af = af;
-			memcpy(c->fake_addr, a, af == AF_INET ? 4 : 16);
-		}
-	} else {
-		err = socks5_addr_from_sockaddr(&c->target, (struct sockaddr *)ss);
-		if (err)
-			return err;
+	err = target_of(&r->cfg.target, r->table, r->fcfg, sa, &c->target, &fake);
+	if (err)
+		return err;
+	af = prefix_sa_bytes(sa, a);
+	if (fake && !fakeip_hold(r->table, af, a, redirect_now_s())) {
+		c->fake_af = af;
+		memcpy(c->fake_addr, a, af == AF_INET ? 4 : 16);
 	}
 	socks5_addr_format(&c->target, c->target_str, sizeof(c->target_str));
 	return 0;
@@ -299,9 +292,11 @@ static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 	origdst_sockaddr(&c->orig.dst, &c->origsa, &len);
 	err = redirect_target(c);
 	if (err) {
-		log_warnx("connection to %s: no name behind that address (%s)",
+		log_warnx("connection to %s: %s",
 			  addr_format((struct sockaddr *)&c->origsa, buf, sizeof(buf)),
-			  strerror(-err));
+			  err == -ENOENT   ? "no name behind that address"
+			  : err == -EINVAL ? "its name is a literal with a zone (this host's)"
+					   : strerror(-err));
 		r->stats.no_name++;
 		redirect_conn_free(c, true);
 		return;

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "target.h"
+
 #define REDIRECT_MAX_GATEWAYS 16
 /* A gateway that failed is tried after the others for this long, by CONNECTs and RESOLVEs. */
 #define REDIRECT_GW_BACKOFF_MS 5000
@@ -19,13 +21,14 @@ struct fakeip_config;
 struct redirect_config {
 	struct sockaddr_storage gateways[REDIRECT_MAX_GATEWAYS]; /* tried in this order */
 	unsigned ngateways;
-	const char *user, *pass; /* RFC 1929 towards the gateway; NULL = method 0x00 */
-	struct srvlist *servers; /* the gateways with their health (redirect_gateways_new) */
-	uint32_t mark;		 /* SO_MARK of the agent's sockets (never redirected) */
-	uint16_t port;		 /* loopback proxy port, host order */
-	unsigned connect_ms;	 /* a gateway that has not chosen a method by then is skipped */
-	unsigned reply_ms;	 /* the gateway's CONNECT reply must come by then */
-	unsigned idle_ms;	 /* relay idle timeout, 0 = none */
+	const char *user, *pass;     /* RFC 1929 towards the gateway; NULL = method 0x00 */
+	struct srvlist *servers;     /* the gateways with their health (redirect_gateways_new) */
+	uint32_t mark;		     /* SO_MARK of the agent's sockets (never redirected) */
+	uint16_t port;		     /* loopback proxy port, host order */
+	unsigned connect_ms;	     /* a gateway that has not chosen a method by then is skipped */
+	unsigned reply_ms;	     /* the gateway's CONNECT reply must come by then */
+	unsigned idle_ms;	     /* relay idle timeout, 0 = none */
+	struct target_config target; /* pseudo-names and NAT64 prefixes */
 };
 
 struct redirect_stats {
