@@ -206,6 +206,47 @@ static void test_weak_warned(void **state)
 	free(sha);
 }
 
+/*
+ * A file mixing methods: an unknown name is checked against one of the file's own hashes (so
+ * it costs what that user's login costs), always the same one for a name, and unknown names
+ * spread over the users evenly, whatever method the first user has.
+ */
+static void test_dummy_mixed(void **state)
+{
+	char *h[4] = {make_hash("$6$", "a"), make_hash("$5$", "b"), make_hash("$2b$", "c"),
+		      make_hash("$6$", "d")};
+	const char *pass[4] = {"a", "b", "c", "d"};
+	unsigned hits[4] = {0}, n = 4000;
+	char text[2048], name[32], err[512];
+	struct auth_db *db = NULL;
+
+	snprintf(text, sizeof(text), "a:%s\nb:%s\nc:%s\nd:%s\n", h[0], h[1], h[2], h[3]);
+	write_users(text);
+	assert_int_equal(auth_db_load(path, &db, err, sizeof(err)), 0);
+	unlink(path);
+	for (unsigned i = 0; i < n; i++) {
+		const char *d;
+		unsigned k;
+
+		snprintf(name, sizeof(name), "nobody%u", i);
+		d = auth_dummy_hash(db, name);
+		for (k = 0; k < 4 && strcmp(d, h[k]); k++)
+			;
+		assert_true(k < 4);
+		hits[k]++;
+		assert_ptr_equal(auth_dummy_hash(db, name), d);
+		/* Even the password of the user whose hash it borrows fails (a few: it is slow). */
+		if (i < 40)
+			assert_false(auth_check(db, name, pass[k]));
+	}
+	/* Each user's share of unknown names is near a quarter (the binomial sd is 27). */
+	for (unsigned k = 0; k < 4; k++)
+		assert_in_range(hits[k], n / 4 - 200, n / 4 + 200);
+	auth_db_free(db);
+	for (unsigned k = 0; k < 4; k++)
+		free(h[k]);
+}
+
 static void test_missing_file(void **state)
 {
 	struct auth_db *db = NULL;
@@ -225,6 +266,7 @@ int main(void)
 	    cmocka_unit_test(test_long_line_lineno),
 	    cmocka_unit_test(test_des_refused),
 	    cmocka_unit_test(test_weak_warned),
+	    cmocka_unit_test(test_dummy_mixed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

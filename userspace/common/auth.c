@@ -18,7 +18,8 @@ struct auth_user {
 struct auth_db {
 	struct auth_user *users;
 	size_t n, cap;
-	char dummy[CRYPT_OUTPUT_SIZE]; /* hash an unknown user is checked against */
+	uint64_t key[2];	       /* picks the user whose hash an unknown name costs */
+	char dummy[CRYPT_OUTPUT_SIZE]; /* an empty file's stand-in hash */
 };
 
 void auth_db_free(struct auth_db *db)
@@ -199,18 +200,81 @@ static int auth_db_line(struct auth_db *db, char *line, const struct auth_src *s
 	return 0;
 }
 
+#define AUTH_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+static void auth_sipround(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = AUTH_ROTL(v[1], 13) ^ v[0];
+	v[0] = AUTH_ROTL(v[0], 32);
+	v[2] += v[3];
+	v[3] = AUTH_ROTL(v[3], 16) ^ v[2];
+	v[0] += v[3];
+	v[3] = AUTH_ROTL(v[3], 21) ^ v[0];
+	v[2] += v[1];
+	v[1] = AUTH_ROTL(v[1], 17) ^ v[2];
+	v[2] = AUTH_ROTL(v[2], 32);
+}
+
+/* SipHash-2-4: a keyed hash whose output tells nothing without the key. */
+static uint64_t auth_siphash(const uint64_t key[2], const char *s)
+{
+	uint64_t v[4] = {key[0] ^ 0x736f6d6570736575ULL, key[1] ^ 0x646f72616e646f6dULL,
+			 key[0] ^ 0x6c7967656e657261ULL, key[1] ^ 0x7465646279746573ULL};
+	size_t len = strlen(s), i = 0;
+	uint64_t m;
+
+	for (;; i += 8) {
+		size_t left = len - i < 8 ? len - i : 8;
+
+		m = 0;
+		for (size_t k = 0; k < left; k++)
+			m |= (uint64_t)(uint8_t)s[i + k] << (8 * k);
+		if (left < 8) {
+			m |= (uint64_t)(len & 0xff) << 56;
+			break;
+		}
+		v[3] ^= m;
+		auth_sipround(v);
+		auth_sipround(v);
+		v[0] ^= m;
+	}
+	v[3] ^= m;
+	auth_sipround(v);
+	auth_sipround(v);
+	v[0] ^= m;
+	v[2] ^= 0xff;
+	for (int r = 0; r < 4; r++)
+		auth_sipround(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/*
+ * The key comes from the file's hashes (salts and digests an attacker does not know), so it
+ * is secret and the same across restarts and reloads of an unchanged file: an unknown name
+ * keeps its cost, as a real user keeps theirs.
+ */
 static int auth_db_make_dummy(struct auth_db *db)
 {
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-	const char *like = NULL;
 
+	for (size_t i = 0; i < db->n; i++) {
+		db->key[0] = auth_siphash(db->key, db->users[i].hash);
+		db->key[1] = auth_siphash(db->key, db->users[i].hash);
+	}
 	if (db->n)
-		like = db->users[0].hash;
-	else if (crypt_gensalt_rn(NULL, 0, NULL, 0, setting, sizeof(setting)))
-		like = setting;
-	if (!like || !auth_crypt("socks46 dummy password", like, db->dummy))
+		return 0;
+	if (!crypt_gensalt_rn(NULL, 0, NULL, 0, setting, sizeof(setting)) ||
+	    !auth_crypt("socks46 dummy password", setting, db->dummy))
 		return -EINVAL;
 	return 0;
+}
+
+const char *auth_dummy_hash(const struct auth_db *db, const char *user)
+{
+	if (!db->n)
+		return db->dummy;
+	return db->users[auth_siphash(db->key, user) % db->n].hash;
 }
 
 int auth_db_load(const char *path, struct auth_db **out, char *err, size_t errlen)
@@ -290,7 +354,7 @@ bool auth_check(const struct auth_db *db, const char *user, const char *pass)
 		return false;
 	u = auth_find(db, user);
 	memset(want, 0, sizeof(want));
-	snprintf(want, sizeof(want), "%s", u ? u->hash : db->dummy);
+	snprintf(want, sizeof(want), "%s", u ? u->hash : auth_dummy_hash(db, user));
 	if (!auth_crypt(pass, want, out))
 		memset(out, 0xff, sizeof(out));
 	ok = auth_equal(out, want) && u != NULL;
