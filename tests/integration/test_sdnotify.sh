@@ -14,13 +14,22 @@ notify_spawn()
 	wait_log "$NOTES" '^listening$'
 }
 
-# --- The gateway: READY=1 once listening (with a STATUS), RELOADING=1 then READY=1 around
-# SIGHUP, STOPPING=1 on SIGTERM; with --processes 2 only the first process speaks.
+# --- The gateway: READY=1 once listening (with a STATUS), STATUS= following the connection
+# count, RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 on SIGTERM.
 notify_spawn "$NS_GW" "$TMP/gw.notify"
-NOTIFY_SOCKET=$TMP/gw.notify gw_start --processes 2
+NOTIFY_SOCKET=$TMP/gw.notify gw_start --handshake-timeout 60
 wait_log "$NOTES" ' READY=1'
 line=$(grep ' READY=1' "$NOTES")
 assert_contains "$line" "STATUS=listening on 2 addresses" "gateway: READY=1 carries a STATUS"
+# A client that connects and stays is counted.
+nsx "$NS_C4" "$PY" -c 'import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+time.sleep(30)' "$GW4_ADDR" "$GW_PORT" &
+holder=$!
+SPAWNED+=("$holder")
+wait_log "$NOTES" 'STATUS=serving 1 connection$' 1 15
+pass "gateway: STATUS= counts a live connection"
+stop_pid "$holder" >/dev/null
 gw_reload
 wait_log "$NOTES" ' READY=1' 2
 assert_eq "$(grep -o 'RELOADING=1\|READY=1' "$NOTES" | tr '\n' ' ')" "READY=1 RELOADING=1 READY=1 " \
@@ -28,8 +37,16 @@ assert_eq "$(grep -o 'RELOADING=1\|READY=1' "$NOTES" | tr '\n' ' ')" "READY=1 RE
 assert_contains "$(grep RELOADING "$NOTES")" "MONOTONIC_USEC=" "gateway: RELOADING=1 with MONOTONIC_USEC"
 stop_pid "$GW_PID" >/dev/null
 wait_log "$NOTES" ' STOPPING=1'
+
+# With --processes 2 only the first process speaks (NotifyAccess=main).
+notify_spawn "$NS_GW" "$TMP/gw2.notify"
+NOTIFY_SOCKET=$TMP/gw2.notify gw_start --processes 2
+wait_log "$GW_LOG" 'listening on' 4
+wait_log "$NOTES" ' READY=1'
+stop_pid "$GW_PID" >/dev/null
+wait_log "$NOTES" ' STOPPING=1'
 pids=$(awk 'NR > 1 { print $1 }' "$NOTES" | sort -u | tr '\n' ' ')
-assert_eq "$pids" "$GW_PID " "gateway: every notification from the main process"
+assert_eq "$pids" "$GW_PID " "gateway --processes 2: every notification from the main process"
 
 # --- journald: with JOURNAL_STREAM naming stderr, "<N>message" lines and nothing else.
 : >"$TMP/journal.err"
@@ -54,12 +71,13 @@ notify_spawn "$NS_C4" "@$T-agent.notify"
 NOTIFY_SOCKET=@$T-agent.notify WATCHDOG_USEC=200000 agent_spawn "$NS_C4" notify "$TMP/agent.sock" \
 	--gateway "$GW4_ADDR:$GW_PORT" --cgroup "$CG" --no-pin --fake-state "$TMP/fakeip.state"
 wait_log "$NOTES" ' READY=1'
-assert_contains "$(grep ' READY=1' "$NOTES")" "STATUS=1 opt-in(s), 1 gateway(s)" "agent: READY=1 with STATUS"
+assert_contains "$(grep ' READY=1' "$NOTES")" "STATUS=attached to 1 of 1 opt-in, 0 connections, 1 gateway" \
+	"agent: READY=1 with STATUS"
 kill -HUP "$AGENT_PID"
 wait_log "$NOTES" ' READY=1' 2
 assert_eq "$(grep -o 'RELOADING=1\|READY=1' "$NOTES" | tr '\n' ' ')" "READY=1 RELOADING=1 READY=1 " \
 	"agent: RELOADING=1 then READY=1 around SIGHUP"
-wait_log "$NOTES" ' WATCHDOG=1' 3
+wait_log "$NOTES" ' WATCHDOG=1;STATUS=attached to 1 of 1 opt-in' 3
 stop_pid "$AGENT_PID" >/dev/null
 wait_log "$NOTES" ' STOPPING=1'
 assert_eq "$(awk 'NR > 1 { print $1 }' "$NOTES" | sort -u)" "$AGENT_PID" \

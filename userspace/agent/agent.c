@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "agent.h"
 #include "agentconf.h"
+#include "agentsd.h"
 #include "bpfload.h"
 #include "cmd.h"
 #include "control.h"
@@ -90,28 +91,6 @@ static void agent_signal(struct ev_loop *loop, int fd, unsigned events, void *ar
 	log_info("signal %u: stopping", si.ssi_signo);
 	sdnotify_send("STOPPING=1");
 	ev_stop(loop);
-}
-
-/* systemd's watchdog (WatchdogSec=): pinged from the loop, so a stuck loop is restarted. */
-struct agent_watchdog {
-	struct ev_timer t;
-	uint64_t ms;
-};
-
-static void agent_watchdog_cb(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct agent_watchdog *w = container_of(t, struct agent_watchdog, t);
-
-	sdnotify_send("WATCHDOG=1");
-	ev_timer_start(loop, t, w->ms);
-}
-
-static void agent_watchdog_start(struct ev_loop *loop, struct agent_watchdog *w)
-{
-	w->ms = sdnotify_watchdog_usec() / 2000;
-	ev_timer_init(&w->t, agent_watchdog_cb);
-	if (w->ms)
-		ev_timer_start(loop, &w->t, w->ms);
 }
 
 static int agent_signals(struct agent *a)
@@ -294,13 +273,6 @@ static void agent_setup(struct agent *a, struct agentconf *o)
 	agent_setup_optins(a, o);
 }
 
-void agent_notify_ready(const struct agent *a)
-{
-	sdnotify_sendf("READY=1\nSTATUS=%u opt-in(s), %u gateway(s), proxy port %u, DNS port %u",
-		       a->conf->ncgroups + a->conf->nunits, a->conf->rcfg.ngateways, a->proxy_port,
-		       a->dns_port);
-}
-
 void agent_probe_gateways(struct agent *a)
 {
 	gwprobe_free(a->probe);
@@ -346,7 +318,6 @@ int agent_main(int argc, char **argv)
 	struct agent a = {0};
 	struct agentconf o;
 	struct conf_cmdline cl;
-	struct agent_watchdog wd;
 	int rc;
 
 	log_init(LOG_LVL_INFO, "socks46-agent");
@@ -367,11 +338,11 @@ int agent_main(int argc, char **argv)
 	fakeip_autosave(a.fakeip, a.loop);
 	log_info("agent ready: proxy port %u, DNS port %u, %u gateway(s), %u opt-in(s)",
 		 a.proxy_port, a.dns_port, o.rcfg.ngateways, o.ncgroups + o.nunits);
-	agent_notify_ready(&a);
-	agent_watchdog_start(a.loop, &wd);
+	agentsd_ready(&a);
+	agentsd_start(&a);
 	agent_probe_gateways(&a);
 	rc = ev_run(a.loop) ? 1 : 0;
-	ev_timer_stop(a.loop, &wd.t);
+	agentsd_stop(&a);
 out:
 	agent_free(&a);
 	agentconf_free(&o);

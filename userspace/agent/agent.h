@@ -48,8 +48,6 @@ int agent_attach(struct agent *a, const char *name, bool unit, bool transient, c
 /* Opt it out; one that is not attached is fine. 0 or -errno. */
 int agent_detach(struct agent *a, const char *name, bool unit, char *msg, size_t len);
 
-/* Tells systemd the agent serves (READY=1 and a STATUS line), at start and after a reload. */
-void agent_notify_ready(const struct agent *a);
 /* Asks the gateways once in the background; warns when none answers. */
 void agent_probe_gateways(struct agent *a);
 

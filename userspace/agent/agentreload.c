@@ -7,6 +7,7 @@
 
 #include "agent.h"
 #include "agentconf.h"
+#include "agentsd.h"
 #include "control.h"
 #include "dnsd.h"
 #include "log.h"
@@ -208,7 +209,7 @@ void agentreload_run(struct agent *a)
 	if (agentreload_prepare(a, &r, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the previous configuration", err);
 		agentreload_free(&r);
-		agent_notify_ready(a);
+		agentsd_ready(a);
 		return;
 	}
 	agentreload_commit(a, &r);
@@ -218,5 +219,5 @@ void agentreload_run(struct agent *a)
 		 a->conf->rcfg.ngateways, a->conf->ncgroups + a->conf->nunits, a->conf->nno_fake);
 	agent_probe_gateways(a);
 	/* ... and ends here, with the new configuration in force. */
-	agent_notify_ready(a);
+	agentsd_ready(a);
 }

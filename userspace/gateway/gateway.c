@@ -1,5 +1,7 @@
 /* gateway.c — `socks46 gateway`: options, configuration snapshots, worker threads, signals. */
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,14 +206,36 @@ static void gateway_notify_ready(const struct gateway *gw)
 		       gw->nworkers);
 }
 
+/* How often STATUS= follows the connection count under systemd. */
+#define GATEWAY_STATUS_MS 5000
+
+/* What `systemctl status` shows between start and stop: this process's live connections. */
+static void gateway_notify_status(struct gateway *gw)
+{
+	unsigned n = atomic_load(&gw->nconns);
+
+	if (n != gw->status_conns)
+		sdnotify_sendf("STATUS=serving %u connection%s", n, n == 1 ? "" : "s");
+	gw->status_conns = n;
+}
+
 /* The main thread only waits for signals; the workers do everything else. */
 static void gateway_signals(struct gateway *gw, const struct conf_cmdline *a, int sfd)
 {
 	struct signalfd_siginfo si;
+	/* Under systemd the wait for signals also refreshes STATUS= now and then. */
+	int tmo = getenv("NOTIFY_SOCKET") ? GATEWAY_STATUS_MS : -1;
+	struct pollfd pfd = {.fd = sfd, .events = POLLIN};
 
+	gw->status_conns = UINT_MAX;
 	for (;;) {
-		ssize_t n = read(sfd, &si, sizeof(si));
+		ssize_t n;
 
+		if (poll(&pfd, 1, tmo) == 0) {
+			gateway_notify_status(gw);
+			continue;
+		}
+		n = read(sfd, &si, sizeof(si));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n != sizeof(si)) {

@@ -68,6 +68,7 @@ struct gateway {
 	struct netmon *netmon; /* the host's addresses and routes; NULL: every route assumed */
 	pid_t *kids; /* --processes: the other gateway processes (only in the first one) */
 	unsigned nkids;
+	unsigned status_conns; /* the connection count systemd was last told (main thread) */
 };
 
 /* The current snapshot, with a reference the caller puts. */
