@@ -65,7 +65,7 @@ FORMAT_SRC   = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 
 .SECONDARY: $(BPF_OBJ) $(SKELS) $(FUZZ_OBJ)
 
-.PHONY: all deps check unit integration package sanitize fuzz vmtest kernel bench demo install \
+.PHONY: all deps check unit integration package sanitize fuzz vmtest kernel bench demo soak install \
 	uninstall deb clean format format-check
 
 all: $(BUILD)/socks46 $(TOOLS_BIN)
@@ -167,6 +167,10 @@ bench: deps all
 
 demo: deps all
 	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) tools/demo.sh
+
+# Slow floods (tools/soak/), not part of check: what service looked like during each.
+soak: all
+	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) S46_TOOLS=$(abspath $(BUILD)/tools) tools/soak.sh
 
 # Installed files (dist/ and man/); example configuration never replaces an existing file.
 UNITS_IN := socks46-gateway.service socks46-agent.service

@@ -7,9 +7,10 @@ With --fill N first asks the responder on 127.0.0.1:DNS-PORT for N distinct name
 (fillN.stall.test), so the fake-IP table and the status reply grow. Then opens N
 control connections to SOCK that send "status\\n" and never read, and queries the
 responder over UDP one name after the other (1 s timeout each) until the agent has
-closed every stalled connection or --max seconds (default 40) have passed.
+closed every stalled connection or --max seconds (default 40) have passed
+(N = 0: for --max seconds, a baseline).
 Prints: "filled N" (with --fill), "stalled N" once they are open, then
-"queries Q answered A slowest=MS ms" and "stalled closed K of N last=S s".
+"queries Q answered A median=MS ms slowest=MS ms" and "stalled closed K of N last=S s".
 """
 import argparse
 import select
@@ -79,19 +80,22 @@ def main():
     open_fds = {s.fileno() for s in stalled}
     last = None
     asked = answered = 0
-    slowest = 0.0
-    while open_fds and time.monotonic() - start < a.max:
+    times = []
+    # Without stalled clients (N = 0) it measures DNS alone, for --max seconds.
+    while (open_fds or not a.n) and time.monotonic() - start < a.max:
         ms = ask(u, a.port, (asked + 1000) & 0xFFFF, "probe%d.stall.test" % (asked % 50))
         asked += 1
         if ms is not None:
             answered += 1
-            slowest = max(slowest, ms)
+            times.append(ms)
         for fd, ev in poll.poll(0):
             if ev & (select.POLLHUP | select.POLLERR) and fd in open_fds:
                 open_fds.discard(fd)
                 poll.unregister(fd)
                 last = time.monotonic() - start
-    print("queries %d answered %d slowest=%.0f ms" % (asked, answered, slowest))
+    times.sort()
+    print("queries %d answered %d median=%.1f ms slowest=%.0f ms" % (
+        asked, answered, times[len(times) // 2] if times else 0, times[-1] if times else 0))
     print("stalled closed %d of %d last=%s s" % (
         a.n - len(open_fds), a.n, "%.1f" % last if last is not None else "-"), flush=True)
     return 0

@@ -1,0 +1,16 @@
+#!/bin/bash
+# 20-abandoned-logins.sh — 2,000 greetings with a login, each abandoned at once; a legitimate login meanwhile.
+# Sourced by tools/soak.sh. SOAK_LOGINS: how many (default 2000).
+N=${SOAK_LOGINS:-2000}
+
+printf 'alice:%s\n' "$(mkpasswd -m yescrypt secret)" >"$TMP/soak.users"
+soak_gw --users "$TMP/soak.users"
+soak_curl "before (login)" 2 --proxy-user alice:secret
+t0=$(soak_ms)
+out=$(nsx "$NS_C4" "$PY" "$SOAK_DIR/abandon_logins.py" "$GW4_ADDR" "$GW_PORT" "$N" alice wrong)
+soak_say "flood: $out"
+soak_curl "right after (login)" 5 --proxy-user alice:secret
+soak_say "gateway log: $(grep -c 'result="authentication failed"' "$GW_LOG") failed logins;" \
+	"$(grep -ciE 'shed|queue' "$GW_LOG") lines on shedding or the login queue"
+grep -iE 'shed|queue' "$GW_LOG" | tail -n 1 | cut -c1-200 | while read -r l; do soak_say "gateway log: $l"; done
+soak_say "first legitimate logins done $(($(soak_ms) - t0)) ms after the flood began"
