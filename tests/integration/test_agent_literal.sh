@@ -25,8 +25,11 @@ agent_spawn "$NS_C6" a6 "$TMP/a6.sock" --gateway "[$GW6_ADDR]:$GW_PORT" --cgroup
 # (the programs steer it to the agent's responder).
 rcode() { IN_CG=$2 nsx "$1" "$PY" "$Q" "$3" 53 "$4" "$5"; }
 
+# gw_re DEST: DEST as an extended regular expression.
+gw_re() { printf '%s' "$1" | sed 's/[].[]/\\&/g'; }
+
 # gw_dest DEST: how many connections to DEST the gateway has logged.
-gw_dest() { log_count "$GW_LOG" "dest=$1 "; }
+gw_dest() { log_count "$GW_LOG" "dest=$(gw_re "$1") "; }
 
 log "c4: curl -4 reaches the IPv6-only s6 by its IPv6-literal name"
 body=$(IN_CG=$CG4 nsx "$NS_C4" curl -4 -sS --max-time 10 http://2001-db8-6--2.ipv6-literal.net/) ||
@@ -74,7 +77,7 @@ curl_s4()
 	n0=$(gw_dest "$S4_ADDR:80")
 	body=$(IN_CG=$CG6 nsx "$NS_C6" curl -6 -sS --max-time 10 -g "$1") || fail "curl -6 $1 failed"
 	assert_eq "$body" "$(cat "$TMP/www4/index.html")" "curl -6 $1 got s4's page ($2)"
-	wait_log "$GW_LOG" "dest=$S4_ADDR:80 " $((n0 + 1)) >/dev/null ||
+	wait_log "$GW_LOG" "dest=$(gw_re "$S4_ADDR:80") " $((n0 + 1)) >/dev/null ||
 		fail "the gateway did not log dest=$S4_ADDR:80 for $1"
 	pass "the gateway was asked for $S4_ADDR:80 (ATYP=IPv4)"
 }
