@@ -19,6 +19,7 @@ rule deny to 203.0.113.0/24 port 1-100
 rule deny from 2001:db8:c6::/64 to 2001:db8:6::/64 port 8
 rule deny cmd bind
 rule deny to .100.1 port 7
+rule allow to $GW4_ADDR/32 port 7
 EOF
 gw_start --config "$TMP/gw.conf" --users "$TMP/users" --prefer ipv4 \
 	--rule 'deny from 2001:db8:c6::2 user bob'
@@ -83,11 +84,12 @@ out=$(probe6 connect web6.test 0 --user alice --password a --cmd 0xf0)
 assert_contains "$out" "reply 00" "RESOLVE from c6 allowed"
 assert_contains "$out" "bnd $S6_ADDR" "RESOLVE from c6 answers web6.test's address"
 denied "BIND denied by command" probe4 "$S6_ADDR" 7 alice "$CONF:9" --cmd 2
-# --- Name rules never match an address, even one sent as a name: ".100.1" is no name's suffix.
+# --- Name rules never match an address, even one sent as a name: ".100.1" is no name's suffix
+# (the gateway's own address, named by line 11: refused by the host, nothing listens).
 out=$(probe4 connect "$GW4_ADDR" 7 --user alice --password a --atyp 3)
 assert_contains "$out" "reply 05" "IPv4 literal sent as a name: not denied by a name rule (refused: nothing listens)"
 # --- A command-line rule, after the file's.
-denied "bob from 2001:db8:c6::2 (--rule)" probe6 "$S6_ADDR" 7 bob "--rule 10"
+denied "bob from 2001:db8:c6::2 (--rule)" probe6 "$S6_ADDR" 7 bob "--rule 11"
 allowed "alice from 2001:db8:c6::2" probe6 "$S6_ADDR" 7 alice
 
 # --- SIGHUP replaces the rules.

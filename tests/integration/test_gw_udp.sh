@@ -7,7 +7,12 @@ topo_up
 SPAWN_NAME=uecho4 spawn "$NS_S4" "$PY" -u "$ITEST_DIR/socks5_udp.py" serve "$S4_ADDR" 7
 UECHO4_LOG=$SPAWNED_LOG
 SPAWN_NAME=uecho6 spawn "$NS_S6" "$PY" -u "$ITEST_DIR/socks5_udp.py" serve "$S6_ADDR" 7
-: >"$TMP/gw.conf"
+# The DNS server below is on the gateway host: only rules that name it let clients reach it.
+cat >"$TMP/gw.conf" <<EOF
+rule allow cmd udp to 127.0.0.1/32 port 53
+rule allow cmd udp to $GW4_ADDR port 53
+rule allow cmd udp to $GW6_ADDR port 53
+EOF
 gw_start --config "$TMP/gw.conf"
 
 udp4() { nsx "$NS_C4" "$PY" "$ITEST_DIR/socks5_udp.py" "$GW4_ADDR" "$GW_PORT" "$@"; }

@@ -124,6 +124,36 @@ static void test_addresses(void **state)
 	netmon_table_clear(&t);
 }
 
+static bool local(const struct netmon_table *t, const char *ip)
+{
+	struct sockaddr_storage ss = sa(ip);
+
+	return netmon_table_local(t, (struct sockaddr *)&ss);
+}
+
+/* The host's own addresses, and local routes (127.0.0.0/8, AnyIP), whatever the spelling. */
+static void test_local(void **state)
+{
+	struct netmon_table t = {0};
+
+	netmon_table_apply(&t, addr_msg(RTM_NEWADDR, "203.0.113.1", 24, RT_SCOPE_UNIVERSE, 0, 4));
+	netmon_table_apply(&t, addr_msg(RTM_NEWADDR, "2001:db8:6::1", 64, RT_SCOPE_UNIVERSE, 0, 3));
+	netmon_table_apply(&t,
+			   route_msg(RTM_NEWROUTE, "127.0.0.0", 8, RTN_LOCAL, RT_TABLE_LOCAL, 0));
+	netmon_table_apply(&t,
+			   route_msg(RTM_NEWROUTE, "198.18.0.0", 15, RTN_LOCAL, RT_TABLE_LOCAL, 0));
+	netmon_table_apply(&t, route_msg(RTM_NEWROUTE, "203.0.113.0", 24, RTN_UNICAST, 254, 0));
+	assert_true(local(&t, "203.0.113.1"));
+	assert_true(local(&t, "::ffff:203.0.113.1"));
+	assert_true(local(&t, "2001:db8:6::1"));
+	assert_true(local(&t, "127.9.9.9"));
+	assert_true(local(&t, "198.19.0.7"));
+	assert_false(local(&t, "203.0.113.2"));
+	assert_false(local(&t, "2001:db8:6::2"));
+	assert_false(local(&t, "198.20.0.1"));
+	netmon_table_clear(&t);
+}
+
 static void test_routes(void **state)
 {
 	struct netmon_table t = {0};
@@ -214,6 +244,7 @@ static void test_live_dump(void **state)
 	assert_true(netmon_has_route(nm, (struct sockaddr *)&lo));
 	/* 127.0.0.0/8 is one local route: any address in it has a route. */
 	assert_true(netmon_has_route(nm, (struct sockaddr *)&other));
+	assert_true(netmon_is_local(nm, (struct sockaddr *)&other));
 	netmon_free(nm);
 	/* Without a monitor every question is answered permissively. */
 	assert_true(netmon_has_route(NULL, (struct sockaddr *)&other));
@@ -223,9 +254,8 @@ static void test_live_dump(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_addresses),
-	    cmocka_unit_test(test_routes),
-	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_addresses), cmocka_unit_test(test_local),
+	    cmocka_unit_test(test_routes),    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_live_dump),
 	};
 

@@ -237,6 +237,26 @@ bool netmon_table_route(const struct netmon_table *t, const struct sockaddr *dst
 	return false;
 }
 
+bool netmon_table_local(const struct netmon_table *t, const struct sockaddr *dst)
+{
+	uint8_t d[16];
+	int fam = prefix_sa_bytes(dst, d);
+	size_t len = fam == AF_INET ? 4 : 16;
+
+	for (size_t i = 0; fam && i < t->naddrs; i++)
+		if (t->addrs[i].family == fam && !memcmp(t->addrs[i].addr, d, len))
+			return true;
+	/* The kernel's own answer: 127.0.0.0/8 and AnyIP ranges (`ip route add local ...`). */
+	for (size_t i = 0; fam && i < t->nroutes; i++) {
+		const struct netmon_route *r = &t->routes[i];
+
+		if (r->family == fam && r->type == RTN_LOCAL &&
+		    prefix_bits_equal(r->dst, d, r->plen))
+			return true;
+	}
+	return false;
+}
+
 bool netmon_addr_usable(const struct netmon_addr *a)
 {
 	return a->scope == RT_SCOPE_UNIVERSE &&
@@ -477,6 +497,18 @@ bool netmon_has_route(struct netmon *nm, const struct sockaddr *dst)
 	ok = netmon_table_route(&nm->t, dst);
 	pthread_rwlock_unlock(&nm->lock);
 	return ok;
+}
+
+bool netmon_is_local(struct netmon *nm, const struct sockaddr *dst)
+{
+	bool local;
+
+	if (!nm)
+		return false;
+	pthread_rwlock_rdlock(&nm->lock);
+	local = netmon_table_local(&nm->t, dst);
+	pthread_rwlock_unlock(&nm->lock);
+	return local;
 }
 
 /* A route that can take traffic off the host: not the local table, not link-local. */

@@ -49,6 +49,9 @@ void netmon_table_clear(struct netmon_table *t);
 /* True if some table's longest matching route for dst carries traffic (not blackhole,
  * unreachable, prohibit or throw). */
 bool netmon_table_route(const struct netmon_table *t, const struct sockaddr *dst);
+/* True if dst is one of t's addresses or inside a local route (the host itself; IPv4-mapped
+ * IPv6 is taken as IPv4). */
+bool netmon_table_local(const struct netmon_table *t, const struct sockaddr *dst);
 /* Usable addresses: global scope, not tentative, deprecated or failing DAD. */
 bool netmon_addr_usable(const struct netmon_addr *a);
 
@@ -73,5 +76,8 @@ void netmon_free(struct netmon *nm);
  */
 bool netmon_has_route(struct netmon *nm, const struct sockaddr *dst);
 bool netmon_family_usable(struct netmon *nm, int family);
+/* netmon_is_local: dst is an address of this host right now (netmon_table_local); a NULL
+ * monitor answers "no". */
+bool netmon_is_local(struct netmon *nm, const struct sockaddr *dst);
 
 #endif

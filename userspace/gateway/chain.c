@@ -185,6 +185,17 @@ static void chain_arm(struct chain *c)
 	ev_timer_start(c->w->loop, &c->attempt, share < 1000 ? 1000 : share);
 }
 
+/* An upstream at one of this gateway's own listeners would hand every request back to it. */
+static int chain_filter(void *arg, const struct sockaddr *sa)
+{
+	struct chain *c = arg;
+
+	if (!destpolicy_is_listener(&c->w->dpol, c->w->nm, sa))
+		return 0;
+	destpolicy_log(DESTPOLICY_LOOP, NULL, 0, c->cur ? c->cur->name : NULL, sa);
+	return EACCES;
+}
+
 /* Starts the next untried upstream; -errno when none is left that can start. */
 static int chain_try_next(struct chain *c)
 {
@@ -192,8 +203,8 @@ static int chain_try_next(struct chain *c)
 	struct srv *u;
 	int err = -ENOENT;
 
-	o.filter = NULL;
-	o.filter_arg = NULL;
+	o.filter = chain_filter;
+	o.filter_arg = c;
 	while ((u = srvlist_next(&c->via, ev_now(c->w->loop)))) {
 		c->cur = u;
 		err = happy_start(&c->happy, c->w->loop, c->w->res, &o, u->host,

@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "authpool.h"
+#include "destpolicy.h"
 #include "gwconf.h"
 #include "ev.h"
 #include "happy.h"
@@ -45,6 +46,7 @@ struct worker {
 	int efd;		  /* eventfd: the main thread's wakeup */
 	atomic_uint cmd;	  /* WORKER_CMD_* bits, set before the eventfd write */
 	struct listener listener; /* this thread's SO_REUSEPORT sockets */
+	struct destpolicy dpol;	  /* what no client may reach: loops, unspecified, own host */
 	bool draining;
 	struct ev_timer drain_timer;
 	struct gw_snap *snap; /* this thread's current reference */

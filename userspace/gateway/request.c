@@ -6,6 +6,7 @@
 
 #include "addr.h"
 #include "chain.h"
+#include "destpolicy.h"
 #include "netmon.h"
 #include "rules.h"
 #include "session.h"
@@ -18,10 +19,18 @@ int request_filter(void *arg, const struct sockaddr *sa)
 	const char *name = s->dst && s->dst->atyp == SOCKS5_ATYP_DOMAINNAME && s->dst->name[0]
 			       ? s->dst->name
 			       : NULL;
+	unsigned cmd = rules_cmd_bit(s->cmd);
+	int ret = rules_check_addr(s->w->snap->conf.rules, &s->client.sa, s->user, cmd, name, sa);
+	enum destpolicy_why why;
 
-	if (rules_check_addr(s->w->snap->conf.rules, &s->client.sa, s->user, rules_cmd_bit(s->cmd),
-			     name, sa) < 0)
+	if (ret < 0)
 		return EACCES;
+	why = destpolicy_check(&s->w->dpol, s->w->nm, sa, ret == 1);
+	/* A BIND address is a peer let in, not a place the gateway goes: only nonsense is out. */
+	if (why && (s->cmd != SOCKS5_CMD_BIND || why == DESTPOLICY_UNSPECIFIED)) {
+		destpolicy_log(why, &s->client.sa, cmd, name, sa);
+		return EACCES;
+	}
 	/* Fail fast, without an attempt or a Happy Eyeballs delay, where no route leads. */
 	return netmon_has_route(s->w->nm, sa) ? 0 : ENETUNREACH;
 }
@@ -105,6 +114,34 @@ static void request_dispatch(struct session *s, struct socks5_request *req)
 	}
 }
 
+/*
+ * The destination policy that needs no address yet: a numeric-looking name (0x04 at once, no
+ * DNS query) and an unspecified CONNECT address, also when a route would send it upstream.
+ * Returns true if it refused the request.
+ */
+static bool request_refused(struct session *s, const struct socks5_addr *dst)
+{
+	struct sockaddr_storage ss;
+	unsigned cmd = rules_cmd_bit(s->cmd);
+
+	/* UDP ASSOCIATE names the client's own address, BIND 0.0.0.0 any peer (RFC 1928). */
+	if (s->cmd == SOCKS5_CMD_UDP_ASSOCIATE)
+		return false;
+	if (dst->atyp == SOCKS5_ATYP_DOMAINNAME) {
+		if (!destpolicy_numeric_name(dst->name))
+			return false;
+		destpolicy_log(DESTPOLICY_NUMERIC_NAME, &s->client.sa, cmd, dst->name, NULL);
+		session_fail(s, SOCKS5_REP_HOST_UNREACHABLE, "numeric name", ENOENT);
+		return true;
+	}
+	if (s->cmd != SOCKS5_CMD_CONNECT || socks5_addr_to_sockaddr(dst, &ss, NULL) < 0 ||
+	    !destpolicy_unspecified((struct sockaddr *)&ss))
+		return false;
+	destpolicy_log(DESTPOLICY_UNSPECIFIED, &s->client.sa, cmd, NULL, (struct sockaddr *)&ss);
+	session_fail(s, SOCKS5_REP_NOT_ALLOWED, "unspecified address", EACCES);
+	return true;
+}
+
 /* A complete request: the handshake is over, start what it asks for. */
 static void request_start(struct session *s, struct socks5_request *req)
 {
@@ -120,6 +157,8 @@ static void request_start(struct session *s, struct socks5_request *req)
 	/* Until the reply is out, the client is not read: early bytes wait in the socket. */
 	session_watch(s, 0);
 	ev_timer_start(s->w->loop, &s->timer, s->w->snap->conf.connect_timeout_s * 1000u);
+	if (request_refused(s, &req->dst))
+		return;
 	/* Before any DNS query or outbound socket; names may be checked again per address. */
 	if (rules_check_request(s->w->snap->conf.rules, &s->client.sa, s->user, req->cmd,
 				&req->dst) < 0) {

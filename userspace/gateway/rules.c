@@ -242,7 +242,7 @@ char *rules_where(const struct rule *r, char *buf, size_t len)
 	return buf;
 }
 
-static const char *rules_cmd_name(unsigned cmd)
+const char *rules_cmd_name(unsigned cmd)
 {
 	return cmd == RULES_CMD_CONNECT ? "connect"
 	       : cmd == RULES_CMD_BIND	? "bind"
@@ -250,11 +250,23 @@ static const char *rules_cmd_name(unsigned cmd)
 					: "resolve";
 }
 
+bool rules_names_host(const struct rule *r)
+{
+	static const uint8_t lo4[4] = {127};
+
+	if (!r || r->action != RULES_ALLOW || r->dst.kind != DSTMATCH_PREFIX)
+		return false;
+	/* One address, or loopback only: a rule for a network does not open the host in it. */
+	if (r->dst.prefix.af == AF_INET)
+		return r->dst.prefix.len == 32 ||
+		       (r->dst.prefix.len >= 8 && prefix_bits_equal(r->dst.prefix.addr, lo4, 8));
+	return r->dst.prefix.len == 128;
+}
+
 /* Denials one thread logs per second: a flood of denied datagrams must not flood the log. */
 #define RULES_LOG_PER_S 50
 
-/* True if this denial may be logged; *missed gets the count not logged before it. */
-static bool rules_log_budget(unsigned *missed)
+bool rules_log_budget(unsigned *missed)
 {
 	static __thread time_t sec;
 	static __thread unsigned n, skipped;
@@ -327,9 +339,13 @@ int rules_check_addr(const struct rules *r, const struct sockaddr *client, const
 			      .addr = addr,
 			      .port = addr_port(addr)};
 	const struct rule *hit;
+	enum rules_action a;
 
-	if (!rules_count(r) || rules_check(r, &q, &hit) != RULES_DENY)
+	if (!rules_count(r))
 		return 0;
+	a = rules_check(r, &q, &hit);
+	if (a != RULES_DENY)
+		return a == RULES_ALLOW && rules_names_host(hit) ? 1 : 0;
 	rules_log_deny(hit, &q);
 	return -EACCES;
 }

@@ -92,17 +92,31 @@ enum rules_action rules_check(const struct rules *r, const struct rules_req *req
  * rules_check_request: a parsed request (dst after socks5_addr_unliteral).
  * Returns 0 (allowed), 1 (a name to check again per address), or -EACCES.
  * rules_check_addr: one resolved address of name (or a datagram's address).
- * Returns 0 or -EACCES.
+ * Returns 0 (allowed), 1 (allowed by a rule that names the host explicitly,
+ * rules_names_host), or -EACCES.
  */
 int rules_check_request(const struct rules *r, const struct sockaddr *client, const char *user,
 			uint8_t socks5_cmd, const struct socks5_addr *dst);
 int rules_check_addr(const struct rules *r, const struct sockaddr *client, const char *user,
 		     unsigned cmd, const char *name, const struct sockaddr *addr);
 
+/*
+ * Whether r is an `allow` whose `to` names hosts explicitly: one address (a /32
+ * or /128) or part of 127.0.0.0/8. Only such a rule lets a client reach the
+ * gateway's own host when it listens beyond loopback (destpolicy.h).
+ */
+bool rules_names_host(const struct rule *r);
+
+/* Whether a denial may be logged now (50 a second per thread); *missed gets the count not
+ * logged before it. */
+bool rules_log_budget(unsigned *missed);
+
 /* Where a rule came from: "FILE:LINE" or "--rule N". Always returns buf. */
 char *rules_where(const struct rule *rule, char *buf, size_t len);
 
 /* The RULES_CMD_* bit of a SOCKS5 command, 0 for unknown commands. */
 unsigned rules_cmd_bit(uint8_t socks5_cmd);
+/* "connect", "bind", "udp" or "resolve" for a RULES_CMD_* bit. */
+const char *rules_cmd_name(unsigned cmd);
 
 #endif

@@ -127,12 +127,20 @@ static bool udp_from_client(struct udp_assoc *a, struct sockaddr_storage *from)
 	return addr_port(&a->client.sa) == addr_port((struct sockaddr *)from);
 }
 
-/* rules + a usable family: 0 if dst may be sent to. */
+/* rules, the destination policy, a usable family: 0 if dst may be sent to. */
 static int udp_allowed(struct udp_assoc *a, const char *name, const struct sockaddr *dst)
 {
-	if (rules_check_addr(a->w->snap->conf.rules, &a->ctl.sa, a->user, RULES_CMD_UDP, name,
-			     dst) < 0)
+	int ret =
+	    rules_check_addr(a->w->snap->conf.rules, &a->ctl.sa, a->user, RULES_CMD_UDP, name, dst);
+	enum destpolicy_why why;
+
+	if (ret < 0)
 		return -EACCES;
+	why = destpolicy_check(&a->w->dpol, a->w->nm, dst, ret == 1);
+	if (why) {
+		destpolicy_log(why, &a->ctl.sa, RULES_CMD_UDP, name, dst);
+		return -EACCES;
+	}
 	return netmon_has_route(a->w->nm, dst) ? 0 : -ENETUNREACH;
 }
 
@@ -223,6 +231,12 @@ static void udp_from_client_datagram(struct udp_assoc *a, const uint8_t *buf, si
 		return;
 	}
 	if (h.dst.atyp == SOCKS5_ATYP_DOMAINNAME) {
+		if (destpolicy_numeric_name(h.dst.name)) {
+			destpolicy_log(DESTPOLICY_NUMERIC_NAME, &a->ctl.sa, RULES_CMD_UDP,
+				       h.dst.name, NULL);
+			a->dropped++;
+			return;
+		}
 		udp_send_name(a, &h.dst, buf + hl, len - (size_t)hl);
 		return;
 	}

@@ -202,7 +202,9 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 		return err;
 	if ((err = ev_io_add(w->loop, w->efd, EV_READ, worker_event_cb, w)) < 0)
 		return err;
-	return worker_listen(w);
+	if ((err = worker_listen(w)) < 0)
+		return err;
+	return destpolicy_init(&w->dpol, w->listener.fds, w->listener.nfds);
 }
 
 static void *worker_thread(void *arg)
