@@ -94,7 +94,7 @@ def main():
                 poll.unregister(fd)
                 last = time.monotonic() - start
     times.sort()
-    print("queries %d answered %d median=%.1f ms slowest=%.0f ms" % (
+    print("queries %d answered %d median=%.2f ms slowest=%.0f ms" % (
         asked, answered, times[len(times) // 2] if times else 0, times[-1] if times else 0))
     print("stalled closed %d of %d last=%s s" % (
         a.n - len(open_fds), a.n, "%.1f" % last if last is not None else "-"), flush=True)

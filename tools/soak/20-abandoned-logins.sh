@@ -13,4 +13,13 @@ soak_curl "right after (login)" 5 --proxy-user alice:secret
 soak_say "gateway log: $(grep -c 'result="authentication failed"' "$GW_LOG") failed logins;" \
 	"$(grep -ciE 'shed|queue' "$GW_LOG") lines on shedding or the login queue"
 grep -iE 'shed|queue' "$GW_LOG" | tail -n 1 | cut -c1-200 | while read -r l; do soak_say "gateway log: $l"; done
-soak_say "first legitimate logins done $(($(soak_ms) - t0)) ms after the flood began"
+login_ok()
+{
+	nsx "$NS_C4" curl -sS -o /dev/null --max-time 15 --socks5-hostname "$GW4_ADDR:$GW_PORT" \
+		--proxy-user alice:secret http://web6.test/ 2>/dev/null
+}
+if wait_for 300 login_ok; then
+	soak_say "logins work again $(($(soak_ms) - t0)) ms after the flood began"
+else
+	soak_say "logins still fail $(($(soak_ms) - t0)) ms after the flood began"
+fi
