@@ -115,6 +115,27 @@ static int gateway_check_listen(const struct gwconf *c)
 	return 0;
 }
 
+/* SO_MARK needs CAP_NET_RAW (Linux 5.17+) or CAP_NET_ADMIN: say so at start, not once per
+ * connection (a gateway run as a system user gets the capability from its unit). */
+static int gateway_check_mark(const struct gwconf *c)
+{
+	int fd, err = 0;
+
+	if (!c->mark)
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_MARK, &c->mark, sizeof(c->mark)) < 0) {
+		err = -errno;
+		fprintf(stderr,
+			"socks46 gateway: mark 0x%x: %s (SO_MARK needs CAP_NET_RAW or "
+			"CAP_NET_ADMIN)\n",
+			c->mark, strerror(-err));
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 static void gateway_reload(struct gateway *gw, const struct conf_cmdline *a)
 {
 	char err[CONF_ERRLEN];
@@ -358,7 +379,7 @@ int gateway_main(int argc, char **argv)
 	}
 	ret = 1;
 	log_init((enum log_level)gw.snap->conf.log_level, "socks46");
-	if (gateway_check_listen(&gw.snap->conf) < 0)
+	if (gateway_check_listen(&gw.snap->conf) < 0 || gateway_check_mark(&gw.snap->conf) < 0)
 		goto out;
 	log_info("descriptor limit %ld", netutil_raise_nofile());
 	signal(SIGPIPE, SIG_IGN);
