@@ -21,8 +21,8 @@ agent_spawn "$NS_C6" a6 "$TMP/a6.sock" --gateway "[$GW6_ADDR]:$GW_PORT" --cgroup
 	--fake-state none --dns-upstream "$GW6_ADDR" --nat64-prefix 64:ff9b::/96 \
 	--nat64-prefix 2001:db8:64::/64 --via-gateway 203.0.113.0/24
 
-# rcode NS CG NAME TYPE: the answer line of a query a program in CG sends to the real resolver
-# (the programs steer it to the agent's responder).
+# rcode NS CG SERVER NAME TYPE: the answer line of a query a program in CG sends to SERVER
+# on port 53 (the BPF programs steer it to the agent's responder).
 rcode() { IN_CG=$2 nsx "$1" "$PY" "$Q" "$3" 53 "$4" "$5"; }
 
 # gw_re DEST: DEST as an extended regular expression.
