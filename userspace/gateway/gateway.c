@@ -315,7 +315,7 @@ static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd
 		}
 	}
 	/* Two hashing threads: crypt(3) is slow on purpose and must not stall a loop. */
-	err = authpool_new(&gw->authpool, 2);
+	err = authpool_new(&gw->authpool, 2, AUTHPOOL_PER_SOURCE, 2 * AUTHPOOL_PER_THREAD);
 	if (err)
 		fatalx("cannot start the authentication threads: %s", strerror(-err));
 	for (unsigned i = 0; i < n && !err; i++)

@@ -36,7 +36,19 @@ static int handshake_greeting(struct session *s, const uint8_t *buf, size_t len)
 	return n;
 }
 
-/* The password check runs in the auth pool; handshake_auth_result continues. */
+/* An RFC 1929 failure, then close: a wrong password, or a login shed unchecked. */
+static void handshake_auth_fail(struct session *s, const char *why)
+{
+	uint8_t out[2];
+
+	socks5_build_auth_reply(out, SOCKS5_AUTH_FAILURE);
+	session_finish_with(s, out, 2, why, 0);
+}
+
+/*
+ * The password check runs in the auth pool; handshake_auth_result continues. A login the
+ * pool sheds (too many queued from this address) fails at once.
+ */
 static int handshake_auth(struct session *s, const uint8_t *buf, size_t len)
 {
 	struct auth_job *j = calloc(1, sizeof(*j));
@@ -53,9 +65,13 @@ static int handshake_auth(struct session *s, const uint8_t *buf, size_t len)
 		j->w = s->w;
 		j->snap = gw_snap_ref(s->w->snap);
 		j->owner = s;
-		s->job = j;
-		s->state = SESSION_AUTH_WAIT;
-		authpool_submit(s->w->gw->authpool, j);
+		if (authpool_submit(s->w->gw->authpool, j, &s->client.sa) < 0) {
+			authpool_job_free(j);
+			handshake_auth_fail(s, "login shed: authentication queue full");
+		} else {
+			s->job = j;
+			s->state = SESSION_AUTH_WAIT;
+		}
 	} else {
 		free(j);
 	}
@@ -66,17 +82,24 @@ static int handshake_auth(struct session *s, const uint8_t *buf, size_t len)
 /* A malformed message ends the handshake: true when it was one (the session is then closing). */
 static bool handshake_malformed(struct session *s, uint8_t state, int n)
 {
-	uint8_t out[2];
-
 	if (n >= 0 || state == SESSION_REQUEST)
 		return false;
 	if (state == SESSION_GREETING) {
 		session_end(s, "malformed greeting", 0);
 		return true;
 	}
-	socks5_build_auth_reply(out, SOCKS5_AUTH_FAILURE);
-	session_finish_with(s, out, 2, "malformed authentication", 0);
+	handshake_auth_fail(s, "malformed authentication");
 	return true;
+}
+
+/*
+ * While the pool checks the password the client is still read, so that one who hangs up
+ * ends the session and takes its check out of the queue; what it pipelines is kept for
+ * later. A full buffer is no longer watched.
+ */
+static unsigned handshake_wait_events(const struct session *s, int pending_write)
+{
+	return (s->hs->in_len < sizeof(s->hs->in) ? EV_READ : 0) | (pending_write ? EV_WRITE : 0);
 }
 
 /* Parses every complete message in the buffer; stops when the handshake is over. */
@@ -114,7 +137,7 @@ static void handshake_advance(struct session *s)
 	if (n < 0)
 		session_end(s, "client write", -n);
 	else if (s->state == SESSION_AUTH_WAIT)
-		session_watch(s, n ? EV_WRITE : 0);
+		session_watch(s, handshake_wait_events(s, n));
 	else
 		session_watch(s, EV_READ | (n ? EV_WRITE : 0));
 }
@@ -122,53 +145,72 @@ static void handshake_advance(struct session *s)
 void handshake_auth_result(void *owner, bool ok)
 {
 	struct session *s = owner;
+	bool shed = s->job->shed;
 	uint8_t out[2];
 
 	s->job = NULL;
-	socks5_build_auth_reply(out, ok ? SOCKS5_AUTH_SUCCESS : SOCKS5_AUTH_FAILURE);
 	if (!ok) {
-		session_finish_with(s, out, 2, "authentication failed", 0);
+		handshake_auth_fail(s, shed ? "login shed: authentication queue full"
+					    : "authentication failed");
 		return;
 	}
+	socks5_build_auth_reply(out, SOCKS5_AUTH_SUCCESS);
 	session_queue(s, out, 2);
 	s->state = SESSION_REQUEST;
 	/* A request pipelined behind the credentials is already in the buffer. */
 	handshake_advance(s);
 }
 
-static void handshake_read(struct session *s)
+/* Reads into the handshake buffer; false when the session ended (EOF or an error). */
+static bool handshake_recv(struct session *s)
 {
 	struct session_hs *hs = s->hs;
 	ssize_t n = recv(s->cfd, hs->in + hs->in_len, sizeof(hs->in) - hs->in_len, 0);
 
 	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			session_end(s, "client read", errno);
-		return;
+		if (errno == EAGAIN || errno == EINTR)
+			return true;
+		session_end(s, "client read", errno);
+		return false;
 	}
 	if (n == 0) {
-		session_end(s, "client closed during handshake", 0);
-		return;
+		session_end(s,
+			    s->state == SESSION_AUTH_WAIT ? "client closed during authentication"
+							  : "client closed during handshake",
+			    0);
+		return false;
 	}
 	hs->in_len += (uint16_t)n;
-	handshake_advance(s);
+	return true;
+}
+
+/* Waiting for the pool: flush the choice, keep what the client pipelines, notice it leave. */
+static void handshake_wait_io(struct session *s, unsigned events)
+{
+	int ret = 0;
+
+	if (events & EV_WRITE) {
+		ret = session_flush(s);
+		if (ret < 0) {
+			session_end(s, "client write", -ret);
+			return;
+		}
+	}
+	if ((events & EV_READ) && !handshake_recv(s))
+		return;
+	if (!(events & EV_WRITE))
+		ret = s->creg & EV_WRITE ? 1 : 0;
+	session_watch(s, handshake_wait_events(s, ret));
 }
 
 void handshake_io(struct session *s, unsigned events)
 {
-	int ret;
-
 	if (s->state == SESSION_AUTH_WAIT) {
-		/* Only the choice may still be queued; the client is read again after the check. */
-		ret = session_flush(s);
-		if (ret < 0)
-			session_end(s, "client write", -ret);
-		else if (ret == 0)
-			session_watch(s, 0);
+		handshake_wait_io(s, events);
 		return;
 	}
 	if ((events & EV_WRITE) && session_write_ready(s) < 0)
 		return;
-	if (events & EV_READ)
-		handshake_read(s);
+	if ((events & EV_READ) && handshake_recv(s))
+		handshake_advance(s);
 }

@@ -76,7 +76,7 @@ static void session_free(struct session *s)
 	chain_cancel(s->chain, false);
 	bindcmd_cancel(s->bind);
 	if (s->job)
-		s->job->owner = NULL;
+		authpool_cancel(w->gw->authpool, s->job);
 	ev_timer_stop(w->loop, &s->timer);
 	if (s->ofd >= 0)
 		close(s->ofd);
