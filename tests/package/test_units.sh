@@ -47,5 +47,8 @@ assert_contains "$(cat "$R/etc/passwd")" "_socks46:x:" "sysusers: the user _sock
 assert_contains "$(grep _socks46 "$R/etc/passwd")" ":/nonexistent:" "sysusers: no home"
 systemd-tmpfiles --root="$R" --create "$P/lib/tmpfiles.d/socks46.conf" 2>"$TMP/tmpfiles.err" ||
 	fail "systemd-tmpfiles: $(cat "$TMP/tmpfiles.err")"
-assert_eq "$(stat -c '%a %U' "$R/run/socks46" "$R/var/lib/socks46" | tr '\n' ' ')" \
-	"755 root 700 root " "tmpfiles: /run/socks46 and /var/lib/socks46"
+assert_eq "$(stat -c '%a %U' "$R/run/socks46" "$R/var/lib/socks46" "$R/sys/fs/bpf/socks46" |
+	tr '\n' ' ')" "755 root 700 root 700 root " \
+	"tmpfiles: /run/socks46, /var/lib/socks46 and the pin directory"
+assert_eq "$(unit_prop socks46-agent.service ReadWritePaths)" /sys/fs/bpf/socks46 \
+	"agent: may write the pin directory tmpfiles makes"
