@@ -63,6 +63,14 @@ JOURNAL_STREAM=$jstream ip netns exec "$NS_GW" "$S46_BIN" agent --gateway "$GW4_
 	--no-pin --control "$TMP/none.sock" --user u --password-file "$TMP/nonexistent" \
 	2>"$TMP/journal.err"
 assert_contains "$(cat "$TMP/journal.err")" "<3>" "journal: a fatal start-up error is priority 3"
+# What ExecStartPre=... --check-config prints for a bad file reaches `journalctl -p err` too.
+printf 'lisen 127.0.0.1:1080\n' >"$TMP/bad.conf"
+JOURNAL_STREAM=$jstream "$S46_BIN" gateway --check-config --config "$TMP/bad.conf" 2>"$TMP/journal.err"
+assert_eq "$?:$(cat "$TMP/journal.err")" "1:<3>socks46 gateway: $TMP/bad.conf:1: unknown key 'lisen'" \
+	"journal: a configuration error is priority 3"
+JOURNAL_STREAM=$jstream "$S46_BIN" agent --no-such-option 2>"$TMP/journal.err"
+assert_contains "$?:$(cat "$TMP/journal.err")" "2:<3>socks46 agent: unknown option" \
+	"journal: a command-line error is priority 3"
 
 # --- The agent, on an abstract socket: READY=1 when attached and serving, RELOADING=1 then
 # READY=1 around SIGHUP, watchdog pings at half WATCHDOG_USEC, STOPPING=1 on SIGTERM.

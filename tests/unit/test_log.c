@@ -62,6 +62,8 @@ static void test_journal_priorities(void **state)
 	set_journal_stream(STDERR_FILENO, 0);
 	log_init(LOG_LVL_INFO, "socks46-test");
 	assert_true(log_stderr_is_journal());
+	assert_string_equal(log_journal_prefix(LOG_LVL_ERROR), "<3>");
+	assert_string_equal(log_journal_prefix(LOG_LVL_DEBUG), "<7>");
 	log_error("bad %s", "thing");
 	log_warnx("careful");
 	errno = ENOENT;
@@ -84,6 +86,7 @@ static void test_plain_stderr(void **state)
 	set_journal_stream(STDERR_FILENO, 1);
 	log_init(LOG_LVL_DEBUG, "socks46-test");
 	assert_false(log_stderr_is_journal());
+	assert_string_equal(log_journal_prefix(LOG_LVL_ERROR), "");
 	log_debug("hello");
 	out = release(saved, path);
 	snprintf(want, sizeof(want), "Z socks46-test[%d] debug: hello\n", (int)getpid());

@@ -47,7 +47,8 @@ static int agent_parse(struct agentconf *o, struct conf_cmdline *cl, int argc, c
 	agentconf_defaults(o);
 	if (conf_cmdline_parse(cl, agentconf_keys, AGENTCONF_PATH_DEFAULT, argc, argv, err,
 			       sizeof(err)) < 0) {
-		fprintf(stderr, "socks46 agent: %s (try socks46 agent --help)\n", err);
+		fprintf(stderr, "%ssocks46 agent: %s (try socks46 agent --help)\n",
+			log_journal_prefix(LOG_LVL_ERROR), err);
 		return 2;
 	}
 	if (cl->help) {
@@ -55,7 +56,7 @@ static int agent_parse(struct agentconf *o, struct conf_cmdline *cl, int argc, c
 		exit(0);
 	}
 	if (agentconf_build(o, cl, &usage, err, sizeof(err)) < 0) {
-		fprintf(stderr, "socks46 agent: %s\n", err);
+		fprintf(stderr, "%ssocks46 agent: %s\n", log_journal_prefix(LOG_LVL_ERROR), err);
 		return usage ? 2 : 1;
 	}
 	log_set_level((enum log_level)o->log_level);

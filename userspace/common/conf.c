@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
+
 /* getopt_long values: keys are CONF_OPT_KEY + their index. */
 enum {
 	CONF_OPT_HELP = 'h',
@@ -304,8 +306,9 @@ int conf_cmdline_apply(const struct conf_cmdline *cl, const struct conf_key *key
 
 int conf_getopt_fail(const char *cmd, int c, char **argv)
 {
-	fprintf(stderr, "socks46 %s: %s option '%s' (try socks46 %s --help)\n", cmd,
-		c == ':' ? "missing value for" : "unknown", argv[optind - 1], cmd);
+	fprintf(stderr, "%ssocks46 %s: %s option '%s' (try socks46 %s --help)\n",
+		log_journal_prefix(LOG_LVL_ERROR), cmd, c == ':' ? "missing value for" : "unknown",
+		argv[optind - 1], cmd);
 	return 2;
 }
 

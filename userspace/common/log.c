@@ -41,6 +41,13 @@ static bool log_journal_mode(void)
 	return log_journal;
 }
 
+const char *log_journal_prefix(enum log_level level)
+{
+	static const char *const prefixes[] = {"<3>", "<4>", "<6>", "<7>"};
+
+	return log_journal_mode() ? prefixes[level] : "";
+}
+
 void log_init(enum log_level level, const char *ident)
 {
 	log_level = level;
@@ -133,10 +140,10 @@ static noreturn void fatal_v(int err, const char *fmt, va_list ap)
 	if (n > (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 1;
 	if (err >= 0)
-		fprintf(stderr, "%s%s: %.*s: %s\n", log_journal_mode() ? "<3>" : "",
+		fprintf(stderr, "%s%s: %.*s: %s\n", log_journal_prefix(LOG_LVL_ERROR),
 			log_fatal_prefix ?: log_ident, n, line, strerror(err));
 	else
-		fprintf(stderr, "%s%s: %.*s\n", log_journal_mode() ? "<3>" : "",
+		fprintf(stderr, "%s%s: %.*s\n", log_journal_prefix(LOG_LVL_ERROR),
 			log_fatal_prefix ?: log_ident, n, line);
 	exit(1);
 }

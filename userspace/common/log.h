@@ -21,6 +21,9 @@ enum log_level log_get_level(void);
 /* Whether stderr is the journal ($JOURNAL_STREAM names it): then lines are "<N>message",
  * N the syslog priority, without a timestamp or pid of their own. log_init looks again. */
 bool log_stderr_is_journal(void);
+/* "<N>" for a line of LEVEL written to stderr by hand (start-up errors), "" when stderr is not
+ * the journal. */
+const char *log_journal_prefix(enum log_level level);
 /* Parses "error", "warn", "info" or "debug"; returns the level or -EINVAL. */
 int log_level_parse(const char *name);
 

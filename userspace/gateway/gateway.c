@@ -107,7 +107,8 @@ static int gateway_check_listen(const struct gwconf *c)
 		int err = netutil_check_free(sa, c->listen_freebind);
 
 		if (err < 0) {
-			fprintf(stderr, "socks46 gateway: cannot listen on %s: %s\n",
+			fprintf(stderr, "%ssocks46 gateway: cannot listen on %s: %s\n",
+				log_journal_prefix(LOG_LVL_ERROR),
 				addr_format(sa, who, sizeof(who)), strerror(-err));
 			return err;
 		}
@@ -127,9 +128,9 @@ static int gateway_check_mark(const struct gwconf *c)
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_MARK, &c->mark, sizeof(c->mark)) < 0) {
 		err = -errno;
 		fprintf(stderr,
-			"socks46 gateway: mark 0x%x: %s (SO_MARK needs CAP_NET_RAW or "
+			"%ssocks46 gateway: mark 0x%x: %s (SO_MARK needs CAP_NET_RAW or "
 			"CAP_NET_ADMIN)\n",
-			c->mark, strerror(-err));
+			log_journal_prefix(LOG_LVL_ERROR), c->mark, strerror(-err));
 	}
 	if (fd >= 0)
 		close(fd);
@@ -349,7 +350,8 @@ static int gateway_configure(struct gateway *gw, struct conf_cmdline *a, int arg
 
 	if (conf_cmdline_parse(a, gwconf_keys, GWCONF_PATH_DEFAULT, argc, argv, err, sizeof(err)) <
 	    0) {
-		fprintf(stderr, "socks46 gateway: %s (try socks46 gateway --help)\n", err);
+		fprintf(stderr, "%ssocks46 gateway: %s (try socks46 gateway --help)\n",
+			log_journal_prefix(LOG_LVL_ERROR), err);
 		return 2;
 	}
 	if (a->help) {
@@ -358,7 +360,7 @@ static int gateway_configure(struct gateway *gw, struct conf_cmdline *a, int arg
 	}
 	gw->snap = gateway_build(a, &usage, err, sizeof(err));
 	if (!gw->snap) {
-		fprintf(stderr, "socks46 gateway: %s\n", err);
+		fprintf(stderr, "%ssocks46 gateway: %s\n", log_journal_prefix(LOG_LVL_ERROR), err);
 		return usage ? 2 : 1;
 	}
 	return 0;
@@ -391,13 +393,14 @@ int gateway_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0) {
-		fprintf(stderr, "socks46 gateway: signalfd: %s\n", strerror(errno));
+		fprintf(stderr, "%ssocks46 gateway: signalfd: %s\n",
+			log_journal_prefix(LOG_LVL_ERROR), strerror(errno));
 		goto out;
 	}
 	ret = gateway_fork(&gw);
 	if (ret < 0) {
-		fprintf(stderr, "socks46 gateway: cannot start %u processes: %s\n",
-			gw.snap->conf.processes, strerror(-ret));
+		fprintf(stderr, "%ssocks46 gateway: cannot start %u processes: %s\n",
+			log_journal_prefix(LOG_LVL_ERROR), gw.snap->conf.processes, strerror(-ret));
 		ret = 1;
 	} else {
 		ret = gateway_run(&gw, &a, sfd) < 0 ? 1 : 0;
