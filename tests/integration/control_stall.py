@@ -1,14 +1,14 @@
 #!/usr/bin/python3
 """control_stall.py — control clients that ask for `status` and never read, while DNS is queried.
 
-usage: control_stall.py [--max S] [--fill N] SOCK N DNS-PORT
+usage: control_stall.py [--max S] [--fill N] [--request LINE] SOCK N DNS-PORT
 
 With --fill N first asks the responder on 127.0.0.1:DNS-PORT for N distinct names
 (fillN.stall.test), so the fake-IP table and the status reply grow. Then opens N
-control connections to SOCK that send "status\\n" and never read, and queries the
-responder over UDP one name after the other (1 s timeout each) until the agent has
-closed every stalled connection or --max seconds (default 40) have passed
-(N = 0: for --max seconds, a baseline).
+control connections to SOCK that send "status\\n" (or --request LINE; "": nothing)
+and never read, and queries the responder over UDP one name after the other (1 s
+timeout each) until the agent has closed every stalled connection or --max seconds
+(default 40) have passed (N = 0: for --max seconds, a baseline).
 Prints: "filled N" (with --fill), "stalled N" once they are open, then
 "queries Q answered A median=MS ms slowest=MS ms" and "stalled closed K of N last=S s".
 """
@@ -58,6 +58,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--max", type=float, default=40)
     p.add_argument("--fill", type=int, default=0)
+    p.add_argument("--request", default="status")
     p.add_argument("sock")
     p.add_argument("n", type=int)
     p.add_argument("port", type=int)
@@ -70,7 +71,8 @@ def main():
     for _ in range(a.n):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(a.sock)
-        s.sendall(b"status\n")
+        if a.request:
+            s.sendall(a.request.encode() + b"\n")
         stalled.append(s)
     print("stalled %d" % a.n, flush=True)
     start = time.monotonic()
