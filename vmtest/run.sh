@@ -148,6 +148,7 @@ run_prepare() {
 		S46_TESTS='$tests'
 		S46_VMTEST_OBJ='$out/obj'
 		S46_TEST_TIMEOUT='${S46_TEST_TIMEOUT:-240}'
+		S46_VMTEST_TIMEOUT='$limit'
 		S46_VMTEST_FAULT='${S46_VMTEST_FAULT:-}'
 		S46_KEEP='$repo $(dirname "$bin") $tools $out/obj $kroot'
 	EOF

@@ -42,8 +42,9 @@ cg_root()
 		if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo
 }
 
-# wait_for TIMEOUT CMD...: poll CMD until it succeeds; returns 1 if it still
-# fails after TIMEOUT seconds (a hang guard: on success it returns at once).
+# wait_for TIMEOUT CMD...: poll CMD (every WAIT_STEP seconds, default 0.05) until it
+# succeeds; returns 1 if it still fails after TIMEOUT seconds (a hang guard: on success it
+# returns at once).
 wait_for()
 {
 	local end
@@ -51,7 +52,7 @@ wait_for()
 	shift
 	until "$@"; do
 		[ "$(date +%s%N)" -lt "$end" ] || return 1
-		sleep 0.05
+		sleep "${WAIT_STEP:-0.05}"
 	done
 }
 
