@@ -10,9 +10,9 @@ t0=$(soak_ms)
 out=$(nsx "$NS_C4" "$PY" "$SOAK_DIR/abandon_logins.py" "$GW4_ADDR" "$GW_PORT" "$N" alice wrong)
 soak_say "flood: $out"
 soak_curl "right after (login)" 5 --proxy-user alice:secret
-soak_say "gateway log: $(grep -c 'result="authentication failed"' "$GW_LOG") failed logins;" \
-	"$(grep -ciE 'shed|queue' "$GW_LOG") lines on shedding or the login queue"
-grep -iE 'shed|queue' "$GW_LOG" | tail -n 1 | cut -c1-200 | while read -r l; do soak_say "gateway log: $l"; done
+soak_say "gateway log: abandoned logins hashed $(log_count "$GW_LOG" 'result="authentication failed"')," \
+	"dropped at hang-up $(log_count "$GW_LOG" 'result="client (closed during authentication|read)')," \
+	"shed $(log_count "$GW_LOG" 'result="login shed')"
 login_ok()
 {
 	nsx "$NS_C4" curl -sS -o /dev/null --max-time 15 --socks5-hostname "$GW4_ADDR:$GW_PORT" \
