@@ -23,7 +23,7 @@ struct t {
 	uint16_t port;
 	int fds[8];
 	unsigned n, want;
-	bool pause_in_cb;
+	bool pause_in_cb, hold_in_cb;
 	struct ev_timer check, guard;
 	bool checked_paused;
 };
@@ -36,6 +36,8 @@ static void on_conn(void *arg, int fd, const struct sockaddr *peer)
 	t->fds[t->n++] = fd;
 	if (t->pause_in_cb)
 		listener_pause(&t->l, EMFILE);
+	if (t->hold_in_cb)
+		listener_hold(&t->l);
 	if (t->n == t->want)
 		ev_stop(t->loop);
 }
@@ -160,6 +162,39 @@ static void test_pause_from_callee(void **state)
 	teardown_t(&t, c, 2);
 }
 
+/* Held, nothing more is taken and the socket is not watched, however long; release resumes. */
+static void on_held(struct ev_loop *loop, struct ev_timer *tm)
+{
+	struct t *t = container_of(tm, struct t, check);
+
+	assert_int_equal(t->n, 1);
+	assert_int_equal(ev_io_events(loop, t->lfd), 0);
+	t->checked_paused = true;
+	t->hold_in_cb = false;
+	listener_release(&t->l);
+	listener_release(&t->l);
+}
+
+static void test_hold_until_release(void **state)
+{
+	struct t t;
+	int c[3];
+
+	setup_t(&t, 3);
+	t.hold_in_cb = true;
+	assert_int_equal(listener_start(&t.l), 0);
+	for (int i = 0; i < 3; i++)
+		c[i] = client(t.port);
+	ev_timer_init(&t.check, on_held);
+	/* Longer than a pause: a hold does not end by itself. */
+	assert_int_equal(ev_timer_start(t.loop, &t.check, 3 * LISTENER_PAUSE_MS), 0);
+	assert_int_equal(ev_run(t.loop), 0);
+	assert_true(t.checked_paused);
+	assert_int_equal(t.n, 3);
+	assert_int_equal(ev_io_events(t.loop, t.lfd), EV_READ);
+	teardown_t(&t, c, 3);
+}
+
 static void test_shortage_and_limits(void **state)
 {
 	struct listener l;
@@ -186,6 +221,7 @@ int main(void)
 	    cmocka_unit_test(test_accepts),
 	    cmocka_unit_test(test_pause_on_emfile),
 	    cmocka_unit_test(test_pause_from_callee),
+	    cmocka_unit_test(test_hold_until_release),
 	    cmocka_unit_test(test_shortage_and_limits),
 	};
 

@@ -39,7 +39,8 @@ static void listener_io(struct ev_loop *loop, int lfd, unsigned events, void *ar
 {
 	struct listener *l = arg;
 
-	for (int i = 0; i < LISTENER_BATCH && l->watching && !ev_timer_armed(&l->pause); i++) {
+	for (int i = 0; i < LISTENER_BATCH && l->watching && !l->held && !ev_timer_armed(&l->pause);
+	     i++) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
 		int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -68,7 +69,7 @@ static void listener_resume(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct listener *l = container_of(t, struct listener, pause);
 
-	if (l->watching)
+	if (l->watching && !l->held)
 		listener_watch(l, EV_READ);
 }
 
@@ -81,6 +82,24 @@ void listener_pause(struct listener *l, int err)
 	if (l->watching)
 		listener_watch(l, 0);
 	ev_timer_start(l->loop, &l->pause, LISTENER_PAUSE_MS);
+}
+
+void listener_hold(struct listener *l)
+{
+	if (l->held)
+		return;
+	l->held = true;
+	if (l->watching && !ev_timer_armed(&l->pause))
+		listener_watch(l, 0);
+}
+
+void listener_release(struct listener *l)
+{
+	if (!l->held)
+		return;
+	l->held = false;
+	if (l->watching && !ev_timer_armed(&l->pause))
+		listener_watch(l, EV_READ);
 }
 
 int listener_add(struct listener *l, int fd)

@@ -23,6 +23,7 @@ struct listener {
 	int fds[LISTENER_MAX];
 	unsigned nfds;
 	bool watching;	       /* the fds are registered with the loop */
+	bool held;	       /* listener_hold: the callee cannot take more now */
 	struct ev_timer pause; /* armed while accepting is paused */
 };
 
@@ -44,5 +45,12 @@ bool listener_shortage(int err);
  * runs, another call does nothing.
  */
 void listener_pause(struct listener *l, int err);
+/*
+ * Stops accepting until listener_release: the callee has no room for another
+ * connection (its descriptor reserve, say); pending connections wait in the
+ * kernel's backlog instead of being taken and failed. Both are idempotent.
+ */
+void listener_hold(struct listener *l);
+void listener_release(struct listener *l);
 
 #endif

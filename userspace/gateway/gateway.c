@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "cmd.h"
+#include "fdshare.h"
 #include "gateway.h"
 #include "log.h"
 #include "netmon.h"
@@ -295,7 +296,7 @@ static struct netmon *gateway_netmon(void)
 
 static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd)
 {
-	unsigned n = gw->snap->conf.threads;
+	unsigned n = gw->snap->conf.threads, pool;
 	char who[ADDR_STRLEN];
 	int err = 0;
 
@@ -308,8 +309,9 @@ static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd
 	if (!gw->workers)
 		return -ENOMEM;
 	gw->netmon = gateway_netmon();
+	pool = fdshare_pipe_pool(n);
 	for (; gw->nworkers < n; gw->nworkers++) {
-		err = worker_init(&gw->workers[gw->nworkers], gw, gw->nworkers, gw->snap);
+		err = worker_init(&gw->workers[gw->nworkers], gw, gw->nworkers, gw->snap, pool);
 		if (err < 0) {
 			gw->nworkers++;
 			goto out;
@@ -319,6 +321,7 @@ static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd
 	err = authpool_new(&gw->authpool, 2, AUTHPOOL_PER_SOURCE, 2 * AUTHPOOL_PER_THREAD);
 	if (err)
 		fatalx("cannot start the authentication threads: %s", strerror(-err));
+	fdshare_apply(gw, pool);
 	for (unsigned i = 0; i < n && !err; i++)
 		err = worker_start(&gw->workers[i]);
 	if (err < 0)

@@ -56,6 +56,8 @@ struct worker {
 	struct relay_pool *pool;
 	struct list_head sessions; /* every live session, for drain and shutdown */
 	unsigned nsessions;
+	unsigned max_sessions;	    /* what its descriptor share serves; 0: no limit */
+	uint64_t held_log_ms;	    /* when accepting was last logged as held */
 	pthread_mutex_t auth_lock;  /* guards auth_done */
 	struct auth_job *auth_done; /* checked by the pool, not yet delivered */
 };
@@ -76,7 +78,17 @@ struct gateway {
 /* The current snapshot, with a reference the caller puts. */
 struct gw_snap *gateway_snap_get(struct gateway *gw);
 
-int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_snap *snap);
+/*
+ * Descriptors one session may hold at once: the client, the outbound socket
+ * and a relay's two pipes (Happy Eyeballs' extra attempts fit in the same six
+ * before a relay starts; UDP ASSOCIATE needs four, BIND three before its relay).
+ */
+#define WORKER_SESSION_FDS 6
+/* Idle pipes a worker's relay pool keeps at most (two descriptors each). */
+#define WORKER_PIPE_POOL 32
+
+int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_snap *snap,
+		unsigned pipe_pool);
 int worker_start(struct worker *w);
 void worker_post(struct worker *w, unsigned cmd);
 void worker_join(struct worker *w);

@@ -12,7 +12,6 @@
 #include "netutil.h"
 #include "session.h"
 
-#define WORKER_PIPE_POOL 32
 #define WORKER_BACKLOG 1024
 
 static void worker_set_happy(struct worker *w)
@@ -32,6 +31,24 @@ static bool worker_over_limit(struct worker *w)
 	return max && atomic_load(&w->gw->nconns) >= max;
 }
 
+/*
+ * The worker's descriptor share is taken: accepting stops until a session ends,
+ * so that every client taken can still get its outbound connection (the others
+ * wait in the kernel's backlog, not failed with "Too many open files").
+ */
+static void worker_hold(struct worker *w)
+{
+	uint64_t now = ev_now(w->loop);
+
+	listener_hold(&w->listener);
+	if (now - w->held_log_ms < 10000 && w->held_log_ms)
+		return;
+	w->held_log_ms = now;
+	log_warnx("worker %u: %u sessions use its share of the descriptor limit; accepting "
+		  "waits until one ends",
+		  w->id, w->nsessions);
+}
+
 static void worker_accepted(void *arg, int cfd, const struct sockaddr *peer)
 {
 	struct worker *w = arg;
@@ -47,6 +64,8 @@ static void worker_accepted(void *arg, int cfd, const struct sockaddr *peer)
 	memcpy(&ss, peer, addr_sa_len(peer));
 	addr_unmap(&ss);
 	session_new(w, cfd, (struct sockaddr *)&ss);
+	if (w->max_sessions && w->nsessions >= w->max_sessions)
+		worker_hold(w);
 }
 
 static void worker_drain_timer_cb(struct ev_loop *loop, struct ev_timer *t)
@@ -129,6 +148,8 @@ static void worker_event_cb(struct ev_loop *loop, int fd, unsigned events, void 
 void worker_session_gone(struct worker *w)
 {
 	w->nsessions--;
+	if (w->nsessions < w->max_sessions)
+		listener_release(&w->listener);
 	if (w->draining && !w->nsessions)
 		ev_stop(w->loop);
 }
@@ -169,7 +190,8 @@ static int worker_listen(struct worker *w)
 	return 0;
 }
 
-int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_snap *snap)
+int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_snap *snap,
+		unsigned pipe_pool)
 {
 	struct resolv_opts ro = {0};
 	char who[16];
@@ -189,7 +211,7 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 	snprintf(who, sizeof(who), "worker %u", id);
 	listener_init(&w->listener, w->loop, who, worker_accepted, w);
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!w->loop || relay_pool_new(&w->pool, WORKER_PIPE_POOL) || w->efd < 0)
+	if (!w->loop || relay_pool_new(&w->pool, pipe_pool) || w->efd < 0)
 		return -ENOMEM;
 	ro.resolv_conf = snap->conf.resolv_conf;
 	ro.dns_server = snap->conf.dns_server;

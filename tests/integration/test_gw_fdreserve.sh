@@ -1,0 +1,28 @@
+#!/bin/bash
+# test_gw_fdreserve.sh — a low descriptor limit: many concurrent CONNECTs all served (or closed before the greeting), never failed for want of a descriptor; accepting pauses and resumes; the gateway serves afterwards.
+. "$(dirname "$0")/lib.sh"
+set -u
+
+N=400
+topo_up
+echo_serve "$NS_S4" "$S4_ADDR" 7
+# 256 descriptors for the whole gateway: far fewer than N clients need (two each at least).
+GW_EXEC="prlimit --nofile=256:256" gw_start --threads 2 --connect-timeout 30 --handshake-timeout 30
+wait_log "$GW_LOG" 'descriptor limit 256: [0-9]+ sessions per thread'
+pass "the gateway split its limit: $(grep -o 'descriptor limit 256: [0-9]* sessions per thread' "$GW_LOG")"
+
+# The clients raise their own limit: each holds one socket to the gateway.
+out=$(nsx "$NS_C4" prlimit --nofile=4096:4096 "$PY" "$ITEST_DIR/socks5_crowd.py" -t 90 --hold 0.3 \
+	"$GW4_ADDR" "$GW_PORT" "$S4_ADDR" 7 "$N")
+log "$(echo "$out" | tr '\n' ' ')"
+relayed=$(echo "$out" | awk '$2 == "relayed" { print $3 }')
+early=$(echo "$out" | awk '$2 == "closed-early" { print $3 }')
+assert_eq "$((${relayed:-0} + ${early:-0}))" "$N" "every client relayed or closed before the greeting"
+assert_not_contains "$out" "rep-01" "no general-failure reply"
+grep -q 'Too many open files' "$GW_LOG" && fail "out of descriptors: $(grep -m 3 'Too many open files' "$GW_LOG")"
+pass "the gateway never ran out of descriptors"
+wait_log "$GW_LOG" 'sessions use its share of the descriptor limit; accepting waits until one ends'
+pass "accepting paused when the share was taken"
+
+out=$(nsx "$NS_C4" "$PY" "$ITEST_DIR/socks5_probe.py" -t 10 "$GW4_ADDR" "$GW_PORT" connect "$S4_ADDR" 7 send:after recv:5)
+assert_contains "$out" "data after" "the gateway serves again afterwards"
