@@ -40,6 +40,10 @@
  * checked before any DNS query: rules up to the first `to CIDR` rule that the
  * name cannot be judged by yet decide at once; past that, each resolved address
  * is checked with the name and the address together.
+ *
+ * Past the rules, destpolicy.h refuses what no rule can allow (unspecified
+ * addresses, the gateway's own listeners) and, when the gateway listens beyond
+ * loopback, its own host unless the allowing rule names it (rules_names_host).
  */
 
 #define RULES_CMD_CONNECT 0x1u
