@@ -43,7 +43,8 @@ CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude \
+# -mcpu=v3: the UDP slots use atomic fetch-and-add (BPF_FETCH, Linux 5.12+).
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Iinclude \
               -I/usr/include/$(shell $(CC) -dumpmachine) -Wall -Werror
 
 BPF_SRC     := $(wildcard bpf/*.bpf.c)

@@ -5,11 +5,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Shared worker of connect4 and connect6 once the address is in v4-mapped form. */
 static __always_inline int s46_connect(struct bpf_sock_addr *ctx, __u32 a[4], __u8 family,
-				       int *kind)
+				       int *kind, int *slot)
 {
 	__be16 port = (__be16)ctx->user_port;
 	int deny;
 
+	*slot = 0;
 	*kind = s46_classify(ctx->type, a, port, &deny);
 	if (deny) {
 		s46_count(S46_STAT_UDP_DENIED);
@@ -25,31 +26,48 @@ static __always_inline int s46_connect(struct bpf_sock_addr *ctx, __u32 a[4], __
 			s46_forget(ctx);
 		return S46_ALLOW;
 	}
-	/* Without a record the agent could not forward it: leave the connect alone. */
-	if (s46_remember(ctx, a, port, *kind, family))
+	/* Connected UDP to a destination the forwarder cannot be told of has nowhere to go. */
+	if (*kind == S46_KIND_UDP && (*slot = s46_udp_slot_of(a, port)) < 0)
+		return S46_DENY;
+	/* Without a record the agent could not forward it (nor getpeername show the original):
+	 * a TCP or DNS connect is left alone, a UDP one refused. */
+	if (s46_remember(ctx, a, port, *kind, family)) {
+		if (*kind == S46_KIND_UDP)
+			return S46_DENY;
 		*kind = S46_KIND_NONE;
-	else
-		s46_count(*kind == S46_KIND_PROXY ? S46_STAT_TCP_REDIRECT : S46_STAT_DNS_CONNECT);
+	} else {
+		s46_count(*kind == S46_KIND_PROXY ? S46_STAT_TCP_REDIRECT
+			  : *kind == S46_KIND_UDP ? S46_STAT_UDP_STEERED
+						  : S46_STAT_DNS_CONNECT);
+	}
 	return S46_ALLOW;
 }
 
 static __always_inline __u32 s46_agent_port(int kind)
 {
+	if (kind == S46_KIND_UDP)
+		return s46_cfg.udp_port;
 	return kind == S46_KIND_PROXY ? s46_cfg.proxy_port : s46_cfg.dns_port;
+}
+
+/* The agent's loopback address (host order) for what is steered. */
+static __always_inline __u32 s46_agent_ip4(int kind, int slot)
+{
+	return kind == S46_KIND_UDP ? s46_udp_addr(slot) : S46_LO4;
 }
 
 SEC("cgroup/connect4")
 int s46_connect4(struct bpf_sock_addr *ctx)
 {
 	__u32 a[4];
-	int kind, ret;
+	int kind, ret, slot;
 
 	if (s46_exempt(ctx))
 		return S46_ALLOW;
 	s46_mapped(a, ctx->user_ip4);
-	ret = s46_connect(ctx, a, AF_INET, &kind);
-	if (kind != S46_KIND_NONE) {
-		ctx->user_ip4 = bpf_htonl(S46_LO4);
+	ret = s46_connect(ctx, a, AF_INET, &kind, &slot);
+	if (ret == S46_ALLOW && kind != S46_KIND_NONE) {
+		ctx->user_ip4 = bpf_htonl(s46_agent_ip4(kind, slot));
 		ctx->user_port = s46_agent_port(kind);
 	}
 	return ret;
@@ -61,7 +79,7 @@ SEC("cgroup/connect6")
 int s46_connect6(struct bpf_sock_addr *ctx)
 {
 	__u32 a[4];
-	int kind, ret;
+	int kind, ret, slot;
 
 	if (s46_exempt(ctx))
 		return S46_ALLOW;
@@ -69,14 +87,14 @@ int s46_connect6(struct bpf_sock_addr *ctx)
 	a[1] = ctx->user_ip6[1];
 	a[2] = ctx->user_ip6[2];
 	a[3] = ctx->user_ip6[3];
-	ret = s46_connect(ctx, a, AF_INET6, &kind);
-	if (kind == S46_KIND_NONE)
+	ret = s46_connect(ctx, a, AF_INET6, &kind, &slot);
+	if (ret != S46_ALLOW || kind == S46_KIND_NONE)
 		return ret;
 	ctx->user_ip6[0] = 0;
 	ctx->user_ip6[1] = 0;
 	if (s46_is_mapped(a)) {
 		ctx->user_ip6[2] = bpf_htonl(0xffff);
-		ctx->user_ip6[3] = bpf_htonl(S46_LO4);
+		ctx->user_ip6[3] = bpf_htonl(s46_agent_ip4(kind, slot));
 	} else {
 		ctx->user_ip6[2] = 0;
 		ctx->user_ip6[3] = bpf_htonl(1);
@@ -101,6 +119,8 @@ static __always_inline int s46_sendmsg(struct bpf_sock_addr *ctx, const __u32 a[
 		*verdict = S46_DENY;
 		return 0;
 	}
+	if (kind == S46_KIND_UDP)
+		return 0;
 	if (kind != S46_KIND_DNS || !s46_dns_alive(ctx, !s46_is_mapped(a)))
 		return 0;
 	v = s46_sk_get(ctx, 1);
@@ -118,11 +138,21 @@ SEC("cgroup/sendmsg4")
 int s46_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	__u32 a[4];
-	int verdict;
+	int verdict, slot;
 
 	if (s46_exempt(ctx))
 		return S46_ALLOW;
 	s46_mapped(a, ctx->user_ip4);
+	/* UDP for the forwarder: the slot's address tells it where the datagram was going. */
+	if (s46_classify(ctx->type, a, (__be16)ctx->user_port, &verdict) == S46_KIND_UDP) {
+		slot = s46_udp_slot_of(a, (__be16)ctx->user_port);
+		if (slot < 0)
+			return S46_DENY;
+		ctx->user_ip4 = bpf_htonl(s46_udp_addr(slot));
+		ctx->user_port = s46_cfg.udp_port;
+		s46_count(S46_STAT_UDP_STEERED);
+		return S46_ALLOW;
+	}
 	if (s46_sendmsg(ctx, a, AF_INET, &verdict)) {
 		ctx->user_ip4 = bpf_htonl(S46_LO4);
 		ctx->user_port = s46_cfg.dns_port;
@@ -170,12 +200,36 @@ static __always_inline const struct s46_dst *s46_dns_origin(struct bpf_sock_addr
 	return NULL;
 }
 
+/* A reply from the forwarder: its source (slot address) becomes the original destination. */
+static __always_inline const struct s46_dst *s46_udp_origin(struct bpf_sock_addr *ctx, __be32 ip)
+{
+	const struct s46_dst *d;
+	int slot = s46_udp_slot_from(ip, ctx->user_port);
+	__u32 n;
+
+	if (slot < 0 || bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
+		return NULL;
+	n = (__u32)slot;
+	d = bpf_map_lookup_elem(&s46_udp_dst, &n);
+	if (!d || d->kind != S46_KIND_UDP)
+		return NULL;
+	s46_count(S46_STAT_UDP_RECVMSG);
+	return d;
+}
+
 SEC("cgroup/recvmsg4")
 int s46_recvmsg4(struct bpf_sock_addr *ctx)
 {
 	const struct s46_dst *d;
 	__u32 a[4];
 
+	d = s46_udp_origin(ctx, ctx->user_ip4);
+	if (d) {
+		__builtin_memcpy(a, d->addr, 16);
+		ctx->user_ip4 = a[3];
+		ctx->user_port = d->port;
+		return 1;
+	}
 	if (ctx->user_ip4 != bpf_htonl(S46_LO4) || ctx->user_port != s46_cfg.dns_port)
 		return 1;
 	if (bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
@@ -202,6 +256,18 @@ int s46_recvmsg6(struct bpf_sock_addr *ctx)
 
 	w2 = ctx->user_ip6[2];
 	w3 = ctx->user_ip6[3];
+	d = NULL;
+	if (!ctx->user_ip6[0] && !ctx->user_ip6[1] && w2 == bpf_htonl(0xffff))
+		d = s46_udp_origin(ctx, w3);
+	if (d) {
+		__builtin_memcpy(a, d->addr, 16);
+		ctx->user_ip6[0] = a[0];
+		ctx->user_ip6[1] = a[1];
+		ctx->user_ip6[2] = a[2];
+		ctx->user_ip6[3] = a[3];
+		ctx->user_port = d->port;
+		return 1;
+	}
 	if (ctx->user_ip6[0] || ctx->user_ip6[1] || ctx->user_port != s46_cfg.dns_port)
 		return 1;
 	if (!(w2 == 0 && w3 == bpf_htonl(1)) &&

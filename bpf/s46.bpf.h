@@ -46,6 +46,25 @@ struct {
 	__type(value, __u8);
 } s46_policy SEC(".maps");
 
+/* Slot of each recent UDP destination (a cache: s46_udp_dst is the truth). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, S46_UDP_SLOTS);
+	__type(key, struct s46_udp_key);
+	__type(value, __u32);
+} s46_udp_slot SEC(".maps");
+
+/* Original destination of each slot, read by the agent per datagram. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, S46_UDP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct s46_dst);
+} s46_udp_dst SEC(".maps");
+
+/* Next slot to hand out; slots are reused round-robin. */
+__u32 s46_udp_next = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, S46_STAT_MAX);
@@ -144,18 +163,80 @@ static __always_inline struct s46_sk_val *s46_sk_get(struct bpf_sock_addr *ctx, 
  * which has nowhere to go. */
 static __always_inline int s46_classify(__u32 type, const __u32 a[4], __be16 port, int *deny)
 {
-	int fake = s46_is_mapped(a) ? s46_in_pool4(a[3]) : s46_in_pool6(a);
+	int mapped = s46_is_mapped(a);
+	int fake = mapped ? s46_in_pool4(a[3]) : s46_in_pool6(a);
+	/* The forwarder takes IPv4 destinations (v4 sockets, mapped sends of v6 ones). */
+	int udp = s46_cfg.udp_port && mapped;
 
 	*deny = 0;
-	/* All DNS goes to the responder, whatever server the program asked. */
+	/* A fake address names a server behind the gateway, port 53 too: checked first. */
+	if (fake && type == SOCK_STREAM)
+		return S46_KIND_PROXY;
+	if (fake && type == SOCK_DGRAM && udp)
+		return S46_KIND_UDP;
+	/* All other DNS goes to the responder, whatever server the program asked. */
 	if ((type == SOCK_STREAM || type == SOCK_DGRAM) && port == bpf_htons(53) &&
 	    !(s46_cfg.flags & S46_CFG_NO_DNS))
 		return S46_KIND_DNS;
-	if (type == SOCK_STREAM && (fake || (!s46_is_loopback(a) && s46_policy_match(a))))
+	if (type == SOCK_STREAM && !s46_is_loopback(a) && s46_policy_match(a))
 		return S46_KIND_PROXY;
+	if (type == SOCK_DGRAM && udp && !s46_is_loopback(a) && s46_policy_match(a))
+		return S46_KIND_UDP;
 	if (type == SOCK_DGRAM && fake)
 		*deny = 1;
 	return S46_KIND_NONE;
+}
+
+/* Whether d holds destination a:port. */
+static __always_inline int s46_udp_same(const struct s46_dst *d, const __u32 a[4], __be16 port)
+{
+	const __u32 *x = (const __u32 *)d->addr;
+
+	return d->kind == S46_KIND_UDP && d->port == port && x[0] == a[0] && x[1] == a[1] &&
+	       x[2] == a[2] && x[3] == a[3];
+}
+
+/* The slot of destination a:port, given a new one if it has none or lost it to another
+ * destination. Returns the slot, or -1 (counted) when the maps fail. */
+static __always_inline int s46_udp_slot_of(const __u32 a[4], __be16 port)
+{
+	struct s46_udp_key k = {};
+	struct s46_dst *d;
+	__u32 *s, n;
+
+	__builtin_memcpy(k.addr, a, 16);
+	k.port = port;
+	s = bpf_map_lookup_elem(&s46_udp_slot, &k);
+	if (s) {
+		n = *s;
+		d = bpf_map_lookup_elem(&s46_udp_dst, &n);
+		if (d && s46_udp_same(d, a, port))
+			return (int)n;
+	}
+	n = __sync_fetch_and_add(&s46_udp_next, 1) % S46_UDP_SLOTS;
+	d = bpf_map_lookup_elem(&s46_udp_dst, &n);
+	if (!d || bpf_map_update_elem(&s46_udp_slot, &k, &n, BPF_ANY)) {
+		s46_count(S46_STAT_ERRORS);
+		return -1;
+	}
+	s46_dst_set(d, a, port, S46_KIND_UDP, AF_INET);
+	return (int)n;
+}
+
+/* The loopback address (host order) standing for slot n. */
+static __always_inline __u32 s46_udp_addr(int n)
+{
+	return S46_UDP_NET | (__u32)n;
+}
+
+/* The slot a reply's source (network order) stands for, or -1 if it is not the forwarder's. */
+static __always_inline int s46_udp_slot_from(__be32 ip, __u32 port)
+{
+	__u32 h = bpf_ntohl(ip);
+
+	if (!s46_cfg.udp_port || port != s46_cfg.udp_port || (h & 0xffff0000) != S46_UDP_NET)
+		return -1;
+	return (int)(h & 0xffff);
 }
 
 /* Whether the agent's DNS responder has a socket at the loopback address port-53 traffic
@@ -210,7 +291,8 @@ static __always_inline int s46_remember(struct bpf_sock_addr *ctx, const __u32 a
 /* The agent's own proxy or DNS port on loopback: where the programs send what they steer. */
 static __always_inline int s46_is_agent_dst(const __u32 a[4], __be16 port)
 {
-	return s46_is_loopback(a) && (port == s46_cfg.proxy_port || port == s46_cfg.dns_port);
+	return s46_is_loopback(a) && (port == s46_cfg.proxy_port || port == s46_cfg.dns_port ||
+				      (s46_cfg.udp_port && port == s46_cfg.udp_port));
 }
 
 /* A plain connect forgets an earlier redirect of the same socket (UDP may reconnect). */

@@ -15,6 +15,16 @@
  * connects fail with ECONNREFUSED at once. */
 #define S46_PROXY_PORT_DEFAULT 10046
 #define S46_DNS_PORT_DEFAULT 10053
+/* The agent's UDP forwarder (bound to the wildcard address, it only takes datagrams to
+ * S46_UDP_NET/16). */
+#define S46_UDP_PORT_DEFAULT 10054
+
+/* UDP to a fake (or policy) destination is steered to 127.70.H.L:udp_port, where H.L is a
+ * slot of s46_udp_dst holding the original destination: the loopback address tells the agent
+ * each datagram's destination, however many one socket sends to, and the reply, sent from
+ * that address, is rewritten back by recvmsg4/6. Host order. */
+#define S46_UDP_NET 0x7f460000
+#define S46_UDP_SLOTS 65536
 
 /* Entries of s46_conn: each is deleted by the agent when it accepts the connection, or by
  * sock_ops when the client socket closes, so only connections not yet accepted are there;
@@ -26,6 +36,7 @@
 #define S46_KIND_NONE 0
 #define S46_KIND_PROXY 1 /* TCP to a fake or policy address: the agent's proxy port */
 #define S46_KIND_DNS 2	 /* port 53 (TCP or connected UDP): the agent's DNS responder */
+#define S46_KIND_UDP 3	 /* UDP to a fake or policy address: the agent's UDP forwarder */
 
 /* Indices of the per-CPU counter array s46_stats. */
 enum s46_stat {
@@ -36,6 +47,8 @@ enum s46_stat {
 	S46_STAT_PUBLISHED,	   /* 4-tuples published by sock_ops */
 	S46_STAT_UDP_DENIED,	   /* non-DNS UDP to a fake address refused (EPERM) */
 	S46_STAT_ERRORS,	   /* storage or map updates that failed */
+	S46_STAT_UDP_STEERED,	   /* UDP sends and connects steered to the forwarder */
+	S46_STAT_UDP_RECVMSG,	   /* forwarded replies whose source was rewritten back */
 	S46_STAT_MAX,
 };
 
@@ -57,6 +70,13 @@ struct s46_sk_val {
 	__u64 cookie;	     /* socket cookie, for status */
 	__u32 pid;	     /* tgid that called connect() */
 	__u32 pad;	     /* explicit padding, zero */
+};
+
+/* Key of s46_udp_slot: a destination that has (or had) a slot. */
+struct s46_udp_key {
+	__u8 addr[16]; /* IPv4 as v4-mapped IPv6 */
+	__be16 port;
+	__u16 pad;
 };
 
 /* Key of s46_conn: the client end of a redirected TCP connection, which is the peer
@@ -90,6 +110,8 @@ struct s46_cfg {
 	__u32 mark;	    /* sockets with this SO_MARK are never redirected; 0 = none */
 	__be16 proxy_port;  /* agent TCP proxy port, network order */
 	__be16 dns_port;    /* agent DNS responder port (UDP and TCP), network order */
+	__be16 udp_port;    /* agent UDP forwarder port, network order; 0 = UDP not carried */
+	__u16 pad0;	    /* explicit padding, zero */
 	__be32 pool4;	    /* fake IPv4 pool network address, network order */
 	__be32 mask4;	    /* its netmask, network order */
 	__u8 pool6[16];	    /* fake IPv6 pool network address */

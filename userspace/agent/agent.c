@@ -27,6 +27,7 @@
 #include "redirect.h"
 #include "sdnotify.h"
 #include "srvlist.h"
+#include "udpfwd.h"
 
 static void agent_usage(FILE *f)
 {
@@ -119,6 +120,7 @@ static void agent_bpf_config(const struct agentconf *o, const struct agent *a,
 	bc->mark = o->mark;
 	bc->proxy_port = a->proxy_port;
 	bc->dns_port = a->dns_port;
+	bc->udp_port = a->udp_port;
 	bc->pool4 = a->fcfg.pool4;
 	bc->prefix4 = a->fcfg.prefix4;
 	bc->pool6 = a->fcfg.pool6;
@@ -168,6 +170,8 @@ static void agent_setup_bpf(struct agent *a, struct agentconf *o)
 	if (rc)
 		fatalx("%s", err);
 	redirect_set_bpf(a->redirect, a->bpf);
+	if (a->udpfwd)
+		udpfwd_set_bpf(a->udpfwd, a->bpf);
 	if (o->pin_dir && (rc = bpfload_sweep(o->pin_dir)) > 0)
 		log_info("removed %d pin director%s of cgroups that no longer exist", rc,
 			 rc == 1 ? "y" : "ies");
@@ -266,6 +270,13 @@ static void agent_setup(struct agent *a, struct agentconf *o)
 	if (rc)
 		fatalx("proxy on 127.0.0.1:%u: %s", o->proxy_port, strerror(-rc));
 	a->proxy_port = redirect_port(a->redirect);
+	rc = udpfwd_new(&a->udpfwd, a->loop, S46_UDP_PORT_DEFAULT, &o->rcfg, NULL, a->fakeip,
+			&a->fcfg);
+	if (rc)
+		log_warnx("UDP forwarder on port %u: %s (UDP to fake addresses is refused)",
+			  S46_UDP_PORT_DEFAULT, strerror(-rc));
+	else
+		a->udp_port = udpfwd_port(a->udpfwd);
 	agent_setup_bpf(a, o);
 	rc = control_new(&a->control, a->loop, control_path(o->control), a);
 	if (rc)
@@ -299,6 +310,7 @@ static void agent_free(struct agent *a)
 	gwprobe_free(a->probe);
 	control_free(a->control);
 	optin_free(a->optin);
+	udpfwd_free(a->udpfwd);
 	redirect_free(a->redirect);
 	dnsd_free(a->dnsd);
 	gwresolve_free(a->gwresolve);

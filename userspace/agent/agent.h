@@ -14,6 +14,7 @@ struct bpfload;
 struct dnsd;
 struct gwresolve;
 struct redirect;
+struct udpfwd;
 struct control;
 struct srvlist;
 struct optin;
@@ -29,10 +30,11 @@ struct agent {
 	struct dnsd *dnsd;	  /* NULL with --no-dns */
 	struct gwresolve *gwresolve; /* --check-exists: RESOLVE at the gateway */
 	struct redirect *redirect;
+	struct udpfwd *udpfwd; /* NULL when its port could not be had: UDP is then refused */
 	struct control *control;
 	struct optin *optin;
 	uint64_t netns_cookie;
-	uint16_t proxy_port, dns_port;
+	uint16_t proxy_port, dns_port, udp_port; /* udp_port 0: no forwarder */
 	char *password;	       /* RFC 1929 towards the gateway, from --password-file */
 	struct gwprobe *probe; /* asks the gateways once after start and after a reload */
 	/* SIGHUP replays the command line over the file. The settings started with stay (what

@@ -98,6 +98,7 @@ static void bpfload_set_rodata(struct s46_bpf *skel, const struct bpfload_config
 	c->mark = cfg->mark;
 	c->proxy_port = htons(cfg->proxy_port);
 	c->dns_port = htons(cfg->dns_port);
+	c->udp_port = htons(cfg->udp_port);
 	prefix_mask((uint8_t *)&c->mask4, 4, cfg->prefix4);
 	c->pool4 = cfg->pool4.s_addr & c->mask4;
 	prefix_mask(c->mask6, 16, cfg->prefix6);
@@ -535,6 +536,15 @@ int bpfload_conn_take(struct bpfload *b, const struct s46_conn_key *k, struct s4
 		return -errno;
 	bpf_map_delete_elem(fd, k);
 	return 0;
+}
+
+int bpfload_udp_dst(struct bpfload *b, uint32_t n, struct s46_dst *d)
+{
+	if (n >= S46_UDP_SLOTS)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.s46_udp_dst), &n, d))
+		return -errno;
+	return d->kind == S46_KIND_UDP ? 0 : -ENOENT;
 }
 
 long bpfload_conn_count(struct bpfload *b)

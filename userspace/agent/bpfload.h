@@ -14,6 +14,7 @@ struct bpfload_config {
 	uint64_t netns_cookie;
 	uint32_t mark;
 	uint16_t proxy_port, dns_port; /* host order */
+	uint16_t udp_port;	       /* host order; 0: UDP to fake addresses is refused */
 	struct in_addr pool4;
 	unsigned prefix4;
 	struct in6_addr pool6;
@@ -57,6 +58,9 @@ int bpfload_policy_add(struct bpfload *b, int af, const void *addr, unsigned pre
 
 /* Finds and removes the published original destination of a connection. 0 or -ENOENT. */
 int bpfload_conn_take(struct bpfload *b, const struct s46_conn_key *k, struct s46_conn_val *v);
+/* The original destination behind UDP slot n (from the loopback address a datagram was
+ * steered to). 0, -ENOENT (an empty slot) or -errno. */
+int bpfload_udp_dst(struct bpfload *b, uint32_t n, struct s46_dst *d);
 /* Number of entries in s46_conn (for tests of map hygiene). */
 long bpfload_conn_count(struct bpfload *b);
 

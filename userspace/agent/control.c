@@ -22,6 +22,7 @@
 #include "log.h"
 #include "optin.h"
 #include "redirect.h"
+#include "udpfwd.h"
 
 /* A client has this long to send its request line, */
 #define CONTROL_CLIENT_MS 5000
@@ -129,8 +130,8 @@ static void control_conn_cb(const struct redirect_info *ci, void *arg)
 static void control_counters(FILE *f, struct agent *a)
 {
 	static const char *const bpf_names[S46_STAT_MAX] = {
-	    "tcp_redirect", "dns_connect", "dns_sendmsg", "dns_recvmsg",
-	    "published",    "udp_denied",  "bpf_errors",
+	    "tcp_redirect", "dns_connect", "dns_sendmsg", "dns_recvmsg", "published",
+	    "udp_denied",   "bpf_errors",  "udp_steered", "udp_recvmsg",
 	};
 	uint64_t st[S46_STAT_MAX] = {0};
 	struct redirect_stats rs;
@@ -151,6 +152,43 @@ static void control_counters(FILE *f, struct agent *a)
 		"\"dns_queries\":%llu,\"dns_faked\":%llu,\"dns_forwarded\":%llu,"
 		"\"dns_formerr\":%llu,\"dns_servfail\":%llu}",
 		ds.queries, ds.faked, ds.forwarded, ds.formerr, ds.servfail);
+}
+
+static void control_flow_cb(const struct udpfwd_info *fi, void *arg)
+{
+	struct control_walk *w = arg;
+	char a[ADDR_STRLEN];
+
+	control_sep(w);
+	fprintf(w->f, "{\"client\":\"%s\"", addr_format(fi->client, a, sizeof(a)));
+	fprintf(w->f, ",\"orig\":\"%s\",\"target\":", addr_format(fi->orig, a, sizeof(a)));
+	json_write_str(w->f, fi->target);
+	fprintf(w->f, ",\"gateway\":");
+	json_write_str(w->f, fi->gateway);
+	fprintf(w->f,
+		",\"state\":\"%s\",\"up\":%llu,\"down\":%llu,\"dropped\":%llu,"
+		"\"age_ms\":%llu}",
+		fi->state, (unsigned long long)fi->up, (unsigned long long)fi->down,
+		(unsigned long long)fi->dropped, (unsigned long long)fi->age_ms);
+}
+
+/* The UDP forwarder's counters and flows (zeros and none without a forwarder). */
+static void control_udp(FILE *f, struct agent *a)
+{
+	struct udpfwd_stats us = {0};
+	struct control_walk w = {f, true};
+
+	if (a->udpfwd)
+		udpfwd_get_stats(a->udpfwd, &us);
+	fprintf(f,
+		",\"udp\":{\"port\":%u,\"flows\":%llu,\"up\":%llu,\"down\":%llu,"
+		"\"dropped\":%llu,\"no_origdst\":%llu,\"no_name\":%llu,\"refused\":%llu}",
+		a->udp_port, us.flows, us.up, us.down, us.dropped, us.no_origdst, us.no_name,
+		us.refused);
+	fprintf(f, ",\"udp_flows\":[");
+	if (a->udpfwd)
+		udpfwd_walk(a->udpfwd, control_flow_cb, &w);
+	fprintf(f, "]");
 }
 
 /* The status JSON described in control.h; returns a malloc'd string or NULL. */
@@ -182,7 +220,9 @@ static char *control_status(struct agent *a)
 	w.first = true;
 	fprintf(f, "],\"connections\":[");
 	redirect_walk(a->redirect, control_conn_cb, &w);
-	fprintf(f, "]}\n");
+	fprintf(f, "]");
+	control_udp(f, a);
+	fprintf(f, "}\n");
 	if (fclose(f)) {
 		free(out);
 		return NULL;

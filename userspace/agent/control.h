@@ -42,7 +42,8 @@
  *   } ],
  *   "counters": {
  *     "tcp_redirect": 0, "dns_connect": 0, "dns_sendmsg": 0, "dns_recvmsg": 0,
- *     "published": 0, "udp_denied": 0, "bpf_errors": 0,       (from the BPF programs)
+ *     "published": 0, "udp_denied": 0, "bpf_errors": 0,
+ *     "udp_steered": 0, "udp_recvmsg": 0,                      (from the BPF programs)
  *     "accepted": 0, "forwarded": 0, "refused": 0, "no_gateway": 0,
  *     "no_origdst": 0, "no_name": 0,                           (from the redirect path)
  *     "dns_queries": 0, "dns_faked": 0, "dns_forwarded": 0,
@@ -60,6 +61,17 @@
  *     "state": "relay",                "handshake" or "relay"
  *     "bytes_up": 0, "bytes_down": 0,  program → server, server → program
  *     "age_ms": 12
+ *   } ],
+ *   "udp": {                           the UDP forwarder (zeros when it has no port)
+ *     "port": 10054, "flows": 0,       flows started
+ *     "up": 0, "down": 0,              datagrams carried each way
+ *     "dropped": 0,                    datagrams that could not be carried (all causes)
+ *     "no_origdst": 0, "no_name": 0, "refused": 0
+ *   },
+ *   "udp_flows": [ {                   one per program socket and destination
+ *     "client": "127.0.0.1:40312", "orig": "198.18.0.1:7", "target": "web6.test:7",
+ *     "gateway": "198.51.100.1:1080", "state": "relay",   "associate" or "relay"
+ *     "up": 0, "down": 0, "dropped": 0, "age_ms": 12
  *   } ]
  * }
  */

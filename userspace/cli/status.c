@@ -249,6 +249,35 @@ static void status_print_conns(const struct status_conn *conns, size_t n)
 	}
 }
 
+/* The UDP flows the agent carries through the gateway, one per program socket and destination. */
+static void status_print_flows(const struct json *root)
+{
+	const struct json *arr = json_get(root, "udp_flows"), *u = json_get(root, "udp");
+	size_t n = 0;
+
+	for (const struct json *e = arr ? arr->child : NULL; e; e = e->next)
+		n++;
+	printf("\nudp flows (%zu):\n", n);
+	if (n) {
+		printf("  %-24s %-28s %-30s %-9s %10s %10s %8s %8s\n", "CLIENT",
+		       "ORIGINAL DESTINATION", "TARGET", "STATE", "UP", "DOWN", "DROPPED", "AGE");
+		for (const struct json *e = arr->child; e; e = e->next)
+			printf("  %-24s %-28s %-30s %-9s %10llu %10llu %8llu %7.1fs\n",
+			       json_get_str(e, "client", "?"), json_get_str(e, "orig", "?"),
+			       json_get_str(e, "target", "?"), json_get_str(e, "state", "?"),
+			       json_get_uint(e, "up"), json_get_uint(e, "down"),
+			       json_get_uint(e, "dropped"),
+			       (double)json_get_uint(e, "age_ms") / 1000.0);
+	}
+	if (u)
+		printf("  datagrams up %llu, down %llu, dropped %llu (no destination %llu, no name "
+		       "%llu); flows %llu, refused %llu\n",
+		       json_get_uint(u, "up"), json_get_uint(u, "down"),
+		       json_get_uint(u, "dropped"), json_get_uint(u, "no_origdst"),
+		       json_get_uint(u, "no_name"), json_get_uint(u, "flows"),
+		       json_get_uint(u, "refused"));
+}
+
 /* One opt-in: its cgroup and id, how it came (configuration, attach, run) and the unit. */
 static void status_print_cgroup(const struct json *e)
 {
@@ -317,6 +346,7 @@ static void status_print(const struct json *root, const struct status_conn *conn
 	status_print_list(root, "cgroups", "cgroups");
 	status_print_table(root);
 	status_print_conns(conns, n);
+	status_print_flows(root);
 	status_print_counters(root);
 }
 

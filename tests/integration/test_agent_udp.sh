@@ -1,0 +1,61 @@
+#!/bin/bash
+# test_agent_udp.sh — transparent UDP: programs in an attached cgroup exchange datagrams with servers of the other family by name, through the gateway's UDP ASSOCIATE.
+. "$(dirname "$0")/lib.sh"
+
+topo_up
+SPAWN_NAME=uecho6 spawn "$NS_S6" "$PY" -u "$ITEST_DIR/socks5_udp.py" serve "$S6_ADDR" 7
+SPAWN_NAME=uecho6b spawn "$NS_S6" "$PY" -u "$ITEST_DIR/socks5_udp.py" serve "$S6_ADDR" 9
+SPAWN_NAME=uecho4 spawn "$NS_S4" "$PY" -u "$ITEST_DIR/socks5_udp.py" serve "$S4_ADDR" 7
+# A second resolver on the far side, reached by a program at a fake address.
+dns_serve "$NS_S6" "$S6_ADDR" "host-record=far.example,203.0.113.99"
+gw_start
+CG4=$(cg_make app4)
+agent_spawn "$NS_C4" a4 "$TMP/a4.sock" --gateway "$GW4_ADDR:$GW_PORT" --cgroup "$CG4" --no-pin \
+	--fake-state none --dns-upstream "$GW4_ADDR"
+A4_LOG=$AGENT_LOG
+
+u4() { IN_CG=$CG4 nsx "$NS_C4" "$PY" "$ITEST_DIR/udp_fake.py" "$@"; }
+
+log "c4: an IPv4-only program and the IPv6-only s6, by name, unconnected"
+out=$(u4 web6.test 7) || fail "unconnected sendto web6.test: $out"
+assert_contains "$out" "ok web6.test 198.1" "the reply came from the fake address and port sent to"
+out=$(u4 web6.test 7 dual.test 9 web4.test 7) || fail "several destinations from one socket: $out"
+assert_contains "$out" "ok dual.test " "one socket, second destination"
+assert_contains "$out" "ok web4.test " "one socket, third destination (IPv4 server)"
+
+log "c4: connected, datagrams of 1,472 bytes, 200 in a row"
+out=$(u4 --connect web6.test 7) || fail "connected: $out"
+pass "connect + send/recv; getpeername shows the fake address"
+out=$(u4 --size 1472 --count 3 web6.test 7) || fail "1472-byte datagrams: $out"
+pass "1,472-byte datagrams pass unchanged both ways"
+out=$(u4 --count 200 web6.test 9) || fail "200 datagrams: $out"
+pass "200 datagrams one after another, each answered"
+
+log "c4: a dual-stack AF_INET6 socket sending to v4-mapped fake addresses"
+out=$(u4 --family mapped web6.test 7 web4.test 7) || fail "mapped: $out"
+assert_contains "$out" "ok web6.test ::ffff:198.1" "recvfrom shows the v4-mapped fake address"
+out=$(u4 --family mapped --connect web6.test 7) || fail "mapped connected: $out"
+pass "connected dual-stack socket to a v4-mapped fake address"
+
+log "c4: socat, an unmodified program"
+out=$(printf 'socat-hello\n' | IN_CG=$CG4 nsx "$NS_C4" timeout 10 socat -t 3 - UDP4:web6.test:7) ||
+	fail "socat UDP4:web6.test:7"
+assert_eq "$out" "socat-hello" "socat got its datagram back from s6"
+
+log "c4: DNS to a resolver behind a fake address goes through the gateway"
+out=$(IN_CG=$CG4 nsx "$NS_C4" "$PY" -c 'import socket; print(socket.gethostbyname("web6.test"))')
+r=$(IN_CG=$CG4 nsx "$NS_C4" "$PY" "$ITEST_DIR/agent_dns_query.py" "$out" 53 far.example A)
+assert_contains "$r" "rcode=0 " "the far resolver answered"
+assert_contains "$r" "ans=203.0.113.99 " "with its own record (not the agent's responder)"
+
+log "status shows the UDP flows and counters"
+st=$("$S46_BIN" status --control "$TMP/a4.sock") || fail "status"
+flows=$(printf '%s\n' "$st" | sed -n '/^udp flows/,/^$/p')
+assert_contains "$flows" "web6.test:9" "status lists the UDP flow to web6.test:9 beside the connections"
+assert_contains "$flows" "datagrams up " "status shows the datagram counters"
+js=$("$S46_BIN" status --control "$TMP/a4.sock" --json) || fail "status --json"
+up=$(printf '%s' "$js" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["udp"]["up"])')
+[ "$up" -ge 200 ] || fail "udp up counter $up"
+pass "status --json counts $up datagrams up"
+assert_not_contains "$(cat "$A4_LOG")" "no original destination" "every datagram had its destination"
+exit 0

@@ -1,0 +1,591 @@
+/* udpfwd.c — carries the steered UDP of attached cgroups through the gateway (UDP ASSOCIATE).
+ *
+ * Design. sendmsg4 (and connect4/6 for connected sockets) rewrite a datagram to a fake or
+ * policy destination to 127.70.H.L:port, where H.L is the slot of s46_udp_dst holding the
+ * original destination. One wildcard socket here receives them all; IP_PKTINFO gives the
+ * slot address, so each datagram names its own destination: a map keyed by the program's
+ * address, written at send time, would hold only the last destination of a socket sending to
+ * several, and datagrams still queued would go to the wrong one. Kernel 6.1 offers the
+ * alternative of socket-lookup programs with a local route for the pools, but that needs
+ * routes and a per-namespace attachment, and a local route cannot cover --via-gateway
+ * prefixes; the slot addresses need nothing but 127.0.0.0/8, which every namespace has.
+ *
+ * A flow is one program socket (its address as seen here) and one destination slot, with its
+ * own association: the gateway's reply header names the resolved address, not the name that
+ * was asked, so one association per destination is what tells replies apart without
+ * guessing; toward each server the program's flow keeps one source port. Replies are sent
+ * from the slot address (IP_PKTINFO), so a connected socket accepts them and recvmsg4/6
+ * rewrite their source back to the original destination. Flows end after UDPFWD_IDLE_MS
+ * without datagrams or when the gateway closes the control connection. Only IPv4
+ * destinations come here (the BPF side steers IPv4 and v4-mapped sends).
+ */
+#include "udpfwd.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "bpfload.h"
+#include "ev.h"
+#include "fakeip.h"
+#include "list.h"
+#include "log.h"
+#include "origdst.h"
+#include "prefix.h"
+#include "redirect.h"
+#include "s5client.h"
+#include "socks5.h"
+#include "srv.h"
+#include "srvlist.h"
+#include "target.h"
+
+#define UDPFWD_BUF (65536 + SOCKS5_UDP_HEADER_MAX)
+
+enum udpfwd_state { UF_DIALING, UF_READY };
+
+struct udpfwd_dgram {
+	struct udpfwd_dgram *next;
+	size_t len;
+	uint8_t data[];
+};
+
+struct udpfwd_flow {
+	struct udpfwd *u;
+	struct sockaddr_in prog; /* the program's socket, as its datagrams arrive */
+	uint32_t slot;
+	struct s46_dst dst;
+	struct sockaddr_storage origsa;
+	struct socks5_addr target;
+	char target_str[300];
+	int fake_af; /* 0: not a fake address, nothing held */
+	uint8_t fake_addr[16];
+	int ctl, rfd; /* control connection and the socket toward the relay, -1 = none */
+	enum udpfwd_state state;
+	struct s5client *cl;
+	struct srvlist_iter via;
+	struct srv *gw;
+	struct udpfwd_dgram *queue, **qtail;
+	unsigned nqueue;
+	uint64_t up, down, dropped, start_ms, last_ms;
+	struct ev_timer timer;
+	struct list_head link;
+};
+
+struct udpfwd {
+	struct ev_loop *loop;
+	struct redirect_config cfg;
+	struct bpfload *bpf;
+	struct fakeip *table;
+	const struct fakeip_config *fcfg;
+	int fd;
+	uint16_t port;
+	struct udpfwd_stats stats;
+	struct list_head flows;
+};
+
+/* One buffer for every datagram: the loop is single-threaded. */
+static uint8_t udpfwd_buf[UDPFWD_BUF];
+
+static void udpfwd_next_gateway(struct udpfwd_flow *f);
+
+static void udpfwd_flow_free(struct udpfwd_flow *f)
+{
+	struct udpfwd *u = f->u;
+	struct udpfwd_dgram *d;
+
+	ev_timer_stop(u->loop, &f->timer);
+	s5client_cancel(f->cl);
+	if (f->ctl >= 0) {
+		ev_io_del(u->loop, f->ctl);
+		close(f->ctl);
+	}
+	if (f->rfd >= 0) {
+		ev_io_del(u->loop, f->rfd);
+		close(f->rfd);
+	}
+	while ((d = f->queue)) {
+		f->queue = d->next;
+		u->stats.dropped++;
+		free(d);
+	}
+	if (f->fake_af)
+		fakeip_release(u->table, f->fake_af, f->fake_addr, (uint64_t)time(NULL));
+	srvlist_iter_end(&f->via);
+	list_del(&f->link);
+	free(f);
+}
+
+/* Wraps one datagram in the SOCKS5 UDP header and sends it to the relay. */
+static void udpfwd_up(struct udpfwd_flow *f, const uint8_t *data, size_t len)
+{
+	static uint8_t out[UDPFWD_BUF];
+	int hl = socks5_build_udp_header(out, 0, &f->target);
+
+	if (hl >= 0 && len <= sizeof(out) - (size_t)hl) {
+		memcpy(out + hl, data, len);
+		if (send(f->rfd, out, (size_t)hl + len, 0) < 0)
+			hl = -errno;
+	}
+	if (hl < 0 || len > sizeof(out) - (size_t)hl) {
+		f->dropped++;
+		f->u->stats.dropped++;
+		return;
+	}
+	f->up++;
+	f->u->stats.up++;
+	f->last_ms = ev_now(f->u->loop);
+}
+
+static void udpfwd_enqueue(struct udpfwd_flow *f, const uint8_t *data, size_t len)
+{
+	struct udpfwd_dgram *d;
+
+	if (f->nqueue >= UDPFWD_QUEUE_MAX || !(d = malloc(sizeof(*d) + len))) {
+		f->dropped++;
+		f->u->stats.dropped++;
+		return;
+	}
+	d->next = NULL;
+	d->len = len;
+	memcpy(d->data, data, len);
+	*f->qtail = d;
+	f->qtail = &d->next;
+	f->nqueue++;
+}
+
+/* A reply from the relay: unwrapped and sent to the program from the slot's address. */
+static void udpfwd_relay_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct udpfwd_flow *f = arg;
+	struct udpfwd *u = f->u;
+	struct socks5_udp_header h;
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = {0};
+	struct iovec iov;
+	struct msghdr msg = {.msg_name = &f->prog,
+			     .msg_namelen = sizeof(f->prog),
+			     .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	struct in_pktinfo pi = {0};
+	ssize_t n;
+	int hl;
+
+	(void)loop;
+	(void)events;
+	cm->cmsg_level = IPPROTO_IP;
+	cm->cmsg_type = IP_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(pi));
+	pi.ipi_spec_dst.s_addr = htonl(S46_UDP_NET | f->slot);
+	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	for (int i = 0; i < 64; i++) {
+		n = recv(fd, udpfwd_buf, sizeof(udpfwd_buf), 0);
+		if (n < 0)
+			return;
+		hl = socks5_parse_udp_header(udpfwd_buf, (size_t)n, &h);
+		if (hl <= 0 || h.frag) {
+			f->dropped++;
+			u->stats.dropped++;
+			continue;
+		}
+		iov.iov_base = udpfwd_buf + hl;
+		iov.iov_len = (size_t)n - (size_t)hl;
+		if (sendmsg(u->fd, &msg, 0) < 0) {
+			f->dropped++;
+			u->stats.dropped++;
+			continue;
+		}
+		f->down++;
+		u->stats.down++;
+		f->last_ms = ev_now(u->loop);
+	}
+}
+
+/* The gateway closed the control connection (or it failed): the association is over. */
+static void udpfwd_ctl_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct udpfwd_flow *f = arg;
+	char c;
+
+	(void)loop;
+	(void)events;
+	if (recv(fd, &c, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN)
+		return;
+	log_debug("%s via %s: association ended by the gateway", f->target_str, f->gw->name);
+	udpfwd_flow_free(f);
+}
+
+/* The relay's address: BND, or the gateway's when BND is unspecified. */
+static int udpfwd_relay_addr(struct udpfwd_flow *f, const struct socks5_addr *bnd,
+			     struct sockaddr_storage *ss, socklen_t *len)
+{
+	uint8_t a[16];
+	int af, err = socks5_addr_to_sockaddr(bnd, ss, len);
+
+	if (err)
+		return err;
+	af = prefix_sa_bytes((struct sockaddr *)ss, a);
+	if (af && !memcmp(a, (const uint8_t[16]){0}, af == AF_INET ? 4 : 16)) {
+		*len = sizeof(*ss);
+		if (getpeername(f->ctl, (struct sockaddr *)ss, len) < 0)
+			return -errno;
+		addr_set_port((struct sockaddr *)ss, bnd->port);
+	}
+	return 0;
+}
+
+static int udpfwd_open_relay(struct udpfwd_flow *f, const struct socks5_addr *bnd)
+{
+	struct udpfwd *u = f->u;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	uint32_t mark = u->cfg.mark;
+	int err = udpfwd_relay_addr(f, bnd, &ss, &len);
+
+	if (err)
+		return err;
+	f->rfd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->rfd < 0)
+		return -errno;
+	if ((mark && setsockopt(f->rfd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) ||
+	    connect(f->rfd, (struct sockaddr *)&ss, len) < 0)
+		return -errno;
+	err = ev_io_add(u->loop, f->rfd, EV_READ, udpfwd_relay_cb, f);
+	if (!err)
+		err = ev_io_add(u->loop, f->ctl, EV_READ, udpfwd_ctl_cb, f);
+	return err;
+}
+
+static void udpfwd_idle(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct udpfwd_flow *f = container_of(t, struct udpfwd_flow, timer);
+	uint64_t now = ev_now(loop);
+
+	if (f->state == UF_DIALING) {
+		log_info("%s via %s: no UDP ASSOCIATE reply in time", f->target_str, f->gw->name);
+		srv_report(f->gw, false, now, 1, REDIRECT_GW_BACKOFF_MS);
+		s5client_cancel(f->cl);
+		f->cl = NULL;
+		close(f->ctl);
+		f->ctl = -1;
+		udpfwd_next_gateway(f);
+		return;
+	}
+	if (now - f->last_ms >= UDPFWD_IDLE_MS) {
+		log_debug("%s: UDP flow idle, ended", f->target_str);
+		udpfwd_flow_free(f);
+		return;
+	}
+	ev_timer_start(loop, t, UDPFWD_IDLE_MS - (now - f->last_ms));
+}
+
+static void udpfwd_ready(struct udpfwd_flow *f, const struct socks5_addr *bnd)
+{
+	struct udpfwd *u = f->u;
+	struct udpfwd_dgram *d;
+	int err = udpfwd_open_relay(f, bnd);
+
+	if (err) {
+		log_warnx("%s via %s: relay: %s", f->target_str, f->gw->name, strerror(-err));
+		u->stats.refused++;
+		udpfwd_flow_free(f);
+		return;
+	}
+	srv_report(f->gw, true, ev_now(u->loop), 1, REDIRECT_GW_BACKOFF_MS);
+	f->state = UF_READY;
+	f->last_ms = ev_now(u->loop);
+	while ((d = f->queue)) {
+		f->queue = d->next;
+		udpfwd_up(f, d->data, d->len);
+		free(d);
+	}
+	f->qtail = &f->queue;
+	f->nqueue = 0;
+	ev_timer_start(u->loop, &f->timer, UDPFWD_IDLE_MS);
+}
+
+static void udpfwd_reply(void *arg, int err, uint8_t rep, const struct socks5_addr *bnd, bool final)
+{
+	struct udpfwd_flow *f = arg;
+	struct udpfwd *u = f->u;
+
+	(void) final;
+	f->cl = NULL;
+	ev_timer_stop(u->loop, &f->timer);
+	if (err) {
+		log_info("gateway %s skipped for UDP to %s: %s", f->gw->name, f->target_str,
+			 strerror(err));
+		srv_report(f->gw, false, ev_now(u->loop), 1, REDIRECT_GW_BACKOFF_MS);
+		close(f->ctl);
+		f->ctl = -1;
+		udpfwd_next_gateway(f);
+	} else if (rep != SOCKS5_REP_SUCCEEDED) {
+		log_info("UDP to %s via %s: %s", f->target_str, f->gw->name, socks5_rep_str(rep));
+		u->stats.refused++;
+		udpfwd_flow_free(f);
+	} else {
+		udpfwd_ready(f, bnd);
+	}
+}
+
+static void udpfwd_next_gateway(struct udpfwd_flow *f)
+{
+	struct udpfwd *u = f->u;
+	/* The address the program's datagrams will come from is not known to the gateway:
+	 * all zeros, the wildcard (RFC 1928 §7). */
+	struct socks5_addr any = {.atyp = SOCKS5_ATYP_IPV4};
+	int fd;
+
+	while ((f->gw = srvlist_next(&f->via, ev_now(u->loop)))) {
+		fd = srv_dial(f->gw, u->loop, u->cfg.mark, SOCKS5_CMD_UDP_ASSOCIATE, &any,
+			      udpfwd_reply, f, &f->cl);
+		if (fd >= 0) {
+			f->ctl = fd;
+			f->state = UF_DIALING;
+			ev_timer_start(u->loop, &f->timer, u->cfg.reply_ms);
+			return;
+		}
+		srv_report(f->gw, false, ev_now(u->loop), 1, REDIRECT_GW_BACKOFF_MS);
+		log_info("gateway %s skipped: %s", f->gw->name, strerror(-fd));
+	}
+	log_warnx("UDP to %s: no gateway answered", f->target_str);
+	u->stats.refused++;
+	udpfwd_flow_free(f);
+}
+
+/* What the gateway is asked for; a fake address is held while the flow lives. */
+static int udpfwd_target(struct udpfwd_flow *f)
+{
+	struct udpfwd *u = f->u;
+	const struct sockaddr *sa = (const struct sockaddr *)&f->origsa;
+	uint8_t a[16];
+	bool fake;
+	int err = target_of(&u->cfg.target, u->table, u->fcfg, sa, &f->target, &fake);
+	int af;
+
+	if (err)
+		return err;
+	af = prefix_sa_bytes(sa, a);
+	if (fake && !fakeip_hold(u->table, af, a, (uint64_t)time(NULL))) {
+		f->fake_af = af;
+		memcpy(f->fake_addr, a, af == AF_INET ? 4 : 16);
+	}
+	socks5_addr_format(&f->target, f->target_str, sizeof(f->target_str));
+	return 0;
+}
+
+static struct udpfwd_flow *udpfwd_flow_new(struct udpfwd *u, const struct sockaddr_in *prog,
+					   uint32_t slot, const struct s46_dst *dst)
+{
+	struct udpfwd_flow *f = calloc(1, sizeof(*f));
+	socklen_t len;
+	char buf[ADDR_STRLEN];
+	int err;
+
+	if (!f)
+		return NULL;
+	f->u = u;
+	f->prog = *prog;
+	f->slot = slot;
+	f->dst = *dst;
+	f->ctl = f->rfd = -1;
+	f->qtail = &f->queue;
+	f->start_ms = f->last_ms = ev_now(u->loop);
+	ev_timer_init(&f->timer, udpfwd_idle);
+	srvlist_iter_start(&f->via, u->cfg.servers);
+	list_add(&f->link, &u->flows);
+	origdst_sockaddr(dst, &f->origsa, &len);
+	err = udpfwd_target(f);
+	if (err) {
+		log_warnx("UDP to %s: %s",
+			  addr_format((struct sockaddr *)&f->origsa, buf, sizeof(buf)),
+			  err == -ENOENT ? "no name behind that address" : strerror(-err));
+		u->stats.no_name++;
+		udpfwd_flow_free(f);
+		return NULL;
+	}
+	u->stats.flows++;
+	return f;
+}
+
+static struct udpfwd_flow *udpfwd_find(struct udpfwd *u, const struct sockaddr_in *prog,
+				       uint32_t slot)
+{
+	struct udpfwd_flow *f;
+
+	list_for_each_entry(f, &u->flows, link)
+	{
+		if (f->slot == slot && f->prog.sin_port == prog->sin_port &&
+		    f->prog.sin_addr.s_addr == prog->sin_addr.s_addr)
+			return f;
+	}
+	return NULL;
+}
+
+/* One datagram from a program: its flow (new, or a new one when the slot now holds another
+ * destination), then up to the relay or into the queue. */
+static void udpfwd_from_program(struct udpfwd *u, const struct sockaddr_in *prog, struct in_addr to,
+				size_t len)
+{
+	uint32_t h = ntohl(to.s_addr), slot = h & 0xffff;
+	struct udpfwd_flow *f;
+	struct s46_dst d;
+
+	if ((h & 0xffff0000) != S46_UDP_NET || !u->bpf || bpfload_udp_dst(u->bpf, slot, &d)) {
+		u->stats.no_origdst++;
+		u->stats.dropped++;
+		return;
+	}
+	f = udpfwd_find(u, prog, slot);
+	if (f && memcmp(&f->dst, &d, sizeof(d))) {
+		udpfwd_flow_free(f);
+		f = NULL;
+	}
+	if (!f) {
+		f = udpfwd_flow_new(u, prog, slot, &d);
+		if (!f) {
+			u->stats.dropped++;
+			return;
+		}
+		udpfwd_enqueue(f, udpfwd_buf, len);
+		udpfwd_next_gateway(f);
+		return;
+	}
+	if (f->state == UF_READY)
+		udpfwd_up(f, udpfwd_buf, len);
+	else
+		udpfwd_enqueue(f, udpfwd_buf, len);
+}
+
+static void udpfwd_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct udpfwd *u = arg;
+	struct sockaddr_in prog;
+	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	struct iovec iov = {.iov_base = udpfwd_buf, .iov_len = sizeof(udpfwd_buf)};
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	struct in_addr to;
+	ssize_t n;
+
+	(void)loop;
+	(void)events;
+	for (int i = 0; i < 64; i++) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_name = &prog;
+		msg.msg_namelen = sizeof(prog);
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		n = recvmsg(fd, &msg, 0);
+		if (n < 0)
+			return;
+		to.s_addr = 0;
+		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO)
+				to = ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_addr;
+		udpfwd_from_program(u, &prog, to, (size_t)n);
+	}
+}
+
+static int udpfwd_socket(struct udpfwd *u, uint16_t port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+	socklen_t len = sizeof(sin);
+	uint32_t mark = u->cfg.mark;
+	int one = 1, buf = 4 << 20;
+
+	u->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0)
+		return -errno;
+	setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (setsockopt(u->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    (mark && setsockopt(u->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) ||
+	    bind(u->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
+	    getsockname(u->fd, (struct sockaddr *)&sin, &len) < 0)
+		return -errno;
+	u->port = ntohs(sin.sin_port);
+	return ev_io_add(u->loop, u->fd, EV_READ, udpfwd_cb, u);
+}
+
+int udpfwd_new(struct udpfwd **out, struct ev_loop *loop, uint16_t port,
+	       const struct redirect_config *cfg, struct bpfload *b, struct fakeip *table,
+	       const struct fakeip_config *fcfg)
+{
+	struct udpfwd *u = calloc(1, sizeof(*u));
+	int err;
+
+	if (!u)
+		return -ENOMEM;
+	u->loop = loop;
+	u->cfg = *cfg;
+	u->bpf = b;
+	u->table = table;
+	u->fcfg = fcfg;
+	list_init(&u->flows);
+	err = udpfwd_socket(u, port);
+	if (err) {
+		udpfwd_free(u);
+		return err;
+	}
+	*out = u;
+	return 0;
+}
+
+void udpfwd_free(struct udpfwd *u)
+{
+	if (!u)
+		return;
+	while (!list_empty(&u->flows))
+		udpfwd_flow_free(list_first_entry(&u->flows, struct udpfwd_flow, link));
+	if (u->fd >= 0) {
+		ev_io_del(u->loop, u->fd);
+		close(u->fd);
+	}
+	free(u);
+}
+
+void udpfwd_set_bpf(struct udpfwd *u, struct bpfload *b)
+{
+	u->bpf = b;
+}
+
+uint16_t udpfwd_port(const struct udpfwd *u)
+{
+	return u->port;
+}
+
+void udpfwd_get_stats(const struct udpfwd *u, struct udpfwd_stats *out)
+{
+	*out = u->stats;
+}
+
+void udpfwd_walk(struct udpfwd *u, udpfwd_flow_cb *fn, void *arg)
+{
+	uint64_t now = ev_clock_ms();
+	struct udpfwd_flow *f;
+
+	list_for_each_entry(f, &u->flows, link)
+	{
+		struct udpfwd_info fi = {
+		    .client = (struct sockaddr *)&f->prog,
+		    .orig = (struct sockaddr *)&f->origsa,
+		    .target = f->target_str,
+		    .gateway = f->gw ? f->gw->name : "",
+		    .state = f->state == UF_READY ? "relay" : "associate",
+		    .up = f->up,
+		    .down = f->down,
+		    .dropped = f->dropped,
+		    .age_ms = now - f->start_ms,
+		};
+
+		fn(&fi, arg);
+	}
+}
