@@ -234,7 +234,7 @@ static void happy_step(struct happy *h)
 	const union happy_sa *sa;
 	int err;
 
-	while (happy_inflight(h) < HAPPY_MAX_INFLIGHT &&
+	while (happy_inflight(h) < (int)h->opts.max_inflight &&
 	       (sa = happy_list_next(&h->list, h->opts.prefer))) {
 		h->started = 1;
 		err = happy_attempt(h, sa);
@@ -324,6 +324,8 @@ int happy_start(struct happy **out, struct ev_loop *loop, struct resolv *res,
 	h->opts = *opts;
 	if (h->opts.prefer != AF_INET)
 		h->opts.prefer = AF_INET6;
+	if (!h->opts.max_inflight || h->opts.max_inflight > HAPPY_MAX_INFLIGHT)
+		h->opts.max_inflight = HAPPY_MAX_INFLIGHT;
 	h->port = port;
 	h->cb = cb;
 	h->arg = arg;

@@ -24,6 +24,9 @@ struct happy_opts {
 	unsigned resolution_delay_ms; /* wait this long for the preferred family, default 50 */
 	int prefer;		      /* AF_INET6 (default) or AF_INET */
 	uint32_t mark;		      /* SO_MARK for outbound sockets, 0 = none */
+	/* Attempts in flight at once, 1..HAPPY_MAX_INFLIGHT (0: the maximum): a caller that
+	 * budgets descriptors per connection caps them. */
+	unsigned max_inflight;
 	/* Optional: asked about each address before it is tried; a positive errno drops it
 	 * (access rules: EACCES, no route: ENETUNREACH) and is reported if nothing else works. */
 	int (*filter)(void *arg, const struct sockaddr *sa);

@@ -80,8 +80,8 @@ struct gw_snap *gateway_snap_get(struct gateway *gw);
 
 /*
  * Descriptors one session may hold at once: the client, the outbound socket
- * and a relay's two pipes (Happy Eyeballs' extra attempts fit in the same six
- * before a relay starts; UDP ASSOCIATE needs four, BIND three before its relay).
+ * and a relay's two pipes (before the relay, at most five Happy Eyeballs
+ * attempts in flight; UDP ASSOCIATE needs four, BIND three before its relay).
  */
 #define WORKER_SESSION_FDS 6
 /* Idle pipes a worker's relay pool keeps at most (two descriptors each). */

@@ -22,6 +22,8 @@ static void worker_set_happy(struct worker *w)
 	w->happy.resolution_delay_ms = 50;
 	w->happy.prefer = c->prefer;
 	w->happy.mark = c->mark;
+	/* The client's descriptor is the sixth of the session's share. */
+	w->happy.max_inflight = WORKER_SESSION_FDS - 1;
 }
 
 static bool worker_over_limit(struct worker *w)
