@@ -53,6 +53,34 @@ static const char *walk(struct srvlist *l, uint64_t now)
 	return buf;
 }
 
+/* The same under a key. */
+static const char *walk_key(struct srvlist *l, const char *key, uint64_t now)
+{
+	static char buf[512];
+	struct srvlist_iter it;
+	struct srv *s;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	srvlist_iter_start_key(&it, l, key);
+	while ((s = srvlist_next(&it, now)))
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "," : "", s->name);
+	srvlist_iter_end(&it);
+	return buf;
+}
+
+/* The first server a walk under key picks. */
+static struct srv *first_key(struct srvlist *l, const char *key)
+{
+	struct srvlist_iter it;
+	struct srv *s;
+
+	srvlist_iter_start_key(&it, l, key);
+	s = srvlist_next(&it, 0);
+	srvlist_iter_end(&it);
+	return s;
+}
+
 /* The server at position i (at a time when none is bad any more). */
 static struct srv *nth(struct srvlist *l, unsigned i)
 {
@@ -229,12 +257,151 @@ static void test_swap(void **state)
 	srvlist_free(l);
 }
 
+static const char *const abc[] = {"198.51.100.1:1080", "198.51.100.2:1080", "198.51.100.3:1080",
+				  NULL};
+
+static void test_policy_names(void **state)
+{
+	enum srvlist_policy p;
+	const char *names[] = {"failover", "round-robin", "least-conns", "hash"};
+
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(srvlist_policy_parse(names[i], &p), 0);
+		assert_string_equal(srvlist_policy_name(p), names[i]);
+	}
+	assert_int_equal(srvlist_policy_parse("random", &p), -EINVAL);
+	assert_int_equal(srvlist_policy_parse("", &p), -EINVAL);
+	assert_int_equal(srvlist_policy_parse("Hash", &p), -EINVAL);
+}
+
+static void test_round_robin(void **state)
+{
+	struct srvlist *l = list_of(abc);
+	struct srv *a = nth(l, 0);
+
+	assert_int_equal(srvlist_get_policy(l), SRVLIST_FAILOVER);
+	srvlist_set_policy(l, SRVLIST_ROUND_ROBIN);
+	assert_string_equal(walk(l, 0), "198.51.100.1:1080,198.51.100.2:1080,198.51.100.3:1080");
+	assert_string_equal(walk(l, 0), "198.51.100.2:1080,198.51.100.3:1080,198.51.100.1:1080");
+	assert_string_equal(walk(l, 0), "198.51.100.3:1080,198.51.100.1:1080,198.51.100.2:1080");
+	assert_string_equal(walk(l, 0), "198.51.100.1:1080,198.51.100.2:1080,198.51.100.3:1080");
+	/* A server down by its health check comes last, whatever the turn. */
+	srv_health(a, false);
+	assert_string_equal(walk(l, 0), "198.51.100.2:1080,198.51.100.3:1080,198.51.100.1:1080");
+	assert_string_equal(walk(l, 0), "198.51.100.3:1080,198.51.100.2:1080,198.51.100.1:1080");
+	srvlist_free(l);
+}
+
+static void test_least_conns(void **state)
+{
+	struct srvlist *l = list_of(abc);
+	struct srv *a = nth(l, 0), *b = nth(l, 1), *c = nth(l, 2);
+
+	srvlist_set_policy(l, SRVLIST_LEAST_CONNS);
+	/* All idle: they take turns. */
+	assert_string_equal(walk(l, 0), "198.51.100.1:1080,198.51.100.2:1080,198.51.100.3:1080");
+	assert_string_equal(walk(l, 0), "198.51.100.2:1080,198.51.100.3:1080,198.51.100.1:1080");
+	srv_conn_begin(a);
+	srv_conn_begin(a);
+	srv_conn_begin(b);
+	assert_int_equal(srv_inflight(a), 2);
+	assert_int_equal(srv_total(a), 2);
+	assert_string_equal(walk(l, 0), "198.51.100.3:1080,198.51.100.2:1080,198.51.100.1:1080");
+	assert_string_equal(walk(l, 0), "198.51.100.3:1080,198.51.100.2:1080,198.51.100.1:1080");
+	srv_conn_begin(c);
+	srv_conn_begin(c);
+	srv_conn_begin(c);
+	assert_string_equal(walk(l, 0), "198.51.100.2:1080,198.51.100.1:1080,198.51.100.3:1080");
+	srv_conn_end(a);
+	srv_conn_end(a);
+	assert_int_equal(srv_inflight(a), 0);
+	assert_int_equal(srv_total(a), 2);
+	assert_string_equal(walk(l, 0), "198.51.100.1:1080,198.51.100.2:1080,198.51.100.3:1080");
+	/* The least busy one failing recently goes last. */
+	srv_report(a, false, 100, 1, 1000);
+	assert_string_equal(walk(l, 200), "198.51.100.2:1080,198.51.100.3:1080,198.51.100.1:1080");
+	srvlist_free(l);
+}
+
+static void test_hash(void **state)
+{
+	static const char *const abcd[] = {"198.51.100.1:1080", "198.51.100.2:1080",
+					   "198.51.100.3:1080", "198.51.100.4:1080", NULL};
+	static const char *const acd[] = {"198.51.100.1:1080", "198.51.100.3:1080",
+					  "198.51.100.4:1080", NULL};
+	struct srvlist *l = list_of(abcd), *fewer = list_of(acd);
+	struct srv *was[400], *at[4];
+	unsigned count[4] = {0}, moved = 0;
+	char key[64];
+
+	for (unsigned k = 0; k < 4; k++)
+		at[k] = srv_ref(nth(l, k));
+	srvlist_set_policy(l, SRVLIST_HASH);
+	srvlist_set_policy(fewer, SRVLIST_HASH);
+	for (unsigned i = 0; i < 400; i++) {
+		snprintf(key, sizeof(key), "site%u.example", i);
+		was[i] = first_key(l, key);
+		/* One key, one server, every time. */
+		assert_ptr_equal(first_key(l, key), was[i]);
+		for (unsigned k = 0; k < 4; k++)
+			count[k] += was[i] == at[k];
+	}
+	/* Spread: each of four gets a fair share of 400 (100 expected). */
+	for (unsigned k = 0; k < 4; k++)
+		assert_in_range(count[k], 60, 140);
+	/* A walk still reaches every server, the first one first. */
+	assert_string_equal(walk_key(l, "www.example", 0), walk_key(l, "www.example", 0));
+	assert_int_equal(strlen(walk_key(l, "www.example", 0)), 4 * 17 + 3);
+	/* Without the second server only its keys move; the others keep theirs. */
+	srvlist_swap(l, fewer);
+	for (unsigned i = 0; i < 400; i++) {
+		snprintf(key, sizeof(key), "site%u.example", i);
+		if (!strcmp(was[i]->name, "198.51.100.2:1080"))
+			moved++;
+		else
+			assert_string_equal(first_key(l, key)->name, was[i]->name);
+	}
+	assert_int_equal(moved, count[1]);
+	/* A bad server's keys go to their second choice, the same one each time. */
+	srv_health(first_key(l, "www.example"), false);
+	assert_ptr_not_equal(first_key(l, "www.example"), NULL);
+	assert_false(srv_is_down(first_key(l, "www.example")));
+	assert_ptr_equal(first_key(l, "www.example"), first_key(l, "www.example"));
+	srvlist_free(l);
+	for (unsigned k = 0; k < 4; k++)
+		srv_free(at[k]);
+}
+
+static void test_health_checks(void **state)
+{
+	struct srv *s = srv_at("198.51.100.1:1080", NULL, NULL);
+
+	srv_health(s, false);
+	assert_true(srv_is_down(s));
+	assert_true(srv_is_bad(s, UINT64_MAX));
+	srv_health(s, true);
+	assert_false(srv_is_bad(s, 0));
+	/* A passing check also forgets recent failures. */
+	srv_report(s, false, 100, 1, 1000);
+	assert_true(srv_is_bad(s, 200));
+	srv_health(s, true);
+	assert_false(srv_is_bad(s, 200));
+	assert_int_equal(srv_failures(s), 0);
+	/* A connection that works brings a server that was down back as well. */
+	srv_health(s, false);
+	srv_report(s, true, 300, 1, 1000);
+	assert_false(srv_is_bad(s, 300));
+	srv_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_record),	   cmocka_unit_test(test_health),
 	    cmocka_unit_test(test_failover_order), cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_swap),
+	    cmocka_unit_test(test_swap),	   cmocka_unit_test(test_policy_names),
+	    cmocka_unit_test(test_round_robin),	   cmocka_unit_test(test_least_conns),
+	    cmocka_unit_test(test_hash),	   cmocka_unit_test(test_health_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

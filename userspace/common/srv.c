@@ -86,6 +86,7 @@ void srv_copy_health(struct srv *b, const struct srv *a)
 {
 	atomic_store(&b->fails, atomic_load(&a->fails));
 	atomic_store(&b->bad_until, atomic_load(&a->bad_until));
+	atomic_store(&b->down, atomic_load(&a->down));
 }
 
 bool srv_report(struct srv *s, bool ok, uint64_t now, unsigned fail_limit, unsigned bad_ms)
@@ -93,6 +94,7 @@ bool srv_report(struct srv *s, bool ok, uint64_t now, unsigned fail_limit, unsig
 	if (ok) {
 		atomic_store(&s->fails, 0);
 		atomic_store(&s->bad_until, 0);
+		atomic_store(&s->down, false);
 		return false;
 	}
 	if ((atomic_fetch_add(&s->fails, 1) + 1) % (fail_limit ? fail_limit : 1))
@@ -103,7 +105,42 @@ bool srv_report(struct srv *s, bool ok, uint64_t now, unsigned fail_limit, unsig
 
 bool srv_is_bad(const struct srv *s, uint64_t now)
 {
-	return atomic_load(&s->bad_until) > now;
+	return atomic_load(&s->down) || atomic_load(&s->bad_until) > now;
+}
+
+void srv_health(struct srv *s, bool ok)
+{
+	if (ok) {
+		atomic_store(&s->fails, 0);
+		atomic_store(&s->bad_until, 0);
+	}
+	atomic_store(&s->down, !ok);
+}
+
+bool srv_is_down(const struct srv *s)
+{
+	return atomic_load(&s->down);
+}
+
+void srv_conn_begin(struct srv *s)
+{
+	atomic_fetch_add(&s->inflight, 1);
+	atomic_fetch_add(&s->total, 1);
+}
+
+void srv_conn_end(struct srv *s)
+{
+	atomic_fetch_sub(&s->inflight, 1);
+}
+
+unsigned srv_inflight(const struct srv *s)
+{
+	return atomic_load(&s->inflight);
+}
+
+uint64_t srv_total(const struct srv *s)
+{
+	return atomic_load(&s->total);
 }
 
 unsigned srv_failures(const struct srv *s)

@@ -20,6 +20,9 @@ struct srv {
 	atomic_uint refs;
 	atomic_uint fails;		/* failed attempts in a row */
 	atomic_uint_fast64_t bad_until; /* skipped until then (ms on the callers' clock) */
+	atomic_bool down;		/* the last health check failed: skipped until one passes */
+	atomic_uint inflight;		/* connections on it now */
+	atomic_uint_fast64_t total;	/* connections it carried */
 };
 
 /* An empty server (fields filled by the caller, strings malloc'd), one reference. */
@@ -43,7 +46,17 @@ void srv_copy_health(struct srv *b, const struct srv *a);
  * when this report marked it bad (for a time above 0).
  */
 bool srv_report(struct srv *s, bool ok, uint64_t now, unsigned fail_limit, unsigned bad_ms);
+/* Failing recently or down by the last health check. */
 bool srv_is_bad(const struct srv *s, uint64_t now);
+/* A health check's verdict: a failed one sets the server down until one passes, which also
+ * clears its failures. */
+void srv_health(struct srv *s, bool ok);
+bool srv_is_down(const struct srv *s);
+/* A connection starts or stops using s (least-conns and status count them). */
+void srv_conn_begin(struct srv *s);
+void srv_conn_end(struct srv *s);
+unsigned srv_inflight(const struct srv *s);
+uint64_t srv_total(const struct srv *s);
 /* Failed attempts since the last success. */
 unsigned srv_failures(const struct srv *s);
 

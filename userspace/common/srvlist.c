@@ -1,9 +1,11 @@
-/* srvlist.c — ordered SOCKS5 servers: failover order, and swapping the list under live requests. */
+/* srvlist.c — SOCKS5 servers: the policies' walking orders, and swapping the list under live
+ * requests. */
 #include "srvlist.h"
 
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The servers at one time; shared by the list and the iterations that started on it. */
 struct srvlist_set {
@@ -14,7 +16,34 @@ struct srvlist_set {
 
 struct srvlist {
 	struct srvlist_set *set;
+	enum srvlist_policy policy;
+	atomic_uint turn; /* where the next round-robin walk starts */
 };
+
+static const char *const srvlist_policies[] = {
+    [SRVLIST_FAILOVER] = "failover",
+    [SRVLIST_ROUND_ROBIN] = "round-robin",
+    [SRVLIST_LEAST_CONNS] = "least-conns",
+    [SRVLIST_HASH] = "hash",
+};
+
+int srvlist_policy_parse(const char *text, enum srvlist_policy *out)
+{
+	for (unsigned i = 0; i < sizeof(srvlist_policies) / sizeof(*srvlist_policies); i++) {
+		if (!strcmp(text, srvlist_policies[i])) {
+			*out = (enum srvlist_policy)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *srvlist_policy_name(enum srvlist_policy p)
+{
+	return (unsigned)p < sizeof(srvlist_policies) / sizeof(*srvlist_policies)
+		   ? srvlist_policies[p]
+		   : "?";
+}
 
 static struct srvlist_set *srvlist_set_ref(struct srvlist_set *set)
 {
@@ -44,6 +73,16 @@ int srvlist_new(struct srvlist **out)
 	atomic_init(&l->set->refs, 1);
 	*out = l;
 	return 0;
+}
+
+void srvlist_set_policy(struct srvlist *l, enum srvlist_policy p)
+{
+	l->policy = p;
+}
+
+enum srvlist_policy srvlist_get_policy(const struct srvlist *l)
+{
+	return l->policy;
 }
 
 void srvlist_free(struct srvlist *l)
@@ -97,13 +136,82 @@ void srvlist_swap(struct srvlist *l, struct srvlist *next)
 	}
 	next->set = l->set;
 	l->set = set;
+	l->policy = next->policy;
 	srvlist_free(next);
+}
+
+/* FNV-1a over s, continuing from h. */
+static uint64_t srvlist_fnv(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return (h ^ 0xff) * 0x100000001b3ULL;
+}
+
+/* The rendezvous weight of server s for key: the highest weight wins, so removing a server
+ * moves only the keys it had. The final mix spreads FNV's weak low bits. */
+static uint64_t srvlist_weight(const char *key, const struct srv *s)
+{
+	uint64_t h = srvlist_fnv(srvlist_fnv(0xcbf29ce484222325ULL, key), s->name);
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+/* Sorts order[0..n) by key[] (ascending, or descending when desc), stably. */
+static void srvlist_sort(uint8_t *order, const uint64_t *key, unsigned n, bool desc)
+{
+	for (unsigned i = 1; i < n; i++) {
+		uint8_t o = order[i];
+		unsigned j = i;
+
+		for (; j > 0 && (desc ? key[order[j - 1]] < key[o] : key[order[j - 1]] > key[o]);
+		     j--)
+			order[j] = order[j - 1];
+		order[j] = o;
+	}
+}
+
+static void srvlist_order(struct srvlist_iter *it, struct srvlist *l, const char *key)
+{
+	const struct srvlist_set *set = it->set;
+	uint64_t weight[SRVLIST_MAX];
+	unsigned n = set->n, start = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		it->order[i] = (uint8_t)i;
+	if (!n || l->policy == SRVLIST_FAILOVER)
+		return;
+	if (l->policy == SRVLIST_HASH && key) {
+		for (unsigned i = 0; i < n; i++)
+			weight[i] = srvlist_weight(key, set->srv[i]);
+		srvlist_sort(it->order, weight, n, true);
+		return;
+	}
+	start = atomic_fetch_add(&l->turn, 1) % n;
+	for (unsigned i = 0; i < n; i++)
+		it->order[i] = (uint8_t)((start + i) % n);
+	if (l->policy != SRVLIST_LEAST_CONNS)
+		return;
+	/* Ties keep the rotation, so sequential requests still take turns. */
+	for (unsigned i = 0; i < n; i++)
+		weight[i] = srv_inflight(set->srv[i]);
+	srvlist_sort(it->order, weight, n, false);
+}
+
+void srvlist_iter_start_key(struct srvlist_iter *it, struct srvlist *l, const char *key)
+{
+	it->set = srvlist_set_ref(l->set);
+	it->tried = 0;
+	srvlist_order(it, l, key);
 }
 
 void srvlist_iter_start(struct srvlist_iter *it, struct srvlist *l)
 {
-	it->set = srvlist_set_ref(l->set);
-	it->tried = 0;
+	srvlist_iter_start_key(it, l, NULL);
 }
 
 struct srv *srvlist_next(struct srvlist_iter *it, uint64_t now)
@@ -111,11 +219,11 @@ struct srv *srvlist_next(struct srvlist_iter *it, uint64_t now)
 	const struct srvlist_set *set = it->set;
 	int pick = -1;
 
-	for (unsigned i = 0; i < set->n && pick < 0; i++)
-		if (!(it->tried & (1u << i)) && !srv_is_bad(set->srv[i], now))
+	for (unsigned k = 0, i; k < set->n && pick < 0; k++)
+		if (!(it->tried & (1u << (i = it->order[k]))) && !srv_is_bad(set->srv[i], now))
 			pick = (int)i;
-	for (unsigned i = 0; i < set->n && pick < 0; i++)
-		if (!(it->tried & (1u << i)))
+	for (unsigned k = 0, i; k < set->n && pick < 0; k++)
+		if (!(it->tried & (1u << (i = it->order[k]))))
 			pick = (int)i;
 	if (pick < 0)
 		return NULL;

@@ -1,4 +1,4 @@
-/* srvlist.h — an ordered list of SOCKS5 servers with failover, replaceable at run time. */
+/* srvlist.h — a list of SOCKS5 servers walked in a policy's order, replaceable at run time. */
 #ifndef S46_SRVLIST_H
 #define S46_SRVLIST_H
 
@@ -12,7 +12,23 @@
 struct srvlist;
 struct srvlist_set;
 
+/* In which order a request walks the servers. */
+enum srvlist_policy {
+	SRVLIST_FAILOVER,    /* the list's order: the first good server takes everything */
+	SRVLIST_ROUND_ROBIN, /* each request starts one server further */
+	SRVLIST_LEAST_CONNS, /* fewest connections in flight first (ties: round robin) */
+	SRVLIST_HASH,	     /* by the request's key (rendezvous hashing): one key, one server */
+};
+
+/* "failover", "round-robin", "least-conns" or "hash"; -EINVAL for anything else. */
+int srvlist_policy_parse(const char *text, enum srvlist_policy *out);
+const char *srvlist_policy_name(enum srvlist_policy p);
+
 int srvlist_new(struct srvlist **out);
+/* The order of walks started from now on (default SRVLIST_FAILOVER); srvlist_swap keeps
+ * the policy of next. */
+void srvlist_set_policy(struct srvlist *l, enum srvlist_policy p);
+enum srvlist_policy srvlist_get_policy(const struct srvlist *l);
 /* Drops the list; iterations under way keep their servers until they end. NULL is fine. */
 void srvlist_free(struct srvlist *l);
 /* Appends s (taking a reference of its own). -E2BIG past SRVLIST_MAX. */
@@ -30,15 +46,20 @@ void srvlist_swap(struct srvlist *l, struct srvlist *next);
 
 /*
  * One request's walk through the list: the servers not marked bad first, in
- * order; when every untried one is bad, those in order anyway. It holds the
- * servers it started with, whatever srvlist_swap does meanwhile.
+ * the policy's order; when every untried one is bad, those in that order
+ * anyway. It holds the servers it started with, whatever srvlist_swap does
+ * meanwhile.
  */
 struct srvlist_iter {
 	struct srvlist_set *set;
-	uint32_t tried; /* a bit per position */
+	uint32_t tried;		    /* a bit per position */
+	uint8_t order[SRVLIST_MAX]; /* positions, in the order of the walk */
 };
 
 void srvlist_iter_start(struct srvlist_iter *it, struct srvlist *l);
+/* The same for a request with a key (under SRVLIST_HASH, the destination's name; without a
+ * key a hashed list walks round robin). */
+void srvlist_iter_start_key(struct srvlist_iter *it, struct srvlist *l, const char *key);
 /* The next server to try at time now, or NULL when all were tried. */
 struct srv *srvlist_next(struct srvlist_iter *it, uint64_t now);
 /* Whether a server is left untried. */
