@@ -290,7 +290,7 @@ void agent_probe_gateways(struct agent *a)
 	gwprobe_free(a->probe);
 	a->probe = NULL;
 	if (gwprobe_start(&a->probe, a->loop, a->gateways, a->conf->mark,
-			  a->conf->rcfg.connect_ms + 1000))
+			  a->conf->rcfg.connect_ms + 1000, a->conf->rcfg.health_ms))
 		log_warnx("cannot ask the gateways: out of memory");
 }
 

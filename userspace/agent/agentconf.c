@@ -48,6 +48,7 @@ void agentconf_defaults(struct agentconf *c)
 	c->log_level = LOG_LVL_INFO;
 	c->rcfg.connect_ms = 2000;
 	c->rcfg.reply_ms = 30000;
+	c->rcfg.health_ms = AGENTCONF_HEALTH_MS_DEFAULT;
 	c->rcfg.target.literal_suffix = LITERAL_SUFFIX_DEFAULT;
 }
 
@@ -224,8 +225,23 @@ AGENTCONF_SWITCH(agentconf_set_check_exists, c->dcfg.check_exists = on)
 AGENTCONF_UINT(agentconf_set_proxy_port, "proxy-port", proxy_port, uint16_t, 0, 65535)
 AGENTCONF_UINT(agentconf_set_dns_port, "dns-port", dns_port, uint16_t, 0, 65535)
 AGENTCONF_UINT(agentconf_set_mark, "mark", mark, uint32_t, 0, 0xffffffffUL)
+AGENTCONF_UINT(agentconf_set_health_interval, "health-interval", rcfg.health_ms, unsigned, 0,
+	       86400000)
 AGENTCONF_UINT(agentconf_set_connect_timeout, "connect-timeout", rcfg.connect_ms, unsigned, 1,
 	       600000)
+
+static int agentconf_set_gateway_policy(void *obj, const char *v, const struct conf_src *src,
+					char *err, size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (srvlist_policy_parse(v, &c->rcfg.policy) < 0)
+		return conf_err(err, errlen,
+				"gateway-policy: '%s' is not one of failover, round-robin, "
+				"least-conns, hash",
+				v);
+	return 0;
+}
 
 static int agentconf_set_dns_upstream(void *obj, const char *v, const struct conf_src *src,
 				      char *err, size_t errlen)
@@ -379,7 +395,14 @@ static int agentconf_set_log_level(void *obj, const char *v, const struct conf_s
 
 const struct conf_key agentconf_keys[] = {
     {"gateway", agentconf_set_gateway, CONF_REPEAT, "HOST:PORT",
-     "SOCKS5 gateway; repeat for fallbacks (tried in order)"},
+     "SOCKS5 gateway; repeat for more (see --gateway-policy)"},
+    {"gateway-policy", agentconf_set_gateway_policy, 0, "POLICY",
+     "how connections spread over the gateways: failover (default:\nthe first that answers takes "
+     "all), round-robin, least-conns,\nor hash (by destination name: a site stays on one "
+     "gateway)"},
+    {"health-interval", agentconf_set_health_interval, 0, "MS",
+     "ask every gateway this often (SOCKS5); one that fails is\nskipped until it answers again, "
+     "0: only at start\n(default " AGENTCONF_XSTR(AGENTCONF_HEALTH_MS_DEFAULT) ")"},
     {"cgroup", agentconf_set_cgroup, CONF_REPEAT, "PATH",
      "cgroup2 directory to redirect, or a path below the cgroup2\nmount "
      "(system.slice/foo.service), followed when it is removed\nand made again; repeatable"},

@@ -15,6 +15,7 @@
 #define AGENTCONF_PATH_DEFAULT "/etc/socks46/agent.conf"
 #define AGENTCONF_MAX_CGROUPS 64
 #define AGENTCONF_MAX_POLICY 64
+#define AGENTCONF_HEALTH_MS_DEFAULT 10000
 
 /* One complete set of settings; a reload builds a new one beside the running one. */
 struct agentconf {

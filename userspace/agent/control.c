@@ -66,14 +66,16 @@ static void control_sep(struct control_walk *w)
 	w->first = false;
 }
 
-static void control_gw_cb(const char *addr, bool up, unsigned failures, void *arg)
+static void control_gw_cb(const struct redirect_gw_info *gi, void *arg)
 {
 	struct control_walk *w = arg;
 
 	control_sep(w);
 	fprintf(w->f, "{\"addr\":");
-	json_write_str(w->f, addr);
-	fprintf(w->f, ",\"up\":%s,\"failures\":%u}", up ? "true" : "false", failures);
+	json_write_str(w->f, gi->addr);
+	fprintf(w->f, ",\"up\":%s,\"failures\":%u,\"inflight\":%u,\"total\":%llu}",
+		gi->up ? "true" : "false", gi->failures, gi->inflight,
+		(unsigned long long)gi->total);
 }
 
 static void control_cg_cb(const struct optin_info *in, void *arg)
@@ -207,7 +209,8 @@ static char *control_status(struct agent *a)
 		(int)getpid(), (unsigned long long)a->netns_cookie, a->proxy_port, a->dns_port,
 		bpfload_conn_count(a->bpf));
 	w = (struct control_walk){f, true};
-	fprintf(f, "\"gateways\":[");
+	fprintf(f, "\"gateway_policy\":\"%s\",\"gateways\":[",
+		srvlist_policy_name(srvlist_get_policy(a->gateways)));
 	redirect_walk_gateways(a->redirect, control_gw_cb, &w);
 	w.first = true;
 	fprintf(f, "],\"cgroups\":[");

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ struct redirect_conn {
 	uint8_t fake_addr[16];
 	struct srvlist_iter via; /* the gateways, in failover order */
 	struct srv *gw;		 /* gateway in use, NULL before the first */
+	bool counted;		 /* relaying: counted in gw's connections in flight */
 	uint64_t start_ms;
 	struct ev_timer timer;
 	struct relay relay;
@@ -103,6 +105,8 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 		close(c->gfd);
 	if (c->fake_af)
 		fakeip_release(r->table, c->fake_af, c->fake_addr, redirect_now_s());
+	if (c->counted)
+		srv_conn_end(c->gw);
 	srvlist_iter_end(&c->via);
 	list_del(&c->link);
 	free(c);
@@ -127,6 +131,17 @@ static int redirect_target(struct redirect_conn *c)
 	}
 	socks5_addr_format(&c->target, c->target_str, sizeof(c->target_str));
 	return 0;
+}
+
+/* What the hash policy keeps on one gateway: the destination's name, or its address. */
+static const char *redirect_site(const struct redirect_conn *c, char *buf, size_t len)
+{
+	const struct socks5_addr *t = &c->target;
+
+	if (t->atyp == SOCKS5_ATYP_DOMAINNAME)
+		return t->name;
+	return inet_ntop(t->atyp == SOCKS5_ATYP_IPV4 ? AF_INET : AF_INET6, &t->v4, buf,
+			 (socklen_t)len);
 }
 
 static void redirect_gw_failed(struct redirect_conn *c, const char *why)
@@ -179,6 +194,8 @@ static void redirect_start_relay(struct redirect_conn *c)
 		return;
 	}
 	c->state = RC_RELAY;
+	srv_conn_begin(c->gw);
+	c->counted = true;
 	r->stats.forwarded++;
 	log_debug("%s via %s: relaying", c->target_str, c->gw->name);
 }
@@ -276,7 +293,6 @@ static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 	c->r = r;
 	c->cfd = fd;
 	c->gfd = -1;
-	srvlist_iter_start(&c->via, r->cfg.servers);
 	c->start_ms = ev_now(r->loop);
 	ev_timer_init(&c->timer, redirect_timeout);
 	list_add(&c->link, &r->conns);
@@ -301,6 +317,7 @@ static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 		redirect_conn_free(c, true);
 		return;
 	}
+	srvlist_iter_start_key(&c->via, r->cfg.servers, redirect_site(c, buf, sizeof(buf)));
 	redirect_next_gateway(c);
 }
 
@@ -426,7 +443,15 @@ static void redirect_gw_walk(const struct srv *s, void *arg)
 {
 	struct redirect_gw_walk *w = arg;
 
-	w->fn(s->name, !srv_is_bad(s, w->now), srv_failures(s), w->arg);
+	struct redirect_gw_info gi = {
+	    .addr = s->name,
+	    .up = !srv_is_bad(s, w->now),
+	    .failures = srv_failures(s),
+	    .inflight = srv_inflight(s),
+	    .total = srv_total(s),
+	};
+
+	w->fn(&gi, w->arg);
 }
 
 void redirect_walk_gateways(struct redirect *r, redirect_gw_cb *fn, void *arg)
@@ -442,6 +467,8 @@ int redirect_gateways_new(struct srvlist **out, const struct redirect_config *cf
 	struct srv *s;
 	int err = srvlist_new(&l);
 
+	if (!err)
+		srvlist_set_policy(l, cfg->policy);
 	for (unsigned i = 0; !err && i < cfg->ngateways; i++) {
 		err = srv_new_addr(&s, (const struct sockaddr *)&cfg->gateways[i], cfg->user,
 				   cfg->pass);

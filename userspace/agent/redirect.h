@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "srvlist.h"
 #include "target.h"
 
 #define REDIRECT_MAX_GATEWAYS 16
@@ -23,6 +24,8 @@ struct redirect_config {
 	unsigned ngateways;
 	const char *user, *pass;     /* RFC 1929 towards the gateway; NULL = method 0x00 */
 	struct srvlist *servers;     /* the gateways with their health (redirect_gateways_new) */
+	enum srvlist_policy policy;  /* how connections spread over the gateways */
+	unsigned health_ms;	     /* the gateways' health checks run this often, 0: at start */
 	uint32_t mark;		     /* SO_MARK of the agent's sockets (never redirected) */
 	uint16_t port;		     /* loopback proxy port, host order */
 	unsigned connect_ms;	     /* a gateway that has not chosen a method by then is skipped */
@@ -67,7 +70,16 @@ void redirect_get_stats(const struct redirect *r, struct redirect_stats *out);
 
 typedef void redirect_conn_cb(const struct redirect_info *ci, void *arg);
 void redirect_walk(struct redirect *r, redirect_conn_cb *fn, void *arg);
-typedef void redirect_gw_cb(const char *addr, bool up, unsigned failures, void *arg);
+/* One gateway, for `status`. */
+struct redirect_gw_info {
+	const char *addr;
+	bool up;	   /* neither failing recently nor down by its health check */
+	unsigned failures; /* failed attempts since the last success */
+	unsigned inflight; /* connections relayed through it now */
+	uint64_t total;	   /* connections relayed through it */
+};
+
+typedef void redirect_gw_cb(const struct redirect_gw_info *gi, void *arg);
 void redirect_walk_gateways(struct redirect *r, redirect_gw_cb *fn, void *arg);
 
 #endif

@@ -303,7 +303,10 @@ static void status_print_list(const struct json *root, const char *key, const ch
 {
 	const struct json *arr = json_get(root, key);
 
-	printf("%s:", title);
+	if (!strcmp(key, "gateways") && json_get(root, "gateway_policy"))
+		printf("%s (%s):", title, json_get_str(root, "gateway_policy", "?"));
+	else
+		printf("%s:", title);
 	if (!arr || !arr->child) {
 		printf(" none\n");
 		return;
@@ -311,9 +314,10 @@ static void status_print_list(const struct json *root, const char *key, const ch
 	printf("\n");
 	for (const struct json *e = arr->child; e; e = e->next) {
 		if (!strcmp(key, "gateways"))
-			printf("  %-40s %s, %llu failures\n", json_get_str(e, "addr", "?"),
-			       json_get_bool(e, "up") ? "up" : "down",
-			       json_get_uint(e, "failures"));
+			printf("  %-40s %s, %llu failures, %llu in flight, %llu connections\n",
+			       json_get_str(e, "addr", "?"), json_get_bool(e, "up") ? "up" : "down",
+			       json_get_uint(e, "failures"), json_get_uint(e, "inflight"),
+			       json_get_uint(e, "total"));
 		else
 			status_print_cgroup(e);
 	}
