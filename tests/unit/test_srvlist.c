@@ -62,7 +62,7 @@ static const char *walk_key(struct srvlist *l, const char *key, uint64_t now)
 	size_t n = 0;
 
 	buf[0] = '\0';
-	srvlist_iter_start_key(&it, l, key);
+	srvlist_iter_start_key(&it, l, key, now);
 	while ((s = srvlist_next(&it, now)))
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "," : "", s->name);
 	srvlist_iter_end(&it);
@@ -75,7 +75,7 @@ static struct srv *first_key(struct srvlist *l, const char *key)
 	struct srvlist_iter it;
 	struct srv *s;
 
-	srvlist_iter_start_key(&it, l, key);
+	srvlist_iter_start_key(&it, l, key, 0);
 	s = srvlist_next(&it, 0);
 	srvlist_iter_end(&it);
 	return s;
@@ -277,7 +277,7 @@ static void test_policy_names(void **state)
 static void test_round_robin(void **state)
 {
 	struct srvlist *l = list_of(abc);
-	struct srv *a = nth(l, 0);
+	struct srv *a = nth(l, 0), *b = nth(l, 1);
 
 	assert_int_equal(srvlist_get_policy(l), SRVLIST_FAILOVER);
 	srvlist_set_policy(l, SRVLIST_ROUND_ROBIN);
@@ -289,6 +289,17 @@ static void test_round_robin(void **state)
 	srv_health(a, false);
 	assert_string_equal(walk(l, 0), "198.51.100.2:1080,198.51.100.3:1080,198.51.100.1:1080");
 	assert_string_equal(walk(l, 0), "198.51.100.3:1080,198.51.100.2:1080,198.51.100.1:1080");
+	/* One failing recently: the other two share its turns evenly. */
+	srv_health(a, true);
+	srv_report(b, false, 100, 1, 1000);
+	for (unsigned i = 0, na = 0; i < 6; i++) {
+		const char *w = walk_key(l, NULL, 200);
+
+		assert_string_equal(w + 36, "198.51.100.2:1080");
+		na += !strncmp(w, "198.51.100.1:1080", 17);
+		if (i == 5)
+			assert_int_equal(na, 3);
+	}
 	srvlist_free(l);
 }
 
@@ -317,6 +328,13 @@ static void test_least_conns(void **state)
 	assert_int_equal(srv_inflight(a), 0);
 	assert_int_equal(srv_total(a), 2);
 	assert_string_equal(walk(l, 0), "198.51.100.1:1080,198.51.100.2:1080,198.51.100.3:1080");
+	/* Two idle ones take turns, the busy one last. */
+	srv_conn_begin(c);
+	assert_string_equal(walk(l, 0), "198.51.100.1:1080,198.51.100.2:1080,198.51.100.3:1080");
+	srv_conn_end(b);
+	assert_string_equal(walk(l, 0), "198.51.100.2:1080,198.51.100.1:1080,198.51.100.3:1080");
+	assert_string_equal(walk(l, 0), "198.51.100.1:1080,198.51.100.2:1080,198.51.100.3:1080");
+	assert_string_equal(walk(l, 0), "198.51.100.2:1080,198.51.100.1:1080,198.51.100.3:1080");
 	/* The least busy one failing recently goes last. */
 	srv_report(a, false, 100, 1, 1000);
 	assert_string_equal(walk(l, 200), "198.51.100.2:1080,198.51.100.3:1080,198.51.100.1:1080");

@@ -175,11 +175,37 @@ static void srvlist_sort(uint8_t *order, const uint64_t *key, unsigned n, bool d
 	}
 }
 
-static void srvlist_order(struct srvlist_iter *it, struct srvlist *l, const char *key)
+/* Rotates order[0..n) left by k. */
+static void srvlist_rotate(uint8_t *order, unsigned n, unsigned k)
+{
+	uint8_t tmp[SRVLIST_MAX];
+
+	for (unsigned i = 0; i < n; i++)
+		tmp[i] = order[(i + k) % n];
+	memcpy(order, tmp, n);
+}
+
+/* Puts the servers not bad at now first (in list order); returns how many. */
+static unsigned srvlist_good_first(struct srvlist_iter *it, uint64_t now)
+{
+	const struct srvlist_set *set = it->set;
+	unsigned good = 0, k = 0;
+
+	for (unsigned i = 0; i < set->n; i++)
+		if (!srv_is_bad(set->srv[i], now))
+			it->order[k++] = (uint8_t)i;
+	good = k;
+	for (unsigned i = 0; i < set->n; i++)
+		if (srv_is_bad(set->srv[i], now))
+			it->order[k++] = (uint8_t)i;
+	return good;
+}
+
+static void srvlist_order(struct srvlist_iter *it, struct srvlist *l, const char *key, uint64_t now)
 {
 	const struct srvlist_set *set = it->set;
 	uint64_t weight[SRVLIST_MAX];
-	unsigned n = set->n, start = 0;
+	unsigned n = set->n, start;
 
 	for (unsigned i = 0; i < n; i++)
 		it->order[i] = (uint8_t)i;
@@ -191,27 +217,34 @@ static void srvlist_order(struct srvlist_iter *it, struct srvlist *l, const char
 		srvlist_sort(it->order, weight, n, true);
 		return;
 	}
-	start = atomic_fetch_add(&l->turn, 1) % n;
-	for (unsigned i = 0; i < n; i++)
-		it->order[i] = (uint8_t)((start + i) % n);
-	if (l->policy != SRVLIST_LEAST_CONNS)
-		return;
-	/* Ties keep the rotation, so sequential requests still take turns. */
-	for (unsigned i = 0; i < n; i++)
-		weight[i] = srv_inflight(set->srv[i]);
-	srvlist_sort(it->order, weight, n, false);
+	/* Turns go round the good servers only, or a bad one's turns would all fall to the
+	 * one after it. */
+	start = atomic_fetch_add(&l->turn, 1);
+	n = srvlist_good_first(it, now);
+	if (!n)
+		n = set->n;
+	if (l->policy == SRVLIST_LEAST_CONNS) {
+		for (unsigned i = 0; i < set->n; i++)
+			weight[i] = srv_inflight(set->srv[i]);
+		srvlist_sort(it->order, weight, n, false);
+		/* The least busy ones take turns (sequential requests find them all idle). */
+		while (n > 1 && weight[it->order[n - 1]] != weight[it->order[0]])
+			n--;
+	}
+	srvlist_rotate(it->order, n, start % n);
 }
 
-void srvlist_iter_start_key(struct srvlist_iter *it, struct srvlist *l, const char *key)
+void srvlist_iter_start_key(struct srvlist_iter *it, struct srvlist *l, const char *key,
+			    uint64_t now)
 {
 	it->set = srvlist_set_ref(l->set);
 	it->tried = 0;
-	srvlist_order(it, l, key);
+	srvlist_order(it, l, key, now);
 }
 
 void srvlist_iter_start(struct srvlist_iter *it, struct srvlist *l)
 {
-	srvlist_iter_start_key(it, l, NULL);
+	srvlist_iter_start_key(it, l, NULL, UINT64_MAX);
 }
 
 struct srv *srvlist_next(struct srvlist_iter *it, uint64_t now)

@@ -56,10 +56,13 @@ struct srvlist_iter {
 	uint8_t order[SRVLIST_MAX]; /* positions, in the order of the walk */
 };
 
+/* A walk started at time now for a request with a key (under SRVLIST_HASH, the destination's
+ * name; without a key a hashed list walks round robin). Round robin and least-conns take turns
+ * among the servers not bad at now. */
+void srvlist_iter_start_key(struct srvlist_iter *it, struct srvlist *l, const char *key,
+			    uint64_t now);
+/* The same without a key, where only servers down by a health check count as bad. */
 void srvlist_iter_start(struct srvlist_iter *it, struct srvlist *l);
-/* The same for a request with a key (under SRVLIST_HASH, the destination's name; without a
- * key a hashed list walks round robin). */
-void srvlist_iter_start_key(struct srvlist_iter *it, struct srvlist *l, const char *key);
 /* The next server to try at time now, or NULL when all were tried. */
 struct srv *srvlist_next(struct srvlist_iter *it, uint64_t now);
 /* Whether a server is left untried. */
