@@ -20,6 +20,8 @@ agent_conf()
 		gateway 198.51.100.9:1080
 		gateway $GW4_ADDR:$GW_PORT
 		connect-timeout 400
+		# The connections, not the health checks, find the dead gateway here.
+		health-interval 0
 		user alice
 		password-file $2
 		cgroup $CG

@@ -402,7 +402,7 @@ const struct conf_key agentconf_keys[] = {
      "gateway)"},
     {"health-interval", agentconf_set_health_interval, 0, "MS",
      "ask every gateway this often (SOCKS5); one that fails is\nskipped until it answers again, "
-     "0: only at start\n(default " AGENTCONF_XSTR(AGENTCONF_HEALTH_MS_DEFAULT) ")"},
+     "0: none (only warnings\nat start; default " AGENTCONF_XSTR(AGENTCONF_HEALTH_MS_DEFAULT) ")"},
     {"cgroup", agentconf_set_cgroup, CONF_REPEAT, "PATH",
      "cgroup2 directory to redirect, or a path below the cgroup2\nmount "
      "(system.slice/foo.service), followed when it is removed\nand made again; repeatable"},

@@ -56,7 +56,7 @@ static void gwprobe_verdict(struct gwprobe_one *o, bool up)
 	srv_health(o->s, up);
 	if (up && was_down)
 		log_warnx("gateway %s answers again: back in use", o->s->name);
-	else if (!up && !was_down && o->p->rounds)
+	else if (!up && !was_down)
 		log_warnx("gateway %s failed its health check: skipped until it answers",
 			  o->s->name);
 }
@@ -67,7 +67,8 @@ static void gwprobe_settled(struct gwprobe_one *o, bool answered, bool up)
 	struct gwprobe *p = o->p;
 
 	gwprobe_end(o);
-	gwprobe_verdict(o, up);
+	if (p->interval_ms)
+		gwprobe_verdict(o, up);
 	p->answered += answered;
 	if (--p->left)
 		return;

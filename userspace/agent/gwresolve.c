@@ -183,7 +183,7 @@ int gwresolve_exists(void *arg, const char *name, dnsd_exists_done_fn *done, voi
 		free(r);
 		return err;
 	}
-	srvlist_iter_start(&r->via, g->cfg.servers);
+	srvlist_iter_start_key(&r->via, g->cfg.servers, name, ev_now(g->loop));
 	list_add(&r->link, &g->reqs);
 	err = gwresolve_ask(r);
 	if (err)

@@ -317,7 +317,8 @@ static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 		redirect_conn_free(c, true);
 		return;
 	}
-	srvlist_iter_start_key(&c->via, r->cfg.servers, redirect_site(c, buf, sizeof(buf)));
+	srvlist_iter_start_key(&c->via, r->cfg.servers, redirect_site(c, buf, sizeof(buf)),
+			       ev_now(r->loop));
 	redirect_next_gateway(c);
 }
 
