@@ -76,6 +76,17 @@ refused "own address as a name" "$GW_S4_ADDR" 8081 --atyp 3
 refused "a name resolving to an own address" self.test 8081
 wait_log "$GW_LOG" "destination refused: the gateway's own host, no rule names it .*addr=$GW_S4_ADDR:8081"
 pass "the log says why: the gateway's own host"
+# BIND for a name whose address is unspecified; RESOLVE answers that would lead to the host.
+out=$(probe4 connect zero.test 0 --user alice --password a --cmd 2)
+assert_not_contains "$out" "reply 00" "BIND for a name whose A is 0.0.0.0: refused"
+wait_log "$GW_LOG" 'destination refused: unspecified address .*cmd=bind name=zero.test'
+pass "BIND: the unspecified address logged as refused"
+out=$(probe4 connect web4.test 0 --user alice --password a --cmd 240)
+assert_contains "$out" "bnd $S4_ADDR 0" "control: RESOLVE web4.test answers"
+for name in zero.test self.test; do
+	out=$(probe4 connect "$name" 0 --user alice --password a --cmd 240)
+	assert_contains "$out" "reply 02" "RESOLVE $name (the gateway host): 0x02"
+done
 # curl as a real client, both ways of sending the destination.
 nsx "$NS_C4" curl -sS --max-time 5 --socks5 "alice:a@$GW4_ADDR:$GW_PORT" http://0.0.0.0:8080/ 2>"$TMP/curl.err" &&
 	fail "curl --socks5 http://0.0.0.0:8080/ succeeded"
