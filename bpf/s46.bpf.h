@@ -80,7 +80,22 @@ static __always_inline void s46_count(__u32 idx)
 		*v += 1;
 }
 
-/* A socket of another namespace, or one the agent/gateway marked, is left alone. */
+/* Whether the calling task runs as an exempt user. connect and sendmsg run in the caller's
+ * context, so this is who asks; recvmsg, getpeername and sock_ops act only on what connect
+ * or sendmsg recorded on the socket, so the decision taken there holds for the socket. */
+static __always_inline int s46_exempt_uid(void)
+{
+	__u32 uid = (__u32)bpf_get_current_uid_gid();
+
+#pragma unroll
+	for (int i = 0; i < S46_EXEMPT_MAX; i++)
+		if ((__u32)i < s46_cfg.nexempt && s46_cfg.exempt_uids[i] == uid)
+			return 1;
+	return 0;
+}
+
+/* A socket of another namespace, one the agent/gateway marked, or one of an exempt user
+ * (a co-located gateway) is left alone. */
 static __always_inline int s46_exempt(struct bpf_sock_addr *ctx)
 {
 	int mark = 0;
@@ -90,7 +105,7 @@ static __always_inline int s46_exempt(struct bpf_sock_addr *ctx)
 	if (s46_cfg.mark && !bpf_getsockopt(ctx, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) &&
 	    (__u32)mark == s46_cfg.mark)
 		return 1;
-	return 0;
+	return s46_exempt_uid();
 }
 
 static __always_inline int s46_in_pool4(__be32 a)

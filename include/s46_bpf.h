@@ -10,6 +10,11 @@
  * itself and its upstream DNS queries reach the real resolver. */
 #define S46_MARK_DEFAULT 0x5346
 
+/* Users whose sockets are never redirected either (--exempt-user; by default the gateway's
+ * system user _socks46): a co-located gateway then needs neither SO_MARK nor CAP_NET_RAW.
+ * The uid is the calling task's (initial user namespace) at connect() or sendmsg(). */
+#define S46_EXEMPT_MAX 8
+
 /* Default loopback ports of the agent: TCP proxy, DNS (UDP and TCP). Fixed rather than
  * ephemeral so that links pinned by an agent that has exited point at a closed port and
  * connects fail with ECONNREFUSED at once. */
@@ -118,6 +123,9 @@ struct s46_cfg {
 	__u8 mask6[16];	    /* its netmask */
 	__u32 flags;	    /* S46_CFG_* */
 	__u32 pad;	    /* explicit padding, zero */
+	__u32 exempt_uids[S46_EXEMPT_MAX]; /* sockets of these users are never redirected */
+	__u32 nexempt;			   /* how many of exempt_uids are set, 0..S46_EXEMPT_MAX */
+	__u32 pad1;			   /* explicit padding, zero */
 };
 
 #define S46_CFG_NO_DNS 0x1 /* do not steer port-53 traffic (no responder) */

@@ -234,6 +234,33 @@ static void test_literal_suffix_none(void **state)
 	agentconf_free(&c);
 }
 
+/* Users by uid and by name, repeated ones once; the command line's none clears the file's. */
+static void test_exempt_user(void **state)
+{
+	char *args[] = {"--gateway", "127.0.0.1:1080", "--exempt-user", "4046", NULL};
+	char *none[] = {"--gateway", "127.0.0.1:1080", "--exempt-user", "none", NULL};
+	char *gw[] = {"--gateway", "127.0.0.1:1080", NULL};
+	char err[CONF_ERRLEN];
+	struct agentconf c;
+	bool usage;
+
+	assert_int_equal(build(&c, "exempt-user root\nexempt-user 0\n", args, &usage, err), 0);
+	assert_int_equal(c.nexempt, 2);
+	assert_int_equal(c.exempt_uids[0], 0);
+	assert_int_equal(c.exempt_uids[1], 4046);
+	agentconf_free(&c);
+	assert_int_equal(build(&c, "exempt-user 4046\n", none, &usage, err), 0);
+	assert_int_equal(c.nexempt, 0);
+	assert_true(c.exempt_set);
+	agentconf_free(&c);
+	assert_build_error("exempt-user no-such-user-s46\n", gw, false,
+			   "1: exempt-user: no user 'no-such-user-s46'");
+	assert_build_error("exempt-user 1\nexempt-user 2\nexempt-user 3\nexempt-user 4\n"
+			   "exempt-user 5\nexempt-user 6\nexempt-user 7\nexempt-user 8\n"
+			   "exempt-user 9\n",
+			   gw, false, "9: exempt-user: more than 8 users");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_switches),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_literal_suffix_none),
+	    cmocka_unit_test(test_exempt_user),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,8 @@ static void agent_bpf_config(const struct agentconf *o, const struct agent *a,
 	memset(bc, 0, sizeof(*bc));
 	bc->netns_cookie = a->netns_cookie;
 	bc->mark = o->mark;
+	memcpy(bc->exempt_uids, o->exempt_uids, sizeof(bc->exempt_uids));
+	bc->nexempt = o->nexempt;
 	bc->proxy_port = a->proxy_port;
 	bc->dns_port = a->dns_port;
 	bc->udp_port = a->udp_port;
@@ -157,6 +160,23 @@ static void agent_setup_dns(struct agent *a, struct agentconf *o)
 	a->dns_port = dnsd_port(a->dnsd);
 }
 
+/* Says whose sockets the programs leave alone besides the marked ones. */
+static void agent_log_exempt(const struct agentconf *o)
+{
+	char list[S46_EXEMPT_MAX * 48] = "";
+	size_t n = 0;
+
+	for (unsigned i = 0; i < o->nexempt && n < sizeof(list); i++) {
+		struct passwd *pw = getpwuid(o->exempt_uids[i]);
+
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%u%s%s%s", i ? ", " : "",
+				      o->exempt_uids[i], pw ? " (" : "", pw ? pw->pw_name : "",
+				      pw ? ")" : "");
+	}
+	if (o->nexempt)
+		log_info("sockets of uid %s are never redirected", list);
+}
+
 /* Loads the programs (refusing with one line on a kernel that lacks a feature), sweeps
  * stale pins, fills the policy map; fatal on failure. */
 static void agent_setup_bpf(struct agent *a, struct agentconf *o)
@@ -169,6 +189,7 @@ static void agent_setup_bpf(struct agent *a, struct agentconf *o)
 	rc = bpfload_open(&a->bpf, &bc, err, sizeof(err));
 	if (rc)
 		fatalx("%s", err);
+	agent_log_exempt(o);
 	redirect_set_bpf(a->redirect, a->bpf);
 	if (a->udpfwd)
 		udpfwd_set_bpf(a->udpfwd, a->bpf);

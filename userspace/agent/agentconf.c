@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,6 +244,54 @@ static int agentconf_set_gateway_policy(void *obj, const char *v, const struct c
 	return 0;
 }
 
+/* Adds uid to the exempt users once; 0 or -ENOSPC. */
+static int agentconf_exempt_add(struct agentconf *c, uint32_t uid)
+{
+	for (unsigned i = 0; i < c->nexempt; i++)
+		if (c->exempt_uids[i] == uid)
+			return 0;
+	if (c->nexempt == S46_EXEMPT_MAX)
+		return -ENOSPC;
+	c->exempt_uids[c->nexempt++] = uid;
+	return 0;
+}
+
+/* NAME (looked up now) or UID; none: nobody. */
+static int agentconf_set_exempt_user(void *obj, const char *v, const struct conf_src *src,
+				     char *err, size_t errlen)
+{
+	struct agentconf *c = obj;
+	struct passwd *pw;
+	unsigned long uid;
+
+	c->exempt_set = true;
+	if (!strcmp(v, "none")) {
+		c->nexempt = 0;
+		return 0;
+	}
+	if (conf_parse_uint(v, 0, 0xfffffffeUL, &uid) < 0) {
+		pw = getpwnam(v);
+		if (!pw)
+			return conf_err(err, errlen, "exempt-user: no user '%s'", v);
+		uid = pw->pw_uid;
+	}
+	if (agentconf_exempt_add(c, (uint32_t)uid) < 0)
+		return conf_err(err, errlen, "exempt-user: more than %d users", S46_EXEMPT_MAX);
+	return 0;
+}
+
+/* Without exempt-user, the gateway's system user when this host has one. */
+static void agentconf_exempt_default(struct agentconf *c)
+{
+	struct passwd *pw;
+
+	if (c->exempt_set)
+		return;
+	pw = getpwnam(AGENTCONF_EXEMPT_DEFAULT);
+	if (pw)
+		agentconf_exempt_add(c, pw->pw_uid);
+}
+
 static int agentconf_set_dns_upstream(void *obj, const char *v, const struct conf_src *src,
 				      char *err, size_t errlen)
 {
@@ -447,6 +496,9 @@ const struct conf_key agentconf_keys[] = {
      "names under SUFFIX carry an IPv6 address (2001-db8--1.SUFFIX),\nnone: no such names "
      "(default " LITERAL_SUFFIX_DEFAULT ")"},
     {"mark", agentconf_set_mark, 0, "N", "SO_MARK of sockets never redirected (default 0x5346)"},
+    {"exempt-user", agentconf_set_exempt_user, CONF_REPEAT, "NAME|UID",
+     "sockets of this user are never redirected (a gateway on\nthis host); repeatable, none: "
+     "nobody (default " AGENTCONF_EXEMPT_DEFAULT " if it\nexists)"},
     {"connect-timeout", agentconf_set_connect_timeout, 0, "MS",
      "a gateway silent that long is skipped (default 2000)"},
     {"log-level", agentconf_set_log_level, 0, "LEVEL", "error, warn, info (default) or debug"},
@@ -478,6 +530,7 @@ int agentconf_build(struct agentconf *c, const struct conf_cmdline *cl, bool *us
 		return rc;
 	/* Without a file everything came from the command line. */
 	*usage = !cl->config;
+	agentconf_exempt_default(c);
 	return agentconf_check(c, err, errlen);
 }
 

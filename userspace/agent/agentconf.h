@@ -11,11 +11,14 @@
 #include "fakeip.h"
 #include "prefix.h"
 #include "redirect.h"
+#include "s46_bpf.h"
 
 #define AGENTCONF_PATH_DEFAULT "/etc/socks46/agent.conf"
 #define AGENTCONF_MAX_CGROUPS 64
 #define AGENTCONF_MAX_POLICY 64
 #define AGENTCONF_HEALTH_MS_DEFAULT 10000
+/* The user exempted when no exempt-user is given, if it exists: the gateway's. */
+#define AGENTCONF_EXEMPT_DEFAULT "_socks46"
 
 /* One complete set of settings; a reload builds a new one beside the running one. */
 struct agentconf {
@@ -39,7 +42,10 @@ struct agentconf {
 	bool no_dns, upstream_set;
 	uint16_t proxy_port, dns_port;
 	uint32_t mark;
-	char **owned; /* every string above that this struct allocated */
+	uint32_t exempt_uids[S46_EXEMPT_MAX]; /* --exempt-user, by uid */
+	unsigned nexempt;
+	bool exempt_set; /* an exempt-user was given (none too): no default */
+	char **owned;	 /* every string above that this struct allocated */
 	size_t nowned;
 };
 

@@ -156,6 +156,9 @@ static void agentreload_restart_only(const struct agentconf *b, const struct age
 		changed[k++] = "pin-dir, no-pin";
 	if (!AGENTRELOAD_SAME(mark))
 		changed[k++] = "mark";
+	if (!AGENTRELOAD_SAME(nexempt) ||
+	    memcmp(b->exempt_uids, n->exempt_uids, b->nexempt * sizeof(b->exempt_uids[0])))
+		changed[k++] = "exempt-user";
 	if (!AGENTRELOAD_SAME(npolicy) ||
 	    memcmp(b->policy, n->policy, b->npolicy * sizeof(b->policy[0])))
 		changed[k++] = "via-gateway";

@@ -96,6 +96,8 @@ static void bpfload_set_rodata(struct s46_bpf *skel, const struct bpfload_config
 	memset(c, 0, sizeof(*c));
 	c->netns_cookie = cfg->netns_cookie;
 	c->mark = cfg->mark;
+	c->nexempt = cfg->nexempt < S46_EXEMPT_MAX ? cfg->nexempt : S46_EXEMPT_MAX;
+	memcpy(c->exempt_uids, cfg->exempt_uids, c->nexempt * sizeof(c->exempt_uids[0]));
 	c->proxy_port = htons(cfg->proxy_port);
 	c->dns_port = htons(cfg->dns_port);
 	c->udp_port = htons(cfg->udp_port);

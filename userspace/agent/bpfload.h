@@ -13,6 +13,8 @@
 struct bpfload_config {
 	uint64_t netns_cookie;
 	uint32_t mark;
+	uint32_t exempt_uids[S46_EXEMPT_MAX]; /* users whose sockets are left alone */
+	unsigned nexempt;
 	uint16_t proxy_port, dns_port; /* host order */
 	uint16_t udp_port;	       /* host order; 0: UDP to fake addresses is refused */
 	struct in_addr pool4;

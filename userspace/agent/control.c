@@ -208,6 +208,11 @@ static char *control_status(struct agent *a)
 		"\"dns_port\":%u,\"conn_entries\":%ld,",
 		(int)getpid(), (unsigned long long)a->netns_cookie, a->proxy_port, a->dns_port,
 		bpfload_conn_count(a->bpf));
+	/* The programs loaded with the settings started with: a reload keeps these. */
+	fprintf(f, "\"exempt_uids\":[");
+	for (unsigned i = 0; i < a->boot->nexempt; i++)
+		fprintf(f, "%s%u", i ? "," : "", a->boot->exempt_uids[i]);
+	fprintf(f, "],");
 	w = (struct control_walk){f, true};
 	fprintf(f, "\"gateway_policy\":\"%s\",\"gateways\":[",
 		srvlist_policy_name(srvlist_get_policy(a->gateways)));

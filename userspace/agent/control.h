@@ -29,6 +29,7 @@
  *   "proxy_port": 10046,               loopback TCP port of the redirected connections
  *   "dns_port": 10053,                 loopback port of the DNS responder (UDP and TCP)
  *   "conn_entries": 0,                 published 4-tuples not yet claimed (map hygiene)
+ *   "exempt_uids": [999],              users whose sockets are never redirected
  *   "gateways": [ {"addr": "198.51.100.1:1080", "up": true, "failures": 0} ],
  *   "cgroups":  [ {                    every opt-in, in the order made
  *     "path": "/sys/fs/cgroup/unified/x",  its cgroup now (a path opt-in: the path, also

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,10 +343,28 @@ static void status_print_counters(const struct json *root)
 	}
 }
 
+/* The users whose sockets are never redirected, with their names where this host has them. */
+static void status_print_exempt(const struct json *root)
+{
+	const struct json *arr = json_get(root, "exempt_uids");
+
+	printf("exempt users:");
+	if (!arr || !arr->child)
+		printf(" none");
+	for (const struct json *e = arr ? arr->child : NULL; e; e = e->next) {
+		struct passwd *pw = getpwuid((uid_t)strtoul(e->text ? e->text : "0", NULL, 10));
+
+		printf(" uid %s%s%s%s%s", e->text ? e->text : "?", pw ? " (" : "",
+		       pw ? pw->pw_name : "", pw ? ")" : "", e->next ? "," : "");
+	}
+	printf("\n");
+}
+
 static void status_print(const struct json *root, const struct status_conn *conns, size_t n)
 {
 	printf("agent pid %llu, DNS port %llu, proxy port %llu\n", json_get_uint(root, "pid"),
 	       json_get_uint(root, "dns_port"), json_get_uint(root, "proxy_port"));
+	status_print_exempt(root);
 	status_print_list(root, "gateways", "gateways");
 	status_print_list(root, "cgroups", "cgroups");
 	status_print_table(root);
