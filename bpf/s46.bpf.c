@@ -90,6 +90,15 @@ int s46_connect6(struct bpf_sock_addr *ctx)
 	ret = s46_connect(ctx, a, AF_INET6, &kind, &slot);
 	if (ret != S46_ALLOW || kind == S46_KIND_NONE)
 		return ret;
+	if (kind == S46_KIND_UDP && !s46_is_mapped(a)) {
+		s46_udp_addr6(a, slot);
+		ctx->user_ip6[0] = a[0];
+		ctx->user_ip6[1] = a[1];
+		ctx->user_ip6[2] = a[2];
+		ctx->user_ip6[3] = a[3];
+		ctx->user_port = s46_cfg.udp_port;
+		return ret;
+	}
 	ctx->user_ip6[0] = 0;
 	ctx->user_ip6[1] = 0;
 	if (s46_is_mapped(a)) {
@@ -164,7 +173,7 @@ SEC("cgroup/sendmsg6")
 int s46_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	__u32 a[4];
-	int verdict;
+	int verdict, slot;
 
 	if (s46_exempt(ctx))
 		return S46_ALLOW;
@@ -175,6 +184,19 @@ int s46_sendmsg6(struct bpf_sock_addr *ctx)
 	/* Rewriting to a mapped address here fails (ENOTSUPP); mapped sends run sendmsg4. */
 	if (s46_is_mapped(a))
 		return S46_ALLOW;
+	if (s46_classify(ctx->type, a, (__be16)ctx->user_port, &verdict) == S46_KIND_UDP) {
+		slot = s46_udp_slot_of(a, (__be16)ctx->user_port);
+		if (slot < 0)
+			return S46_DENY;
+		s46_udp_addr6(a, slot);
+		ctx->user_ip6[0] = a[0];
+		ctx->user_ip6[1] = a[1];
+		ctx->user_ip6[2] = a[2];
+		ctx->user_ip6[3] = a[3];
+		ctx->user_port = s46_cfg.udp_port;
+		s46_count(S46_STAT_UDP_STEERED);
+		return S46_ALLOW;
+	}
 	if (s46_sendmsg(ctx, a, AF_INET6, &verdict)) {
 		ctx->user_ip6[0] = 0;
 		ctx->user_ip6[1] = 0;
@@ -201,10 +223,9 @@ static __always_inline const struct s46_dst *s46_dns_origin(struct bpf_sock_addr
 }
 
 /* A reply from the forwarder: its source (slot address) becomes the original destination. */
-static __always_inline const struct s46_dst *s46_udp_origin(struct bpf_sock_addr *ctx, __be32 ip)
+static __always_inline const struct s46_dst *s46_udp_origin(struct bpf_sock_addr *ctx, int slot)
 {
 	const struct s46_dst *d;
-	int slot = s46_udp_slot_from(ip, ctx->user_port);
 	__u32 n;
 
 	if (slot < 0 || bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
@@ -223,7 +244,7 @@ int s46_recvmsg4(struct bpf_sock_addr *ctx)
 	const struct s46_dst *d;
 	__u32 a[4];
 
-	d = s46_udp_origin(ctx, ctx->user_ip4);
+	d = s46_udp_origin(ctx, s46_udp_slot_from(ctx->user_ip4, ctx->user_port));
 	if (d) {
 		__builtin_memcpy(a, d->addr, 16);
 		ctx->user_ip4 = a[3];
@@ -256,9 +277,15 @@ int s46_recvmsg6(struct bpf_sock_addr *ctx)
 
 	w2 = ctx->user_ip6[2];
 	w3 = ctx->user_ip6[3];
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = w2;
+	a[3] = w3;
 	d = NULL;
-	if (!ctx->user_ip6[0] && !ctx->user_ip6[1] && w2 == bpf_htonl(0xffff))
-		d = s46_udp_origin(ctx, w3);
+	if (s46_is_mapped(a))
+		d = s46_udp_origin(ctx, s46_udp_slot_from(w3, ctx->user_port));
+	else if (s46_is_udp_net6(a) && s46_cfg.udp_port && ctx->user_port == s46_cfg.udp_port)
+		d = s46_udp_origin(ctx, (int)(bpf_ntohl(w3) & 0xffff));
 	if (d) {
 		__builtin_memcpy(a, d->addr, 16);
 		ctx->user_ip6[0] = a[0];

@@ -147,11 +147,20 @@ static __always_inline int s46_is_mapped(const __u32 a[4])
 
 /* 127.0.0.0/8 (v4-mapped) or ::1: never sent to the gateway, whatever the policy says
  * (--via-gateway 0.0.0.0/0 on an IPv6-only host must not catch local services). */
+static __always_inline int s46_is_udp_net6(const __u32 a[4])
+{
+	return a[0] == bpf_htonl(S46_UDP_NET6_0) && a[1] == bpf_htonl(S46_UDP_NET6_1) &&
+	       a[2] == bpf_htonl(S46_UDP_NET6_2) &&
+	       (a[3] & bpf_htonl(0xffff0000)) == bpf_htonl(S46_UDP_NET6_3);
+}
+
+/* The forwarder's IPv6 slot addresses count as loopback: a program nested below another
+ * attachment must not steer them again. */
 static __always_inline int s46_is_loopback(const __u32 a[4])
 {
 	if (s46_is_mapped(a))
 		return (a[3] & bpf_htonl(0xff000000)) == bpf_htonl(0x7f000000);
-	return !a[0] && !a[1] && !a[2] && a[3] == bpf_htonl(1);
+	return (!a[0] && !a[1] && !a[2] && a[3] == bpf_htonl(1)) || s46_is_udp_net6(a);
 }
 
 static __always_inline void s46_dst_set(struct s46_dst *d, const __u32 a[4], __be16 port, __u8 kind,
@@ -180,8 +189,8 @@ static __always_inline int s46_classify(__u32 type, const __u32 a[4], __be16 por
 {
 	int mapped = s46_is_mapped(a);
 	int fake = mapped ? s46_in_pool4(a[3]) : s46_in_pool6(a);
-	/* The forwarder takes IPv4 destinations (v4 sockets, mapped sends of v6 ones). */
-	int udp = s46_cfg.udp_port && mapped;
+	/* IPv6 destinations need the forwarder's IPv6 slot route. */
+	int udp = s46_cfg.udp_port && (mapped || (s46_cfg.flags & S46_CFG_UDP6));
 
 	*deny = 0;
 	/* A fake address names a server behind the gateway, port 53 too: checked first. */
@@ -242,6 +251,15 @@ static __always_inline int s46_udp_slot_of(const __u32 a[4], __be16 port)
 static __always_inline __u32 s46_udp_addr(int n)
 {
 	return S46_UDP_NET | (__u32)n;
+}
+
+/* The IPv6 slot address of slot n. */
+static __always_inline void s46_udp_addr6(__u32 out[4], int n)
+{
+	out[0] = bpf_htonl(S46_UDP_NET6_0);
+	out[1] = bpf_htonl(S46_UDP_NET6_1);
+	out[2] = bpf_htonl(S46_UDP_NET6_2);
+	out[3] = bpf_htonl(S46_UDP_NET6_3 | (__u32)n);
 }
 
 /* The slot a reply's source (network order) stands for, or -1 if it is not the forwarder's. */

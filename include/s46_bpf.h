@@ -30,6 +30,13 @@
  * that address, is rewritten back by recvmsg4/6. Host order. */
 #define S46_UDP_NET 0x7f460000
 #define S46_UDP_SLOTS 65536
+/* IPv6 sockets have only ::1 on loopback: their slot addresses are S46_UDP_NET6::H:L, a
+ * ULA /112 the agent routes locally on lo (host-order words; the slot is the low 16 bits). */
+#define S46_UDP_NET6_0 0xfd465346
+#define S46_UDP_NET6_1 0x55640000
+#define S46_UDP_NET6_2 0
+#define S46_UDP_NET6_3 0
+#define S46_UDP_NET6_LEN 112
 
 /* Entries of s46_conn: each is deleted by the agent when it accepts the connection, or by
  * sock_ops when the client socket closes, so only connections not yet accepted are there;
@@ -129,5 +136,6 @@ struct s46_cfg {
 };
 
 #define S46_CFG_NO_DNS 0x1 /* do not steer port-53 traffic (no responder) */
+#define S46_CFG_UDP6 0x2   /* the IPv6 slot addresses are routed to the forwarder */
 
 #endif

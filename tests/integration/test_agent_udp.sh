@@ -13,8 +13,13 @@ CG4=$(cg_make app4)
 agent_spawn "$NS_C4" a4 "$TMP/a4.sock" --gateway "$GW4_ADDR:$GW_PORT" --cgroup "$CG4" --no-pin \
 	--fake-state none --dns-upstream "$GW4_ADDR"
 A4_LOG=$AGENT_LOG
+CG6=$(cg_make app6)
+agent_spawn "$NS_C6" a6 "$TMP/a6.sock" --gateway "[$GW6_ADDR]:$GW_PORT" --cgroup "$CG6" --no-pin \
+	--fake-state none --dns-upstream "$GW6_ADDR" --nat64-prefix 64:ff9b::/96
+A6_LOG=$AGENT_LOG
 
 u4() { IN_CG=$CG4 nsx "$NS_C4" "$PY" "$ITEST_DIR/udp_fake.py" "$@"; }
+u6() { IN_CG=$CG6 nsx "$NS_C6" "$PY" "$ITEST_DIR/udp_fake.py" --family inet6 "$@"; }
 
 log "c4: an IPv4-only program and the IPv6-only s6, by name, unconnected"
 out=$(u4 web6.test 7) || fail "unconnected sendto web6.test: $out"
@@ -47,6 +52,25 @@ out=$(IN_CG=$CG4 nsx "$NS_C4" "$PY" -c 'import socket; print(socket.gethostbynam
 r=$(IN_CG=$CG4 nsx "$NS_C4" "$PY" "$ITEST_DIR/agent_dns_query.py" "$out" 53 far.example A)
 assert_contains "$r" "rcode=0 " "the far resolver answered"
 assert_contains "$r" "ans=203.0.113.99 " "with its own record (not the agent's responder)"
+
+log "c6: an IPv6-only program and the IPv4-only s4, by name"
+out=$(u6 web4.test 7) || fail "unconnected sendto web4.test: $out"
+assert_contains "$out" "ok web4.test 2001:2:" "the reply came from the fake IPv6 address and port sent to"
+out=$(u6 web4.test 7 web6.test 9 dual.test 7) || fail "several destinations from one socket: $out"
+assert_contains "$out" "ok web6.test " "one socket, second destination"
+assert_contains "$out" "ok dual.test " "one socket, third destination"
+out=$(u6 --connect web4.test 7) || fail "connected: $out"
+pass "connect + send/recv; getpeername shows the fake IPv6 address"
+out=$(u6 --size 1472 --count 3 web4.test 7) || fail "1472-byte datagrams: $out"
+pass "1,472-byte datagrams pass unchanged both ways"
+out=$(u6 --connect --count 200 web4.test 7) || fail "200 datagrams: $out"
+pass "200 datagrams one after another on a connected socket, each answered"
+out=$(u6 "64:ff9b::$S4_ADDR" 7) || fail "NAT64: $out"
+pass "the NAT64 address 64:ff9b::$S4_ADDR reaches s4"
+out=$(printf 'socat-hello6\n' | IN_CG=$CG6 nsx "$NS_C6" timeout 10 socat -t 3 - UDP6:web4.test:7) ||
+	fail "socat UDP6:web4.test:7"
+assert_eq "$out" "socat-hello6" "socat got its datagram back from s4"
+assert_not_contains "$(cat "$A6_LOG")" "refused" "the c6 agent carries IPv6 UDP"
 
 log "status shows the UDP flows and counters"
 st=$("$S46_BIN" status --control "$TMP/a4.sock") || fail "status"

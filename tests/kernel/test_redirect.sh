@@ -61,9 +61,6 @@ log "loopback stays local even when a policy prefix covers it"
 kin "$PY" "$PROBE" get 127.0.0.1 8080 hello-local || fail "local service"
 assert_eq "$(jget counters.tcp_redirect)" 5 "the connect to 127.0.0.1 was not redirected"
 
-log "non-DNS UDP to a fake IPv6 address fails at once (the forwarder takes IPv4)"
-kin "$PY" "$PROBE" udp-denied "$F6" || fail "udp"
-
 log "the agent's own sockets and a program outside the cgroup are not redirected"
 r=$(kns "$PY" "$PROBE" connect-error "$F4" 80)
 assert_eq "$r" ENETUNREACH "outside the cgroup, a fake address is unreachable (no redirect)"

@@ -10,7 +10,7 @@ kspawn uecho6 "$PY" -u "$REPO/tests/integration/socks5_udp.py" serve 2001:db8:1:
 kspawn farns dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
 	--listen-address=2001:db8:1::2 --user=root --pid-file="$TMP/farns.pid" \
 	--host-record=far.example,203.0.113.99
-agent_start
+agent_start --nat64-prefix 64:ff9b::/96
 
 fake() { kin "$PY" "$PROBE" dns-udp "$DNS_SRV4" "$1" 1 unconnected | tail -n 1; }
 F6=$(fake web6.test)
@@ -33,6 +33,18 @@ out=$(kin "$PY" "$UF" --family mapped "$F6" 7) || fail "$out"
 assert_contains "$out" "ok $F6 ::ffff:$F6 7" "reply shows ::ffff:$F6:7"
 out=$(kin "$PY" "$UF" --family mapped --connect "$F4" 7) || fail "$out"
 pass "connected dual-stack socket to ::ffff:$F4"
+
+log "sendmsg6/connect6 + recvmsg6/getpeername6: AF_INET6 sockets to IPv6 fake addresses"
+G6=$(kin "$PY" "$PROBE" dns-udp "$DNS_SRV6" web6.test 28 unconnected | tail -n 1)
+G4=$(kin "$PY" "$PROBE" dns-udp "$DNS_SRV6" web4.test 28 unconnected | tail -n 1)
+case $G4 in 2001:2:*) ;; *) fail "no fake IPv6 address for web4.test: $G4" ;; esac
+out=$(kin "$PY" "$UF" --family inet6 "$G4" 7 "$G6" 7) || fail "$out"
+assert_contains "$out" "ok $G4 $G4 7" "reply to the IPv4 server shows $G4 port 7"
+assert_contains "$out" "ok $G6 $G6 7" "reply to the IPv6 server shows $G6 port 7 on the same socket"
+out=$(kin "$PY" "$UF" --family inet6 --connect --size 1472 --count 5 "$G4" 7) || fail "$out"
+pass "connected AF_INET6 socket: getpeername and the replies show $G4 port 7; 1,472 bytes"
+out=$(kin "$PY" "$UF" --family inet6 64:ff9b::cb00:7102 7) || fail "$out"
+assert_contains "$out" "ok 64:ff9b::cb00:7102 " "a NAT64 address (--nat64-prefix) goes through the gateway"
 
 log "a policy address (--via-gateway 203.0.113.2/32) goes through the gateway too"
 s0=$(jget counters.udp_steered)

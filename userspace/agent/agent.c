@@ -129,6 +129,7 @@ static void agent_bpf_config(const struct agentconf *o, const struct agent *a,
 	bc->pool6 = a->fcfg.pool6;
 	bc->prefix6 = a->fcfg.prefix6;
 	bc->no_dns = o->no_dns;
+	bc->udp6 = a->udpfwd && udpfwd_has_v6(a->udpfwd);
 	bc->pin_dir = o->pin_dir;
 }
 

@@ -106,7 +106,7 @@ static void bpfload_set_rodata(struct s46_bpf *skel, const struct bpfload_config
 	prefix_mask(c->mask6, 16, cfg->prefix6);
 	for (unsigned i = 0; i < 16; i++)
 		c->pool6[i] = cfg->pool6.s6_addr[i] & c->mask6[i];
-	c->flags = cfg->no_dns ? S46_CFG_NO_DNS : 0;
+	c->flags = (cfg->no_dns ? S46_CFG_NO_DNS : 0) | (cfg->udp6 ? S46_CFG_UDP6 : 0);
 }
 
 /* Loads the object with only program `only` (-1: none, maps alone); 0 or -errno. */

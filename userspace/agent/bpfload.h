@@ -22,6 +22,7 @@ struct bpfload_config {
 	struct in6_addr pool6;
 	unsigned prefix6;
 	bool no_dns;
+	bool udp6; /* the IPv6 slot route and socket exist: steer IPv6 UDP too */
 	/* Links are pinned under pin_dir/<netns cookie>-<cgroup id>/ so they outlive the
 	 * agent (connects then fail with ECONNREFUSED); NULL = not pinned. */
 	const char *pin_dir;

@@ -20,6 +20,7 @@
  * destinations come here (the BPF side steers IPv4 and v4-mapped sends).
  */
 #include "udpfwd.h"
+#include "udproute.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -48,6 +49,12 @@
 
 enum udpfwd_state { UF_DIALING, UF_READY };
 
+union udpfwd_sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
 struct udpfwd_dgram {
 	struct udpfwd_dgram *next;
 	size_t len;
@@ -56,7 +63,7 @@ struct udpfwd_dgram {
 
 struct udpfwd_flow {
 	struct udpfwd *u;
-	struct sockaddr_in prog; /* the program's socket, as its datagrams arrive */
+	union udpfwd_sa prog; /* the program's socket, as its datagrams arrive */
 	uint32_t slot;
 	struct s46_dst dst;
 	struct sockaddr_storage origsa;
@@ -82,7 +89,7 @@ struct udpfwd {
 	struct bpfload *bpf;
 	struct fakeip *table;
 	const struct fakeip_config *fcfg;
-	int fd;
+	int fd, fd6; /* IPv4 and IPv6 (-1 without the IPv6 slot route) */
 	uint16_t port;
 	struct udpfwd_stats stats;
 	struct list_head flows;
@@ -92,6 +99,31 @@ struct udpfwd {
 static uint8_t udpfwd_buf[UDPFWD_BUF];
 
 static void udpfwd_next_gateway(struct udpfwd_flow *f);
+
+/* The IPv6 slot address of slot n. */
+static void udpfwd_addr6(struct in6_addr *a, uint32_t n)
+{
+	uint32_t w[4] = {htonl(S46_UDP_NET6_0), htonl(S46_UDP_NET6_1), htonl(S46_UDP_NET6_2),
+			 htonl(S46_UDP_NET6_3 | n)};
+
+	memcpy(a, w, sizeof(w));
+}
+
+/* The slot a local address a datagram arrived at stands for, or -1. */
+static int udpfwd_slot_of(const union udpfwd_sa *to)
+{
+	struct in6_addr net;
+	uint32_t h;
+
+	if (to->sa.sa_family == AF_INET) {
+		h = ntohl(to->in.sin_addr.s_addr);
+		return (h & 0xffff0000) == S46_UDP_NET ? (int)(h & 0xffff) : -1;
+	}
+	udpfwd_addr6(&net, 0);
+	if (to->sa.sa_family != AF_INET6 || memcmp(&net, &to->in6.sin6_addr, 14))
+		return -1;
+	return to->in6.sin6_addr.s6_addr[14] << 8 | to->in6.sin6_addr.s6_addr[15];
+}
 
 static void udpfwd_flow_free(struct udpfwd_flow *f)
 {
@@ -158,45 +190,58 @@ static void udpfwd_enqueue(struct udpfwd_flow *f, const uint8_t *data, size_t le
 	f->nqueue++;
 }
 
-/* A reply from the relay: unwrapped and sent to the program from the slot's address. */
+/* Sends payload to the program from the slot's address (IP_PKTINFO / IPV6_PKTINFO). */
+static int udpfwd_to_program(struct udpfwd_flow *f, const uint8_t *data, size_t len)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf = {0};
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+	struct msghdr msg = {.msg_name = &f->prog, .msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *cm;
+	bool v6 = f->prog.sa.sa_family == AF_INET6;
+	struct in6_pktinfo pi6 = {0};
+	struct in_pktinfo pi = {0};
+
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = v6 ? CMSG_SPACE(sizeof(pi6)) : CMSG_SPACE(sizeof(pi));
+	msg.msg_namelen = v6 ? sizeof(f->prog.in6) : sizeof(f->prog.in);
+	cm = CMSG_FIRSTHDR(&msg);
+	if (v6) {
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi6));
+		udpfwd_addr6(&pi6.ipi6_addr, f->slot);
+		memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
+	} else {
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		pi.ipi_spec_dst.s_addr = htonl(S46_UDP_NET | f->slot);
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	}
+	return sendmsg(v6 ? f->u->fd6 : f->u->fd, &msg, 0) < 0 ? -errno : 0;
+}
+
+/* Replies from the relay: unwrapped and sent to the program. */
 static void udpfwd_relay_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct udpfwd_flow *f = arg;
 	struct udpfwd *u = f->u;
 	struct socks5_udp_header h;
-	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))] = {0};
-	struct iovec iov;
-	struct msghdr msg = {.msg_name = &f->prog,
-			     .msg_namelen = sizeof(f->prog),
-			     .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	struct in_pktinfo pi = {0};
 	ssize_t n;
 	int hl;
 
 	(void)loop;
 	(void)events;
-	cm->cmsg_level = IPPROTO_IP;
-	cm->cmsg_type = IP_PKTINFO;
-	cm->cmsg_len = CMSG_LEN(sizeof(pi));
-	pi.ipi_spec_dst.s_addr = htonl(S46_UDP_NET | f->slot);
-	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
 	for (int i = 0; i < 64; i++) {
 		n = recv(fd, udpfwd_buf, sizeof(udpfwd_buf), 0);
 		if (n < 0)
 			return;
 		hl = socks5_parse_udp_header(udpfwd_buf, (size_t)n, &h);
-		if (hl <= 0 || h.frag) {
-			f->dropped++;
-			u->stats.dropped++;
-			continue;
-		}
-		iov.iov_base = udpfwd_buf + hl;
-		iov.iov_len = (size_t)n - (size_t)hl;
-		if (sendmsg(u->fd, &msg, 0) < 0) {
+		if (hl <= 0 || h.frag ||
+		    udpfwd_to_program(f, udpfwd_buf + hl, (size_t)n - (size_t)hl)) {
 			f->dropped++;
 			u->stats.dropped++;
 			continue;
@@ -380,7 +425,7 @@ static int udpfwd_target(struct udpfwd_flow *f)
 	return 0;
 }
 
-static struct udpfwd_flow *udpfwd_flow_new(struct udpfwd *u, const struct sockaddr_in *prog,
+static struct udpfwd_flow *udpfwd_flow_new(struct udpfwd *u, const union udpfwd_sa *prog,
 					   uint32_t slot, const struct s46_dst *dst)
 {
 	struct udpfwd_flow *f = calloc(1, sizeof(*f));
@@ -414,15 +459,13 @@ static struct udpfwd_flow *udpfwd_flow_new(struct udpfwd *u, const struct sockad
 	return f;
 }
 
-static struct udpfwd_flow *udpfwd_find(struct udpfwd *u, const struct sockaddr_in *prog,
-				       uint32_t slot)
+static struct udpfwd_flow *udpfwd_find(struct udpfwd *u, const union udpfwd_sa *prog, uint32_t slot)
 {
 	struct udpfwd_flow *f;
 
 	list_for_each_entry(f, &u->flows, link)
 	{
-		if (f->slot == slot && f->prog.sin_port == prog->sin_port &&
-		    f->prog.sin_addr.s_addr == prog->sin_addr.s_addr)
+		if (f->slot == slot && addr_equal(&f->prog.sa, &prog->sa))
 			return f;
 	}
 	return NULL;
@@ -430,25 +473,25 @@ static struct udpfwd_flow *udpfwd_find(struct udpfwd *u, const struct sockaddr_i
 
 /* One datagram from a program: its flow (new, or a new one when the slot now holds another
  * destination), then up to the relay or into the queue. */
-static void udpfwd_from_program(struct udpfwd *u, const struct sockaddr_in *prog, struct in_addr to,
-				size_t len)
+static void udpfwd_from_program(struct udpfwd *u, const union udpfwd_sa *prog,
+				const union udpfwd_sa *to, size_t len)
 {
-	uint32_t h = ntohl(to.s_addr), slot = h & 0xffff;
+	int slot = udpfwd_slot_of(to);
 	struct udpfwd_flow *f;
 	struct s46_dst d;
 
-	if ((h & 0xffff0000) != S46_UDP_NET || !u->bpf || bpfload_udp_dst(u->bpf, slot, &d)) {
+	if (slot < 0 || !u->bpf || bpfload_udp_dst(u->bpf, (uint32_t)slot, &d)) {
 		u->stats.no_origdst++;
 		u->stats.dropped++;
 		return;
 	}
-	f = udpfwd_find(u, prog, slot);
+	f = udpfwd_find(u, prog, (uint32_t)slot);
 	if (f && memcmp(&f->dst, &d, sizeof(d))) {
 		udpfwd_flow_free(f);
 		f = NULL;
 	}
 	if (!f) {
-		f = udpfwd_flow_new(u, prog, slot, &d);
+		f = udpfwd_flow_new(u, prog, (uint32_t)slot, &d);
 		if (!f) {
 			u->stats.dropped++;
 			return;
@@ -463,15 +506,33 @@ static void udpfwd_from_program(struct udpfwd *u, const struct sockaddr_in *prog
 		udpfwd_enqueue(f, udpfwd_buf, len);
 }
 
+/* The local address a datagram was sent to, from its packet info. */
+static void udpfwd_pktinfo(struct msghdr *msg, union udpfwd_sa *to)
+{
+	struct cmsghdr *cm;
+
+	memset(to, 0, sizeof(*to));
+	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			to->in.sin_family = AF_INET;
+			to->in.sin_addr = ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_addr;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			to->in6.sin6_family = AF_INET6;
+			to->in6.sin6_addr = ((struct in6_pktinfo *)CMSG_DATA(cm))->ipi6_addr;
+		}
+	}
+}
+
 static void udpfwd_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct udpfwd *u = arg;
-	struct sockaddr_in prog;
-	char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+	union udpfwd_sa prog, to;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} cbuf;
 	struct iovec iov = {.iov_base = udpfwd_buf, .iov_len = sizeof(udpfwd_buf)};
 	struct msghdr msg;
-	struct cmsghdr *cm;
-	struct in_addr to;
 	ssize_t n;
 
 	(void)loop;
@@ -482,37 +543,64 @@ static void udpfwd_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		msg.msg_namelen = sizeof(prog);
 		msg.msg_iov = &iov;
 		msg.msg_iovlen = 1;
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof(cbuf);
+		msg.msg_control = cbuf.buf;
+		msg.msg_controllen = sizeof(cbuf.buf);
 		n = recvmsg(fd, &msg, 0);
 		if (n < 0)
 			return;
-		to.s_addr = 0;
-		for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO)
-				to = ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_addr;
-		udpfwd_from_program(u, &prog, to, (size_t)n);
+		udpfwd_pktinfo(&msg, &to);
+		udpfwd_from_program(u, &prog, &to, (size_t)n);
 	}
 }
 
-static int udpfwd_socket(struct udpfwd *u, uint16_t port)
+/* A wildcard socket of af at port (0: any) that learns each datagram's local address. */
+static int udpfwd_socket(struct udpfwd *u, int af, uint16_t port, int *out)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
-	socklen_t len = sizeof(sin);
+	union udpfwd_sa sa = {0};
+	socklen_t len = af == AF_INET6 ? sizeof(sa.in6) : sizeof(sa.in);
 	uint32_t mark = u->cfg.mark;
-	int one = 1, buf = 4 << 20;
+	int one = 1, buf = 4 << 20, fd;
 
-	u->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (u->fd < 0)
+	sa.sa.sa_family = (sa_family_t)af;
+	addr_set_port(&sa.sa, port);
+	fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		return -errno;
-	setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	if (setsockopt(u->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    (mark && setsockopt(u->fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) ||
-	    bind(u->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    getsockname(u->fd, (struct sockaddr *)&sin, &len) < 0)
+	*out = fd;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	/* IPv6 checks a reply's source against assigned addresses, not local routes: the slot
+	 * addresses are only routed, so sending from them takes IPV6_FREEBIND. */
+	if ((af == AF_INET6 &&
+	     (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+	      setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0 ||
+	      setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0)) ||
+	    (af == AF_INET && setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0) ||
+	    (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) ||
+	    bind(fd, &sa.sa, len) < 0 || getsockname(fd, &sa.sa, &len) < 0)
 		return -errno;
-	u->port = ntohs(sin.sin_port);
-	return ev_io_add(u->loop, u->fd, EV_READ, udpfwd_cb, u);
+	u->port = addr_port(&sa.sa);
+	return ev_io_add(u->loop, fd, EV_READ, udpfwd_cb, u);
+}
+
+/* The IPv6 side: the slot route and the socket. Without them IPv6 UDP stays refused. */
+static void udpfwd_open6(struct udpfwd *u)
+{
+	struct in6_addr net;
+	int err;
+
+	udpfwd_addr6(&net, 0);
+	err = udproute_add_local6(&net, S46_UDP_NET6_LEN);
+	if (!err)
+		err = udpfwd_socket(u, AF_INET6, u->port, &u->fd6);
+	if (!err)
+		return;
+	log_warnx("UDP forwarder, IPv6: %s (UDP from IPv6 sockets to fake addresses is refused)",
+		  strerror(-err));
+	if (u->fd6 >= 0) {
+		ev_io_forget(u->loop, u->fd6);
+		close(u->fd6);
+	}
+	u->fd6 = -1;
 }
 
 int udpfwd_new(struct udpfwd **out, struct ev_loop *loop, uint16_t port,
@@ -529,12 +617,14 @@ int udpfwd_new(struct udpfwd **out, struct ev_loop *loop, uint16_t port,
 	u->bpf = b;
 	u->table = table;
 	u->fcfg = fcfg;
+	u->fd = u->fd6 = -1;
 	list_init(&u->flows);
-	err = udpfwd_socket(u, port);
+	err = udpfwd_socket(u, AF_INET, port, &u->fd);
 	if (err) {
 		udpfwd_free(u);
 		return err;
 	}
+	udpfwd_open6(u);
 	*out = u;
 	return 0;
 }
@@ -546,8 +636,12 @@ void udpfwd_free(struct udpfwd *u)
 	while (!list_empty(&u->flows))
 		udpfwd_flow_free(list_first_entry(&u->flows, struct udpfwd_flow, link));
 	if (u->fd >= 0) {
-		ev_io_del(u->loop, u->fd);
+		ev_io_forget(u->loop, u->fd);
 		close(u->fd);
+	}
+	if (u->fd6 >= 0) {
+		ev_io_forget(u->loop, u->fd6);
+		close(u->fd6);
 	}
 	free(u);
 }
@@ -560,6 +654,11 @@ void udpfwd_set_bpf(struct udpfwd *u, struct bpfload *b)
 uint16_t udpfwd_port(const struct udpfwd *u)
 {
 	return u->port;
+}
+
+bool udpfwd_has_v6(const struct udpfwd *u)
+{
+	return u->fd6 >= 0;
 }
 
 void udpfwd_get_stats(const struct udpfwd *u, struct udpfwd_stats *out)

@@ -2,6 +2,7 @@
 #ifndef S46_UDPFWD_H
 #define S46_UDPFWD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -46,6 +47,8 @@ int udpfwd_new(struct udpfwd **out, struct ev_loop *loop, uint16_t port,
 void udpfwd_free(struct udpfwd *u);
 void udpfwd_set_bpf(struct udpfwd *u, struct bpfload *b);
 uint16_t udpfwd_port(const struct udpfwd *u);
+/* Whether IPv6 sockets' UDP can be carried (the slot route and socket exist). */
+bool udpfwd_has_v6(const struct udpfwd *u);
 void udpfwd_get_stats(const struct udpfwd *u, struct udpfwd_stats *out);
 
 typedef void udpfwd_flow_cb(const struct udpfwd_info *fi, void *arg);
