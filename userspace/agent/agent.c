@@ -294,10 +294,11 @@ static void agent_setup(struct agent *a, struct agentconf *o)
 	a->proxy_port = redirect_port(a->redirect);
 	rc = udpfwd_new(&a->udpfwd, a->loop, S46_UDP_PORT_DEFAULT, &o->rcfg, NULL, a->fakeip,
 			&a->fcfg);
-	if (rc)
+	/* EPERM (SO_MARK without CAP_NET_ADMIN): loading the programs fails next, in one line. */
+	if (rc && rc != -EPERM)
 		log_warnx("UDP forwarder on port %u: %s (UDP to fake addresses is refused)",
 			  S46_UDP_PORT_DEFAULT, strerror(-rc));
-	else
+	else if (!rc)
 		a->udp_port = udpfwd_port(a->udpfwd);
 	agent_setup_bpf(a, o);
 	rc = control_new(&a->control, a->loop, control_path(o->control), a);

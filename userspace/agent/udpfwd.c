@@ -23,6 +23,7 @@
 #include "udproute.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -90,6 +91,7 @@ struct udpfwd {
 	struct fakeip *table;
 	const struct fakeip_config *fcfg;
 	int fd, fd6; /* IPv4 and IPv6 (-1 without the IPv6 slot route) */
+	unsigned lo; /* ifindex of lo, where programs' datagrams arrive */
 	uint16_t port;
 	struct udpfwd_stats stats;
 	struct list_head flows;
@@ -506,19 +508,27 @@ static void udpfwd_from_program(struct udpfwd *u, const union udpfwd_sa *prog,
 		udpfwd_enqueue(f, udpfwd_buf, len);
 }
 
-/* The local address a datagram was sent to, from its packet info. */
-static void udpfwd_pktinfo(struct msghdr *msg, union udpfwd_sa *to)
+/* The local address a datagram was sent to, from its packet info; *ifindex the interface it
+ * arrived on. */
+static void udpfwd_pktinfo(struct msghdr *msg, union udpfwd_sa *to, unsigned *ifindex)
 {
 	struct cmsghdr *cm;
 
 	memset(to, 0, sizeof(*to));
+	*ifindex = 0;
 	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
 		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			const struct in_pktinfo *pi = (const struct in_pktinfo *)CMSG_DATA(cm);
+
 			to->in.sin_family = AF_INET;
-			to->in.sin_addr = ((struct in_pktinfo *)CMSG_DATA(cm))->ipi_addr;
+			to->in.sin_addr = pi->ipi_addr;
+			*ifindex = (unsigned)pi->ipi_ifindex;
 		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			const struct in6_pktinfo *pi = (const struct in6_pktinfo *)CMSG_DATA(cm);
+
 			to->in6.sin6_family = AF_INET6;
-			to->in6.sin6_addr = ((struct in6_pktinfo *)CMSG_DATA(cm))->ipi6_addr;
+			to->in6.sin6_addr = pi->ipi6_addr;
+			*ifindex = pi->ipi6_ifindex;
 		}
 	}
 }
@@ -533,6 +543,7 @@ static void udpfwd_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	} cbuf;
 	struct iovec iov = {.iov_base = udpfwd_buf, .iov_len = sizeof(udpfwd_buf)};
 	struct msghdr msg;
+	unsigned ifindex;
 	ssize_t n;
 
 	(void)loop;
@@ -548,7 +559,13 @@ static void udpfwd_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		n = recvmsg(fd, &msg, 0);
 		if (n < 0)
 			return;
-		udpfwd_pktinfo(&msg, &to);
+		udpfwd_pktinfo(&msg, &to, &ifindex);
+		/* Only this host's programs send on lo: a datagram from the network to a slot
+		 * address (routed here for IPv6) must not be relayed. */
+		if (ifindex != u->lo) {
+			u->stats.dropped++;
+			continue;
+		}
 		udpfwd_from_program(u, &prog, &to, (size_t)n);
 	}
 }
@@ -594,8 +611,12 @@ static void udpfwd_open6(struct udpfwd *u)
 		err = udpfwd_socket(u, AF_INET6, u->port, &u->fd6);
 	if (!err)
 		return;
-	log_warnx("UDP forwarder, IPv6: %s (UDP from IPv6 sockets to fake addresses is refused)",
-		  strerror(-err));
+	/* EPERM: no CAP_NET_ADMIN, without which the programs cannot load either (and the agent
+	 * says so in one line). */
+	if (err != -EPERM)
+		log_warnx(
+		    "UDP forwarder, IPv6: %s (UDP from IPv6 sockets to fake addresses is refused)",
+		    strerror(-err));
 	if (u->fd6 >= 0) {
 		ev_io_forget(u->loop, u->fd6);
 		close(u->fd6);
@@ -618,6 +639,7 @@ int udpfwd_new(struct udpfwd **out, struct ev_loop *loop, uint16_t port,
 	u->table = table;
 	u->fcfg = fcfg;
 	u->fd = u->fd6 = -1;
+	u->lo = if_nametoindex("lo");
 	list_init(&u->flows);
 	err = udpfwd_socket(u, AF_INET, port, &u->fd);
 	if (err) {
