@@ -22,6 +22,7 @@
 #include "udpfwd.h"
 #include "udproute.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -149,6 +150,8 @@ static void udpfwd_flow_free(struct udpfwd_flow *f)
 	}
 	if (f->fake_af)
 		fakeip_release(u->table, f->fake_af, f->fake_addr, (uint64_t)time(NULL));
+	if (f->state == UF_READY)
+		srv_conn_end(f->gw);
 	srvlist_iter_end(&f->via);
 	list_del(&f->link);
 	free(f);
@@ -345,6 +348,7 @@ static void udpfwd_ready(struct udpfwd_flow *f, const struct socks5_addr *bnd)
 		return;
 	}
 	srv_report(f->gw, true, ev_now(u->loop), 1, REDIRECT_GW_BACKOFF_MS);
+	srv_conn_begin(f->gw);
 	f->state = UF_READY;
 	f->last_ms = ev_now(u->loop);
 	while ((d = f->queue)) {
@@ -427,6 +431,17 @@ static int udpfwd_target(struct udpfwd_flow *f)
 	return 0;
 }
 
+/* What the hash policy keys on: the destination's name, or its address. */
+static const char *udpfwd_site(const struct udpfwd_flow *f, char *buf, size_t len)
+{
+	const struct socks5_addr *t = &f->target;
+
+	if (t->atyp == SOCKS5_ATYP_DOMAINNAME)
+		return t->name;
+	return inet_ntop(t->atyp == SOCKS5_ATYP_IPV4 ? AF_INET : AF_INET6, &t->v4, buf,
+			 (socklen_t)len);
+}
+
 static struct udpfwd_flow *udpfwd_flow_new(struct udpfwd *u, const union udpfwd_sa *prog,
 					   uint32_t slot, const struct s46_dst *dst)
 {
@@ -445,7 +460,6 @@ static struct udpfwd_flow *udpfwd_flow_new(struct udpfwd *u, const union udpfwd_
 	f->qtail = &f->queue;
 	f->start_ms = f->last_ms = ev_now(u->loop);
 	ev_timer_init(&f->timer, udpfwd_idle);
-	srvlist_iter_start(&f->via, u->cfg.servers);
 	list_add(&f->link, &u->flows);
 	origdst_sockaddr(dst, &f->origsa, &len);
 	err = udpfwd_target(f);
@@ -457,6 +471,9 @@ static struct udpfwd_flow *udpfwd_flow_new(struct udpfwd *u, const union udpfwd_
 		udpfwd_flow_free(f);
 		return NULL;
 	}
+	/* The hash policy keeps a destination on one gateway, as for TCP. */
+	srvlist_iter_start_key(&f->via, u->cfg.servers, udpfwd_site(f, buf, sizeof(buf)),
+			       ev_now(u->loop));
 	u->stats.flows++;
 	return f;
 }
