@@ -82,6 +82,14 @@ err=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" agent --config "$TMP/good.conf" --con
 assert_eq "$?:$err" "1:socks46 agent: control socket $TMP/good.sock: another agent is running there" \
 	"another agent on the control socket"
 kill -0 "$A_PID" || fail "the running agent died"
+# A start that fails after its DNS responder and fake-IP table are up unwinds: one line,
+# exit status 1 (and, in the sanitizer build, nothing leaked).
+port=$("$PY" "$ITEST_DIR/agent_ctl.py" "$TMP/good.sock" proxy_port)
+err=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" agent --config "$TMP/good.conf" --control "$TMP/busy.sock" \
+	--proxy-port "$port" --dns-port 0 2>&1)
+assert_eq "$?:$err" "1:socks46 agent: proxy on 127.0.0.1:$port: Address already in use" \
+	"a proxy port in use: one line, exit status 1"
+kill -0 "$A_PID" || fail "the running agent died"
 stop_pid "$A_PID"
 
 log "an agent whose gateways do not answer says so"

@@ -133,8 +133,8 @@ static void agent_bpf_config(const struct agentconf *o, const struct agent *a,
 	bc->pin_dir = o->pin_dir;
 }
 
-/* The DNS responder (and the gateway's RESOLVE check behind it); fatal on failure. */
-static void agent_setup_dns(struct agent *a, struct agentconf *o)
+/* The DNS responder (and the gateway's RESOLVE check behind it). 0, or -1 after the line. */
+static int agent_setup_dns(struct agent *a, struct agentconf *o)
 {
 	int rc;
 
@@ -148,7 +148,7 @@ static void agent_setup_dns(struct agent *a, struct agentconf *o)
 		o->rcfg.mark = o->mark;
 		rc = gwresolve_new(&a->gwresolve, a->loop, &o->rcfg);
 		if (rc)
-			fatalx("--check-exists: %s", strerror(-rc));
+			return log_fail("--check-exists: %s", strerror(-rc));
 		o->dcfg.exists = gwresolve_exists;
 		o->dcfg.exists_cancel = gwresolve_cancel;
 		o->dcfg.exists_arg = a->gwresolve;
@@ -157,8 +157,9 @@ static void agent_setup_dns(struct agent *a, struct agentconf *o)
 	addr_set_port((struct sockaddr *)&o->dcfg.listen6, o->dns_port);
 	rc = dnsd_new(&a->dnsd, a->loop, &o->dcfg, a->fakeip);
 	if (rc)
-		fatalx("DNS responder on port %u: %s", o->dns_port, strerror(-rc));
+		return log_fail("DNS responder on port %u: %s", o->dns_port, strerror(-rc));
 	a->dns_port = dnsd_port(a->dnsd);
+	return 0;
 }
 
 /* Says whose sockets the programs leave alone besides the marked ones. */
@@ -179,8 +180,8 @@ static void agent_log_exempt(const struct agentconf *o)
 }
 
 /* Loads the programs (refusing with one line on a kernel that lacks a feature), sweeps
- * stale pins, fills the policy map; fatal on failure. */
-static void agent_setup_bpf(struct agent *a, struct agentconf *o)
+ * stale pins, fills the policy map. 0, or -1 after the line. */
+static int agent_setup_bpf(struct agent *a, struct agentconf *o)
 {
 	struct bpfload_config bc;
 	char err[512] = "";
@@ -189,7 +190,7 @@ static void agent_setup_bpf(struct agent *a, struct agentconf *o)
 	agent_bpf_config(o, a, &bc);
 	rc = bpfload_open(&a->bpf, &bc, err, sizeof(err));
 	if (rc)
-		fatalx("%s", err);
+		return log_fail("%s", err);
 	agent_log_exempt(o);
 	redirect_set_bpf(a->redirect, a->bpf);
 	if (a->udpfwd)
@@ -201,7 +202,7 @@ static void agent_setup_bpf(struct agent *a, struct agentconf *o)
 		rc = bpfload_policy_add(a->bpf, o->policy[i].af, o->policy[i].addr,
 					o->policy[i].len);
 		if (rc)
-			fatalx("--via-gateway: %s", strerror(-rc));
+			return log_fail("--via-gateway: %s", strerror(-rc));
 	}
 	/* A NAT64 prefix goes to the gateway as any policy prefix; target_of rewrites it. */
 	for (unsigned i = 0; i < o->rcfg.target.nnat64; i++) {
@@ -209,37 +210,37 @@ static void agent_setup_bpf(struct agent *a, struct agentconf *o)
 
 		rc = bpfload_policy_add(a->bpf, p->af, p->addr, p->len);
 		if (rc)
-			fatalx("--nat64-prefix: %s", strerror(-rc));
+			return log_fail("--nat64-prefix: %s", strerror(-rc));
 	}
+	return 0;
 }
 
 /* Opts in the configured cgroups and units, then those attached at run time before a
- * restart; a configured one that fails is fatal and leaves nothing behind. */
-static void agent_setup_optins(struct agent *a, struct agentconf *o)
+ * restart; a configured one that fails is fatal and leaves nothing behind. 0, or -1. */
+static int agent_setup_optins(struct agent *a, struct agentconf *o)
 {
 	char msg[PATH_MAX + 128];
 	int rc;
 
 	rc = optin_new(&a->optin, a->loop, a->bpf, o->optin_state);
 	if (rc)
-		fatalx("watching cgroups (inotify): %s", strerror(-rc));
+		return log_fail("watching cgroups (inotify): %s", strerror(-rc));
 	rc = optin_configure(a->optin, o->cgroups, o->ncgroups, o->units, o->nunits, msg,
 			     sizeof(msg));
-	if (rc) {
-		control_free(a->control);
-		fatalx("%s", msg);
-	}
+	if (rc)
+		return log_fail("%s", msg);
 	rc = optin_restore(a->optin);
 	if (rc < 0)
 		log_warnx("opt-ins from %s: %s", o->optin_state, strerror(-rc));
+	return 0;
 }
 
 /*
  * What can be checked before anything binds a port, loads a program or attaches: the password
  * file, the gateways, the opt-ins' names and (unless only checking) that no agent answers on
- * the control socket. Fatal with one line on failure.
+ * the control socket. 0, or -1 after one line.
  */
-static void agent_validate(struct agent *a, struct agentconf *o, bool check_only)
+static int agent_validate(struct agent *a, struct agentconf *o, bool check_only)
 {
 	const char *path = control_path(o->control);
 	struct agentconf_optin optins[2 * AGENTCONF_MAX_CGROUPS];
@@ -247,26 +248,28 @@ static void agent_validate(struct agent *a, struct agentconf *o, bool check_only
 	int rc;
 
 	if (o->password_file && (rc = conf_read_password(o->password_file, &a->password)))
-		fatalx("password-file %s: %s", o->password_file,
-		       rc == -EINVAL ? "empty or longer than 255 bytes" : strerror(-rc));
+		return log_fail("password-file %s: %s", o->password_file,
+				rc == -EINVAL ? "empty or longer than 255 bytes" : strerror(-rc));
 	o->rcfg.pass = a->password;
 	rc = redirect_gateways_new(&a->gateways, &o->rcfg);
 	if (rc)
-		fatalx("gateway: %s", strerror(-rc));
+		return log_fail("gateway: %s", strerror(-rc));
 	rc = agentconf_resolve_optins(o, optins, err, sizeof(err));
 	if (rc < 0)
-		fatalx("%s", err);
+		return log_fail("%s", err);
 	agentconf_free_optins(optins, (unsigned)rc);
 	if (check_only)
-		return;
+		return 0;
 	rc = control_check(path);
 	if (rc)
-		fatalx("control socket %s: %s", path,
-		       rc == -EADDRINUSE ? "another agent is running there" : strerror(-rc));
+		return log_fail("control socket %s: %s", path,
+				rc == -EADDRINUSE ? "another agent is running there"
+						  : strerror(-rc));
+	return 0;
 }
 
-/* Start-up before the loop runs: failures here are fatal with one line. */
-static void agent_setup(struct agent *a, struct agentconf *o)
+/* Start-up before the loop runs: 0, or -1 after one line (agent_free undoes the rest). */
+static int agent_setup(struct agent *a, struct agentconf *o)
 {
 	struct utsname u;
 	int rc;
@@ -275,22 +278,22 @@ static void agent_setup(struct agent *a, struct agentconf *o)
 	rc = bpfload_netns_cookie(&a->netns_cookie);
 	if (rc) {
 		uname(&u);
-		fatalx("kernel %s lacks SO_NETNS_COOKIE (Linux 5.14+): %s", u.release,
-		       strerror(-rc));
+		return log_fail("kernel %s lacks SO_NETNS_COOKIE (Linux 5.14+): %s", u.release,
+				strerror(-rc));
 	}
 	a->fcfg = o->fcfg;
 	rc = fakeip_open(&a->fakeip, &a->fcfg);
 	if (rc)
-		fatalx("fake-IP table %s: %s", a->fcfg.state_path ? a->fcfg.state_path : "",
-		       strerror(-rc));
-	if (!o->no_dns)
-		agent_setup_dns(a, o);
+		return log_fail("fake-IP table %s: %s",
+				a->fcfg.state_path ? a->fcfg.state_path : "", strerror(-rc));
+	if (!o->no_dns && agent_setup_dns(a, o) < 0)
+		return -1;
 	o->rcfg.mark = o->mark;
 	o->rcfg.port = o->proxy_port;
 	rc = redirect_new(&a->redirect, a->loop, &o->rcfg, NULL, a->netns_cookie, a->fakeip,
 			  &a->fcfg);
 	if (rc)
-		fatalx("proxy on 127.0.0.1:%u: %s", o->proxy_port, strerror(-rc));
+		return log_fail("proxy on 127.0.0.1:%u: %s", o->proxy_port, strerror(-rc));
 	a->proxy_port = redirect_port(a->redirect);
 	rc = udpfwd_new(&a->udpfwd, a->loop, S46_UDP_PORT_DEFAULT, &o->rcfg, NULL, a->fakeip,
 			&a->fcfg);
@@ -300,12 +303,14 @@ static void agent_setup(struct agent *a, struct agentconf *o)
 			  S46_UDP_PORT_DEFAULT, strerror(-rc));
 	else if (!rc)
 		a->udp_port = udpfwd_port(a->udpfwd);
-	agent_setup_bpf(a, o);
+	if (agent_setup_bpf(a, o) < 0)
+		return -1;
 	rc = control_new(&a->control, a->loop, control_path(o->control), a);
 	if (rc)
-		fatalx("control socket %s: %s", control_path(o->control),
-		       rc == -EADDRINUSE ? "another agent is running there" : strerror(-rc));
-	agent_setup_optins(a, o);
+		return log_fail("control socket %s: %s", control_path(o->control),
+				rc == -EADDRINUSE ? "another agent is running there"
+						  : strerror(-rc));
+	return agent_setup_optins(a, o);
 }
 
 void agent_probe_gateways(struct agent *a)
@@ -364,13 +369,20 @@ int agent_main(int argc, char **argv)
 		goto out;
 	a.cmdline = &cl;
 	a.boot = a.conf = &o;
-	agent_validate(&a, &o, cl.check_config);
+	rc = 1;
+	if (agent_validate(&a, &o, cl.check_config) < 0)
+		goto out;
+	rc = 0;
 	if (cl.check_config)
 		goto out;
+	rc = 1;
 	a.loop = ev_loop_new();
-	if (!a.loop || agent_signals(&a))
-		fatalx("event loop: %s", strerror(errno));
-	agent_setup(&a, &o);
+	if (!a.loop || agent_signals(&a)) {
+		log_fail("event loop: %s", strerror(errno));
+		goto out;
+	}
+	if (agent_setup(&a, &o) < 0)
+		goto out;
 	fakeip_autosave(a.fakeip, a.loop);
 	log_info("agent ready: proxy port %u, DNS port %u, %u gateway(s), %u opt-in(s)",
 		 a.proxy_port, a.dns_port, o.rcfg.ngateways, o.ncgroups + o.nunits);

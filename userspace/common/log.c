@@ -130,7 +130,7 @@ LOG_FN(log_info, LOG_LVL_INFO, 0)
 LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
 
 /* Start-up errors are the one line a user reads: no timestamp, just the message. */
-static noreturn void fatal_v(int err, const char *fmt, va_list ap)
+static void log_fatal_line(int err, const char *fmt, va_list ap)
 {
 	char line[1024];
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
@@ -145,7 +145,22 @@ static noreturn void fatal_v(int err, const char *fmt, va_list ap)
 	else
 		fprintf(stderr, "%s%s: %.*s\n", log_journal_prefix(LOG_LVL_ERROR),
 			log_fatal_prefix ?: log_ident, n, line);
+}
+
+static noreturn void fatal_v(int err, const char *fmt, va_list ap)
+{
+	log_fatal_line(err, fmt, ap);
 	exit(1);
+}
+
+int log_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_fatal_line(-1, fmt, ap);
+	va_end(ap);
+	return -1;
 }
 
 noreturn void fatal(const char *fmt, ...)

@@ -33,6 +33,8 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Start-up failures that unwind and free: fatalx's line, then return -1 (exit status 1). */
+int log_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only during start-up: print one line and exit(1). */
 noreturn void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

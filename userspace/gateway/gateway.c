@@ -319,8 +319,10 @@ static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd
 	}
 	/* Two hashing threads: crypt(3) is slow on purpose and must not stall a loop. */
 	err = authpool_new(&gw->authpool, 2, AUTHPOOL_PER_SOURCE, 2 * AUTHPOOL_PER_THREAD);
-	if (err)
-		fatalx("cannot start the authentication threads: %s", strerror(-err));
+	if (err) {
+		log_fail("cannot start the authentication threads: %s", strerror(-err));
+		goto out;
+	}
 	fdshare_apply(gw, pool);
 	for (unsigned i = 0; i < n && !err; i++)
 		err = worker_start(&gw->workers[i]);
