@@ -8,7 +8,8 @@
 # is redirected without any attach; `socks46 attach --unit` opts a running service in; it
 # stays redirected across restarts of itself, the agent and the gateway; system-wide mode
 # (cgroup / in agent.conf, reloaded) with services in other slices and the opt-ins nested in
-# it; no error lines in the units' journal; with the agent stopped or killed (kill -9),
+# it, the gateway on the same host working with its stock unit and configuration (the agent
+# exempts its user, _socks46: no mark, no capability); no error lines in the units' journal; with the agent stopped or killed (kill -9),
 # DNS answers from the real resolver while connects to fake addresses are refused.
 REPO=${S46_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$REPO/tests/integration/helpers.sh"
@@ -81,16 +82,14 @@ unit_new()
 }
 
 # The test's own units and drop-ins exist before the package's postinst reloads systemd:
-# a daemon-reload of its own costs seconds under emulation. The gateway may set SO_MARK
-# (CAP_NET_RAW) for system-wide mode, as gateway.conf says; the agent is never restarted
-# by systemd, so that a killed agent stays dead.
+# a daemon-reload of its own costs seconds under emulation. The gateway has none: it runs
+# as the package made it. The agent is never restarted by systemd, so that a killed agent
+# stays dead.
 unit_new slice4 socks46.slice
 unit_new legacy4
 unit_new sys4
 unit_new other4 other.slice
-mkdir -p "$UNITS/socks46-gateway.service.d" "$UNITS/socks46-agent.service.d"
-printf '[Service]\nAmbientCapabilities=CAP_NET_RAW\nCapabilityBoundingSet=CAP_NET_RAW\n' \
-	>"$UNITS/socks46-gateway.service.d/mark.conf"
+mkdir -p "$UNITS/socks46-agent.service.d"
 printf '[Service]\nRestart=no\n' >"$UNITS/socks46-agent.service.d/no-restart.conf"
 
 # ---- the package ------------------------------------------------------------------------
@@ -193,12 +192,23 @@ pass "slice4 works again after the gateway's restart"
 
 # ---- system-wide mode ----------------------------------------------------------------------
 log "system-wide mode: the agent attached to the root cgroup"
-# The co-located gateway marks its sockets so that the agent leaves them alone: "mark" in
-# gateway.conf, with the capability SO_MARK needs (the drop-in above), as gateway.conf says.
-sed -i 's|^#mark 0x5346|mark 0x5346|' /etc/socks46/gateway.conf
-systemctl restart socks46-gateway.service || fail "restart socks46-gateway with mark 0x5346"
+# The co-located gateway as the package ships it: its user, no mark, no capability. The
+# agent leaves the sockets of _socks46 alone by default.
+uid=$(id -u _socks46) || fail "the package made no user _socks46"
+gwpid=$(systemctl show -p MainPID --value socks46-gateway.service)
+assert_eq "$(awk '/^Uid:/ { print $2 }' "/proc/$gwpid/status")" "$uid" \
+	"the gateway runs as _socks46 (uid $uid)"
+assert_eq "$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$gwpid/status")" 0000000000000000 \
+	"the gateway runs without capabilities"
+assert_eq "$(grep -cE '^mark' /etc/socks46/gateway.conf)" 0 "gateway.conf sets no mark"
+assert_eq "$(ls /etc/systemd/system/socks46-gateway.service.d 2>/dev/null)" "" \
+	"the gateway unit has no drop-in"
+assert_contains "$(socks46 status)" "exempt users: uid $uid (_socks46)" \
+	"socks46 status lists _socks46 as exempt"
 sed -i 's|^cgroup .*|cgroup /|' /etc/socks46/agent.conf
 systemctl reload socks46-agent.service || fail "reload socks46-agent with cgroup /"
+# A gateway started under the root cgroup's programs, with an empty DNS cache.
+systemctl restart socks46-gateway.service || fail "restart socks46-gateway in system-wide mode"
 mark /tmp/c3
 systemctl start sys4.service other4.service
 assert_eq "$(first_fetch sys4.service)" "hello from web6" \
@@ -213,6 +223,10 @@ case $FAKE4 in
 esac
 out=$(curl -4 -sS --max-time 5 http://web6.test/ 2>&1)
 assert_eq "$out" "hello from web6" "curl -4 run by the test itself reaches the server"
+# What the gateway's user sees: the real resolver, not fake addresses.
+out=$(setpriv --reuid=_socks46 --regid=_socks46 --clear-groups getent ahosts web6.test |
+	awk '{ print $1 }' | sort -u | tr '\n' ' ')
+assert_eq "$out" "$WEB6 " "getent as _socks46 (in system.slice) gets the real address only"
 fetch_ok_after legacy4.service /tmp/c3
 pass "legacy4 (opted in by unit, inside the root cgroup) still works"
 fetch_ok_after slice4.service /tmp/c3
