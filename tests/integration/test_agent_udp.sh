@@ -72,6 +72,13 @@ out=$(printf 'socat-hello6\n' | IN_CG=$CG6 nsx "$NS_C6" timeout 10 socat -t 3 - 
 assert_eq "$out" "socat-hello6" "socat got its datagram back from s4"
 assert_not_contains "$(cat "$A6_LOG")" "refused" "the c6 agent carries IPv6 UDP"
 
+log "what cannot be carried is dropped and counted"
+d0=$("$S46_BIN" status --control "$TMP/a4.sock" --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["udp"]["no_name"])')
+out=$(u4 -t 1 198.18.3.3 7) && fail "a datagram to a fake address no name is behind was answered: $out"
+st=$("$S46_BIN" status --control "$TMP/a4.sock" --json)
+n=$(printf '%s' "$st" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["udp"]["no_name"])')
+assert_eq "$n" $((d0 + 1)) "the datagram to 198.18.3.3 (no name behind it) was dropped and counted"
+
 log "status shows the UDP flows and counters"
 st=$("$S46_BIN" status --control "$TMP/a4.sock") || fail "status"
 flows=$(printf '%s\n' "$st" | sed -n '/^udp flows/,/^$/p')
