@@ -184,9 +184,10 @@ static void control_udp(FILE *f, struct agent *a)
 		udpfwd_get_stats(a->udpfwd, &us);
 	fprintf(f,
 		",\"udp\":{\"port\":%u,\"flows\":%llu,\"up\":%llu,\"down\":%llu,"
-		"\"dropped\":%llu,\"no_origdst\":%llu,\"no_name\":%llu,\"refused\":%llu}",
+		"\"dropped\":%llu,\"no_origdst\":%llu,\"no_name\":%llu,\"refused\":%llu,"
+		"\"full\":%llu}",
 		a->udp_port, us.flows, us.up, us.down, us.dropped, us.no_origdst, us.no_name,
-		us.refused);
+		us.refused, us.full);
 	fprintf(f, ",\"udp_flows\":[");
 	if (a->udpfwd)
 		udpfwd_walk(a->udpfwd, control_flow_cb, &w);

@@ -67,7 +67,8 @@
  *     "port": 10054, "flows": 0,       flows started
  *     "up": 0, "down": 0,              datagrams carried each way
  *     "dropped": 0,                    datagrams that could not be carried (all causes)
- *     "no_origdst": 0, "no_name": 0, "refused": 0
+ *     "no_origdst": 0, "no_name": 0, "refused": 0,
+ *     "full": 0                        datagrams for a new flow beyond 4,096 flows
  *   },
  *   "udp_flows": [ {                   one per program socket and destination
  *     "client": "127.0.0.1:40312", "orig": "198.18.0.1:7", "target": "web6.test:7",

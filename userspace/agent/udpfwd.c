@@ -48,6 +48,7 @@
 #include "target.h"
 
 #define UDPFWD_BUF (65536 + SOCKS5_UDP_HEADER_MAX)
+#define UDPFWD_BUCKETS 1024
 
 enum udpfwd_state { UF_DIALING, UF_READY };
 
@@ -82,7 +83,8 @@ struct udpfwd_flow {
 	unsigned nqueue;
 	uint64_t up, down, dropped, start_ms, last_ms;
 	struct ev_timer timer;
-	struct list_head link;
+	struct list_head link;	/* in the forwarder's flows */
+	struct list_head hlink; /* in its bucket of by_key */
 };
 
 struct udpfwd {
@@ -96,6 +98,8 @@ struct udpfwd {
 	uint16_t port;
 	struct udpfwd_stats stats;
 	struct list_head flows;
+	unsigned nflows;
+	struct list_head by_key[UDPFWD_BUCKETS]; /* flows by program address and slot */
 };
 
 /* One buffer for every datagram: the loop is single-threaded. */
@@ -154,6 +158,8 @@ static void udpfwd_flow_free(struct udpfwd_flow *f)
 		srv_conn_end(f->gw);
 	srvlist_iter_end(&f->via);
 	list_del(&f->link);
+	list_del(&f->hlink);
+	u->nflows--;
 	free(f);
 }
 
@@ -431,6 +437,19 @@ static int udpfwd_target(struct udpfwd_flow *f)
 	return 0;
 }
 
+/* The bucket of a program address (its port and last address word) and slot. */
+static unsigned udpfwd_bucket(const union udpfwd_sa *prog, uint32_t slot)
+{
+	uint32_t h = slot * 2654435761u;
+
+	if (prog->sa.sa_family == AF_INET6)
+		h ^= prog->in6.sin6_port ^ prog->in6.sin6_addr.s6_addr32[3];
+	else
+		h ^= prog->in.sin_port ^ prog->in.sin_addr.s_addr;
+	h *= 2246822519u;
+	return (h >> 16) % UDPFWD_BUCKETS;
+}
+
 /* What the hash policy keys on: the destination's name, or its address. */
 static const char *udpfwd_site(const struct udpfwd_flow *f, char *buf, size_t len)
 {
@@ -461,6 +480,8 @@ static struct udpfwd_flow *udpfwd_flow_new(struct udpfwd *u, const union udpfwd_
 	f->start_ms = f->last_ms = ev_now(u->loop);
 	ev_timer_init(&f->timer, udpfwd_idle);
 	list_add(&f->link, &u->flows);
+	list_add(&f->hlink, &u->by_key[udpfwd_bucket(prog, slot)]);
+	u->nflows++;
 	origdst_sockaddr(dst, &f->origsa, &len);
 	err = udpfwd_target(f);
 	if (err) {
@@ -482,7 +503,7 @@ static struct udpfwd_flow *udpfwd_find(struct udpfwd *u, const union udpfwd_sa *
 {
 	struct udpfwd_flow *f;
 
-	list_for_each_entry(f, &u->flows, link)
+	list_for_each_entry(f, &u->by_key[udpfwd_bucket(prog, slot)], hlink)
 	{
 		if (f->slot == slot && addr_equal(&f->prog.sa, &prog->sa))
 			return f;
@@ -508,6 +529,11 @@ static void udpfwd_from_program(struct udpfwd *u, const union udpfwd_sa *prog,
 	if (f && memcmp(&f->dst, &d, sizeof(d))) {
 		udpfwd_flow_free(f);
 		f = NULL;
+	}
+	if (!f && u->nflows >= UDPFWD_FLOWS_MAX) {
+		u->stats.full++;
+		u->stats.dropped++;
+		return;
 	}
 	if (!f) {
 		f = udpfwd_flow_new(u, prog, (uint32_t)slot, &d);
@@ -658,6 +684,8 @@ int udpfwd_new(struct udpfwd **out, struct ev_loop *loop, uint16_t port,
 	u->fd = u->fd6 = -1;
 	u->lo = if_nametoindex("lo");
 	list_init(&u->flows);
+	for (unsigned i = 0; i < UDPFWD_BUCKETS; i++)
+		list_init(&u->by_key[i]);
 	err = udpfwd_socket(u, AF_INET, port, &u->fd);
 	if (err) {
 		udpfwd_free(u);

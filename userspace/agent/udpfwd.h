@@ -8,6 +8,8 @@
 
 /* A flow nothing went through for this long ends (its association with it). */
 #define UDPFWD_IDLE_MS 60000
+/* Flows at once (each holds two descriptors); datagrams for more are dropped. */
+#define UDPFWD_FLOWS_MAX 4096
 /* Datagrams kept per flow while its association is set up; more are dropped. */
 #define UDPFWD_QUEUE_MAX 32
 
@@ -24,6 +26,7 @@ struct udpfwd_stats {
 	unsigned long long no_origdst; /* datagrams whose slot held no destination */
 	unsigned long long no_name;    /* destinations no name is behind */
 	unsigned long long refused;    /* associations the gateways refused or none answered */
+	unsigned long long full;       /* datagrams for a new flow beyond UDPFWD_FLOWS_MAX */
 };
 
 /* One flow, for `status`. */
