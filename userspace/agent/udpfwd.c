@@ -1,23 +1,30 @@
 /* udpfwd.c — carries the steered UDP of attached cgroups through the gateway (UDP ASSOCIATE).
  *
- * Design. sendmsg4 (and connect4/6 for connected sockets) rewrite a datagram to a fake or
- * policy destination to 127.70.H.L:port, where H.L is the slot of s46_udp_dst holding the
- * original destination. One wildcard socket here receives them all; IP_PKTINFO gives the
- * slot address, so each datagram names its own destination: a map keyed by the program's
- * address, written at send time, would hold only the last destination of a socket sending to
- * several, and datagrams still queued would go to the wrong one. Kernel 6.1 offers the
- * alternative of socket-lookup programs with a local route for the pools, but that needs
- * routes and a per-namespace attachment, and a local route cannot cover --via-gateway
- * prefixes; the slot addresses need nothing but 127.0.0.0/8, which every namespace has.
+ * Design. sendmsg4/6 (and connect4/6 for connected sockets) rewrite a datagram to a fake,
+ * NAT64 or policy destination to a slot address at port S46_UDP_PORT_DEFAULT, where the slot
+ * (one of s46_udp_dst) holds the original destination: 127.70.H.L for IPv4 and v4-mapped
+ * destinations, S46_UDP_NET6::H:L for IPv6 ones (IPv6 has only ::1 on loopback, so that ULA
+ * /112 is routed locally on lo by udproute.c, and replies from it need IPV6_FREEBIND: IPv6
+ * checks a source against assigned addresses, not local routes). One wildcard socket per
+ * family receives them all; the packet info gives the slot address, so each datagram names
+ * its own destination: a map keyed by the program's address, written at send time, would
+ * hold only the last destination of a socket sending to several, and datagrams still queued
+ * would go to the wrong one. Kernel 6.1 offers the alternative of socket-lookup programs
+ * with a local route for the pools, but that needs a per-namespace attachment, and a local
+ * route cannot cover --via-gateway prefixes (0.0.0.0/0 would swallow every address); the
+ * slot addresses are never real destinations. Only datagrams that arrived on lo are taken:
+ * the IPv6 slot route would otherwise let hosts on the network use the forwarder.
  *
  * A flow is one program socket (its address as seen here) and one destination slot, with its
  * own association: the gateway's reply header names the resolved address, not the name that
  * was asked, so one association per destination is what tells replies apart without
  * guessing; toward each server the program's flow keeps one source port. Replies are sent
- * from the slot address (IP_PKTINFO), so a connected socket accepts them and recvmsg4/6
- * rewrite their source back to the original destination. Flows end after UDPFWD_IDLE_MS
- * without datagrams or when the gateway closes the control connection. Only IPv4
- * destinations come here (the BPF side steers IPv4 and v4-mapped sends).
+ * from the slot address, so a connected socket accepts them and recvmsg4/6 rewrite their
+ * source back to the original destination. Flows end after UDPFWD_IDLE_MS without datagrams
+ * or when the gateway closes the control connection (the program's socket closing is not
+ * observed: a new socket that gets the same port within the idle time would get late
+ * replies of the old flow). A slot is reused after 65,536 other destinations; a flow whose
+ * slot now holds another destination is ended and a new one made.
  */
 #include "udpfwd.h"
 #include "udproute.h"
