@@ -1,11 +1,15 @@
 /* handshake.c — method choice and RFC 1929 authentication, read until a request is complete. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "authpool.h"
 #include "session.h"
+
+/* A message handled by ending the session (it may be freed already): touch nothing more. */
+#define HANDSHAKE_ENDED INT_MIN
 
 static uint8_t handshake_choose(struct session *s, const struct socks5_greeting *g)
 {
@@ -29,7 +33,7 @@ static int handshake_greeting(struct session *s, const uint8_t *buf, size_t len)
 	socks5_build_choice(out, m);
 	if (m == SOCKS5_METHOD_NO_ACCEPTABLE) {
 		session_finish_with(s, out, 2, "no acceptable method", 0);
-		return n;
+		return HANDSHAKE_ENDED;
 	}
 	session_queue(s, out, 2);
 	s->state = m == SOCKS5_METHOD_USERPASS ? SESSION_AUTH : SESSION_REQUEST;
@@ -68,6 +72,7 @@ static int handshake_auth(struct session *s, const uint8_t *buf, size_t len)
 		if (authpool_submit(s->w->gw->authpool, j, &s->client.sa) < 0) {
 			authpool_job_free(j);
 			handshake_auth_fail(s, "login shed: authentication queue full");
+			n = HANDSHAKE_ENDED;
 		} else {
 			s->job = j;
 			s->state = SESSION_AUTH_WAIT;
@@ -119,7 +124,7 @@ static void handshake_advance(struct session *s)
 			n = request_parse(s, hs->in, hs->in_len);
 		if (n == 0)
 			break;
-		if (handshake_malformed(s, state, n))
+		if (n == HANDSHAKE_ENDED || handshake_malformed(s, state, n))
 			return;
 		/* A request was handled (connecting or failed), or a final reply is lingering. */
 		if (state == SESSION_REQUEST || s->state == SESSION_LINGER)
