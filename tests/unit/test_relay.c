@@ -1,4 +1,5 @@
-/* test_relay.c — the splice relay over TCP: initial bytes, half-close, backpressure, idle. */
+/* test_relay.c — the splice relay over TCP: initial bytes, half-close, backpressure with and
+ * without pipes, idle. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -169,36 +171,86 @@ static void test_half_close(void **state)
 	rig_down(&g);
 }
 
-static void test_bulk_with_backpressure(void **state)
+/* Sends 8 MiB client → server through the rig, fed and drained in turns, and checks it. */
+static void bulk_roundtrip(struct rig *g)
 {
 	const size_t total = 8 << 20;
 	char *out = malloc(total), *in = malloc(total);
-	size_t sent = 0, got = 0;
-	struct rig g;
+	size_t sent = 0, got = 0, turn = 0;
+	uint64_t before = relay_bytes_ab(&g->r);
 
 	for (size_t i = 0; i < total; i++)
 		out[i] = (char)(i * 131 + (i >> 11));
-	rig_up(&g, NULL, 0);
-	nonblock(g.client);
-	nonblock(g.server);
-	/* Feed and drain in turns so both pipes fill and empty many times. */
+	nonblock(g->client);
+	nonblock(g->server);
+	/* Feed and drain in turns so the destination backs up and empties many times. */
 	while (got < total) {
 		ssize_t k;
 
-		if (sent < total && (k = write(g.client, out + sent, total - sent)) > 0)
+		if (sent < total && (k = write(g->client, out + sent, total - sent)) > 0)
 			sent += (size_t)k;
-		run_for(&g, 5);
-		if (got % 3 == 0 || sent == total) {
-			k = read(g.server, in + got, total - got);
+		run_for(g, 5);
+		if (++turn % 3 == 0 || sent == total) {
+			k = read(g->server, in + got, total - got);
 			if (k > 0)
 				got += (size_t)k;
 		}
+		assert_false(g->done);
 	}
 	assert_memory_equal(in, out, total);
-	assert_int_equal(relay_bytes_ab(&g.r), total);
-	rig_down(&g);
+	assert_int_equal(relay_bytes_ab(&g->r) - before, total);
 	free(out);
 	free(in);
+}
+
+static void test_bulk_with_backpressure(void **state)
+{
+	struct rig g;
+
+	rig_up(&g, NULL, 0);
+	bulk_roundtrip(&g);
+	rig_down(&g);
+}
+
+static struct rlimit saved_nofile;
+
+/* Puts the descriptor limit back even when an assertion ended the test early. */
+static int restore_nofile(void **state)
+{
+	return setrlimit(RLIMIT_NOFILE, &saved_nofile);
+}
+
+/* With no descriptor left for a pipe, what the destination does not take waits in memory. */
+static void test_bulk_without_pipes(void **state)
+{
+	struct rlimit rl;
+	int free_fd, p[2];
+	struct rig g;
+
+	rig_up(&g, "hello ", 0);
+	relay_pool_free(g.pool);
+	assert_int_equal(relay_pool_new(&g.pool, 0), 0);
+	g.r.pool = g.pool;
+	/* The lowest free descriptor becomes the limit: no new one can be made. */
+	free_fd = fcntl(0, F_DUPFD_CLOEXEC, 0);
+	assert_true(free_fd >= 0);
+	close(free_fd);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved_nofile), 0);
+	rl = saved_nofile;
+	rl.rlim_cur = (rlim_t)free_fd;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	assert_int_equal(pipe(p), -1);
+	assert_int_equal(errno, EMFILE);
+
+	char hello[6];
+
+	run_for(&g, 5);
+	read_n(g.server, hello, sizeof(hello));
+	assert_memory_equal(hello, "hello ", sizeof(hello));
+	bulk_roundtrip(&g);
+	assert_int_equal(g.r.dir[0].pipe_rd, -1);
+	assert_int_equal(restore_nofile(NULL), 0);
+	rig_down(&g);
 }
 
 static void test_idle_timeout(void **state)
@@ -240,8 +292,11 @@ static void test_reset_is_an_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_initial_bytes_then_stream), cmocka_unit_test(test_half_close),
-	    cmocka_unit_test(test_bulk_with_backpressure),    cmocka_unit_test(test_idle_timeout),
+	    cmocka_unit_test(test_initial_bytes_then_stream),
+	    cmocka_unit_test(test_half_close),
+	    cmocka_unit_test(test_bulk_with_backpressure),
+	    cmocka_unit_test_teardown(test_bulk_without_pipes, restore_nofile),
+	    cmocka_unit_test(test_idle_timeout),
 	    cmocka_unit_test(test_reset_is_an_error),
 	};
 

@@ -112,10 +112,11 @@ static void relay_release(struct relay *r, bool closing)
 {
 	relay_unregister(r, closing);
 	ev_timer_stop(r->loop, &r->idle);
-	relay_pipe_put(r->pool, &r->dir[0]);
-	relay_pipe_put(r->pool, &r->dir[1]);
-	free(r->pending);
-	r->pending = NULL;
+	for (int i = 0; i < 2; i++) {
+		relay_pipe_put(r->pool, &r->dir[i]);
+		free(r->dir[i].mem);
+		r->dir[i].mem = NULL;
+	}
 }
 
 void relay_stop(struct relay *r)
@@ -133,7 +134,7 @@ static void relay_finish(struct relay *r, enum relay_result res, int err)
 /* Direction d is blocked on its destination while bytes wait to go out. */
 static int relay_dir_waiting(const struct relay *r, int d)
 {
-	return r->dir[d].in_pipe > 0 || (d == 0 && r->pending_off < r->pending_len);
+	return r->dir[d].in_pipe > 0 || r->dir[d].mem_off < r->dir[d].mem_len;
 }
 
 /*
@@ -166,22 +167,43 @@ static int relay_update(struct relay *r)
 	return 0;
 }
 
-static int relay_flush_pending(struct relay *r)
+/* Sends what waits in memory; returns 0 (maybe partly) or -errno. */
+static int relay_flush_mem(struct relay *r, int d)
 {
-	while (r->pending_off < r->pending_len) {
-		ssize_t n = send(r->fd[1], r->pending + r->pending_off,
-				 r->pending_len - r->pending_off, MSG_NOSIGNAL);
+	struct relay_dir *dir = &r->dir[d];
+
+	while (dir->mem_off < dir->mem_len) {
+		ssize_t n = send(r->fd[1 - d], dir->mem + dir->mem_off, dir->mem_len - dir->mem_off,
+				 MSG_NOSIGNAL);
 
 		if (n < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-		r->pending_off += (uint32_t)n;
-		r->dir[0].bytes += (uint64_t)n;
+		dir->mem_off += (uint32_t)n;
+		dir->bytes += (uint64_t)n;
 		r->last_ms = ev_now(r->loop);
 	}
-	free(r->pending);
-	r->pending = NULL;
-	r->pending_len = r->pending_off = 0;
+	free(dir->mem);
+	dir->mem = NULL;
+	dir->mem_len = dir->mem_off = 0;
 	return 0;
+}
+
+/* Keeps len bytes in memory until the destination takes them; 0 or -ENOMEM. */
+static int relay_hold(struct relay_dir *dir, const void *buf, size_t len)
+{
+	dir->mem = malloc(len);
+	if (!dir->mem)
+		return -ENOMEM;
+	memcpy(dir->mem, buf, len);
+	dir->mem_len = (uint32_t)len;
+	dir->mem_off = 0;
+	return 0;
+}
+
+/* Out of descriptors (or pipe memory): the relay goes on without a pipe. */
+static bool relay_no_pipe(int err)
+{
+	return err == -EMFILE || err == -ENFILE || err == -ENOMEM;
 }
 
 /* Empties the pipe into the destination; returns 0 (maybe partly) or -errno. */
@@ -228,8 +250,12 @@ static ssize_t relay_copy(struct relay *r, int d)
 	r->last_ms = ev_now(r->loop);
 	if (m == n)
 		return n;
-	if (dir->pipe_rd < 0 && (err = relay_pipe_get(r->pool, dir)) < 0)
-		return err;
+	if (dir->pipe_rd < 0 && (err = relay_pipe_get(r->pool, dir)) < 0) {
+		if (!relay_no_pipe(err))
+			return err;
+		dir->bulk = 0;
+		return (err = relay_hold(dir, buf + m, (size_t)(n - m))) < 0 ? err : n;
+	}
 	if (write(dir->pipe_wr, buf + m, (size_t)(n - m)) != n - m)
 		return -EIO;
 	dir->in_pipe += (uint32_t)(n - m);
@@ -242,7 +268,7 @@ static int relay_pump(struct relay *r, int d)
 	struct relay_dir *dir = &r->dir[d];
 	int err;
 
-	if (d == 0 && r->pending && (err = relay_flush_pending(r)) < 0)
+	if (dir->mem && (err = relay_flush_mem(r, d)) < 0)
 		return err;
 	if (dir->in_pipe && (err = relay_drain(r, d)) < 0)
 		return err;
@@ -263,8 +289,12 @@ static int relay_pump(struct relay *r, int d)
 				break; /* a short read emptied the socket */
 			continue;
 		}
-		if (dir->pipe_rd < 0 && (err = relay_pipe_get(r->pool, dir)) < 0)
-			return err;
+		if (dir->pipe_rd < 0 && (err = relay_pipe_get(r->pool, dir)) < 0) {
+			if (!relay_no_pipe(err))
+				return err;
+			dir->bulk = 0; /* copy through the stack buffer until a pipe can be had */
+			continue;
+		}
 		n = splice(r->fd[d], NULL, dir->pipe_wr, NULL, RELAY_CHUNK,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n < 0) {
@@ -362,13 +392,8 @@ int relay_start(struct relay *r, struct ev_loop *loop, struct relay_pool *pool, 
 	for (int i = 0; i < 2; i++)
 		r->dir[i].pipe_rd = r->dir[i].pipe_wr = -1;
 	ev_timer_init(&r->idle, relay_idle_cb);
-	if (initial_len) {
-		r->pending = malloc(initial_len);
-		if (!r->pending)
-			return -ENOMEM;
-		memcpy(r->pending, initial, initial_len);
-		r->pending_len = (uint32_t)initial_len;
-	}
+	if (initial_len && (err = relay_hold(&r->dir[0], initial, initial_len)) < 0)
+		return err;
 	err = relay_update(r);
 	if (!err && idle_ms)
 		err = ev_timer_start(loop, &r->idle, idle_ms);

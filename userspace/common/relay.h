@@ -10,6 +10,9 @@
 /*
  * A per-thread pool of pipes. A relay borrows a pipe only while bytes are in
  * flight and gives it back once it is empty, so idle connections hold none.
+ * When no pipe can be had (the descriptor limit), the bytes a destination did
+ * not take wait in memory instead: a relayed connection needs its two sockets
+ * and nothing more.
  */
 struct relay_pool;
 
@@ -29,19 +32,21 @@ struct relay;
  * Called once, from the loop, when the relay finishes. The relay has already
  * returned its pipes and made the loop forget both fds (without epoll_ctl:
  * the owner must close them inside the callback, and they must not be shared
- * with another descriptor or process); it may free the struct there too. err is a positive errno for
- * RELAY_ERROR, else 0. After RELAY_EOF the second EOF is passed on by the
- * owner's close() (one shutdown() saved), so the owner closes both fds.
+ * with another descriptor or process); it may free the struct there too. err is a positive errno
+ * for RELAY_ERROR, else 0. After RELAY_EOF the second EOF is passed on by the owner's close() (one
+ * shutdown() saved), so the owner closes both fds.
  */
 typedef void relay_done_cb(struct relay *r, enum relay_result res, int err, void *arg);
 
 struct relay_dir {
 	int pipe_rd, pipe_wr; /* -1 while no pipe is borrowed */
 	uint32_t in_pipe;     /* bytes spliced in and not yet out */
-	uint8_t eof : 1;      /* source hit EOF */
-	uint8_t shut : 1;     /* EOF forwarded with shutdown(SHUT_WR) */
-	uint8_t bulk : 1;     /* a read filled the copy buffer: splice from now on */
-	uint64_t bytes;	      /* bytes delivered to the destination */
+	uint8_t *mem;	      /* bytes held in memory (initial bytes, or no pipe to be had) */
+	uint32_t mem_len, mem_off;
+	uint8_t eof : 1;  /* source hit EOF */
+	uint8_t shut : 1; /* EOF forwarded with shutdown(SHUT_WR) */
+	uint8_t bulk : 1; /* a read filled the copy buffer: splice from now on */
+	uint64_t bytes;	  /* bytes delivered to the destination */
 };
 
 /* Embedded in the owner's struct: no allocation beyond the initial bytes. */
@@ -50,8 +55,6 @@ struct relay {
 	struct relay_pool *pool;
 	int fd[2];
 	struct relay_dir dir[2]; /* dir[0]: fd[0] → fd[1]; dir[1]: fd[1] → fd[0] */
-	uint8_t *pending;	 /* bytes to write to fd[1] before dir[0] splices */
-	uint32_t pending_len, pending_off;
 	uint32_t idle_ms;
 	uint64_t last_ms; /* loop time of the last transfer */
 	uint8_t reg[2];	  /* events each fd is registered for (0 = not registered) */
