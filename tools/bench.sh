@@ -102,11 +102,12 @@ NOFILE=$(ulimit -n)
 PROXY_NOFILE=${BENCH_PROXY_NOFILE:-65536}
 [ "$PROXY_NOFILE" -gt "$NOFILE" ] && PROXY_NOFILE=$NOFILE
 # A one-process proxy spends two descriptors per relayed connection.
-FD_CAP=$(((PROXY_NOFILE - 64) / 2))
+# socks46 counts 3 descriptors a session against its limit (gateway.h): the same cap for all.
+FD_CAP=$(((PROXY_NOFILE - 64) / 3))
 LIMIT_NOTE=
 if [ "$IDLE_N" -gt "$FD_CAP" ]; then
 	IDLE_N=$((FD_CAP / 100 * 100))
-	LIMIT_NOTE="RLIMIT_NOFILE is $NOFILE here and cannot be raised (no CAP_SYS_RESOURCE): the idle test holds $IDLE_N connections (2 descriptors each in the proxy)"
+	LIMIT_NOTE="RLIMIT_NOFILE is $NOFILE here and cannot be raised (no CAP_SYS_RESOURCE): the idle test holds $IDLE_N connections (2 descriptors each in the proxy, 3 counted by socks46)"
 fi
 
 SINK_PORT=7000
@@ -213,9 +214,9 @@ measure_max()
 	procs=1
 	parts=1
 	if [ "$MAX_N" -gt "$FD_CAP" ]; then
-		procs=$(((2 * MAX_N + per - 1) / per + 1))
+		procs=$(((3 * MAX_N + per - 1) / per + 1))
 		parts=$(((MAX_N + per - 1) / per))
-		NOTE[max]="$MAX_N concurrent: gateway --processes $procs, $parts load generators and sinks (RLIMIT_NOFILE is $NOFILE per process here and cannot be raised; 2 descriptors per relayed connection)"
+		NOTE[max]="$MAX_N concurrent: gateway --processes $procs, $parts load generators and sinks (RLIMIT_NOFILE is $NOFILE per process here and cannot be raised; 3 descriptors counted per relayed connection)"
 	fi
 	for ((p = 1; p < parts; p++)); do
 		"$S46_TOOLS/s46sink" --listen 127.0.0.1:$((SINK_PORT + 10 * p)) >"$TMP/sink.$p.log" 2>&1 &

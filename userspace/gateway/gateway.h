@@ -79,11 +79,13 @@ struct gateway {
 struct gw_snap *gateway_snap_get(struct gateway *gw);
 
 /*
- * Descriptors one session may hold at once: the client, the outbound socket
- * and a relay's two pipes (before the relay, at most five Happy Eyeballs
- * attempts in flight; UDP ASSOCIATE needs four, BIND three before its relay).
+ * Descriptors counted for one session: the client and the outbound socket,
+ * and one more so Happy Eyeballs can race two attempts (BIND's listener, UDP
+ * ASSOCIATE's relay socket). A relay holds no pipe it cannot get: it falls
+ * back to memory (relay.h), so relayed connections need just their two
+ * sockets; the rare fourth (UDP to both families) comes from the reserve.
  */
-#define WORKER_SESSION_FDS 6
+#define WORKER_SESSION_FDS 3
 /* Idle pipes a worker's relay pool keeps at most (two descriptors each). */
 #define WORKER_PIPE_POOL 32
 
