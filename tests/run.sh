@@ -2,7 +2,8 @@
 # run.sh — runs test executables, shows the output of failures, ends with "N passed, N failed".
 # usage: tests/run.sh SUITE TEST...   (S46_TEST_TIMEOUT seconds per test, default 300)
 # A test that exits 77 is skipped (what it needs is missing here): its last line says why,
-# and the summary counts it (", N skipped").
+# and the summary counts it (", N skipped"). Lines a test prints starting "bench: " (figures,
+# not verdicts) are shown when it passes.
 suite=$1
 shift
 pass=0
@@ -16,6 +17,8 @@ for t in "$@"; do
 	if timeout -k 5 "${S46_TEST_TIMEOUT:-300}" "$t" >"$log" 2>&1; then
 		pass=$((pass + 1))
 		printf '  PASS  %s/%s (%ss)\n' "$suite" "$name" $(($(date +%s) - start))
+		# Figures a test measured (not pass/fail) are shown even when it passes.
+		grep '^bench: ' "$log" | sed 's/^/    /'
 	else
 		rc=$?
 		if [ "$rc" = 77 ]; then

@@ -299,7 +299,7 @@ for k in $selected; do
 	PASS*)
 		pass=$((pass + 1))
 		printf '  PASS  vmtest/%s (%s, %ss)\n' "$name" "$kver" "$(cat "$dir/secs")"
-		grep -a -E '^ *(PASS|FAIL|SKIP)  |: [0-9]+ passed|refusal: refused' "$dir/console.log" |
+		grep -a -E '^ *(PASS|FAIL|SKIP)  |^ *bench: |: [0-9]+ passed|refusal: refused' "$dir/console.log" |
 			tr -d '\r' | sed 's/^/    /'
 		;;
 	*)
