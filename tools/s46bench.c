@@ -941,9 +941,8 @@ static int s46bench_start(struct s46bench *b)
 {
 	int err;
 
-	b->loop = ev_loop_new();
 	b->buf = malloc(BENCH_BUF);
-	if (!b->loop || !b->buf)
+	if (ev_loop_new(&b->loop) < 0 || !b->buf)
 		return -ENOMEM;
 	memset(b->buf, 'x', BENCH_BUF);
 	if (b->mode == BENCH_IDLE) {

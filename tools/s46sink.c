@@ -221,9 +221,8 @@ int main(int argc, char **argv)
 	log_init(LOG_LVL_WARN, "s46sink");
 	signal(SIGPIPE, SIG_IGN);
 	s46b_raise_nofile();
-	s.loop = ev_loop_new();
 	s.buf = malloc(SINK_BUF);
-	if (!s.loop || !s.buf)
+	if (ev_loop_new(&s.loop) < 0 || !s.buf)
 		fatalx("out of memory");
 	memset(s.buf, 'x', SINK_BUF);
 	listener_init(&s.listener, s.loop, "s46sink", s46sink_accepted, &s);

@@ -125,12 +125,12 @@ static void fuzz_check_port(const struct dstmatch *m, int ret)
 static void fuzz_lines(const struct fuzz_case *c, bool to_ok, bool port_ok)
 {
 	char line[400], err[256];
-	struct rules *r = rules_new();
-	struct upstream_table *t = upstream_table_new();
+	struct rules *r = NULL;
+	struct upstream_table *t = NULL;
 	int rr, rt;
 
-	if (!r || !t || strpbrk(c->to, " \t") || strpbrk(c->port, " \t") || !c->to[0] ||
-	    !c->port[0])
+	if (rules_new(&r) < 0 || upstream_table_new(&t) < 0 || strpbrk(c->to, " \t") ||
+	    strpbrk(c->port, " \t") || !c->to[0] || !c->port[0])
 		goto out;
 	snprintf(line, sizeof(line), "deny to %s port %s", c->to, c->port);
 	rr = rules_add(r, line, NULL, 0, err, sizeof(err));

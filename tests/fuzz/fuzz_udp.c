@@ -45,11 +45,11 @@ static void fuzz_udp_roundtrip(const uint8_t *data, size_t size)
 static void fuzz_udp_rule(const uint8_t *data, size_t size)
 {
 	struct socks5_udp_header h;
-	struct rules *r = rules_new();
+	struct rules *r = NULL;
 	char text[512], err[256];
 	struct sockaddr_in6 client = {.sin6_family = AF_INET6};
 
-	if (!r)
+	if (rules_new(&r) < 0)
 		return;
 	if (size >= sizeof(text))
 		size = sizeof(text) - 1;

@@ -130,7 +130,7 @@ static void test_accept_loopback(void **state)
 	char c;
 
 	dst.v4.s_addr = inet_addr("127.0.0.1");
-	r.loop = ev_loop_new();
+	assert_int_equal(ev_loop_new(&r.loop), 0);
 	ev_timer_init(&t, on_timeout);
 	ev_timer_start(r.loop, &t, 3000);
 	assert_int_equal(bindcmd_start(&b, r.loop, NULL, &o, &dst, on_bind, &r), 0);
@@ -160,7 +160,9 @@ static void test_unreachable(void **state)
 {
 	struct socks5_addr dst = {.atyp = SOCKS5_ATYP_IPV6};
 	struct bindcmd_opts o = {.prefer = AF_INET6};
-	struct ev_loop *loop = ev_loop_new();
+	struct ev_loop *loop = NULL;
+
+	assert_int_equal(ev_loop_new(&loop), 0);
 	struct bindcmd *b;
 	int err;
 

@@ -139,7 +139,9 @@ static void test_wildcard_listener(void **state)
 
 static int named(const char *rule, const char *dst)
 {
-	struct rules *r = rules_new();
+	struct rules *r = NULL;
+
+	assert_int_equal(rules_new(&r), 0);
 	struct sockaddr_storage d = sa(dst), c = sa("198.51.100.2");
 	char err[256];
 	int ret;

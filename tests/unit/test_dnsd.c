@@ -154,7 +154,7 @@ static int setup_with(void **state, const char *pool4)
 	struct ctx *c = calloc(1, sizeof(*c));
 	struct fakeip_config fc;
 
-	c->loop = ev_loop_new();
+	assert_int_equal(ev_loop_new(&c->loop), 0);
 	fakeip_config_default(&fc);
 	if (pool4)
 		assert_int_equal(fakeip_config_set_pool(&fc, pool4), 0);

@@ -29,12 +29,14 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 
 static void test_timers_fire_in_deadline_order(void **state)
 {
-	struct ev_loop *loop = ev_loop_new();
-	int order[4] = { 0 }, n = 0;
-	struct fired a = { .id = 1, .order = order, .n = &n };
-	struct fired b = { .id = 2, .order = order, .n = &n };
-	struct fired c = { .id = 3, .order = order, .n = &n };
-	struct fired d = { .id = 4, .order = order, .n = &n };
+	struct ev_loop *loop = NULL;
+
+	assert_int_equal(ev_loop_new(&loop), 0);
+	int order[4] = {0}, n = 0;
+	struct fired a = {.id = 1, .order = order, .n = &n};
+	struct fired b = {.id = 2, .order = order, .n = &n};
+	struct fired c = {.id = 3, .order = order, .n = &n};
+	struct fired d = {.id = 4, .order = order, .n = &n};
 
 	assert_non_null(loop);
 	ev_timer_init(&a.t, on_timer);
@@ -57,10 +59,12 @@ static void test_timers_fire_in_deadline_order(void **state)
 
 static void test_timer_restart_moves_deadline(void **state)
 {
-	struct ev_loop *loop = ev_loop_new();
-	int order[4] = { 0 }, n = 1;
-	struct fired a = { .id = 1, .order = order, .n = &n };
-	struct fired b = { .id = 2, .order = order, .n = &n };
+	struct ev_loop *loop = NULL;
+
+	assert_int_equal(ev_loop_new(&loop), 0);
+	int order[4] = {0}, n = 1;
+	struct fired a = {.id = 1, .order = order, .n = &n};
+	struct fired b = {.id = 2, .order = order, .n = &n};
 
 	ev_timer_init(&a.t, on_timer);
 	ev_timer_init(&b.t, on_timer);
@@ -93,8 +97,10 @@ static void on_read_delete_other(struct ev_loop *loop, int fd, unsigned ev, void
 
 static void test_delete_during_dispatch(void **state)
 {
-	struct ev_loop *loop = ev_loop_new();
-	struct pipes p = { .calls = 0 };
+	struct ev_loop *loop = NULL;
+
+	assert_int_equal(ev_loop_new(&loop), 0);
+	struct pipes p = {.calls = 0};
 
 	assert_int_equal(pipe2(p.a, O_NONBLOCK), 0);
 	assert_int_equal(pipe2(p.b, O_NONBLOCK), 0);
@@ -120,7 +126,9 @@ static void on_writable(struct ev_loop *loop, int fd, unsigned ev, void *arg)
 
 static void test_mod_switches_interest(void **state)
 {
-	struct ev_loop *loop = ev_loop_new();
+	struct ev_loop *loop = NULL;
+
+	assert_int_equal(ev_loop_new(&loop), 0);
 	unsigned seen = 0;
 	int p[2];
 
@@ -140,10 +148,10 @@ static void test_mod_switches_interest(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timers_fire_in_deadline_order),
-		cmocka_unit_test(test_timer_restart_moves_deadline),
-		cmocka_unit_test(test_delete_during_dispatch),
-		cmocka_unit_test(test_mod_switches_interest),
+	    cmocka_unit_test(test_timers_fire_in_deadline_order),
+	    cmocka_unit_test(test_timer_restart_moves_deadline),
+	    cmocka_unit_test(test_delete_during_dispatch),
+	    cmocka_unit_test(test_mod_switches_interest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

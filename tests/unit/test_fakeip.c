@@ -286,7 +286,9 @@ static void autosave_poll_cb(struct ev_loop *loop, struct ev_timer *t)
 static void test_autosave(void **state)
 {
 	char path[] = "/tmp/test_fakeip.XXXXXX", statef[64];
-	struct ev_loop *loop = ev_loop_new();
+	struct ev_loop *loop = NULL;
+
+	assert_int_equal(ev_loop_new(&loop), 0);
 	struct autosave_wait w = {.path = statef};
 	uint8_t a[4];
 	struct fakeip *t;

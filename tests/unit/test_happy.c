@@ -126,7 +126,7 @@ static void connect_to(const char *name, const char *literal, uint16_t port, str
 
 	memset(o, 0, sizeof(*o));
 	o->fd = -1;
-	o->loop = ev_loop_new();
+	assert_int_equal(ev_loop_new(&o->loop), 0);
 	assert_non_null(o->loop);
 	assert_int_equal(resolv_new(&res, o->loop, &ro), 0);
 	assert_non_null(res);

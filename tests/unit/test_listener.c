@@ -53,7 +53,7 @@ static void setup_t(struct t *t, unsigned want)
 
 	memset(t, 0, sizeof(*t));
 	t->want = want;
-	t->loop = ev_loop_new();
+	assert_int_equal(ev_loop_new(&t->loop), 0);
 	assert_non_null(t->loop);
 	listener_init(&t->l, t->loop, "test", on_conn, t);
 	t->lfd = netutil_listen((struct sockaddr *)&sin, false, false, 16);

@@ -86,7 +86,7 @@ static void run_for(struct rig *g, unsigned ms)
 static void rig_up(struct rig *g, const char *initial, uint32_t idle_ms)
 {
 	memset(g, 0, sizeof(*g));
-	g->loop = ev_loop_new();
+	assert_int_equal(ev_loop_new(&g->loop), 0);
 	assert_int_equal(relay_pool_new(&g->pool, 4), 0);
 	tcp_pair(&g->client, &g->c_in);
 	tcp_pair(&g->s_out, &g->server);

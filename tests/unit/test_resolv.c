@@ -139,7 +139,7 @@ static int setup(void **state)
 	    .timeout_ms = 500, .tries = 1, .cache_max = 64, .negative_ttl_s = 1};
 
 	memset(&f, 0, sizeof(f));
-	f.loop = ev_loop_new();
+	assert_int_equal(ev_loop_new(&f.loop), 0);
 	f.dns.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	addr_parse("127.0.0.1:1", 0, &ss, NULL);
 	addr_set_port((struct sockaddr *)&ss, 0);
@@ -276,7 +276,9 @@ static void test_reverse(void **state)
 static void test_server_down(void **state)
 {
 	struct resolv_opts ro = {.dns_server = "127.0.0.1:1", .timeout_ms = 200, .tries = 1};
-	struct ev_loop *loop = ev_loop_new();
+	struct ev_loop *loop = NULL;
+
+	assert_int_equal(ev_loop_new(&loop), 0);
 	struct answers a = {.loop = loop};
 	struct resolv *res;
 
@@ -294,7 +296,9 @@ static void test_server_down(void **state)
 static void test_bad_server_option(void **state)
 {
 	struct resolv_opts ro = {.dns_server = "not an address"};
-	struct ev_loop *loop = ev_loop_new();
+	struct ev_loop *loop = NULL;
+
+	assert_int_equal(ev_loop_new(&loop), 0);
 	struct resolv *res = NULL;
 
 	assert_int_equal(resolv_new(&res, loop, &ro), -EINVAL);

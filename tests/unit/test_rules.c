@@ -21,7 +21,9 @@ static struct sockaddr_storage sa(const char *ip)
 
 static struct rules *load(const char *const *lines)
 {
-	struct rules *r = rules_new();
+	struct rules *r = NULL;
+
+	assert_int_equal(rules_new(&r), 0);
 	char err[256];
 
 	assert_non_null(r);
@@ -69,7 +71,9 @@ static void test_syntax_errors(void **state)
 	    "allow port 80 port 81",
 	    "deny user",
 	};
-	struct rules *r = rules_new();
+	struct rules *r = NULL;
+
+	assert_int_equal(rules_new(&r), 0);
 	char err[256];
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -83,7 +87,9 @@ static void test_syntax_errors(void **state)
 
 static void test_empty_allows(void **state)
 {
-	struct rules *r = rules_new();
+	struct rules *r = NULL;
+
+	assert_int_equal(rules_new(&r), 0);
 	char where[64];
 
 	assert_int_equal(
@@ -231,7 +237,9 @@ static void test_cidr_odd_prefixes(void **state)
 
 static void test_command_line_where(void **state)
 {
-	struct rules *r = rules_new();
+	struct rules *r = NULL;
+
+	assert_int_equal(rules_new(&r), 0);
 	char err[128], where[64];
 
 	assert_int_equal(rules_add(r, "allow port 1", NULL, 0, err, sizeof(err)), 0);

@@ -61,7 +61,7 @@ static void run(const char *user, const char *pass, uint8_t cmd, const void *ans
 
 	memset(r, 0, sizeof(*r));
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	r->loop = ev_loop_new();
+	assert_int_equal(ev_loop_new(&r->loop), 0);
 	assert_non_null(r->loop);
 	ev_timer_init(&t, on_timeout);
 	ev_timer_start(r->loop, &t, 2000);
@@ -248,7 +248,7 @@ static void test_pipeline(void **state)
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	r.loop = ev_loop_new();
+	assert_int_equal(ev_loop_new(&r.loop), 0);
 	assert_non_null(r.loop);
 	ev_timer_init(&t, on_timeout);
 	assert_int_equal(socks5_addr_set_name(&dst, "web6.test", 80), 0);

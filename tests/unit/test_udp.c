@@ -99,12 +99,12 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	f->w.gw = &f->gw;
-	f->w.loop = ev_loop_new();
-	f->w.snap = gw_snap_new();
+	assert_int_equal(ev_loop_new(&f->w.loop), 0);
+	assert_int_equal(gw_snap_new(&f->w.snap), 0);
 	f->w.happy.prefer = AF_INET;
 	assert_int_equal(resolv_new(&f->w.res, f->w.loop, &ro), 0);
 	assert_non_null(f->w.res);
-	f->w.snap->conf.rules = rules_new();
+	assert_int_equal(rules_new(&f->w.snap->conf.rules), 0);
 	echo_open(f, &f->e4, "127.0.0.1");
 	assert_true(f->e4.fd >= 0);
 	echo_open(f, &f->e6, "::1");

@@ -63,7 +63,9 @@ static const char *route_of(struct upstream_table *t, const char *name, uint16_t
 
 static struct upstream_table *table(const char *const *ups, const char *const *routes)
 {
-	struct upstream_table *t = upstream_table_new();
+	struct upstream_table *t = NULL;
+
+	assert_int_equal(upstream_table_new(&t), 0);
 	char err[256];
 
 	assert_non_null(t);

@@ -359,7 +359,7 @@ int agent_main(int argc, char **argv)
 	struct agent a = {0};
 	struct agentconf o;
 	struct conf_cmdline cl;
-	int rc;
+	int rc, err;
 
 	log_init(LOG_LVL_INFO, "socks46-agent");
 	log_set_fatal_prefix("socks46 agent");
@@ -376,9 +376,8 @@ int agent_main(int argc, char **argv)
 	if (cl.check_config)
 		goto out;
 	rc = 1;
-	a.loop = ev_loop_new();
-	if (!a.loop || agent_signals(&a)) {
-		log_fail("event loop: %s", strerror(errno));
+	if ((err = ev_loop_new(&a.loop)) < 0 || (err = agent_signals(&a)) < 0) {
+		log_fail("event loop: %s", strerror(-err));
 		goto out;
 	}
 	if (agent_setup(&a, &o) < 0)

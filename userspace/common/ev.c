@@ -36,19 +36,22 @@ uint64_t ev_clock_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-struct ev_loop *ev_loop_new(void)
+int ev_loop_new(struct ev_loop **out)
 {
 	struct ev_loop *loop = calloc(1, sizeof(*loop));
+	int err;
 
 	if (!loop)
-		return NULL;
+		return -ENOMEM;
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (loop->epfd < 0) {
+		err = -errno;
 		free(loop);
-		return NULL;
+		return err;
 	}
 	loop->now = ev_clock_ms();
-	return loop;
+	*out = loop;
+	return 0;
 }
 
 void ev_loop_free(struct ev_loop *loop)
@@ -87,7 +90,7 @@ static uint32_t ev_to_epoll(unsigned events)
 
 int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb *cb, void *arg)
 {
-	struct epoll_event ee = { .events = ev_to_epoll(events), .data.fd = fd };
+	struct epoll_event ee = {.events = ev_to_epoll(events), .data.fd = fd};
 	int err;
 
 	if (fd < 0)
@@ -105,7 +108,7 @@ int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb *cb, void 
 
 int ev_io_mod(struct ev_loop *loop, int fd, unsigned events)
 {
-	struct epoll_event ee = { .events = ev_to_epoll(events), .data.fd = fd };
+	struct epoll_event ee = {.events = ev_to_epoll(events), .data.fd = fd};
 
 	if (fd < 0 || fd >= loop->nslots || !loop->slots[fd].cb)
 		return -ENOENT;

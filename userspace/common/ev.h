@@ -28,7 +28,7 @@ struct ev_timer {
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
-struct ev_loop *ev_loop_new(void);
+int ev_loop_new(struct ev_loop **out);
 void ev_loop_free(struct ev_loop *loop);
 
 /* Register fd for events (EV_READ|EV_WRITE, level-triggered). Returns 0 or -errno. */

@@ -32,15 +32,16 @@ static void gateway_usage(FILE *f)
 	fprintf(f, "\nSIGTERM drains and exits 0; SIGHUP reloads the config and users files.\n");
 }
 
-struct gw_snap *gw_snap_new(void)
+int gw_snap_new(struct gw_snap **out)
 {
 	struct gw_snap *s = calloc(1, sizeof(*s));
 
 	if (!s)
-		return NULL;
+		return -ENOMEM;
 	atomic_init(&s->refs, 1);
 	gwconf_defaults(&s->conf);
-	return s;
+	*out = s;
+	return 0;
 }
 
 struct gw_snap *gw_snap_ref(struct gw_snap *s)
@@ -75,10 +76,10 @@ struct gw_snap *gateway_snap_get(struct gateway *gw)
 static struct gw_snap *gateway_build(const struct conf_cmdline *cl, bool *usage, char *err,
 				     size_t errlen)
 {
-	struct gw_snap *s = gw_snap_new();
+	struct gw_snap *s = NULL;
 
 	*usage = false;
-	if (!s) {
+	if (gw_snap_new(&s) < 0) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}

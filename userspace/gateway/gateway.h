@@ -26,7 +26,7 @@ struct gw_snap {
 	struct auth_db *auth; /* NULL: no users file, method 0x00 */
 };
 
-struct gw_snap *gw_snap_new(void);
+int gw_snap_new(struct gw_snap **out);
 struct gw_snap *gw_snap_ref(struct gw_snap *s);
 void gw_snap_put(struct gw_snap *s);
 

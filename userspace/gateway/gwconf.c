@@ -179,7 +179,7 @@ static int gwconf_set_rule(void *obj, const char *v, const struct conf_src *src,
 			   size_t errlen)
 {
 	struct gwconf *c = obj;
-	if (!c->rules && !(c->rules = rules_new()))
+	if (!c->rules && rules_new(&c->rules) < 0)
 		return conf_err(err, errlen, "rule: out of memory");
 	return rules_add(c->rules, v, src->file, src->line, err, errlen);
 }
@@ -196,7 +196,7 @@ static int gwconf_set_udp_public(void *obj, const char *v, const struct conf_src
 
 static int gwconf_upstreams(struct gwconf *c, char *err, size_t errlen)
 {
-	if (!c->upstreams && !(c->upstreams = upstream_table_new()))
+	if (!c->upstreams && upstream_table_new(&c->upstreams) < 0)
 		return conf_err(err, errlen, "out of memory");
 	return 0;
 }

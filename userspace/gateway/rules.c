@@ -29,9 +29,10 @@ struct rules {
 	size_t n, cap;
 };
 
-struct rules *rules_new(void)
+int rules_new(struct rules **out)
 {
-	return calloc(1, sizeof(struct rules));
+	*out = calloc(1, sizeof(struct rules));
+	return *out ? 0 : -ENOMEM;
 }
 
 static void rules_rule_free(struct rule *r)

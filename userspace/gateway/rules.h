@@ -71,7 +71,7 @@ struct rules_req {
 };
 
 /* An empty set (allows everything). NULL on -ENOMEM. */
-struct rules *rules_new(void);
+int rules_new(struct rules **out);
 void rules_free(struct rules *r);
 size_t rules_count(const struct rules *r);
 

@@ -23,9 +23,10 @@ struct upstream_table {
 	size_t nroutes;
 };
 
-struct upstream_table *upstream_table_new(void)
+int upstream_table_new(struct upstream_table **out)
 {
-	return calloc(1, sizeof(struct upstream_table));
+	*out = calloc(1, sizeof(struct upstream_table));
+	return *out ? 0 : -ENOMEM;
 }
 
 void upstream_table_free(struct upstream_table *t)

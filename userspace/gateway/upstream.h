@@ -31,7 +31,7 @@
 struct upstream_route;
 struct upstream_table;
 
-struct upstream_table *upstream_table_new(void);
+int upstream_table_new(struct upstream_table **out);
 void upstream_table_free(struct upstream_table *t);
 
 /* Parses the text after `upstream`. Returns 0 or -EINVAL/-ENOMEM with err set. */

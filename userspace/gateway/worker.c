@@ -209,11 +209,12 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 	w->snap = gw_snap_ref(snap);
 	worker_set_happy(w);
 	ev_timer_init(&w->drain_timer, worker_drain_timer_cb);
-	w->loop = ev_loop_new();
+	if ((err = ev_loop_new(&w->loop)) < 0)
+		return err;
 	snprintf(who, sizeof(who), "worker %u", id);
 	listener_init(&w->listener, w->loop, who, worker_accepted, w);
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!w->loop || relay_pool_new(&w->pool, pipe_pool) || w->efd < 0)
+	if (relay_pool_new(&w->pool, pipe_pool) || w->efd < 0)
 		return -ENOMEM;
 	ro.resolv_conf = snap->conf.resolv_conf;
 	ro.dns_server = snap->conf.dns_server;
