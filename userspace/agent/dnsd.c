@@ -169,8 +169,7 @@ static void dnsd_fake(struct dnsd *d, struct dnsd_client *c, const struct dns_qu
 		dnsd_answer_fake(d, c, q);
 		return;
 	}
-	p = dnsd_pending_new(d, DNSD_EXISTS, c, q);
-	if (!p) {
+	if (dnsd_pending_new(&p, d, DNSD_EXISTS, c, q) < 0) {
 		dnsd_reply(d, c, q, DNS_RCODE_SERVFAIL, NULL, 0);
 		return;
 	}

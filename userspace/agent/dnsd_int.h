@@ -84,8 +84,8 @@ unsigned dnsd_ttl(const struct dnsd *d);
 bool dnsd_literal_answer(struct dnsd *d, struct dnsd_client *c, const struct dns_query *q);
 
 /* dnsd_pending.c: queries waiting for the upstream resolver or the existence check */
-struct dnsd_pending *dnsd_pending_new(struct dnsd *d, enum dnsd_pending_kind kind,
-				      const struct dnsd_client *c, const struct dns_query *q);
+int dnsd_pending_new(struct dnsd_pending **out, struct dnsd *d, enum dnsd_pending_kind kind,
+		     const struct dnsd_client *c, const struct dns_query *q);
 void dnsd_pending_free(struct dnsd_pending *p);
 
 /* dnsd_upstream.c: forwarding to the real resolver */

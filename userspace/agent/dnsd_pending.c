@@ -1,4 +1,5 @@
 /* dnsd_pending.c — DNS queries waiting for the upstream resolver or the existence check. */
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -25,31 +26,33 @@ static void dnsd_pending_timeout(struct ev_loop *loop, struct ev_timer *t)
 	dnsd_pending_free(p);
 }
 
-struct dnsd_pending *dnsd_pending_new(struct dnsd *d, enum dnsd_pending_kind kind,
-				      const struct dnsd_client *c, const struct dns_query *q)
+int dnsd_pending_new(struct dnsd_pending **out, struct dnsd *d, enum dnsd_pending_kind kind,
+		     const struct dnsd_client *c, const struct dns_query *q)
 {
 	struct dnsd_pending *p;
+	int err;
 
 	if (d->npending >= DNSD_MAX_PENDING)
-		return NULL;
+		return -EBUSY;
 	p = calloc(1, sizeof(*p));
 	if (!p)
-		return NULL;
+		return -ENOMEM;
 	p->d = d;
 	p->kind = kind;
 	p->client = *c;
 	p->q = *q;
 	p->fd = -1;
 	ev_timer_init(&p->timer, dnsd_pending_timeout);
-	if (ev_timer_start(d->loop, &p->timer, d->cfg.timeout_ms)) {
+	if ((err = ev_timer_start(d->loop, &p->timer, d->cfg.timeout_ms)) < 0) {
 		free(p);
-		return NULL;
+		return err;
 	}
 	list_add(&p->link, &d->pending);
 	d->npending++;
 	if (c->conn)
 		c->conn->npending++;
-	return p;
+	*out = p;
+	return 0;
 }
 
 void dnsd_pending_free(struct dnsd_pending *p)

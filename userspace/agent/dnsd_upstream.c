@@ -188,8 +188,7 @@ void dnsd_upstream_forward(struct dnsd *d, struct dnsd_client *c, const struct d
 		dnsd_reply(d, c, q, DNS_RCODE_SERVFAIL, NULL, 0);
 		return;
 	}
-	p = dnsd_pending_new(d, c->conn ? DNSD_UP_TCP : DNSD_UP_UDP, c, q);
-	if (!p) {
+	if (dnsd_pending_new(&p, d, c->conn ? DNSD_UP_TCP : DNSD_UP_UDP, c, q) < 0) {
 		dnsd_reply(d, c, q, DNS_RCODE_SERVFAIL, NULL, 0);
 		return;
 	}
