@@ -21,7 +21,7 @@ echo 1 >/proc/sys/kernel/sysrq
 ip link set lo up
 modprobe veth || { echo "vmtest-guest: modprobe veth failed"; guest_finish 91; }
 
-export S46_BIN S46_TOOLS S46_TEST_TIMEOUT S46_VMTEST_OBJ S46_IN_VMTEST_GUEST=1
+export S46_BIN S46_TOOLS S46_TEST_TIMEOUT S46_VMTEST_OBJ S46_IPVS_BENCH S46_IN_VMTEST_GUEST=1
 export S46_SELFCHECK_OBJ="$S46_VMTEST_OBJ/selfcheck.bpf.o"
 rc=0
 tests/run.sh vm-selfcheck "$S46_REPO/vmtest/selfcheck.sh" || rc=1

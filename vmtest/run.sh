@@ -8,6 +8,7 @@
 #   S46_VMTEST_TIMEOUT  seconds one guest may take, boot to poweroff (default 420)
 #   S46_VMTEST_JOBS     guests booted at once (default 3: every guest of kernels.conf at once)
 #   S46_VMTEST_ACCEL    auto (KVM if a short probe boots, else TCG), kvm or tcg
+#   S46_IPVS_BENCH      1: test_ipvs.sh also prints its bench figures (one and two gateways)
 #   S46_VMTEST_TESTS    tests/kernel file names to run (default: all test_*.sh); "-" runs none,
 #                       which fails the kernel after the self-check and refusal test (for debugging)
 # Ends with "vmtest: N passed, N failed"; exit status 0 only if every kernel passed.
@@ -150,6 +151,7 @@ run_prepare() {
 		S46_TEST_TIMEOUT='${S46_TEST_TIMEOUT:-240}'
 		S46_VMTEST_TIMEOUT='$limit'
 		S46_VMTEST_FAULT='${S46_VMTEST_FAULT:-}'
+		S46_IPVS_BENCH='${S46_IPVS_BENCH:-0}'
 		S46_KEEP='$repo $(dirname "$bin") $tools $out/obj $kroot'
 	EOF
 }

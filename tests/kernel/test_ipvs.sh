@@ -188,12 +188,18 @@ if [ "${S46_IPVS_BENCH:-0}" = 1 ]; then
 		local mode=$1 out
 		shift
 		out=$(nsx "$C" "$S46_TOOLS/s46bench" "$mode" --socks $VIP:1080 --remote-dns \
-			--target web6.test:9000 --duration "${S46_IPVS_BENCH_SECS:-3}" "$@") ||
+			--target web6.test:9000 --duration "${S46_IPVS_BENCH_SECS:-3}" "$@" 2>&1) ||
 			fail "s46bench $mode: $out"
+		case $out in *errors=0*) ;; *)
+			ip netns exec "$LB" ipvsadm -Ln --stats >&2
+			tail -n 3 "$G1_LOG" "$G2_LOG" >&2
+			fail "s46bench $mode: $out" ;;
+		esac
 		printf '%s\n' "$out" | sed -n 's/.*\(gbps\|cps\)=\([0-9.]*\).*/\2/p'
 	}
 	one_s=$(bench stream --conc 4) one_r=$(bench rate --conc 16)
 	s46_spawn "$G1" gw1 $G1_ADDR 1080
+	G1_LOG=$SPAWNED_LOG
 	wait_reals "$BOTH" 30
 	two_s=$(bench stream --conc 4) two_r=$(bench rate --conc 16)
 	awk -v a="$one_s" -v b="$two_s" -v c="$one_r" -v d="$two_r" -v k="$(uname -r)" 'BEGIN {
