@@ -121,11 +121,11 @@ get()
 conns() { grep -c 'conn client=198.51.100.2:.* dest=web6.test:80 ' "$1"; }
 
 log "clients fetch by name through the virtual address; the balancer spreads them"
-res=$(get 10 | sort | uniq -c | tr -s ' ' | sed 's/^ //')
-assert_eq "$res" "10 ok" "10 fetches of a 512 KiB file by name, checksums right"
-_logged() { [ $(($(conns "$G1_LOG") + $(conns "$G2_LOG"))) -ge 10 ]; }
-wait_for 10 _logged || fail "the gateways logged $(($(conns "$G1_LOG") + $(conns "$G2_LOG"))) of 10"
-assert_eq "$(conns "$G1_LOG") $(conns "$G2_LOG")" "5 5" "round robin: 5 on each gateway"
+res=$(get 6 | sort | uniq -c | tr -s ' ' | sed 's/^ //')
+assert_eq "$res" "6 ok" "6 fetches of a 512 KiB file by name, checksums right"
+_logged() { [ $(($(conns "$G1_LOG") + $(conns "$G2_LOG"))) -ge 6 ]; }
+wait_for 10 _logged || fail "the gateways logged $(($(conns "$G1_LOG") + $(conns "$G2_LOG"))) of 6"
+assert_eq "$(conns "$G1_LOG") $(conns "$G2_LOG")" "3 3" "round robin: 3 on each gateway"
 
 log "through the agent: an IPv4-only program fetches the IPv6-only site by name"
 CG=$(cg_make app)
@@ -138,8 +138,8 @@ agent_get()
 		return 1
 	[ "$(sha256sum <"$TMP/agent.got" | cut -d' ' -f1)" = "$SUM" ]
 }
-for i in 1 2 3 4; do agent_get || fail "fetch $i through the agent"; done
-pass "4 fetches through agent and VIP, checksums right"
+for i in 1 2; do agent_get || fail "fetch $i through the agent"; done
+pass "2 fetches through agent and VIP, checksums right"
 
 log "UDP ASSOCIATE through the virtual address (BND: the real gateway's address, routed)"
 out=$(nsx "$C" "$PY" "$ITEST_DIR/socks5_udp.py" -t 5 $VIP 1080 echo web6.test 7 hello-udp) ||
@@ -153,16 +153,16 @@ assert_contains "$out" "from $WEB_ADDR 7 hello-udp" "a datagram to web6.test:7 c
 log "a gateway that accepts but cannot resolve is taken out by the SOCKS5 check"
 ip -n "$G2" -6 route del $WEB_ADDR via 2001:db8:62::2
 wait_reals "$G1_ADDR:1080" 30
-res=$(get 6 | sort | uniq -c | tr -s ' ' | sed 's/^ //')
-assert_eq "$res" "6 ok" "6 fetches while gw2 cannot resolve: all on gw1"
+res=$(get 4 | sort | uniq -c | tr -s ' ' | sed 's/^ //')
+assert_eq "$res" "4 ok" "4 fetches while gw2 cannot resolve: all on gw1"
 ip -n "$G2" -6 route add $WEB_ADDR via 2001:db8:62::2
 wait_reals "$BOTH" 30
 
 log "stopping a gateway mid-run: new connections move to the other, no transfer corrupted"
-RUN_N=24
+RUN_N=16
 get $RUN_N >"$TMP/run.out" &
 RUN_PID=$!
-_started() { [ "$(wc -l <"$TMP/run.out")" -ge 8 ]; }
+_started() { [ "$(wc -l <"$TMP/run.out")" -ge 5 ]; }
 wait_for 60 _started || fail "the fetch loop does not progress"
 stop_pid "$G1_PID" KILL
 wait_reals "$G2_ADDR:1080" 30
