@@ -157,6 +157,7 @@ vmtest: all deb
 	$(Q)S46_BIN=$(abspath $(BUILD)/socks46) S46_DEB=$(abspath $(DEB)) vmtest/run.sh
 
 check: deps
+	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory package

@@ -1,4 +1,4 @@
-/* json.c — recursive-descent JSON parser into a sibling/child tree, lookups and a compact writer. */
+/* json.c — a recursive-descent JSON parser into a tree, lookups and a compact writer. */
 #include "json.h"
 
 #include <ctype.h>
