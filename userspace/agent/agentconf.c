@@ -432,14 +432,7 @@ static int agentconf_set_nat64_prefix(void *obj, const char *v, const struct con
 static int agentconf_set_log_level(void *obj, const char *v, const struct conf_src *src, char *err,
 				   size_t errlen)
 {
-	struct agentconf *c = obj;
-	int l = log_level_parse(v);
-
-	if (l < 0)
-		return conf_err(err, errlen,
-				"log-level: '%s' is not one of error, warn, info, debug", v);
-	c->log_level = l;
-	return 0;
+	return conf_parse_log_level(v, &((struct agentconf *)obj)->log_level, err, errlen);
 }
 
 const struct conf_key agentconf_keys[] = {

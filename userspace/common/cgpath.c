@@ -148,7 +148,21 @@ int cgpath_unit_name(const char *name, char *out, size_t len)
 	return 0;
 }
 
-static int cgpath_unit_in(const char *dir, const char *unit, char *out, size_t len, int depth)
+/* What a walk of the cgroup tree looks for: a directory by name (a unit) or by inode (an id). */
+struct cgpath_want {
+	const char *name;
+	uint64_t id;
+	int max_depth;
+	bool slices_only; /* descend only into *.slice, where systemd puts units */
+};
+
+static bool cgpath_is_wanted(const struct cgpath_want *w, const struct dirent *de)
+{
+	return w->name ? !strcmp(de->d_name, w->name) : de->d_ino == w->id;
+}
+
+static int cgpath_walk(const char *dir, const struct cgpath_want *w, char *out, size_t len,
+		       int depth)
 {
 	char p[PATH_MAX];
 	struct dirent *de;
@@ -162,10 +176,11 @@ static int cgpath_unit_in(const char *dir, const char *unit, char *out, size_t l
 			continue;
 		if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int)sizeof(p))
 			continue;
-		if (!strcmp(de->d_name, unit))
+		if (cgpath_is_wanted(w, de))
 			found = snprintf(out, len, "%s", p) < (int)len;
-		else if (cgpath_suffix(de->d_name, ".slice") && depth < CGPATH_SLICE_DEPTH)
-			found = cgpath_unit_in(p, unit, out, len, depth + 1);
+		else if (depth < w->max_depth &&
+			 (!w->slices_only || cgpath_suffix(de->d_name, ".slice")))
+			found = cgpath_walk(p, w, out, len, depth + 1);
 	}
 	closedir(d);
 	return found;
@@ -173,7 +188,10 @@ static int cgpath_unit_in(const char *dir, const char *unit, char *out, size_t l
 
 int cgpath_unit_find(const char *root, const char *unit, char *out, size_t len)
 {
-	return cgpath_unit_in(root, unit, out, len, 0);
+	const struct cgpath_want w = {
+	    .name = unit, .max_depth = CGPATH_SLICE_DEPTH, .slices_only = true};
+
+	return cgpath_walk(root, &w, out, len, 0);
 }
 
 void cgpath_strerror(const char *arg, int rc, char *err, size_t errlen)
@@ -193,34 +211,12 @@ void cgpath_strerror(const char *arg, int rc, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", arg, strerror(-rc));
 }
 
-static int cgpath_find_in(const char *dir, uint64_t id, char *out, size_t len, int depth)
-{
-	char p[PATH_MAX];
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int found = 0;
-
-	if (!d)
-		return 0;
-	while (!found && (de = readdir(d))) {
-		if (de->d_type != DT_DIR || de->d_name[0] == '.')
-			continue;
-		if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) >= (int)sizeof(p))
-			continue;
-		if (de->d_ino == id)
-			found = snprintf(out, len, "%s", p) < (int)len;
-		else if (depth < CGPATH_FIND_DEPTH)
-			found = cgpath_find_in(p, id, out, len, depth + 1);
-	}
-	closedir(d);
-	return found;
-}
-
 int cgpath_find_id(const char *root, uint64_t id, char *out, size_t len)
 {
+	const struct cgpath_want w = {.id = id, .max_depth = CGPATH_FIND_DEPTH};
 	struct stat st;
 
 	if (!stat(root, &st) && st.st_ino == id)
 		return snprintf(out, len, "%s", root) < (int)len;
-	return cgpath_find_in(root, id, out, len, 0);
+	return cgpath_walk(root, &w, out, len, 0);
 }

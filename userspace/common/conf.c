@@ -44,6 +44,17 @@ int conf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigne
 	return 0;
 }
 
+int conf_parse_log_level(const char *v, int *out, char *err, size_t errlen)
+{
+	int l = log_level_parse(v);
+
+	if (l < 0)
+		return conf_err(err, errlen,
+				"log-level: '%s' is not one of error, warn, info, debug", v);
+	*out = l;
+	return 0;
+}
+
 const struct conf_key *conf_key_find(const struct conf_key *keys, const char *name)
 {
 	for (; keys->name; keys++)

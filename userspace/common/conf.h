@@ -88,6 +88,9 @@ int conf_getopt_fail(const char *cmd, int c, char **argv);
 
 /* Parses an unsigned number in [min, max] (decimal, or 0x hex). Returns 0 or -EINVAL. */
 int conf_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+/* The `log-level` key of both daemons: error, warn, info or debug into *out; 0 or conf_err's
+ * -EINVAL. */
+int conf_parse_log_level(const char *v, int *out, char *err, size_t errlen);
 /* Formats a configuration error message into err; returns -EINVAL for the caller to pass on. */
 int conf_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

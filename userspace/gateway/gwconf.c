@@ -142,14 +142,7 @@ GWCONF_UINT_SETTER(gwconf_set_mark, "mark", mark, 0, 0xffffffffUL, 1)
 static int gwconf_set_log_level(void *obj, const char *v, const struct conf_src *src, char *err,
 				size_t errlen)
 {
-	struct gwconf *c = obj;
-	int l = log_level_parse(v);
-
-	if (l < 0)
-		return conf_err(err, errlen,
-				"log-level: '%s' is not one of error, warn, info, debug", v);
-	c->log_level = l;
-	return 0;
+	return conf_parse_log_level(v, &((struct gwconf *)obj)->log_level, err, errlen);
 }
 
 static int gwconf_set_prefer(void *obj, const char *v, const struct conf_src *src, char *err,
