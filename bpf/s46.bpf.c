@@ -83,31 +83,23 @@ int s46_connect6(struct bpf_sock_addr *ctx)
 
 	if (s46_exempt(ctx))
 		return S46_ALLOW;
-	a[0] = ctx->user_ip6[0];
-	a[1] = ctx->user_ip6[1];
-	a[2] = ctx->user_ip6[2];
-	a[3] = ctx->user_ip6[3];
+	s46_ip6_get(ctx, a);
 	ret = s46_connect(ctx, a, AF_INET6, &kind, &slot);
 	if (ret != S46_ALLOW || kind == S46_KIND_NONE)
 		return ret;
 	if (kind == S46_KIND_UDP && !s46_is_mapped(a)) {
 		s46_udp_addr6(a, slot);
-		ctx->user_ip6[0] = a[0];
-		ctx->user_ip6[1] = a[1];
-		ctx->user_ip6[2] = a[2];
-		ctx->user_ip6[3] = a[3];
+		s46_ip6_set(ctx, a);
 		ctx->user_port = s46_cfg.udp_port;
 		return ret;
 	}
-	ctx->user_ip6[0] = 0;
-	ctx->user_ip6[1] = 0;
 	if (s46_is_mapped(a)) {
-		ctx->user_ip6[2] = bpf_htonl(0xffff);
-		ctx->user_ip6[3] = bpf_htonl(s46_agent_ip4(kind, slot));
+		s46_mapped(a, bpf_htonl(s46_agent_ip4(kind, slot)));
 	} else {
-		ctx->user_ip6[2] = 0;
-		ctx->user_ip6[3] = bpf_htonl(1);
+		a[0] = a[1] = a[2] = 0;
+		a[3] = bpf_htonl(1);
 	}
+	s46_ip6_set(ctx, a);
 	ctx->user_port = s46_agent_port(kind);
 	return ret;
 }
@@ -177,10 +169,7 @@ int s46_sendmsg6(struct bpf_sock_addr *ctx)
 
 	if (s46_exempt(ctx))
 		return S46_ALLOW;
-	a[0] = ctx->user_ip6[0];
-	a[1] = ctx->user_ip6[1];
-	a[2] = ctx->user_ip6[2];
-	a[3] = ctx->user_ip6[3];
+	s46_ip6_get(ctx, a);
 	/* Rewriting to a mapped address here fails (ENOTSUPP); mapped sends run sendmsg4. */
 	if (s46_is_mapped(a))
 		return S46_ALLOW;
@@ -189,19 +178,15 @@ int s46_sendmsg6(struct bpf_sock_addr *ctx)
 		if (slot < 0)
 			return S46_DENY;
 		s46_udp_addr6(a, slot);
-		ctx->user_ip6[0] = a[0];
-		ctx->user_ip6[1] = a[1];
-		ctx->user_ip6[2] = a[2];
-		ctx->user_ip6[3] = a[3];
+		s46_ip6_set(ctx, a);
 		ctx->user_port = s46_cfg.udp_port;
 		s46_count(S46_STAT_UDP_STEERED);
 		return S46_ALLOW;
 	}
 	if (s46_sendmsg(ctx, a, AF_INET6, &verdict)) {
-		ctx->user_ip6[0] = 0;
-		ctx->user_ip6[1] = 0;
-		ctx->user_ip6[2] = 0;
-		ctx->user_ip6[3] = bpf_htonl(1);
+		a[0] = a[1] = a[2] = 0;
+		a[3] = bpf_htonl(1);
+		s46_ip6_set(ctx, a);
 		ctx->user_port = s46_cfg.dns_port;
 	}
 	return verdict;
@@ -275,27 +260,19 @@ int s46_recvmsg6(struct bpf_sock_addr *ctx)
 	const struct s46_dst *d;
 	__u32 a[4], w2, w3;
 
-	w2 = ctx->user_ip6[2];
-	w3 = ctx->user_ip6[3];
-	a[0] = ctx->user_ip6[0];
-	a[1] = ctx->user_ip6[1];
-	a[2] = w2;
-	a[3] = w3;
+	s46_ip6_get(ctx, a);
+	w2 = a[2];
+	w3 = a[3];
 	d = NULL;
 	if (s46_is_mapped(a))
 		d = s46_udp_origin(ctx, s46_udp_slot_from(w3, ctx->user_port));
 	else if (s46_is_udp_net6(a) && s46_cfg.udp_port && ctx->user_port == s46_cfg.udp_port)
 		d = s46_udp_origin(ctx, (int)(bpf_ntohl(w3) & 0xffff));
 	if (d) {
-		__builtin_memcpy(a, d->addr, 16);
-		ctx->user_ip6[0] = a[0];
-		ctx->user_ip6[1] = a[1];
-		ctx->user_ip6[2] = a[2];
-		ctx->user_ip6[3] = a[3];
-		ctx->user_port = d->port;
+		s46_ip6_show(ctx, d);
 		return 1;
 	}
-	if (ctx->user_ip6[0] || ctx->user_ip6[1] || ctx->user_port != s46_cfg.dns_port)
+	if (a[0] || a[1] || ctx->user_port != s46_cfg.dns_port)
 		return 1;
 	if (!(w2 == 0 && w3 == bpf_htonl(1)) &&
 	    !(w2 == bpf_htonl(0xffff) && w3 == bpf_htonl(S46_LO4)))
@@ -305,12 +282,7 @@ int s46_recvmsg6(struct bpf_sock_addr *ctx)
 	d = s46_dns_origin(ctx);
 	if (!d)
 		return 1;
-	__builtin_memcpy(a, d->addr, 16);
-	ctx->user_ip6[0] = a[0];
-	ctx->user_ip6[1] = a[1];
-	ctx->user_ip6[2] = a[2];
-	ctx->user_ip6[3] = a[3];
-	ctx->user_port = d->port;
+	s46_ip6_show(ctx, d);
 	s46_count(S46_STAT_DNS_RECVMSG);
 	return 1;
 }
@@ -336,16 +308,10 @@ SEC("cgroup/getpeername6")
 int s46_getpeername6(struct bpf_sock_addr *ctx)
 {
 	struct s46_sk_val *v = s46_sk_get(ctx, 0);
-	__u32 a[4];
 
 	if (!v || v->conn.kind == S46_KIND_NONE || v->conn.family != AF_INET6)
 		return 1;
-	__builtin_memcpy(a, v->conn.addr, 16);
-	ctx->user_ip6[0] = a[0];
-	ctx->user_ip6[1] = a[1];
-	ctx->user_ip6[2] = a[2];
-	ctx->user_ip6[3] = a[3];
-	ctx->user_port = v->conn.port;
+	s46_ip6_show(ctx, &v->conn);
 	return 1;
 }
 

@@ -132,6 +132,33 @@ static __always_inline int s46_policy_match(const __u32 a[4])
 	return bpf_map_lookup_elem(&s46_policy, &k) != NULL;
 }
 
+/* user_ip6 is read and written a word at a time (the verifier's rule for the context). */
+static __always_inline void s46_ip6_get(const struct bpf_sock_addr *ctx, __u32 a[4])
+{
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+}
+
+static __always_inline void s46_ip6_set(struct bpf_sock_addr *ctx, const __u32 a[4])
+{
+	ctx->user_ip6[0] = a[0];
+	ctx->user_ip6[1] = a[1];
+	ctx->user_ip6[2] = a[2];
+	ctx->user_ip6[3] = a[3];
+}
+
+/* Shows an original destination to the program: address and port. */
+static __always_inline void s46_ip6_show(struct bpf_sock_addr *ctx, const struct s46_dst *d)
+{
+	__u32 a[4];
+
+	__builtin_memcpy(a, d->addr, 16);
+	s46_ip6_set(ctx, a);
+	ctx->user_port = d->port;
+}
+
 static __always_inline void s46_mapped(__u32 out[4], __be32 v4)
 {
 	out[0] = 0;
