@@ -13,6 +13,7 @@
 #   BENCH_ONLY      space-separated subset of: direct socks46 dante microsocks
 #   BENCH_GATEWAY_ARGS  extra arguments for `socks46 gateway`
 #   BENCH_WHOLE     0 skips the whole-path part (tools/bench/wholepath.sh)
+#   BENCH_IPVS      0 skips one and two gateways behind IPVS in a QEMU guest (tools/bench/ipvs.sh)
 #   BENCH_VM        1 runs the BENCH_MAX test in a QEMU guest (one gateway process) when the
 #                   host's descriptor limit is too low for one process; by default the
 #                   gateway then runs several (tools/bench/vmmax.sh; BENCH_VM_SECS bounds it)
@@ -76,6 +77,11 @@ if [ "${1:-}" != --inner ]; then
 		inner=$!
 		wait "$inner"
 		rc=$?
+	fi
+	if [ "$rc" = 0 ] && [ "${BENCH_IPVS:-1}" = 1 ]; then
+		"$REPO/tools/bench/ipvs.sh" &
+		inner=$!
+		wait "$inner"
 	fi
 	inner=
 	exit $rc
