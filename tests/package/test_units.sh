@@ -24,8 +24,8 @@ for u in socks46-gateway.service socks46-agent.service; do
 done
 assert_eq "$(unit_prop socks46-gateway.service User)" _socks46 "gateway: runs as _socks46"
 assert_eq "$(unit_prop socks46-gateway.service CapabilityBoundingSet)" "" "gateway: no capabilities"
-assert_eq "$(unit_prop socks46-agent.service CapabilityBoundingSet)" "CAP_BPF CAP_NET_ADMIN" \
-	"agent: CAP_BPF and CAP_NET_ADMIN only"
+assert_eq "$(unit_prop socks46-agent.service CapabilityBoundingSet)" \
+	"CAP_BPF CAP_NET_ADMIN CAP_PERFMON" "agent: CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON only"
 assert_eq "$(unit_prop socks46-agent.service RuntimeDirectory)" socks46 "agent: /run/socks46"
 assert_eq "$(unit_prop socks46-agent.service StateDirectory)" socks46 "agent: /var/lib/socks46"
 for u in socks46-gateway.service socks46-agent.service; do

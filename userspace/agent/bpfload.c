@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -150,6 +152,20 @@ static void bpfload_explain(const struct bpfload_config *cfg, int err, char *msg
 		 strerror(-err));
 }
 
+/*
+ * Without CAP_PERFMON the verifier also walks mispredicted branches (Spectre v1) and
+ * rejects what it cannot prove safe there; kernels differ in what they can prove.
+ */
+static bool bpfload_has_perfmon(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return true; /* cannot tell: let the generic explanation speak */
+	return d[CAP_PERFMON / 32].effective & (1u << (CAP_PERFMON % 32));
+}
+
 int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *errmsg,
 		 size_t errlen)
 {
@@ -181,7 +197,12 @@ int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *e
 		if (err == -EPERM)
 			snprintf(errmsg, errlen,
 				 "loading BPF programs needs root (CAP_BPF, "
-				 "CAP_NET_ADMIN)");
+				 "CAP_NET_ADMIN, CAP_PERFMON)");
+		else if (err == -EACCES && !bpfload_has_perfmon())
+			snprintf(errmsg, errlen,
+				 "the kernel's verifier refused the BPF programs without "
+				 "CAP_PERFMON (it then also checks mispredicted branches): "
+				 "run the agent with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON");
 		else
 			bpfload_explain(cfg, err, errmsg, errlen);
 		goto fail;
