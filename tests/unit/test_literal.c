@@ -111,6 +111,23 @@ static void test_format_round_trip(void **state)
 	assert_int_equal(literal_format(&a, NULL, "", buf, sizeof(buf)), -EINVAL);
 }
 
+/* A suffix written with its final dot reads back the name formatted with it (found by
+ * fuzz_literal: "--.0.." under the suffix "0."). */
+static void test_suffix_final_dot(void **state)
+{
+	char buf[128], z[LITERAL_ZONE_MAX + 1];
+	struct in6_addr a, back;
+
+	assert_int_equal(literal_parse("--.0..", "0.", &a, z), -ENOENT);
+	assert_int_equal(literal_parse("--.0.", "0.", &a, z), 0);
+	assert_true(literal_format(&a, z, "0.", buf, sizeof(buf)) > 0);
+	assert_int_equal(literal_parse(buf, "0.", &back, z), 0);
+	assert_memory_equal(&a, &back, 16);
+	assert_int_equal(literal_parse("2001-db8--1.ipv6-literal.net", "ipv6-literal.net.", &a, z),
+			 0);
+	assert_int_equal(literal_parse("x.net", ".", &a, z), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +135,7 @@ int main(void)
 	    cmocka_unit_test(test_not_under_suffix),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_format_round_trip),
+	    cmocka_unit_test(test_suffix_final_dot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,14 +8,16 @@
 #include <strings.h>
 
 /* Where the label ends when name is exactly LABEL.suffix (case-insensitive, an optional final
- * dot); NULL when it is not. */
+ * dot on either); NULL when it is not. */
 static const char *literal_label_end(const char *name, const char *suffix, size_t *llen)
 {
 	size_t n = strlen(name), s = strlen(suffix);
 
 	if (n && name[n - 1] == '.')
 		n--;
-	if (n < s + 2 || name[n - s - 1] != '.' || strncasecmp(name + n - s, suffix, s))
+	if (s && suffix[s - 1] == '.')
+		s--;
+	if (!s || n < s + 2 || name[n - s - 1] != '.' || strncasecmp(name + n - s, suffix, s))
 		return NULL;
 	*llen = n - s - 1;
 	return name + *llen;
