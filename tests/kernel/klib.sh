@@ -176,3 +176,17 @@ ksetup()
 	done
 	fail "dnsmasq did not start"
 }
+
+# kdns6_up: a second real resolver (dnsmasq) on $DNS_SRV6 in the namespace, for the IPv6 hooks.
+kdns6_up()
+{
+	ip -n "$NS" addr add "$DNS_SRV6/128" dev lo nodad
+	kspawn dnsmasq6 dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
+		--listen-address="$DNS_SRV6" --user=root --pid-file="$TMP/dnsmasq6.pid" \
+		--local=/test/ --host-record=web4.test,203.0.113.2 --host-record=web6.test,2001:db8:1::2
+	for _ in $(seq 100); do
+		kns ss -Hltn "sport = :53" | grep -qF "$DNS_SRV6" && return 0
+		sleep 0.05
+	done
+	fail "dnsmasq on $DNS_SRV6 does not listen"
+}

@@ -2,15 +2,7 @@
 # test_exempt.sh — sockets of an exempt user (--exempt-user, a co-located gateway's) in an attached cgroup are never redirected; other users' are.
 . "$(dirname "$0")/klib.sh"
 ksetup
-# A second real resolver on IPv6, for the IPv6 hooks.
-ip -n "$NS" addr add "$DNS_SRV6/128" dev lo nodad
-kspawn dnsmasq6 dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
-	--listen-address="$DNS_SRV6" --user=root --pid-file="$TMP/dnsmasq6.pid" \
-	--local=/test/ --host-record=web4.test,203.0.113.2 --host-record=web6.test,2001:db8:1::2
-for _ in $(seq 100); do
-	kns ss -Hltn "sport = :53" | grep -qF "$DNS_SRV6" && break
-	sleep 0.05
-done
+kdns6_up
 # Numeric users: they need no entry in the passwd database, and none is made.
 EXEMPT=4046
 OTHER=4047
