@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "dstmatch.h"
+#include "fuzz_field.h"
 #include "gateway/rules.h"
 #include "gateway/upstream.h"
 
@@ -24,20 +25,6 @@ struct fuzz_case {
 	uint16_t dport;
 	bool has_addr, has_name;
 };
-
-/* Copies the next '\n'-terminated field of text (NULs end it early). */
-static const char *fuzz_field(const char *p, const char *end, char *out, size_t len)
-{
-	size_t n = 0;
-
-	while (p < end && *p != '\n') {
-		if (n + 1 < len)
-			out[n++] = *p;
-		p++;
-	}
-	out[n] = '\0';
-	return p < end ? p + 1 : p;
-}
 
 static bool fuzz_split(const uint8_t *data, size_t size, struct fuzz_case *c)
 {

@@ -5,24 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_field.h"
 #include "literal.h"
 #include "nat64.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Input: "NAME\nSUFFIX\nPREFIX" (a missing suffix is the default one). */
-static const char *fuzz_field(const char *p, const char *end, char *out, size_t len)
-{
-	size_t n = 0;
-
-	while (p < end && *p != '\n') {
-		if (n + 1 < len)
-			out[n++] = *p;
-		p++;
-	}
-	out[n] = '\0';
-	return p < end ? p + 1 : p;
-}
 
 /* A parsed name formats back to a name that parses to the same address and zone. */
 static void fuzz_round_trip(const char *name, const char *suffix)
@@ -59,6 +46,7 @@ static void fuzz_nat64(const char *text, const uint8_t *data, size_t size)
 		abort();
 }
 
+/* Input: "NAME\nSUFFIX\nPREFIX" (a missing suffix is the default one). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char name[600], suffix[300], prefix[80];
