@@ -13,6 +13,13 @@
 #   BENCH_ONLY      space-separated subset of: direct socks46 dante microsocks
 #   BENCH_GATEWAY_ARGS  extra arguments for `socks46 gateway`
 #   BENCH_WHOLE     0 skips the whole-path part (tools/bench/wholepath.sh)
+#   BENCH_WHOLE_TCP 0 skips its TCP runs (stream, connection rate)
+#   BENCH_UDP       0 skips its UDP runs (tools/bench/udp.sh), which take these knobs:
+#   BENCH_UDP_SIZE    datagram payload in bytes (default 1200)
+#   BENCH_UDP_SOCKS   sockets of the several-socket run (default 4)
+#   BENCH_UDP_WINDOW  datagrams in flight per socket in the saturated runs (default 64)
+#   BENCH_UDP_PACE    the paced run offers this fraction of the whole path's saturated
+#                     rate, to show the loss below saturation (default 0.5)
 #   BENCH_IPVS      0 skips one and two gateways behind IPVS in a QEMU guest (tools/bench/ipvs.sh)
 #   BENCH_VM        1 runs the BENCH_MAX test in a QEMU guest (one gateway process) when the
 #                   host's descriptor limit is too low for one process; by default the

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -29,6 +30,7 @@ enum s46bench_mode {
 	BENCH_STREAM, /* push SINK chunks for a duration, count acknowledged bytes */
 	BENCH_RATE,   /* open, request, read response, close — with fixed concurrency */
 	BENCH_IDLE,   /* hold N relayed connections open, then check they all still relay */
+	BENCH_UDP,    /* datagrams to an s46sink UDP echo: datagrams/s each way and loss */
 };
 
 enum s46bench_conn_state {
@@ -53,6 +55,7 @@ struct s46bench {
 	unsigned target_n;
 	const char *ready_file;
 	uint8_t *buf;
+	uint64_t window, rate; /* BENCH_UDP: datagrams in flight per socket; or datagrams/s */
 
 	bool stopping, verifying;
 	unsigned live, inflight, opened;
@@ -573,6 +576,8 @@ static void s46bench_report(struct s46bench *b)
 		       "errors=%" PRIu64 "\n",
 		       b->nidle, b->dropped, b->verified, b->vfailed, b->errors);
 		break;
+	case BENCH_UDP: /* s46bench_udp_report */
+		break;
 	}
 	if (b->errors)
 		fprintf(stderr, "s46bench: %" PRIu64 " errors, first: %s\n", b->errors,
@@ -651,6 +656,8 @@ static void s46bench_pump(struct s46bench *b)
 			b->stopping = true;
 			s46bench_ready(b);
 		}
+		break;
+	case BENCH_UDP: /* s46bench_udp_main runs without the event loop */
 		break;
 	}
 }
@@ -801,6 +808,8 @@ static void s46bench_usage(FILE *f)
 	       "           connections/s and p50/p99 connect-to-first-byte latency\n"
 	       "  idle     open --count relayed connections and hold them; SIGUSR1 (or --hold)\n"
 	       "           checks every one still relays, then exits\n"
+	       "  udp      --conc sockets send --size-byte datagrams to an s46sink --udp\n"
+	       "           echo; prints datagrams/s sent and echoed, and the loss\n"
 	       "options:\n"
 	       "  --target HOST:PORT  the s46sink; a name is resolved with getaddrinfo\n"
 	       "  --socks HOST:PORT   go through this SOCKS5 proxy (method 0x00, CONNECT)\n"
@@ -812,7 +821,10 @@ static void s46bench_usage(FILE *f)
 	       "  --count N           idle: connections to hold (default 10000)\n"
 	       "  --ready-file PATH   idle: written once all connections are open\n"
 	       "  --hold SECS         idle: verify on its own after this long (default 60)\n"
-	       "  --timeout SECS      hard limit for the whole run (default duration + 30)\n");
+	       "  --timeout SECS      hard limit for the whole run (default duration + 30)\n"
+	       "  --window N          udp: datagrams in flight per socket, sent as echoes come\n"
+	       "                      back (default 64): the path runs saturated\n"
+	       "  --rate N            udp: send N datagrams/s in all, paced (no window)\n");
 }
 
 static int s46bench_num(const char *s, uint64_t max, uint64_t *out)
@@ -844,6 +856,8 @@ static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 	    {"ready-file", required_argument, NULL, 'f'},
 	    {"hold", required_argument, NULL, 'H'},
 	    {"timeout", required_argument, NULL, 'T'},
+	    {"window", required_argument, NULL, 'w'},
+	    {"rate", required_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -862,12 +876,16 @@ static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 		b->mode = BENCH_RATE;
 	else if (!strcmp(argv[1], "idle"))
 		b->mode = BENCH_IDLE;
+	else if (!strcmp(argv[1], "udp"))
+		b->mode = BENCH_UDP;
 	else {
-		fprintf(stderr, "s46bench: unknown mode '%s' (stream, rate or idle)\n", argv[1]);
+		fprintf(stderr, "s46bench: unknown mode '%s' (stream, rate, idle or udp)\n",
+			argv[1]);
 		return -EINVAL;
 	}
 	b->chunk = 16u << 20;
-	b->size = 64;
+	b->size = b->mode == BENCH_UDP ? 1200 : 64;
+	b->window = 64;
 	while (!err && (c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -903,6 +921,12 @@ static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 		case 'T':
 			err = s46bench_num(optarg, 86400, &tmo);
 			break;
+		case 'w':
+			err = s46bench_num(optarg, 4096, &b->window);
+			break;
+		case 'R':
+			err = s46bench_num(optarg, 100000000, &b->rate);
+			break;
 		case 'h':
 			s46bench_usage(stdout);
 			return 1;
@@ -917,7 +941,17 @@ static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 		return -EINVAL;
 	}
 	if (!conc)
-		conc = b->mode == BENCH_STREAM ? 1 : b->mode == BENCH_RATE ? 32 : 256;
+		conc = b->mode == BENCH_STREAM || b->mode == BENCH_UDP ? 1
+		       : b->mode == BENCH_RATE			       ? 32
+								       : 256;
+	if (b->mode == BENCH_UDP &&
+	    (socks || b->size > S46B_UDP_MAX || b->size < 8 || b->window == 0 || conc > 1024)) {
+		fprintf(stderr,
+			"s46bench: udp takes no --socks, a --size of 8-%d, a positive "
+			"--window and at most 1024 sockets\n",
+			S46B_UDP_MAX);
+		return -EINVAL;
+	}
 	if (b->chunk == 0 || b->size == 0 || n == 0 || dur == 0) {
 		fprintf(stderr, "s46bench: sizes, counts and durations must be positive\n");
 		return -EINVAL;
@@ -981,6 +1015,237 @@ static void s46bench_free(struct s46bench *b)
 	free(b->idle);
 }
 
+/* ---- udp: datagrams to an s46sink echo, without the event loop ---- */
+
+#define UDP_BATCH 32
+/* Window mode: each datagram carries its socket's sequence number, and an echo tells that
+ * everything before it is back or lost, so loss does not shrink the window; a socket that got
+ * nothing back this long sends its window again. */
+#define UDP_REFILL_MS 100
+/* After the run: how long echoes may keep coming with nothing else arriving. */
+#define UDP_DRAIN_MS 300
+
+struct s46bench_udp {
+	struct s46bench *b;
+	int ep;
+	unsigned n;
+	int *fd;
+	uint64_t *acked, *last_ns, *seq; /* per socket: echoed up to, last echo, next */
+	struct mmsghdr out[UDP_BATCH], in[UDP_BATCH];
+	struct iovec oiov[UDP_BATCH], iiov[UDP_BATCH];
+	uint8_t *rbuf, *obuf;
+	uint64_t sent, recv, recv_late;
+	bool counting;
+};
+
+static int s46bench_udp_open(struct s46bench_udp *u, unsigned i)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+	int buf = 1 << 20;
+
+	u->fd[i] = socket(u->b->hop.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd[i] < 0)
+		return -errno;
+	setsockopt(u->fd[i], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(u->fd[i], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	return epoll_ctl(u->ep, EPOLL_CTL_ADD, u->fd[i], &ev) ? -errno : 0;
+}
+
+static int s46bench_udp_init(struct s46bench_udp *u, struct s46bench *b)
+{
+	int err;
+
+	u->b = b;
+	u->n = b->conc;
+	u->ep = epoll_create1(EPOLL_CLOEXEC);
+	u->fd = calloc(u->n, sizeof(*u->fd));
+	u->acked = calloc(u->n, sizeof(*u->acked));
+	u->last_ns = calloc(u->n, sizeof(*u->last_ns));
+	u->seq = calloc(u->n, sizeof(*u->seq));
+	u->rbuf = malloc((size_t)UDP_BATCH * S46B_UDP_MAX);
+	u->obuf = malloc((size_t)UDP_BATCH * b->size);
+	if (u->ep < 0 || !u->fd || !u->acked || !u->last_ns || !u->seq || !u->rbuf || !u->obuf)
+		return -ENOMEM;
+	memset(u->obuf, 'u', (size_t)UDP_BATCH * b->size);
+	for (unsigned i = 0; i < UDP_BATCH; i++) {
+		u->oiov[i] =
+		    (struct iovec){.iov_base = u->obuf + (size_t)i * b->size, .iov_len = b->size};
+		u->out[i].msg_hdr = (struct msghdr){.msg_name = &b->hop,
+						    .msg_namelen = b->hop_len,
+						    .msg_iov = &u->oiov[i],
+						    .msg_iovlen = 1};
+		u->iiov[i] = (struct iovec){.iov_base = u->rbuf + (size_t)i * S46B_UDP_MAX,
+					    .iov_len = S46B_UDP_MAX};
+		u->in[i].msg_hdr = (struct msghdr){.msg_iov = &u->iiov[i], .msg_iovlen = 1};
+	}
+	for (unsigned i = 0; i < u->n; i++)
+		u->fd[i] = -1;
+	for (unsigned i = 0; i < u->n; i++) {
+		err = s46bench_udp_open(u, i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void s46bench_udp_free(struct s46bench_udp *u)
+{
+	for (unsigned i = 0; u->fd && i < u->n; i++)
+		if (u->fd[i] >= 0)
+			close(u->fd[i]);
+	if (u->ep >= 0)
+		close(u->ep);
+	free(u->fd);
+	free(u->acked);
+	free(u->last_ns);
+	free(u->seq);
+	free(u->rbuf);
+	free(u->obuf);
+}
+
+/* Sends up to want datagrams on socket i; a full buffer is not an error. */
+static void s46bench_udp_send(struct s46bench_udp *u, unsigned i, uint64_t want)
+{
+	while (want) {
+		unsigned k = want < UDP_BATCH ? (unsigned)want : UDP_BATCH;
+		int r;
+
+		for (unsigned j = 0; j < k; j++)
+			memcpy(u->oiov[j].iov_base, &(uint64_t){u->seq[i] + j}, 8);
+		r = sendmmsg(u->fd[i], u->out, k, 0);
+		if (r <= 0) {
+			if (r < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
+				s46bench_note_error(u->b, "sendmmsg", errno);
+			return;
+		}
+		u->sent += (unsigned)r;
+		u->seq[i] += (unsigned)r;
+		want -= (unsigned)r;
+		if ((unsigned)r < k)
+			return;
+	}
+}
+
+/* Reads every echo waiting on socket i. Returns how many. */
+static unsigned s46bench_udp_drain(struct s46bench_udp *u, unsigned i, uint64_t now)
+{
+	unsigned got = 0;
+	uint64_t s;
+	int r;
+
+	while ((r = recvmmsg(u->fd[i], u->in, UDP_BATCH, MSG_DONTWAIT, NULL)) > 0) {
+		got += (unsigned)r;
+		for (int j = 0; j < r; j++) {
+			if (u->in[j].msg_len < 8)
+				continue;
+			memcpy(&s, u->iiov[j].iov_base, 8);
+			/* Echoes of a window sent again may come after newer ones. */
+			if (s < u->seq[i] && s >= u->acked[i])
+				u->acked[i] = s + 1;
+		}
+		if (r < UDP_BATCH)
+			break;
+	}
+	if (got) {
+		u->last_ns[i] = now;
+		if (u->counting)
+			u->recv += got;
+		else
+			u->recv_late += got;
+	}
+	return got;
+}
+
+/* What each socket sends now: its window's free room, or its share of the paced total. */
+static void s46bench_udp_fill(struct s46bench_udp *u, uint64_t now)
+{
+	struct s46bench *b = u->b;
+
+	if (b->rate) {
+		uint64_t due = b->rate * (now - b->t0) / 1000000000u;
+
+		for (unsigned i = 0; due > u->sent && i < u->n; i++)
+			s46bench_udp_send(u, i, (due - u->sent + u->n - 1 - i) / (u->n - i));
+		return;
+	}
+	for (unsigned i = 0; i < u->n; i++) {
+		uint64_t out = u->seq[i] - u->acked[i];
+
+		if (now - u->last_ns[i] > UDP_REFILL_MS * 1000000ull) {
+			u->acked[i] = u->seq[i];
+			u->last_ns[i] = now;
+			out = 0;
+		}
+		if (out < b->window)
+			s46bench_udp_send(u, i, b->window - out);
+	}
+}
+
+/* Waits for echoes (at most ms) and reads them. Returns how many came. */
+static unsigned s46bench_udp_wait(struct s46bench_udp *u, int ms)
+{
+	struct epoll_event ev[64];
+	uint64_t now;
+	unsigned got = 0;
+	int n = epoll_wait(u->ep, ev, 64, ms);
+
+	now = s46bench_ns();
+	for (int k = 0; k < n; k++)
+		got += s46bench_udp_drain(u, ev[k].data.u32, now);
+	return got;
+}
+
+static void s46bench_udp_report(struct s46bench_udp *u, double secs)
+{
+	struct s46bench *b = u->b;
+	uint64_t back = u->recv + u->recv_late;
+	uint64_t lost = u->sent > back ? u->sent - back : 0;
+
+	printf("mode=udp socks=%u size=%" PRIu64 " window=%" PRIu64 " rate=%" PRIu64
+	       " sent=%" PRIu64 " recv=%" PRIu64 " secs=%.3f sent_dps=%.0f dps=%.0f lost=%" PRIu64
+	       " loss_pct=%.3f errors=%" PRIu64 "\n",
+	       u->n, b->size, b->rate ? 0 : b->window, b->rate, u->sent, back, secs,
+	       secs > 0 ? (double)u->sent / secs : 0.0, secs > 0 ? (double)u->recv / secs : 0.0,
+	       lost, u->sent ? 100.0 * (double)lost / (double)u->sent : 0.0, b->errors);
+	if (b->errors)
+		fprintf(stderr, "s46bench: %" PRIu64 " errors, first: %s\n", b->errors,
+			b->first_err);
+	fflush(stdout);
+}
+
+/* Sends for --duration, then waits for the last echoes; loss is what never came back. */
+static int s46bench_udp_main(struct s46bench *b)
+{
+	struct s46bench_udp u = {.ep = -1};
+	uint64_t now, end, quiet;
+	int err = s46bench_udp_init(&u, b);
+
+	if (err) {
+		fprintf(stderr, "s46bench: udp: %s\n", strerror(-err));
+		s46bench_udp_free(&u);
+		return 1;
+	}
+	b->t0 = now = s46bench_ns();
+	end = b->t0 + b->duration_ms * 1000000u;
+	for (unsigned i = 0; i < u.n; i++)
+		u.last_ns[i] = now;
+	u.counting = true;
+	while (now < end && (!b->errors || u.recv)) {
+		s46bench_udp_fill(&u, now);
+		s46bench_udp_wait(&u, b->rate ? 1 : UDP_REFILL_MS);
+		now = s46bench_ns();
+	}
+	b->t_end = now;
+	u.counting = false;
+	for (quiet = now; now - quiet < UDP_DRAIN_MS * 1000000ull; now = s46bench_ns())
+		if (s46bench_udp_wait(&u, UDP_DRAIN_MS))
+			quiet = s46bench_ns();
+	s46bench_udp_report(&u, (double)(b->t_end - b->t0) / 1e9);
+	err = b->errors ? 1 : 0;
+	s46bench_udp_free(&u);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct s46bench b = {.sigfd = -1};
@@ -992,6 +1257,8 @@ int main(int argc, char **argv)
 	err = s46bench_parse(&b, argc, argv);
 	if (err)
 		return err > 0 ? 0 : 2;
+	if (b.mode == BENCH_UDP)
+		return s46bench_udp_main(&b);
 	err = s46bench_start(&b);
 	if (err) {
 		fprintf(stderr, "s46bench: cannot start: %s\n", strerror(-err));

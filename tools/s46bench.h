@@ -20,6 +20,9 @@
 /* The server writes N bytes (request/response and download tests). */
 #define S46B_OP_SEND 2u
 
+/* UDP mode: the largest datagram s46bench sends and s46sink echoes. */
+#define S46B_UDP_MAX 9000
+
 struct s46b_hdr {
 	char magic[4];
 	uint32_t op; /* S46B_OP_*, big endian */

@@ -1,4 +1,4 @@
-/* s46sink.c — the benchmark's server: a one-thread epoll sink and source answering s46bench. */
+/* s46sink.c — the benchmark's server: a one-thread epoll sink, source and UDP echo for s46bench. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -21,6 +21,8 @@
 #define SINK_BUF (256 * 1024)
 /* Reads or writes per callback, so one fast stream cannot starve the others. */
 #define SINK_BURST 16
+/* Datagrams read and echoed per system call. */
+#define SINK_UDP_BATCH 32
 
 enum s46sink_phase {
 	SINK_HDR,  /* reading a request header */
@@ -33,6 +35,7 @@ struct s46sink {
 	struct ev_loop *loop;
 	uint8_t *buf;
 	struct listener listener; /* rests after EMFILE instead of spinning */
+	unsigned nudp;		  /* UDP echo sockets */
 };
 
 struct s46sink_conn {
@@ -201,17 +204,73 @@ static int s46sink_listen(struct s46sink *s, const char *spec)
 	return fd < 0 ? fd : listener_add(&s->listener, fd);
 }
 
+/* Echoes every datagram to its sender, a batch per system call; what the socket cannot take
+ * now is dropped, as a loaded server would. */
+static void s46sink_udp_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	static uint8_t buf[SINK_UDP_BATCH][S46B_UDP_MAX];
+	static struct sockaddr_storage from[SINK_UDP_BATCH];
+	struct iovec iov[SINK_UDP_BATCH];
+	struct mmsghdr m[SINK_UDP_BATCH];
+	int n;
+
+	(void)loop;
+	(void)events;
+	(void)arg;
+	for (int round = 0; round < SINK_BURST; round++) {
+		for (int i = 0; i < SINK_UDP_BATCH; i++) {
+			iov[i] = (struct iovec){.iov_base = buf[i], .iov_len = sizeof(buf[i])};
+			m[i].msg_hdr = (struct msghdr){.msg_name = &from[i],
+						       .msg_namelen = sizeof(from[i]),
+						       .msg_iov = &iov[i],
+						       .msg_iovlen = 1};
+		}
+		n = recvmmsg(fd, m, SINK_UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (int i = 0; i < n; i++)
+			iov[i].iov_len = m[i].msg_len;
+		sendmmsg(fd, m, (unsigned)n, MSG_DONTWAIT);
+		if (n < SINK_UDP_BATCH)
+			return;
+	}
+}
+
+static int s46sink_udp(struct s46sink *s, const char *spec)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, buf = 4 << 20, err = s46b_resolve(spec, &ss, &len);
+
+	if (err)
+		return err;
+	fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	s->nudp++;
+	return ev_io_add(s->loop, fd, EV_READ, s46sink_udp_cb, s);
+}
+
 static void s46sink_usage(FILE *f)
 {
-	fprintf(f, "usage: s46sink --listen ADDR:PORT [--listen ADDR:PORT]...\n"
+	fprintf(f, "usage: s46sink [--listen ADDR:PORT]... [--udp ADDR:PORT]...\n"
 		   "Benchmark server: each connection sends 16-byte requests (see s46bench.h);\n"
-		   "SINK n reads n bytes and answers the count, SEND n writes n bytes.\n");
+		   "SINK n reads n bytes and answers the count, SEND n writes n bytes.\n"
+		   "--udp echoes every datagram to its sender (s46bench udp).\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"listen", required_argument, NULL, 'l'},
+	    {"udp", required_argument, NULL, 'u'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -226,12 +285,17 @@ int main(int argc, char **argv)
 		fatalx("out of memory");
 	memset(s.buf, 'x', SINK_BUF);
 	listener_init(&s.listener, s.loop, "s46sink", s46sink_accepted, &s);
-	while ((c = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:u:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
 			err = s46sink_listen(&s, optarg);
 			if (err)
 				fatalx("cannot listen on %s: %s", optarg, strerror(-err));
+			break;
+		case 'u':
+			err = s46sink_udp(&s, optarg);
+			if (err)
+				fatalx("cannot bind UDP %s: %s", optarg, strerror(-err));
 			break;
 		case 'h':
 			s46sink_usage(stdout);
@@ -241,7 +305,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || s.listener.nfds == 0) {
+	if (optind != argc || (s.listener.nfds == 0 && s.nudp == 0)) {
 		s46sink_usage(stderr);
 		return 2;
 	}

@@ -1,6 +1,7 @@
 #!/bin/bash
 # wholepath.sh — the whole socks46 path (a program in a cgroup -> BPF -> agent -> gateway -> server) beside the direct path and proxychains4 + Dante.
 #
+# TCP (stream, connection rate), then UDP (tools/bench/udp.sh: datagrams/s and loss).
 # Run by tools/bench.sh from the host's mount namespace with NS naming the bench's network
 # namespace: the agent needs the cgroup2 mount that `ip netns exec` hides, so every process
 # enters the namespace with nsenter. The load generator resolves the server's name with
@@ -26,6 +27,8 @@ PIDS=()
 CG=
 # shellcheck source=tools/bench/lib.sh
 . "$REPO/tools/bench/lib.sh"
+# shellcheck source=tools/bench/udp.sh
+. "$REPO/tools/bench/udp.sh"
 
 cleanup()
 {
@@ -98,7 +101,7 @@ whole_setup()
 	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n' >"/etc/netns/$NS/resolv.conf"
 	printf '127.0.0.1 localhost\n' >"/etc/netns/$NS/hosts"
 
-	"${NSX[@]}" "$S46_TOOLS/s46sink" --listen 127.0.0.1:$SINK_PORT >"$TMP/sink.log" 2>&1 &
+	"${NSX[@]}" "$S46_TOOLS/s46sink" --listen 127.0.0.1:$SINK_PORT --udp 127.0.0.1:$SINK_PORT >"$TMP/sink.log" 2>&1 &
 	PIDS+=($!)
 	wait_listen $SINK_PORT $! || skip_all "s46sink did not start"
 	# The resolver of the gateway and of Dante: the name has an A record only.
@@ -185,14 +188,18 @@ if start_dante; then
 else
 	say "whole path: proxychains skipped: ${NOTE[proxychains]}"
 fi
-for t in stream1 rate rate1; do
-	whole_test $t
-done
+if [ "${BENCH_WHOLE_TCP:-1}" != 0 ]; then
+	for t in stream1 rate rate1; do
+		whole_test $t
+	done
+fi
+[ "${BENCH_UDP:-1}" = 0 ] || udp_tests
 # Proof that the socks46 figures came through the agent, not around it.
 AGENT_SAYS=
 if [ -S "$TMP/agent.sock" ]; then
 	st=$("$S46_BIN" status --json --control "$TMP/agent.sock" 2>/dev/null)
 	AGENT_SAYS="the agent forwarded $(printf '%s' "$st" | grep -o '"forwarded":[0-9]*' | cut -d: -f2) connections to the gateway and faked $(printf '%s' "$st" | grep -o '"dns_faked":[0-9]*' | cut -d: -f2) DNS answers"
+	AGENT_SAYS+=", and carried UDP datagrams up $(printf '%s' "$st" | grep -o '"udp":{[^}]*' | grep -o '"up":[0-9]*' | cut -d: -f2), down $(printf '%s' "$st" | grep -o '"udp":{[^}]*' | grep -o '"down":[0-9]*' | cut -d: -f2) in $(printf '%s' "$st" | grep -o '"udp":{[^}]*' | grep -o '"flows":[0-9]*' | cut -d: -f2) flows"
 fi
 
 printf '\nwhole path — a program in a test cgroup resolves %s with getaddrinfo and connects:\n' "$NAME"
@@ -220,6 +227,7 @@ ratio_row "conn/s" cps_1 proxychains
 row "  latency p50 (us)" p50_1
 row "  latency p99 (us)" p99_1
 row "  errors" rate_err_1
+[ "${BENCH_UDP:-1}" = 0 ] || udp_table
 for n in "${NAMES[@]}"; do
 	[ -n "${NOTE[$n]:-}" ] && printf 'note: %s %s\n' "$n" "${NOTE[$n]}"
 done
@@ -234,6 +242,7 @@ target "conn/s above proxychains4 + Dante, $RATE_CONC in flight ($(ratio "${R[so
 	"$(verdict "$(ratio "${R[socks46:cps]:-}" "${R[proxychains:cps]:-}" | tr -d x)" '>=' 1.0001)"
 target "conn/s above proxychains4 + Dante, 1 in flight ($(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}"))" \
 	"$(verdict "$(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}" | tr -d x)" '>=' 1.0001)"
+[ "${BENCH_UDP:-1}" = 0 ] || udp_targets
 cpu_note "connection (us)" "${R[socks46:cpu_us]:-}" "${R[proxychains:cpu_us]:-}" "proxychains4 + Dante"
 cpu_note "GB relayed (ms)" "${R[socks46:cpg1]:-}" "${R[proxychains:cpg1]:-}" "proxychains4 + Dante"
 printf '(whole path ran %ss)\n' $(($(date +%s) - START))
