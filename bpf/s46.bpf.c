@@ -213,7 +213,7 @@ static __always_inline const struct s46_dst *s46_udp_origin(struct bpf_sock_addr
 	const struct s46_dst *d;
 	__u32 n;
 
-	if (slot < 0 || bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
+	if (slot < 0 || !s46_served(ctx))
 		return NULL;
 	n = (__u32)slot;
 	d = bpf_map_lookup_elem(&s46_udp_dst, &n);
@@ -238,7 +238,7 @@ int s46_recvmsg4(struct bpf_sock_addr *ctx)
 	}
 	if (ctx->user_ip4 != bpf_htonl(S46_LO4) || ctx->user_port != s46_cfg.dns_port)
 		return 1;
-	if (bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
+	if (!s46_served(ctx))
 		return 1;
 	d = s46_dns_origin(ctx);
 	if (!d)
@@ -277,7 +277,7 @@ int s46_recvmsg6(struct bpf_sock_addr *ctx)
 	if (!(w2 == 0 && w3 == bpf_htonl(1)) &&
 	    !(w2 == bpf_htonl(0xffff) && w3 == bpf_htonl(S46_LO4)))
 		return 1;
-	if (bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
+	if (!s46_served(ctx))
 		return 1;
 	d = s46_dns_origin(ctx);
 	if (!d)

@@ -38,6 +38,14 @@ struct {
 	__type(value, struct s46_conn_val);
 } s46_conn SEC(".maps");
 
+/* The network namespaces served (struct s46_netns_val by namespace cookie). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, S46_NETNS_MAX);
+	__type(key, __u64);
+	__type(value, struct s46_netns_val);
+} s46_netns SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -94,13 +102,21 @@ static __always_inline int s46_exempt_uid(void)
 	return 0;
 }
 
-/* A socket of another namespace, one the agent/gateway marked, or one of an exempt user
- * (a co-located gateway) is left alone. */
+/* Whether the agent serves the socket's network namespace (has listeners in it). */
+static __always_inline int s46_served(void *ctx)
+{
+	__u64 ns = bpf_get_netns_cookie(ctx);
+
+	return bpf_map_lookup_elem(&s46_netns, &ns) != NULL;
+}
+
+/* A socket of a namespace the agent does not serve, one the agent/gateway marked, or one of
+ * an exempt user (a co-located gateway) is left alone. */
 static __always_inline int s46_exempt(struct bpf_sock_addr *ctx)
 {
 	int mark = 0;
 
-	if (bpf_get_netns_cookie(ctx) != s46_cfg.netns_cookie)
+	if (!s46_served(ctx))
 		return 1;
 	if (s46_cfg.mark && !bpf_getsockopt(ctx, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) &&
 	    (__u32)mark == s46_cfg.mark)
@@ -342,7 +358,7 @@ static __always_inline int s46_remember(struct bpf_sock_addr *ctx, const __u32 a
 		return -12;
 	}
 	s46_dst_set(&v->conn, a, port, kind, family);
-	v->netns_cookie = s46_cfg.netns_cookie;
+	v->netns_cookie = bpf_get_netns_cookie(ctx);
 	v->cookie = bpf_get_socket_cookie(ctx);
 	v->pid = bpf_get_current_pid_tgid() >> 32;
 	return 0;

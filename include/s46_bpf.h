@@ -43,6 +43,8 @@
  * the bound (about 2 MB of preallocated LRU entries) only matters if both are missed. */
 #define S46_CONN_MAX 16384
 #define S46_POLICY_MAX 1024
+/* Network namespaces the agent serves at once (its own included): the keys of s46_netns. */
+#define S46_NETNS_MAX 1024
 
 /* Per-socket original destination kinds (struct s46_dst.kind). */
 #define S46_KIND_NONE 0
@@ -116,20 +118,28 @@ struct s46_policy_key {
 	__u8 addr[16];	 /* network address, IPv4 as v4-mapped IPv6 */
 };
 
+/* Value of s46_netns, keyed by the cookie (__u64) of a network namespace the agent serves:
+ * only sockets of those namespaces are redirected, each to the agent's listeners inside its
+ * own namespace; a socket of any other namespace is left alone (fail open). */
+struct s46_netns_val {
+	__u32 inode; /* inode number of the namespace (nsfs), for status */
+	__u32 pad;   /* explicit padding, zero */
+};
+
 /* Read-only configuration, set through the skeleton's rodata before load. */
 struct s46_cfg {
-	__u64 netns_cookie; /* only sockets of this network namespace are redirected */
-	__u32 mark;	    /* sockets with this SO_MARK are never redirected; 0 = none */
-	__be16 proxy_port;  /* agent TCP proxy port, network order */
-	__be16 dns_port;    /* agent DNS responder port (UDP and TCP), network order */
-	__be16 udp_port;    /* agent UDP forwarder port, network order; 0 = UDP not carried */
-	__u16 pad0;	    /* explicit padding, zero */
-	__be32 pool4;	    /* fake IPv4 pool network address, network order */
-	__be32 mask4;	    /* its netmask, network order */
-	__u8 pool6[16];	    /* fake IPv6 pool network address */
-	__u8 mask6[16];	    /* its netmask */
-	__u32 flags;	    /* S46_CFG_* */
-	__u32 pad;	    /* explicit padding, zero */
+	__u64 pad2;	   /* explicit padding, zero */
+	__u32 mark;	   /* sockets with this SO_MARK are never redirected; 0 = none */
+	__be16 proxy_port; /* agent TCP proxy port, network order */
+	__be16 dns_port;   /* agent DNS responder port (UDP and TCP), network order */
+	__be16 udp_port;   /* agent UDP forwarder port, network order; 0 = UDP not carried */
+	__u16 pad0;	   /* explicit padding, zero */
+	__be32 pool4;	   /* fake IPv4 pool network address, network order */
+	__be32 mask4;	   /* its netmask, network order */
+	__u8 pool6[16];	   /* fake IPv6 pool network address */
+	__u8 mask6[16];	   /* its netmask */
+	__u32 flags;	   /* S46_CFG_* */
+	__u32 pad;	   /* explicit padding, zero */
 	__u32 exempt_uids[S46_EXEMPT_MAX]; /* sockets of these users are never redirected */
 	__u32 nexempt;			   /* how many of exempt_uids are set, 0..S46_EXEMPT_MAX */
 	__u32 pad1;			   /* explicit padding, zero */

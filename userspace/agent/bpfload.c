@@ -96,7 +96,6 @@ static void bpfload_set_rodata(struct s46_bpf *skel, const struct bpfload_config
 	struct s46_cfg *c = (struct s46_cfg *)&skel->rodata->s46_cfg;
 
 	memset(c, 0, sizeof(*c));
-	c->netns_cookie = cfg->netns_cookie;
 	c->mark = cfg->mark;
 	c->nexempt = cfg->nexempt < S46_EXEMPT_MAX ? cfg->nexempt : S46_EXEMPT_MAX;
 	memcpy(c->exempt_uids, cfg->exempt_uids, c->nexempt * sizeof(c->exempt_uids[0]));
@@ -205,6 +204,11 @@ int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *e
 				 "run the agent with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON");
 		else
 			bpfload_explain(cfg, err, errmsg, errlen);
+		goto fail;
+	}
+	err = bpfload_netns_add(b, cfg->netns_cookie, cfg->netns_inode);
+	if (err) {
+		snprintf(errmsg, errlen, "serving the agent's namespace: %s", strerror(-err));
 		goto fail;
 	}
 	*out = b;
@@ -559,6 +563,42 @@ int bpfload_conn_take(struct bpfload *b, const struct s46_conn_key *k, struct s4
 		return -errno;
 	bpf_map_delete_elem(fd, k);
 	return 0;
+}
+
+int bpfload_netns_add(struct bpfload *b, uint64_t cookie, uint32_t inode)
+{
+	struct s46_netns_val v = {.inode = inode};
+
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.s46_netns), &cookie, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* Deletes the s46_conn entries of namespace cookie (connections never accepted). */
+static void bpfload_conn_forget(struct bpfload *b, uint64_t cookie)
+{
+	int fd = bpf_map__fd(b->skel->maps.s46_conn);
+	struct s46_conn_key k, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		if (k.netns_cookie == cookie && !bpf_map_delete_elem(fd, &k)) {
+			prev = NULL; /* deleted: start over rather than follow a stale key */
+			continue;
+		}
+		prev = &k;
+	}
+}
+
+int bpfload_netns_del(struct bpfload *b, uint64_t cookie)
+{
+	int err = 0;
+
+	if (bpf_map_delete_elem(bpf_map__fd(b->skel->maps.s46_netns), &cookie))
+		err = -errno;
+	bpfload_conn_forget(b, cookie);
+	return err;
 }
 
 int bpfload_udp_dst(struct bpfload *b, uint32_t n, struct s46_dst *d)

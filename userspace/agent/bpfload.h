@@ -11,7 +11,8 @@
 #define BPFLOAD_PIN_DIR_DEFAULT "/sys/fs/bpf/socks46"
 
 struct bpfload_config {
-	uint64_t netns_cookie;
+	uint64_t netns_cookie; /* the agent's own namespace, served from the start */
+	uint32_t netns_inode;  /* its inode number (status) */
 	uint32_t mark;
 	uint32_t exempt_uids[S46_EXEMPT_MAX]; /* users whose sockets are left alone */
 	unsigned nexempt;
@@ -58,6 +59,11 @@ void bpfload_foreign_pins(struct bpfload *b, bpfload_pin_cb *fn, void *arg);
 
 /* Adds an address prefix that goes through the gateway (af AF_INET/AF_INET6). */
 int bpfload_policy_add(struct bpfload *b, int af, const void *addr, unsigned prefix);
+
+/* Serves network namespace cookie: the programs redirect its sockets from now on. 0 or -errno. */
+int bpfload_netns_add(struct bpfload *b, uint64_t cookie, uint32_t inode);
+/* Stops serving it and deletes its unclaimed s46_conn entries. 0, -ENOENT or -errno. */
+int bpfload_netns_del(struct bpfload *b, uint64_t cookie);
 
 /* Finds and removes the published original destination of a connection. 0 or -ENOENT. */
 int bpfload_conn_take(struct bpfload *b, const struct s46_conn_key *k, struct s46_conn_val *v);
