@@ -8,5 +8,6 @@ int run_main(int argc, char **argv);
 int attach_main(int argc, char **argv);
 int detach_main(int argc, char **argv);
 int status_main(int argc, char **argv);
+int netns_main(int argc, char **argv);
 
 #endif

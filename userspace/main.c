@@ -17,6 +17,7 @@ static const struct main_cmd main_cmds[] = {
     {"attach", attach_main, "opt a cgroup into a running agent"},
     {"detach", detach_main, "opt a cgroup out of a running agent"},
     {"status", status_main, "show fake-IP table, live connections and counters"},
+    {"netns", netns_main, "serve a process's network namespace now (container hooks)"},
 };
 
 #define MAIN_NCMDS (sizeof(main_cmds) / sizeof(main_cmds[0]))

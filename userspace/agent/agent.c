@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "gwprobe.h"
 #include "gwresolve.h"
 #include "log.h"
+#include "netnswatch.h"
 #include "optin.h"
 #include "redirect.h"
 #include "sdnotify.h"
@@ -118,6 +120,7 @@ static void agent_bpf_config(const struct agentconf *o, const struct agent *a,
 {
 	memset(bc, 0, sizeof(*bc));
 	bc->netns_cookie = a->netns_cookie;
+	bc->netns_inode = a->netns_inode;
 	bc->mark = o->mark;
 	memcpy(bc->exempt_uids, o->exempt_uids, sizeof(bc->exempt_uids));
 	bc->nexempt = o->nexempt;
@@ -232,6 +235,9 @@ static int agent_setup_optins(struct agent *a, struct agentconf *o)
 	rc = optin_restore(a->optin);
 	if (rc < 0)
 		log_warnx("opt-ins from %s: %s", o->optin_state, strerror(-rc));
+	rc = netnswatch_new(&a->netns, a, o->netns_policy);
+	if (rc)
+		return log_fail("network namespaces: %s", strerror(-rc));
 	return 0;
 }
 
@@ -272,6 +278,7 @@ static int agent_validate(struct agent *a, struct agentconf *o, bool check_only)
 static int agent_setup(struct agent *a, struct agentconf *o)
 {
 	struct utsname u;
+	struct stat st;
 	int rc;
 
 	o->rcfg.servers = a->gateways;
@@ -281,6 +288,8 @@ static int agent_setup(struct agent *a, struct agentconf *o)
 		return log_fail("kernel %s lacks SO_NETNS_COOKIE (Linux 5.14+): %s", u.release,
 				strerror(-rc));
 	}
+	if (!stat("/proc/self/ns/net", &st))
+		a->netns_inode = (uint32_t)st.st_ino;
 	a->fcfg = o->fcfg;
 	rc = fakeip_open(&a->fakeip, &a->fcfg);
 	if (rc)
@@ -337,6 +346,7 @@ static void agent_free(struct agent *a)
 {
 	gwprobe_free(a->probe);
 	control_free(a->control);
+	netnswatch_free(a->netns);
 	optin_free(a->optin);
 	udpfwd_free(a->udpfwd);
 	redirect_free(a->redirect);

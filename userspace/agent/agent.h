@@ -19,6 +19,7 @@ struct control;
 struct srvlist;
 struct optin;
 struct gwprobe;
+struct netnswatch;
 struct conf_cmdline;
 
 struct agent {
@@ -33,7 +34,9 @@ struct agent {
 	struct udpfwd *udpfwd; /* NULL when its port could not be had: UDP is then refused */
 	struct control *control;
 	struct optin *optin;
-	uint64_t netns_cookie;
+	struct netnswatch *netns; /* the other network namespaces served */
+	uint64_t netns_cookie;	  /* the agent's own network namespace */
+	uint32_t netns_inode;
 	uint16_t proxy_port, dns_port, udp_port; /* udp_port 0: no forwarder */
 	char *password;	       /* RFC 1929 towards the gateway, from --password-file */
 	struct gwprobe *probe; /* asks the gateways once after start and after a reload */

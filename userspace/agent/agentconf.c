@@ -14,6 +14,7 @@
 #include "literal.h"
 #include "log.h"
 #include "nat64.h"
+#include "netnswatch.h"
 #include "optinfile.h"
 #include "s46_bpf.h"
 
@@ -185,6 +186,16 @@ static int agentconf_set_control(void *obj, const char *v, const struct conf_src
 	struct agentconf *c = obj;
 
 	return agentconf_str(c, &c->control, "control", v, err, errlen);
+}
+
+static int agentconf_set_netns_policy(void *obj, const char *v, const struct conf_src *src,
+				      char *err, size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (netnswatch_policy_check(v, err, errlen))
+		return -EINVAL;
+	return agentconf_str(c, &c->netns_policy, "netns-policy", v, err, errlen);
 }
 
 static int agentconf_set_pin_dir(void *obj, const char *v, const struct conf_src *src, char *err,
@@ -458,6 +469,10 @@ const struct conf_key agentconf_keys[] = {
     {"password-file", agentconf_set_password_file, 0, "FILE", "its password (first line)"},
     {"control", agentconf_set_control, 0, "PATH",
      "control socket (default /run/socks46/agent.sock)"},
+    {"netns-policy", agentconf_set_netns_policy, 0, "POLICY",
+     "network namespaces served besides the agent's own: all (default:\nevery namespace of a "
+     "process in the attached cgroups), own\n(none), or NAME,/PATH,... (namespaces by "
+     "/run/netns name or path)"},
     {"pin-dir", agentconf_set_pin_dir, 0, "DIR",
      "pin links on bpffs here (default " BPFLOAD_PIN_DIR_DEFAULT ")"},
     {"no-pin", agentconf_set_no_pin, CONF_SWITCH, NULL, "do not pin: links go away with the agent"},

@@ -37,6 +37,7 @@ struct agentconf {
 	size_t nno_fake;
 	const char *control;
 	const char *pin_dir; /* NULL: --no-pin */
+	const char *netns_policy; /* NULL: all (netnswatch.h) */
 	const char *password_file;
 	int log_level; /* enum log_level */
 	bool no_dns, upstream_set;

@@ -11,6 +11,7 @@
 #include "control.h"
 #include "dnsd.h"
 #include "log.h"
+#include "netnswatch.h"
 #include "optin.h"
 #include "redirect.h"
 #include "sdnotify.h"
@@ -154,6 +155,8 @@ static void agentreload_restart_only(const struct agentconf *b, const struct age
 		changed[k++] = "optin-state";
 	if (!agentreload_same_str(b->pin_dir, n->pin_dir))
 		changed[k++] = "pin-dir, no-pin";
+	if (!agentreload_same_str(b->netns_policy, n->netns_policy))
+		changed[k++] = "netns-policy";
 	if (!AGENTRELOAD_SAME(mark))
 		changed[k++] = "mark";
 	if (!AGENTRELOAD_SAME(nexempt) ||
@@ -187,6 +190,8 @@ static void agentreload_commit(struct agent *a, struct agentreload *r)
 	r->gateways = NULL;
 	if (a->dnsd)
 		dnsd_set_no_fake(a->dnsd, r->conf->no_fake);
+	if (a->netns)
+		netnswatch_set_no_fake(a->netns, r->conf->no_fake);
 	conf_free_password(a->password);
 	a->password = r->password;
 	r->password = NULL;

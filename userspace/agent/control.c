@@ -20,6 +20,7 @@
 #include "list.h"
 #include "listener.h"
 #include "log.h"
+#include "netnswatch.h"
 #include "optin.h"
 #include "redirect.h"
 #include "udpfwd.h"
@@ -221,6 +222,8 @@ static char *control_status(struct agent *a)
 	w.first = true;
 	fprintf(f, "],\"cgroups\":[");
 	optin_walk(a->optin, control_cg_cb, &w);
+	fprintf(f, "],\"namespaces\":[");
+	netnswatch_status(a->netns, f);
 	fprintf(f, "],");
 	control_counters(f, a);
 	w.first = true;
@@ -275,7 +278,9 @@ static char *control_handle(struct control *c, char *line)
 	if (!strcmp(line, "status"))
 		return control_status(c->agent);
 	msg[0] = '\0';
-	if (control_optin(c, line, msg, sizeof(msg), &rc))
+	if (!strncmp(line, "netns-add ", 10))
+		rc = netnswatch_add_pid(c->agent->netns, atoi(line + 10), msg, sizeof(msg));
+	else if (control_optin(c, line, msg, sizeof(msg), &rc))
 		return strdup("error unknown command\n");
 	if (asprintf(&reply, "%s %s\n", rc ? "error" : "ok", msg) < 0)
 		return NULL;

@@ -18,6 +18,9 @@
  *   "attach-transient PATH\n"  → the same, neither recorded nor followed (socks46 run)
  *   "detach PATH\n"            → "ok TEXT\n" | "error TEXT\n"
  *   "detach-unit NAME\n"       → the same for a unit
+ *   "netns-add PID\n"         → "ok TEXT\n" once the network namespace of PID is served
+ *                                 (or is the agent's own) | "error TEXT\n" (PID not in an
+ *                                 attached cgroup, left out by the netns policy, ...)
  *   "status\n"       → one JSON object (below), then EOF
  *   anything else    → "error unknown command\n"
  *
@@ -25,7 +28,7 @@
  * {
  *   "version": 1,
  *   "pid": 1234,                       agent pid
- *   "netns_cookie": 4096,              namespace whose sockets are redirected
+ *   "netns_cookie": 4096,              the agent's own network namespace
  *   "proxy_port": 10046,               loopback TCP port of the redirected connections
  *   "dns_port": 10053,                 loopback port of the DNS responder (UDP and TCP)
  *   "conn_entries": 0,                 published 4-tuples not yet claimed (map hygiene)
@@ -40,6 +43,14 @@
  *     "pinned": true,                  its links outlive the agent
  *     "origin": "config"               "config" (--cgroup, --unit), "runtime" (socks46
  *                                      attach; kept across restarts) or "run" (socks46 run)
+ *   } ],
+ *   "namespaces": [ {                  network namespaces served, the agent's own first
+ *     "cookie": 4096, "inode": 4026531840,  its cookie (s46_netns key) and nsfs inode
+ *     "own": true,                     the agent's own namespace
+ *     "processes": 2,                  processes of the attached cgroups in it (last scan)
+ *     "pids": [4321],                  the first 16 of them
+ *     "cgroups": ["/sys/fs/cgroup/x/c1"],  the cgroups they are in (at most 4)
+ *     "connections": 0                 redirected connections and UDP flows in it now
  *   } ],
  *   "counters": {
  *     "tcp_redirect": 0, "dns_connect": 0, "dns_sendmsg": 0, "dns_recvmsg": 0,

@@ -1,0 +1,30 @@
+/* netns.h — one network namespace the agent serves: its listeners, created inside it. */
+#ifndef S46_NETNS_H
+#define S46_NETNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct agent;
+struct netns;
+
+/*
+ * Serves the network namespace nsfd refers to: enters it, creates the proxy, DNS responder
+ * and UDP forwarder listeners (and the forwarder's IPv6 slot route on lo) on the agent's
+ * ports, comes back, then adds the namespace to the programs' s46_netns map. Everything the
+ * agent dials later (gateways, the real resolver) is dialled from its own namespace. The
+ * caller keeps nsfd. Returns 0 or -errno, with one line in err.
+ */
+int netns_new(struct netns **out, struct agent *a, int nsfd, char *err, size_t errlen);
+/* Stops serving: the map entry and unclaimed s46_conn entries go first, then the listeners
+ * and live connections (their fake-IP references with them). NULL is fine. */
+void netns_free(struct netns *n);
+
+uint64_t netns_cookie(const struct netns *n);
+uint32_t netns_inode(const struct netns *n);
+/* Connections and UDP flows it carries now. */
+unsigned netns_conns(struct netns *n);
+/* A reload's suffixes never faked. */
+void netns_set_no_fake(struct netns *n, const char *const *no_fake);
+
+#endif
