@@ -22,11 +22,11 @@ missing()
 		grep -qF -- "$(printf '%s' "$w" | sed 's/-/\\-/g')" "$page" || printf '%s ' "$w"
 	done
 }
-for cmd in gateway agent run attach detach status; do
+for cmd in gateway agent run attach detach status netns; do
 	# shellcheck disable=SC2046 # one word per option
 	assert_eq "$(missing "$M/socks46.8" $(options $cmd))" "" "socks46.8 names every option of $cmd"
 done
-assert_eq "$(missing "$M/socks46.8" gateway agent run attach detach status version)" "" \
+assert_eq "$(missing "$M/socks46.8" gateway agent run attach detach status netns version)" "" \
 	"socks46.8 names every command"
 for cmd in gateway agent; do
 	keys=$(options $cmd | sed 's/^--//' | grep -vxE 'config|check-config|help')

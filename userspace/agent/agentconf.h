@@ -36,7 +36,7 @@ struct agentconf {
 	const char **no_fake; /* NULL-terminated; includes the gateways' names */
 	size_t nno_fake;
 	const char *control;
-	const char *pin_dir; /* NULL: --no-pin */
+	const char *pin_dir;	  /* NULL: --no-pin */
 	const char *netns_policy; /* NULL: all (netnswatch.h) */
 	const char *password_file;
 	int log_level; /* enum log_level */

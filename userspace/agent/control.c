@@ -282,7 +282,7 @@ static char *control_handle(struct control *c, char *line)
 		rc = netnswatch_add_pid(c->agent->netns, atoi(line + 10), msg, sizeof(msg));
 	else if (control_optin(c, line, msg, sizeof(msg), &rc))
 		return strdup("error unknown command\n");
-	if (asprintf(&reply, "%s %s\n", rc ? "error" : "ok", msg) < 0)
+	if (asprintf(&reply, "%s %s\n", rc > 0 ? "none" : rc ? "error" : "ok", msg) < 0)
 		return NULL;
 	return reply;
 }

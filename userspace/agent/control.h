@@ -19,8 +19,9 @@
  *   "detach PATH\n"            → "ok TEXT\n" | "error TEXT\n"
  *   "detach-unit NAME\n"       → the same for a unit
  *   "netns-add PID\n"         → "ok TEXT\n" once the network namespace of PID is served
- *                                 (or is the agent's own) | "error TEXT\n" (PID not in an
- *                                 attached cgroup, left out by the netns policy, ...)
+ *                                 (or is the agent's own) | "none TEXT\n" (PID is in no
+ *                                 attached cgroup, or the netns policy leaves it out) |
+ *                                 "error TEXT\n" (serving failed)
  *   "status\n"       → one JSON object (below), then EOF
  *   anything else    → "error unknown command\n"
  *

@@ -379,8 +379,7 @@ int netnswatch_add_pid(struct netnswatch *w, int pid, char *msg, size_t len)
 	if ((uint32_t)st.st_ino == w->own.inode)
 		return snprintf(msg, len, "pid %d is in the agent's own network namespace", pid), 0;
 	if (w->mode == NETNSWATCH_OWN)
-		return snprintf(msg, len, "the netns policy serves only the agent's namespace"),
-		       -EPERM;
+		return snprintf(msg, len, "the netns policy serves only the agent's namespace"), 1;
 	netnswatch_scan(w);
 	e = netnswatch_find(w, (uint32_t)st.st_ino);
 	if (e)
@@ -391,11 +390,11 @@ int netnswatch_add_pid(struct netnswatch *w, int pid, char *msg, size_t len)
 	if (!netnswatch_allowed(w, (uint32_t)st.st_ino))
 		return snprintf(msg, len, "the netns policy leaves out the namespace of pid %d",
 				pid),
-		       -EPERM;
+		       1;
 	f = netnswatch_failure(w->failed, w->nfailed, (uint32_t)st.st_ino);
 	if (f)
 		return snprintf(msg, len, "cannot serve %s", f->msg), -EIO;
-	return snprintf(msg, len, "pid %d is not in an attached cgroup", pid), -ENOENT;
+	return snprintf(msg, len, "pid %d is not in an attached cgroup", pid), 1;
 }
 
 static void netnswatch_count_conn(const struct redirect_info *ci, void *arg)

@@ -30,7 +30,8 @@ void netnswatch_free(struct netnswatch *w);
  * allows, stops serving those left without any. */
 void netnswatch_scan(struct netnswatch *w);
 /* `socks46 netns add --pid PID`: scans, then says in msg whether PID's namespace is served.
- * Returns 0 when it is (or is the agent's own), -errno otherwise. */
+ * Returns 0 when it is (or is the agent's own), 1 when there is nothing to serve (PID is in
+ * no attached cgroup, or the policy leaves its namespace out), -errno when serving failed. */
 int netnswatch_add_pid(struct netnswatch *w, int pid, char *msg, size_t len);
 
 /* The status JSON array "namespaces" (its elements), the agent's own first. */

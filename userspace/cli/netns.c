@@ -1,6 +1,7 @@
 /* netns.c — `socks46 netns add`: serve a process's network namespace now (an OCI hook). */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,8 @@ static void netns_usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: socks46 netns add [--control PATH] --pid PID\n"
-	    "       socks46 netns add [--control PATH] --oci-state\n"
+	    "usage: socks46 netns add [--control PATH] [--optional] --pid PID\n"
+	    "       socks46 netns add [--control PATH] [--optional] --oci-state\n"
 	    "\n"
 	    "Has the running agent serve the network namespace of PID now, and returns once\n"
 	    "it does (or fails when PID is not in an attached cgroup, or the agent's\n"
@@ -27,6 +28,9 @@ static void netns_usage(FILE *f)
 	    "\n"
 	    "  --pid PID        a process in the namespace\n"
 	    "  --oci-state      read the PID from the OCI state JSON on standard input (hooks)\n"
+	    "  --optional       succeed when there is nothing to serve (PID in no attached\n"
+	    "                   cgroup, left out by the policy) or no agent runs: a hook run\n"
+	    "                   for every container then holds up none\n"
 	    "  --control PATH   the agent's control socket (default $%s or %s)\n",
 	    CONTROL_ENV, CONTROL_PATH_DEFAULT);
 }
@@ -53,14 +57,12 @@ static int netns_oci_pid(long *pid)
 }
 
 /* 0 to go on, else the exit status. */
-static int netns_parse(int argc, char **argv, const char **control, long *pid)
+static int netns_parse(int argc, char **argv, const char **control, long *pid, bool *optional)
 {
 	static const struct option opts[] = {
-	    {"control", required_argument, NULL, 'C'},
-	    {"pid", required_argument, NULL, 'p'},
-	    {"oci-state", no_argument, NULL, 'o'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"control", required_argument, NULL, 'C'}, {"pid", required_argument, NULL, 'p'},
+	    {"oci-state", no_argument, NULL, 'o'},     {"optional", no_argument, NULL, 'O'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	bool oci = false;
 	char *end;
@@ -85,6 +87,9 @@ static int netns_parse(int argc, char **argv, const char **control, long *pid)
 		case 'o':
 			oci = true;
 			break;
+		case 'O':
+			*optional = true;
+			break;
 		case 'h':
 			netns_usage(stdout);
 			exit(0);
@@ -102,7 +107,8 @@ static int netns_parse(int argc, char **argv, const char **control, long *pid)
 int netns_main(int argc, char **argv)
 {
 	const char *control = NULL;
-	char line[64], msg[512], *reply = NULL;
+	char line[64], msg[512], *reply = NULL, *text;
+	bool optional = false;
 	long pid = 0;
 	int rc;
 
@@ -114,7 +120,7 @@ int netns_main(int argc, char **argv)
 		fprintf(stderr, "socks46 netns: expected the subcommand add (see --help)\n");
 		return 2;
 	}
-	rc = netns_parse(argc, argv, &control, &pid);
+	rc = netns_parse(argc, argv, &control, &pid, &optional);
 	if (rc)
 		return rc;
 	snprintf(line, sizeof(line), "netns-add %ld", pid);
@@ -122,15 +128,12 @@ int netns_main(int argc, char **argv)
 	if (rc) {
 		control_strerror(control_path(control), rc, msg, sizeof(msg));
 		fprintf(stderr, "socks46 netns: %s\n", msg);
-		return 1;
+		return optional ? 0 : 1;
 	}
 	reply[strcspn(reply, "\n")] = '\0';
-	rc = strncmp(reply, "ok", 2) != 0;
-	if (rc)
-		fprintf(stderr, "socks46 netns: %s\n",
-			!strncmp(reply, "error ", 6) ? reply + 6 : reply);
-	else if (reply[2] == ' ')
-		printf("%s\n", reply + 3);
+	text = strchr(reply, ' ') ? strchr(reply, ' ') + 1 : reply;
+	rc = !(!strncmp(reply, "ok ", 3) || (optional && !strncmp(reply, "none ", 5)));
+	fprintf(rc ? stderr : stdout, "%s%s\n", rc ? "socks46 netns: " : "", text);
 	free(reply);
 	return rc;
 }
