@@ -7,6 +7,9 @@ mkdir -p "$TMP/www6"
 printf 'hello from s6 with auth\n' >"$TMP/www6/index.html"
 http_serve "$NS_S6" "$S6_ADDR" 80 "$TMP/www6"
 printf 'alice:%s\n' "$(mkpasswd -m sha-512 's3cret pass')" >"$TMP/users"
+# The gateway's host takes TCP Fast Open (bit 0x2; clients have 0x1 by default): the agent's
+# greeting, login and request then ride in the SYN.
+nsx "$NS_GW" sysctl -qw net.ipv4.tcp_fastopen=3 || fail "net.ipv4.tcp_fastopen in $NS_GW"
 gw_start --users "$TMP/users"
 CG=$(cg_make app)
 printf 's3cret pass\n' >"$TMP/pw"
@@ -75,6 +78,10 @@ body=$(IN_CG=$CG nsx "$NS_C4" curl -4 -sS --max-time 10 http://web6.test/) || fa
 failures=$("$PY" "$ITEST_DIR/agent_ctl.py" "$TMP/good.sock" gateways.0.failures gateways.1.failures | tr '\n' ' ')
 failures=${failures% }
 assert_eq "$failures" "1 0" "the dead gateway was tried once, then skipped for later connections"
+# The first connection fetched a Fast Open cookie; a later one sent its handshake in the SYN.
+tfo=$(nsx "$NS_GW" nstat -asz TcpExtTCPFastOpenPassive | awk '$1 == "TcpExtTCPFastOpenPassive" { print $2 }')
+[ "${tfo:-0}" -ge 1 ] || fail "no connection reached the gateway with TCP Fast Open data (${tfo:-none})"
+pass "greeting, login and request reached the gateway in the SYN ($tfo Fast Open connections)"
 
 log "a second agent on the same control socket stops before binding its ports"
 # Same ports as the running agent: had it bound first, it would fail on the proxy port.

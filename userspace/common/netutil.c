@@ -10,6 +10,8 @@
 #include "addr.h"
 
 #define NETUTIL_NOFILE_WANT 262144
+/* SYNs with data a listener may hold before their handshakes complete; past it, plain TCP. */
+#define NETUTIL_TFO_QLEN 1024
 
 /* With freebind an address that is not (yet) the host's is bound anyway: a listener may
  * start before DHCP, SLAAC or an administrator configures its address. */
@@ -124,4 +126,18 @@ void netutil_nodelay(int fd)
 	int one = 1;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+void netutil_fastopen_listen(int fd)
+{
+	int qlen = NETUTIL_TFO_QLEN;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen));
+}
+
+void netutil_fastopen_connect(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one));
 }

@@ -36,4 +36,14 @@ long netutil_raise_nofile(void);
 /* Best-effort TCP_NODELAY; relayed streams are already batched by their senders. */
 void netutil_nodelay(int fd);
 
+/*
+ * TCP Fast Open (RFC 7413), best effort: a client's first bytes ride in its
+ * SYN and reach the listener with the connection. Only where the host allows
+ * it: net.ipv4.tcp_fastopen bit 0x2 for a listener (off by default), 0x1 for a
+ * client (on by default); otherwise the socket is plain TCP.
+ */
+void netutil_fastopen_listen(int fd);
+/* Before connect(): the SYN waits for the first send() and carries it (a cookie cached). */
+void netutil_fastopen_connect(int fd);
+
 #endif

@@ -249,6 +249,11 @@ int s5client_pipeline(struct s5client *c)
 	}
 	s5client_queue(c, c->req, c->req_len);
 	c->pipelined = true;
+	/* Everything is queued: write it now if the socket takes it (a connect that completed
+	 * at once, or one deferred by TCP Fast Open) instead of after a trip through the
+	 * loop. An error is left for the loop to report: the callback never runs in here. */
+	if (s5client_flush(c) == 0)
+		return s5client_watch(c, EV_READ);
 	return 0;
 }
 

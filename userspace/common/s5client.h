@@ -33,7 +33,8 @@ int s5client_start(struct s5client **out, struct ev_loop *loop, int fd, const ch
 /*
  * Sends the login and the request right behind the greeting instead of after
  * each answer: two round trips less with a server that reads them with
- * explicit framing (ours does). Call right after s5client_start.
+ * explicit framing (ours does). Call right after s5client_start. What the
+ * socket takes at once is written here, never with a callback.
  */
 int s5client_pipeline(struct s5client *c);
 

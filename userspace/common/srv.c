@@ -11,6 +11,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "netutil.h"
 
 int srv_new(struct srv **out)
 {
@@ -160,6 +161,8 @@ static int srv_connect(const struct srv *s, uint32_t mark)
 	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)))
 		log_debug("SO_MARK: %s", strerror(errno));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* The pipelined handshake goes out in the SYN where the gateway's host allows it. */
+	netutil_fastopen_connect(fd);
 	if (connect(fd, sa, addr_sa_len(sa)) < 0 && errno != EINPROGRESS) {
 		err = -errno;
 		close(fd);

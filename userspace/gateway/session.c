@@ -354,7 +354,12 @@ int session_new(struct worker *w, int fd, const struct sockaddr *peer)
 	err = session_watch(s, EV_READ);
 	if (!err)
 		err = ev_timer_start(w->loop, &s->timer, w->snap->conf.handshake_timeout_s * 1000u);
-	if (err)
+	if (err) {
 		session_end(s, "setup", -err);
-	return err;
+		return err;
+	}
+	/* A client that pipelines (or sent its greeting in the SYN, TCP Fast Open) has bytes
+	 * waiting already: read them now rather than after one more trip through epoll. */
+	handshake_io(s, EV_READ);
+	return 0;
 }

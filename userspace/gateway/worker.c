@@ -182,6 +182,7 @@ static int worker_listen(struct worker *w)
 			    strerror(-fd));
 			return fd;
 		}
+		netutil_fastopen_listen(fd);
 		if (w->id == 0 && netutil_freebound(fd))
 			log_warnx(
 			    "listening on %s, not an address of this host yet",
