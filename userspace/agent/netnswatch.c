@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "agent.h"
 #include "ev.h"
@@ -23,6 +25,8 @@
 #define NETNSWATCH_FAILED_MAX 64
 
 enum netnswatch_mode { NETNSWATCH_ALL, NETNSWATCH_OWN, NETNSWATCH_LIST };
+
+#define NETNSWATCH_NOCAP "entering another network namespace (setns) needs CAP_SYS_ADMIN"
 
 /* A namespace served (ns; NULL for the agent's own) and what the last scan saw in it. */
 struct netnswatch_ns {
@@ -45,6 +49,7 @@ struct netnswatch_failed {
 struct netnswatch {
 	struct agent *a;
 	enum netnswatch_mode mode;
+	bool nocap; /* no CAP_SYS_ADMIN: only the agent's namespace is served */
 	char *policy[NETNSWATCH_POLICY_MAX]; /* NETNSWATCH_LIST: paths of namespaces */
 	unsigned npolicy;
 	uint32_t allowed[NETNSWATCH_POLICY_MAX]; /* their inodes at this scan, 0: none */
@@ -315,6 +320,16 @@ void netnswatch_scan(struct netnswatch *w)
 	netnswatch_reap(w);
 }
 
+static bool netnswatch_has_sys_admin(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return true; /* cannot tell: setns will say */
+	return d[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32));
+}
+
 static void netnswatch_tick(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct netnswatch *w = container_of(t, struct netnswatch, timer);
@@ -336,7 +351,11 @@ int netnswatch_new(struct netnswatch **out, struct agent *a, const char *policy)
 	list_init(&w->served);
 	ev_timer_init(&w->timer, netnswatch_tick);
 	rc = netnswatch_parse(w, policy, err, sizeof(err));
-	if (!rc && w->mode != NETNSWATCH_OWN)
+	if (!rc && w->mode != NETNSWATCH_OWN && !netnswatch_has_sys_admin()) {
+		log_info("only the agent's own network namespace is served: %s", NETNSWATCH_NOCAP);
+		w->nocap = true;
+	}
+	if (!rc && w->mode != NETNSWATCH_OWN && !w->nocap)
 		rc = ev_timer_start(a->loop, &w->timer, 0);
 	if (rc) {
 		netnswatch_free(w);
@@ -378,6 +397,8 @@ int netnswatch_add_pid(struct netnswatch *w, int pid, char *msg, size_t len)
 		       pid > 0 ? -errno : -ESRCH;
 	if ((uint32_t)st.st_ino == w->own.inode)
 		return snprintf(msg, len, "pid %d is in the agent's own network namespace", pid), 0;
+	if (w->nocap)
+		return snprintf(msg, len, "%s, which the agent lacks", NETNSWATCH_NOCAP), -EPERM;
 	if (w->mode == NETNSWATCH_OWN)
 		return snprintf(msg, len, "the netns policy serves only the agent's namespace"), 1;
 	netnswatch_scan(w);
