@@ -82,7 +82,7 @@ agent_start()
 	done
 	kspawn agent "$S46_BIN" agent "${gw[@]}" --cgroup "$CG" --control "$CTL" \
 		--pin-dir "$PIN" --fake-state "$STATE" --optin-state "$OPTINS" --dns-upstream 127.0.0.2 \
-		--via-gateway 203.0.113.2/32 --log-level info "$@"
+		--via-gateway 203.0.113.2/32 --log-level ${S46_AGENT_LOG:-info} "$@"
 	AGENT_PID=$SPAWNED_PID
 	for _ in $(seq 100); do
 		[ -S "$CTL" ] && agent_status_raw >/dev/null 2>&1 && return 0

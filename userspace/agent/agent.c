@@ -22,6 +22,7 @@
 #include "control.h"
 #include "dnsd.h"
 #include "ev.h"
+#include "fastpath.h"
 #include "gwprobe.h"
 #include "gwresolve.h"
 #include "log.h"
@@ -165,6 +166,20 @@ static int agent_setup_dns(struct agent *a, struct agentconf *o)
 	return 0;
 }
 
+/* The fast path where the kernel passes its probe; else one line, and the relay. */
+static void agent_setup_fastpath(struct agent *a)
+{
+	char why[256] = "";
+	int rc = fastpath_new(&a->fast, why, sizeof(why));
+
+	if (rc) {
+		log_warnx("fast path refused: %s; the agent relays the bytes", why);
+		return;
+	}
+	redirect_set_fastpath(a->redirect, a->fast);
+	log_info("fast path on: the kernel moves the bytes of relayed connections (sockmap)");
+}
+
 /* Says whose sockets the programs leave alone besides the marked ones. */
 static void agent_log_exempt(const struct agentconf *o)
 {
@@ -304,6 +319,8 @@ static int agent_setup(struct agent *a, struct agentconf *o)
 	if (rc)
 		return log_fail("proxy on 127.0.0.1:%u: %s", o->proxy_port, strerror(-rc));
 	a->proxy_port = redirect_port(a->redirect);
+	if (o->fast_path)
+		agent_setup_fastpath(a);
 	rc = udpfwd_new(&a->udpfwd, a->loop, S46_UDP_PORT_DEFAULT, &o->rcfg, NULL, a->fakeip,
 			&a->fcfg);
 	/* EPERM (SO_MARK without CAP_NET_ADMIN): loading the programs fails next, in one line. */
@@ -350,6 +367,7 @@ static void agent_free(struct agent *a)
 	optin_free(a->optin);
 	udpfwd_free(a->udpfwd);
 	redirect_free(a->redirect);
+	fastpath_free(a->fast);
 	dnsd_free(a->dnsd);
 	gwresolve_free(a->gwresolve);
 	srvlist_free(a->gateways);

@@ -14,6 +14,7 @@ struct bpfload;
 struct dnsd;
 struct gwresolve;
 struct redirect;
+struct fastpath;
 struct udpfwd;
 struct control;
 struct srvlist;
@@ -31,6 +32,7 @@ struct agent {
 	struct dnsd *dnsd;	  /* NULL with --no-dns */
 	struct gwresolve *gwresolve; /* --check-exists: RESOLVE at the gateway */
 	struct redirect *redirect;
+	struct fastpath *fast; /* --fast-path on a kernel that passed its probe, else NULL */
 	struct udpfwd *udpfwd; /* NULL when its port could not be had: UDP is then refused */
 	struct control *control;
 	struct optin *optin;

@@ -220,6 +220,7 @@ static int agentconf_set_pin_dir(void *obj, const char *v, const struct conf_src
 AGENTCONF_SWITCH(agentconf_set_no_pin, c->pin_dir = on ? NULL : BPFLOAD_PIN_DIR_DEFAULT)
 AGENTCONF_SWITCH(agentconf_set_no_dns, c->no_dns = on)
 AGENTCONF_SWITCH(agentconf_set_check_exists, c->dcfg.check_exists = on)
+AGENTCONF_SWITCH(agentconf_set_fast_path, c->fast_path = on)
 
 #define AGENTCONF_UINT(fn, key, field, type, min, max)                                             \
 	static int fn(void *obj, const char *v, const struct conf_src *src, char *err,             \
@@ -507,6 +508,9 @@ const struct conf_key agentconf_keys[] = {
     {"exempt-user", agentconf_set_exempt_user, CONF_REPEAT, "NAME|UID",
      "sockets of this user are never redirected (a gateway on\nthis host); repeatable, none: "
      "nobody (default " AGENTCONF_EXEMPT_DEFAULT " if it\nexists)"},
+    {"fast-path", agentconf_set_fast_path, CONF_SWITCH, NULL,
+     "after the gateway's reply, the kernel moves the bytes (sockmap,\nsk_skb) instead of the "
+     "agent; refused with one line where\nthe kernel cannot (default: the agent relays)"},
     {"connect-timeout", agentconf_set_connect_timeout, 0, "MS",
      "a gateway silent that long is skipped (default 2000)"},
     {"log-level", agentconf_set_log_level, 0, "LEVEL", "error, warn, info (default) or debug"},

@@ -41,6 +41,7 @@ struct agentconf {
 	const char *password_file;
 	int log_level; /* enum log_level */
 	bool no_dns, upstream_set;
+	bool fast_path; /* --fast-path: the kernel moves relayed bytes (sockmap) */
 	uint16_t proxy_port, dns_port;
 	uint32_t mark;
 	uint32_t exempt_uids[S46_EXEMPT_MAX]; /* --exempt-user, by uid */

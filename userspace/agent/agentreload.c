@@ -159,6 +159,8 @@ static void agentreload_restart_only(const struct agentconf *b, const struct age
 		changed[k++] = "netns-policy";
 	if (!AGENTRELOAD_SAME(mark))
 		changed[k++] = "mark";
+	if (!AGENTRELOAD_SAME(fast_path))
+		changed[k++] = "fast-path";
 	if (!AGENTRELOAD_SAME(nexempt) ||
 	    memcmp(b->exempt_uids, n->exempt_uids, b->nexempt * sizeof(b->exempt_uids[0])))
 		changed[k++] = "exempt-user";

@@ -71,7 +71,7 @@
  *     "orig": "198.18.0.1:80",         the address and port the program connected to
  *     "target": "web6.test:80",        what the agent asked the gateway for
  *     "gateway": "198.51.100.1:1080",
- *     "state": "relay",                "handshake" or "relay"
+ *     "state": "relay",                "handshake", "relay" or "fast" (the kernel's)
  *     "bytes_up": 0, "bytes_down": 0,  program → server, server → program
  *     "age_ms": 12
  *   } ],

@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "bpfload.h"
 #include "ev.h"
+#include "fastpath.h"
 #include "fakeip.h"
 #include "list.h"
 #include "listener.h"
@@ -54,6 +55,8 @@ struct redirect_conn {
 	uint64_t start_ms;
 	struct ev_timer timer;
 	struct relay relay;
+	struct fastpath_pair fast; /* instead of relay when on_fast */
+	bool on_fast;
 	bool relay_done;       /* the relay finished and unregistered its fds itself */
 	struct list_head link; /* in the redirect's conns */
 };
@@ -66,6 +69,7 @@ struct redirect {
 	struct fakeip *table;
 	const struct fakeip_config *fcfg;
 	struct relay_pool *pool;
+	struct fastpath *fast;	  /* NULL: the userspace relay moves the bytes */
 	struct listener listener; /* 127.0.0.1 and ::1 */
 	uint16_t port;
 	struct redirect_stats stats;
@@ -80,11 +84,16 @@ static uint64_t redirect_now_s(void)
 }
 
 /* An RST, not a FIN, tells the program at once that its connection failed. */
-static void redirect_rst_on_close(int fd)
+static void redirect_linger(int fd, bool rst)
 {
-	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	struct linger lg = {.l_onoff = rst, .l_linger = 0};
 
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+static void redirect_rst_on_close(int fd)
+{
+	redirect_linger(fd, true);
 }
 
 static void redirect_conn_free(struct redirect_conn *c, bool reset)
@@ -92,10 +101,12 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 	struct redirect *r = c->r;
 
 	ev_timer_stop(r->loop, &c->timer);
-	if (c->state == RC_RELAY) {
-		if (!c->relay_done)
+	if (c->state == RC_RELAY && !c->relay_done) {
+		if (c->on_fast)
+			fastpath_stop(&c->fast);
+		else
 			relay_stop(&c->relay);
-	} else {
+	} else if (c->state != RC_RELAY) {
 		s5client_cancel(c->cl);
 	}
 	if (reset)
@@ -168,6 +179,16 @@ static void redirect_refused(struct redirect_conn *c, const char *why)
 	redirect_conn_free(c, true);
 }
 
+/* A clean end (both EOFs passed on, or idle) closes with FINs; an error resets both. */
+static void redirect_relay_end(struct redirect_conn *c, enum relay_result res)
+{
+	if (res != RELAY_ERROR) {
+		redirect_linger(c->cfd, false);
+		redirect_linger(c->gfd, false);
+	}
+	redirect_conn_free(c, res == RELAY_ERROR);
+}
+
 static void redirect_relay_done(struct relay *rl, enum relay_result res, int err, void *arg)
 {
 	struct redirect_conn *c = arg;
@@ -175,7 +196,36 @@ static void redirect_relay_done(struct relay *rl, enum relay_result res, int err
 	log_debug("%s: relay finished: %s%s%s", c->target_str, relay_result_str(res),
 		  err ? ": " : "", err ? strerror(err) : "");
 	c->relay_done = true;
-	redirect_conn_free(c, res == RELAY_ERROR);
+	redirect_relay_end(c, res);
+}
+
+static void redirect_fast_done(struct fastpath_pair *p, enum relay_result res, int err, void *arg)
+{
+	struct redirect_conn *c = arg;
+
+	log_debug("%s: fast path finished: %s%s%s", c->target_str, relay_result_str(res),
+		  err ? ": " : "", err ? strerror(err) : "");
+	c->relay_done = true;
+	redirect_relay_end(c, res);
+}
+
+/* fd[0] is the gateway, fd[1] the program; the handshake left early server bytes in the
+ * socket, the relay (or the kernel) passes them on. */
+static int redirect_relay_begin(struct redirect_conn *c)
+{
+	struct redirect *r = c->r;
+	int err;
+
+	/* Until the end is clean, closing resets: an agent killed mid-transfer leaves both
+	 * peers an error, never a FIN after part of the bytes. */
+	redirect_linger(c->cfd, true);
+	redirect_linger(c->gfd, true);
+	if (!r->fast)
+		return relay_start(&c->relay, r->loop, r->pool, c->gfd, c->cfd, NULL, 0,
+				   r->cfg.idle_ms, redirect_relay_done, c);
+	err = fastpath_start(&c->fast, r->fast, r->loop, c->gfd, c->cfd, redirect_fast_done, c);
+	c->on_fast = !err;
+	return err;
 }
 
 static void redirect_start_relay(struct redirect_conn *c)
@@ -184,12 +234,10 @@ static void redirect_start_relay(struct redirect_conn *c)
 	int err;
 
 	srv_report(c->gw, true, ev_now(r->loop), 1, REDIRECT_GW_BACKOFF_MS);
-	/* fd[0] is the gateway, fd[1] the program; the handshake left early server bytes in
-	 * the socket, the relay passes them on. */
-	err = relay_start(&c->relay, r->loop, r->pool, c->gfd, c->cfd, NULL, 0, r->cfg.idle_ms,
-			  redirect_relay_done, c);
+	err = redirect_relay_begin(c);
 	if (err) {
-		log_warnx("%s: relay: %s", c->target_str, strerror(-err));
+		log_warnx("%s: %s: %s", c->target_str, r->fast ? "fast path" : "relay",
+			  strerror(-err));
 		redirect_conn_free(c, true);
 		return;
 	}
@@ -396,6 +444,11 @@ void redirect_set_bpf(struct redirect *r, struct bpfload *b)
 	r->bpf = b;
 }
 
+void redirect_set_fastpath(struct redirect *r, struct fastpath *fp)
+{
+	r->fast = fp;
+}
+
 uint16_t redirect_port(const struct redirect *r)
 {
 	return r->port;
@@ -426,7 +479,11 @@ void redirect_walk(struct redirect *r, redirect_conn_cb *fn, void *arg)
 		    .age_ms = now - c->start_ms,
 		};
 
-		if (c->state == RC_RELAY) {
+		if (c->state == RC_RELAY && c->on_fast) {
+			ci.state = "fast";
+			ci.bytes_down = fastpath_bytes(&c->fast, 0);
+			ci.bytes_up = fastpath_bytes(&c->fast, 1);
+		} else if (c->state == RC_RELAY) {
 			ci.bytes_down = relay_bytes_ab(&c->relay);
 			ci.bytes_up = relay_bytes_ba(&c->relay);
 		}

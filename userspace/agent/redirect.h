@@ -16,6 +16,7 @@
 struct ev_loop;
 struct srvlist;
 struct bpfload;
+struct fastpath;
 struct fakeip;
 struct fakeip_config;
 
@@ -65,6 +66,8 @@ int redirect_new(struct redirect **out, struct ev_loop *loop, const struct redir
 void redirect_free(struct redirect *r);
 /* The loaded programs whose s46_conn map tells original destinations (set before attach). */
 void redirect_set_bpf(struct redirect *r, struct bpfload *b);
+/* Connections relayed from now on go through the kernel's fast path (NULL: the relay). */
+void redirect_set_fastpath(struct redirect *r, struct fastpath *fp);
 uint16_t redirect_port(const struct redirect *r);
 void redirect_get_stats(const struct redirect *r, struct redirect_stats *out);
 

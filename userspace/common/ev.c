@@ -85,7 +85,8 @@ static int ev_slots_reserve(struct ev_loop *loop, int fd)
 
 static uint32_t ev_to_epoll(unsigned events)
 {
-	return (events & EV_READ ? EPOLLIN | EPOLLRDHUP : 0) | (events & EV_WRITE ? EPOLLOUT : 0);
+	return (events & EV_READ ? EPOLLIN | EPOLLRDHUP : 0) | (events & EV_WRITE ? EPOLLOUT : 0) |
+	       (events & EV_HUP ? EPOLLRDHUP : 0);
 }
 
 int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb *cb, void *arg)
@@ -287,6 +288,8 @@ static void ev_dispatch(struct ev_loop *loop, struct epoll_event *evs, int n)
 			got |= EV_WRITE;
 		if (e & (EPOLLHUP | EPOLLERR))
 			got |= EV_ERROR;
+		if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			got |= EV_HUP;
 		got &= s->events | EV_ERROR;
 		if (got)
 			s->cb(loop, fd, got, s->arg);

@@ -10,6 +10,11 @@
 #define EV_WRITE 0x2u
 /* Reported with EV_READ when the peer hung up or the socket has an error. */
 #define EV_ERROR 0x4u
+/*
+ * The peer's FIN (EPOLLRDHUP) without EPOLLIN, reported as EV_HUP: for a socket whose bytes
+ * the kernel moves elsewhere (sockmap), where EPOLLIN says nothing the owner can read.
+ */
+#define EV_HUP 0x8u
 
 struct ev_loop;
 struct ev_timer;

@@ -213,6 +213,11 @@ static void session_relay_done(struct relay *r, enum relay_result res, int err, 
 	/* The relay unregistered itself: session_free must not stop it again. */
 	s->state = SESSION_LINGER;
 	s->creg = 0;
+	/* A reset (or any failure) on one side reaches the client as a reset, not as an EOF
+	 * that would make a cut transfer look complete. */
+	if (res == RELAY_ERROR)
+		setsockopt(s->cfd, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1},
+			   sizeof(struct linger));
 	session_end(s, relay_result_str(res), err);
 }
 
