@@ -55,14 +55,18 @@ ctr()
 	fi
 }
 
-# ctr_init NAME: the container's first process (what runc leaves waiting for exec); sets
-# INIT_PID.
+# ctr_init NAME [CMD...]: the container's first process (what runc leaves waiting for exec),
+# in its namespace first, then in its cgroup, as a runtime does; runs CMD (default: sleeps).
+# Sets INIT_PID, INIT_LOG.
 ctr_init()
 {
-	local cg=$ATTACHED/$1
+	local cg=$ATTACHED/$1 name=$1
 	[ "$1" = free ] && cg=$FREE/$1
-	IN_CG=$cg SPAWN_NAME=init-$1 spawn "$T$1" sleep 3600
-	INIT_PID=$SPAWNED_PID
+	shift
+	[ $# -gt 0 ] || set -- sleep 3600
+	SPAWN_NAME=init-$name NS_KEEP_FS=1 spawn "$T$name" sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' \
+		sh "$cg" "$@"
+	INIT_PID=$SPAWNED_PID INIT_LOG=$SPAWNED_LOG
 	wait_for 5 grep -qx "$INIT_PID" "$cg/cgroup.procs" || fail "init of $1 is not in its cgroup"
 }
 
@@ -134,10 +138,12 @@ curl_page rt
 
 log "a container started after the agent, discovered by itself (no route at all)"
 ctr iso none
+t0=$(date +%s%N)
 ctr_init iso
-# Discovery runs every second: wait (bounded) until status shows it served.
-wait_for 10 served "$(ns_inode "${T}iso")" || fail "the agent does not serve the isolated container"
+# Discovery (cgroup.events, and a scan every second): wait (bounded) until status shows it.
+WAIT_STEP=0.01 wait_for 10 served "$(ns_inode "${T}iso")" || fail "the agent does not serve the isolated container"
 pass "the isolated container's namespace is served"
+echo "bench: a new container's namespace was served $((($(date +%s%N) - t0) / 1000000)) ms after its first process started"
 curl_page iso
 r=$(in_ctr iso "$PY" "$ITEST_DIR/agent_dns_query.py" "$GW4_ADDR" 53 web6.test A)
 assert_contains "$r" "ans=198.1" "iso: DNS over UDP answered with a fake address"
@@ -152,10 +158,10 @@ assert_contains "$out" "ok web4.test 2001:2:" "iso: transparent UDP from an IPv6
 log "a container started through the OCI hook path: served before its program runs"
 ctr hook none
 mkfifo "$TMP/exec.fifo"
-IN_CG=$ATTACHED/hook SPAWN_NAME=hook spawn "${T}hook" sh -c \
-	'read go <"$1"; exec curl -4 -sS --max-time 10 http://web6.test/page.html' sh "$TMP/exec.fifo"
-HOOK_PID=$SPAWNED_PID HOOK_LOG=$SPAWNED_LOG
-wait_for 5 grep -qx "$HOOK_PID" "$ATTACHED/hook/cgroup.procs" || fail "the hook container's init is not in its cgroup"
+# (ip netns exec again from inside: the container's resolv.conf.)
+ctr_init hook sh -c 'read go <"$1"; exec ip netns exec "$2" curl -4 -sS --max-time 10 http://web6.test/page.html' \
+	sh "$TMP/exec.fifo" "${T}hook"
+HOOK_PID=$INIT_PID HOOK_LOG=$INIT_LOG
 out=$(printf '{"ociVersion":"1.0.2","id":"hook","status":"creating","pid":%d,"bundle":"/"}' \
 	"$HOOK_PID" | "$S46_BIN" netns add --control "$TMP/a.sock" --oci-state) ||
 	fail "socks46 netns add --oci-state: $out"
@@ -174,6 +180,19 @@ out=$("$S46_BIN" netns add --control "$TMP/a.sock" --pid "$FREE_INIT" 2>&1)
 assert_eq "$?:$out" "1:socks46 netns: pid $FREE_INIT is not in an attached cgroup" "netns add refuses an unattached container"
 out=$("$S46_BIN" netns add --control "$TMP/a.sock" --optional --pid "$FREE_INIT" 2>&1)
 assert_eq "$?" 0 "netns add --optional lets it pass"
+
+log "the host's namespace is not served because a process of an attached cgroup is in it"
+# (a process on its way into a container joins the cgroup before or after the namespace)
+( echo "$BASHPID" >"$ATTACHED/br/cgroup.procs" && exec sleep 3600 ) &
+HOSTPROC=$!
+SPAWNED+=("$HOSTPROC")
+out=$("$S46_BIN" netns add --control "$TMP/a.sock" --pid "$HOSTPROC" 2>&1)
+assert_eq "$?:$out" "1:socks46 netns: the netns policy leaves out the namespace of pid $HOSTPROC (the host's: only a policy naming it serves it)" \
+	"netns add refuses the host's namespace"
+served "$(stat -L -c %i /proc/self/ns/net)" && fail "the agent serves the host's namespace"
+pass "status does not list the host's namespace"
+kill -KILL "$HOSTPROC"
+wait "$HOSTPROC" 2>/dev/null
 
 log "deleting a container's namespace while a connection is open leaves nothing behind"
 RT_INODE=$(ns_inode "${T}rt")

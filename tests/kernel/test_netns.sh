@@ -35,13 +35,12 @@ ctr()
 		fail "dnsmasq in $T-$1 did not start"
 }
 
-# ctr_init NAME: the container's first process, in its namespace and cgroup; sets INIT_PID.
+# ctr_init NAME: the container's first process, in its namespace first, then in its cgroup
+# (as a runtime does); sets INIT_PID.
 ctr_init()
 {
-	(
-		echo "$BASHPID" >"$CG/$1/cgroup.procs" || exit 125
-		exec nsenter --net="/run/netns/$T-$1" sleep 3600
-	) &
+	nsenter --net="/run/netns/$T-$1" sh -c 'echo $$ >"$1/cgroup.procs" && exec sleep 3600' \
+		sh "$CG/$1" &
 	INIT_PID=$!
 	PIDS+=("$INIT_PID")
 	wait_for 5 grep -qx "$INIT_PID" "$CG/$1/cgroup.procs" || fail "init of $1 not in its cgroup"

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@ struct netnswatch {
 	struct netnswatch_failed failed[NETNSWATCH_FAILED_MAX], was[NETNSWATCH_FAILED_MAX];
 	unsigned nfailed, nwas;
 	struct ev_timer timer;
+	int ifd; /* inotify: cgroups made, cgroup.events changed (a process joined) */
 };
 
 /* Splits a policy into w (NULL: only checks it). 0, or -EINVAL with one line in err. */
@@ -108,10 +110,18 @@ int netnswatch_policy_check(const char *policy, char *err, size_t errlen)
 	return netnswatch_parse(NULL, policy, err, errlen);
 }
 
+/* The inode of the initial network namespace (init_net), the same on every kernel since 3.8
+ * (PROC_NET_INIT_INO). */
+#define NETNSWATCH_INIT_INO 0xEFFFFFF9u
+
+/* Whether the policy serves namespace inode. The host's namespace (init_net) is no container:
+ * an agent running in another namespace serves it only when the policy names it, never
+ * because a process in an attached cgroup happens to be there (one on its way into a
+ * container's namespace, say), which would add listeners and a route to the host. */
 static bool netnswatch_allowed(const struct netnswatch *w, uint32_t inode)
 {
 	if (w->mode != NETNSWATCH_LIST)
-		return w->mode == NETNSWATCH_ALL;
+		return w->mode == NETNSWATCH_ALL && inode != NETNSWATCH_INIT_INO;
 	for (unsigned i = 0; i < w->npolicy; i++)
 		if (w->allowed[i] == inode)
 			return true;
@@ -232,6 +242,12 @@ static void netnswatch_walk(struct netnswatch *w, const char *path, unsigned dep
 	DIR *d;
 	int pid;
 
+	/* Already watched inodes keep their watch; removed cgroups drop theirs. */
+	if (w->ifd >= 0) {
+		inotify_add_watch(w->ifd, path, IN_CREATE | IN_ONLYDIR);
+		snprintf(sub, sizeof(sub), "%s/cgroup.events", path);
+		inotify_add_watch(w->ifd, sub, IN_MODIFY);
+	}
 	snprintf(sub, sizeof(sub), "%s/cgroup.procs", path);
 	f = fopen(sub, "re");
 	if (f) {
@@ -338,6 +354,33 @@ static void netnswatch_tick(struct ev_loop *loop, struct ev_timer *t)
 	ev_timer_start(loop, t, NETNSWATCH_RESCAN_MS);
 }
 
+/* A cgroup was made or its population changed: scan at once instead of at the next tick. */
+static void netnswatch_inotify(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct netnswatch *w = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool any = false;
+
+	(void)events;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		any = true;
+	if (any)
+		ev_timer_start(loop, &w->timer, 0);
+}
+
+/* Without inotify the periodic scan alone finds namespaces. */
+static void netnswatch_inotify_open(struct netnswatch *w)
+{
+	w->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->ifd >= 0 && ev_io_add(w->a->loop, w->ifd, EV_READ, netnswatch_inotify, w) < 0) {
+		close(w->ifd);
+		w->ifd = -1;
+	}
+	if (w->ifd < 0)
+		log_warnx("network namespaces: no inotify (%s): found by the scan every %d ms only",
+			  strerror(errno), NETNSWATCH_RESCAN_MS);
+}
+
 int netnswatch_new(struct netnswatch **out, struct agent *a, const char *policy)
 {
 	struct netnswatch *w = calloc(1, sizeof(*w));
@@ -348,6 +391,7 @@ int netnswatch_new(struct netnswatch **out, struct agent *a, const char *policy)
 		return -ENOMEM;
 	w->a = a;
 	w->own.inode = a->netns_inode;
+	w->ifd = -1;
 	list_init(&w->served);
 	ev_timer_init(&w->timer, netnswatch_tick);
 	rc = netnswatch_parse(w, policy, err, sizeof(err));
@@ -355,8 +399,10 @@ int netnswatch_new(struct netnswatch **out, struct agent *a, const char *policy)
 		log_info("only the agent's own network namespace is served: %s", NETNSWATCH_NOCAP);
 		w->nocap = true;
 	}
-	if (!rc && w->mode != NETNSWATCH_OWN && !w->nocap)
+	if (!rc && w->mode != NETNSWATCH_OWN && !w->nocap) {
+		netnswatch_inotify_open(w);
 		rc = ev_timer_start(a->loop, &w->timer, 0);
+	}
 	if (rc) {
 		netnswatch_free(w);
 		return rc;
@@ -370,6 +416,10 @@ void netnswatch_free(struct netnswatch *w)
 	if (!w)
 		return;
 	ev_timer_stop(w->a->loop, &w->timer);
+	if (w->ifd >= 0) {
+		ev_io_forget(w->a->loop, w->ifd);
+		close(w->ifd);
+	}
 	while (!list_empty(&w->served)) {
 		struct netnswatch_ns *e = list_first_entry(&w->served, struct netnswatch_ns, link);
 
@@ -409,8 +459,11 @@ int netnswatch_add_pid(struct netnswatch *w, int pid, char *msg, size_t len)
 				e->inode, (unsigned long long)netns_cookie(e->ns), pid),
 		       0;
 	if (!netnswatch_allowed(w, (uint32_t)st.st_ino))
-		return snprintf(msg, len, "the netns policy leaves out the namespace of pid %d",
-				pid),
+		return snprintf(msg, len, "the netns policy leaves out the namespace of pid %d%s",
+				pid,
+				(uint32_t)st.st_ino == NETNSWATCH_INIT_INO
+				    ? " (the host's: only a policy naming it serves it)"
+				    : ""),
 		       1;
 	f = netnswatch_failure(w->failed, w->nfailed, (uint32_t)st.st_ino);
 	if (f)
