@@ -62,9 +62,11 @@ struct {
 	__type(value, __u32);
 } s46_udp_slot SEC(".maps");
 
-/* Original destination of each slot, read by the agent per datagram. */
+/* Original destination of each slot, read by the agent per datagram (mapped into its memory:
+ * no system call per datagram). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, S46_UDP_SLOTS);
 	__type(key, __u32);
 	__type(value, struct s46_dst);

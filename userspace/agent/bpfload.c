@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -39,6 +40,9 @@ struct bpfload_cg {
 
 struct bpfload {
 	struct s46_bpf *skel;
+	/* s46_udp_dst mapped read-only: the forwarder reads a datagram's destination without a
+	 * system call (NULL if the kernel would not map it: then bpf_map_lookup_elem). */
+	const struct s46_dst *udp_dst;
 	struct bpfload_config cfg;
 	char *pin_dir;
 	struct bpfload_cg *cgs;
@@ -165,6 +169,18 @@ static bool bpfload_has_perfmon(void)
 	return d[CAP_PERFMON / 32].effective & (1u << (CAP_PERFMON % 32));
 }
 
+#define BPFLOAD_UDP_DST_LEN ((size_t)S46_UDP_SLOTS * sizeof(struct s46_dst))
+/* A mapped array's elements are 8-byte aligned. */
+_Static_assert(sizeof(struct s46_dst) % 8 == 0, "s46_dst is indexable in the mapped array");
+
+static void bpfload_map_udp_dst(struct bpfload *b)
+{
+	void *p = mmap(NULL, BPFLOAD_UDP_DST_LEN, PROT_READ, MAP_SHARED,
+		       bpf_map__fd(b->skel->maps.s46_udp_dst), 0);
+
+	b->udp_dst = p == MAP_FAILED ? NULL : p;
+}
+
 int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *errmsg,
 		 size_t errlen)
 {
@@ -211,6 +227,7 @@ int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *e
 		snprintf(errmsg, errlen, "serving the agent's namespace: %s", strerror(-err));
 		goto fail;
 	}
+	bpfload_map_udp_dst(b);
 	*out = b;
 	return 0;
 fail:
@@ -241,6 +258,8 @@ void bpfload_close(struct bpfload *b)
 		b->cgs = cg->next;
 		bpfload_cg_free(cg, false);
 	}
+	if (b->udp_dst)
+		munmap((void *)b->udp_dst, BPFLOAD_UDP_DST_LEN);
 	s46_bpf__destroy(b->skel);
 	free(b->pin_dir);
 	free(b);
@@ -605,7 +624,11 @@ int bpfload_udp_dst(struct bpfload *b, uint32_t n, struct s46_dst *d)
 {
 	if (n >= S46_UDP_SLOTS)
 		return -ENOENT;
-	if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.s46_udp_dst), &n, d))
+	/* A datagram is steered after its slot is written, so the slot is complete by the time
+	 * the forwarder reads it. */
+	if (b->udp_dst)
+		*d = b->udp_dst[n];
+	else if (bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.s46_udp_dst), &n, d))
 		return -errno;
 	return d->kind == S46_KIND_UDP ? 0 : -ENOENT;
 }

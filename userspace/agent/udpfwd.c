@@ -56,6 +56,13 @@
 
 #define UDPFWD_BUF (65536 + SOCKS5_UDP_HEADER_MAX)
 #define UDPFWD_BUCKETS 1024
+/* Datagrams read (recvmmsg) and sent (sendmmsg) per system call, and batches per callback. */
+#define UDPFWD_BATCH 16
+#define UDPFWD_ROUNDS 4
+/* Socket buffers: bursts wait here while the loop serves the other direction (the wildcard
+ * sockets take every flow's datagrams, a relay socket one flow's). */
+#define UDPFWD_SOCKBUF (4 << 20)
+#define UDPFWD_RELAYBUF (1 << 20)
 
 enum udpfwd_state { UF_DIALING, UF_READY };
 
@@ -106,11 +113,29 @@ struct udpfwd {
 	struct udpfwd_stats stats;
 	struct list_head flows;
 	unsigned nflows;
+	size_t queued; /* bytes of the datagrams waiting for associations */
 	struct list_head by_key[UDPFWD_BUCKETS]; /* flows by program address and slot */
 };
 
-/* One buffer for every datagram: the loop is single-threaded. */
-static uint8_t udpfwd_buf[UDPFWD_BUF];
+union udpfwd_cmsg {
+	struct cmsghdr align;
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+};
+
+/* One batch of buffers for every datagram: the loop is single-threaded and callbacks do not
+ * nest. Payloads are read at SOCKS5_UDP_HEADER_MAX, so a header fits in front of them. */
+static struct udpfwd_batch {
+	uint8_t buf[UDPFWD_BATCH][UDPFWD_BUF];
+	union udpfwd_sa from[UDPFWD_BATCH];
+	union udpfwd_cmsg cmsg[UDPFWD_BATCH];
+	struct iovec iov[UDPFWD_BATCH];
+	struct mmsghdr msg[UDPFWD_BATCH];
+	/* Datagrams going up, all of one flow. */
+	struct udpfwd_flow *of;
+	struct iovec oiov[UDPFWD_BATCH];
+	struct mmsghdr out[UDPFWD_BATCH];
+	unsigned nout;
+} udpfwd_batch;
 
 static void udpfwd_next_gateway(struct udpfwd_flow *f);
 
@@ -139,11 +164,15 @@ static int udpfwd_slot_of(const union udpfwd_sa *to)
 	return to->in6.sin6_addr.s6_addr[14] << 8 | to->in6.sin6_addr.s6_addr[15];
 }
 
+static void udpfwd_flush(void);
+
 static void udpfwd_flow_free(struct udpfwd_flow *f)
 {
 	struct udpfwd *u = f->u;
 	struct udpfwd_dgram *d;
 
+	if (udpfwd_batch.of == f)
+		udpfwd_flush();
 	ev_timer_stop(u->loop, &f->timer);
 	s5client_cancel(f->cl);
 	if (f->ctl >= 0) {
@@ -157,6 +186,7 @@ static void udpfwd_flow_free(struct udpfwd_flow *f)
 	while ((d = f->queue)) {
 		f->queue = d->next;
 		u->stats.dropped++;
+		u->queued -= d->len;
 		free(d);
 	}
 	if (f->fake_af)
@@ -191,11 +221,60 @@ static void udpfwd_up(struct udpfwd_flow *f, const uint8_t *data, size_t len)
 	f->last_ms = ev_now(f->u->loop);
 }
 
+/* Sends the datagrams batched for one flow: one sendmmsg, and past one the socket refuses, the
+ * rest (UDP: what cannot be sent now is dropped). */
+static void udpfwd_flush(void)
+{
+	struct udpfwd_batch *b = &udpfwd_batch;
+	struct udpfwd_flow *f = b->of;
+	unsigned done = 0;
+	int r;
+
+	while (f && done < b->nout) {
+		r = sendmmsg(f->rfd, b->out + done, b->nout - done, 0);
+		if (r < 0) {
+			f->dropped++;
+			f->u->stats.dropped++;
+			done++;
+			continue;
+		}
+		f->up += (unsigned)r;
+		f->u->stats.up += (unsigned)r;
+		done += (unsigned)r;
+	}
+	b->of = NULL;
+	b->nout = 0;
+}
+
+/* Wraps a datagram of the batch (data, with room for a header before it) and adds it to the
+ * flow's sendmmsg. */
+static void udpfwd_up_batched(struct udpfwd_flow *f, uint8_t *data, size_t len)
+{
+	struct udpfwd_batch *b = &udpfwd_batch;
+	uint8_t hdr[SOCKS5_UDP_HEADER_MAX];
+	int hl = socks5_build_udp_header(hdr, 0, &f->target);
+
+	if (hl < 0) {
+		f->dropped++;
+		f->u->stats.dropped++;
+		return;
+	}
+	if (b->of != f || b->nout == UDPFWD_BATCH)
+		udpfwd_flush();
+	memcpy(data - hl, hdr, (size_t)hl);
+	b->of = f;
+	b->oiov[b->nout] = (struct iovec){.iov_base = data - hl, .iov_len = len + (size_t)hl};
+	b->out[b->nout].msg_hdr = (struct msghdr){.msg_iov = &b->oiov[b->nout], .msg_iovlen = 1};
+	b->nout++;
+	f->last_ms = ev_now(f->u->loop);
+}
+
 static void udpfwd_enqueue(struct udpfwd_flow *f, const uint8_t *data, size_t len)
 {
 	struct udpfwd_dgram *d;
 
-	if (f->nqueue >= UDPFWD_QUEUE_MAX || !(d = malloc(sizeof(*d) + len))) {
+	if (f->nqueue >= UDPFWD_QUEUE_MAX || f->u->queued + len > UDPFWD_QUEUE_BYTES ||
+	    !(d = malloc(sizeof(*d) + len))) {
 		f->dropped++;
 		f->u->stats.dropped++;
 		return;
@@ -206,67 +285,110 @@ static void udpfwd_enqueue(struct udpfwd_flow *f, const uint8_t *data, size_t le
 	*f->qtail = d;
 	f->qtail = &d->next;
 	f->nqueue++;
+	f->u->queued += len;
 }
 
-/* Sends payload to the program from the slot's address (IP_PKTINFO / IPV6_PKTINFO). */
-static int udpfwd_to_program(struct udpfwd_flow *f, const uint8_t *data, size_t len)
+/* The packet info that makes a datagram to the program leave from the flow's slot address. */
+static socklen_t udpfwd_slot_cmsg(const struct udpfwd_flow *f, union udpfwd_cmsg *c)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} cbuf = {0};
-	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-	struct msghdr msg = {.msg_name = &f->prog, .msg_iov = &iov, .msg_iovlen = 1};
-	struct cmsghdr *cm;
-	bool v6 = f->prog.sa.sa_family == AF_INET6;
+	struct msghdr msg = {.msg_control = c->buf, .msg_controllen = sizeof(c->buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 	struct in6_pktinfo pi6 = {0};
 	struct in_pktinfo pi = {0};
 
-	msg.msg_control = cbuf.buf;
-	msg.msg_controllen = v6 ? CMSG_SPACE(sizeof(pi6)) : CMSG_SPACE(sizeof(pi));
-	msg.msg_namelen = v6 ? sizeof(f->prog.in6) : sizeof(f->prog.in);
-	cm = CMSG_FIRSTHDR(&msg);
-	if (v6) {
+	memset(c, 0, sizeof(*c));
+	if (f->prog.sa.sa_family == AF_INET6) {
 		cm->cmsg_level = IPPROTO_IPV6;
 		cm->cmsg_type = IPV6_PKTINFO;
 		cm->cmsg_len = CMSG_LEN(sizeof(pi6));
 		udpfwd_addr6(&pi6.ipi6_addr, f->slot);
 		memcpy(CMSG_DATA(cm), &pi6, sizeof(pi6));
-	} else {
-		cm->cmsg_level = IPPROTO_IP;
-		cm->cmsg_type = IP_PKTINFO;
-		cm->cmsg_len = CMSG_LEN(sizeof(pi));
-		pi.ipi_spec_dst.s_addr = htonl(S46_UDP_NET | f->slot);
-		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi6));
 	}
-	return sendmsg(v6 ? f->u->fd6 : f->u->fd, &msg, 0) < 0 ? -errno : 0;
+	cm->cmsg_level = IPPROTO_IP;
+	cm->cmsg_type = IP_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(pi));
+	pi.ipi_spec_dst.s_addr = htonl(S46_UDP_NET | f->slot);
+	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	return CMSG_SPACE(sizeof(pi));
 }
 
-/* Replies from the relay: unwrapped and sent to the program. */
+/* Reads up to UDPFWD_BATCH datagrams from fd into the batch (at SOCKS5_UDP_HEADER_MAX), with
+ * their sources and, with pktinfo, their packet info. Returns how many (0: none waits). */
+static int udpfwd_recv_batch(int fd, bool pktinfo)
+{
+	struct udpfwd_batch *b = &udpfwd_batch;
+	int n;
+
+	for (int i = 0; i < UDPFWD_BATCH; i++) {
+		b->iov[i] = (struct iovec){.iov_base = b->buf[i] + SOCKS5_UDP_HEADER_MAX,
+					   .iov_len = UDPFWD_BUF - SOCKS5_UDP_HEADER_MAX};
+		b->msg[i].msg_hdr = (struct msghdr){
+		    .msg_name = &b->from[i],
+		    .msg_namelen = sizeof(b->from[i]),
+		    .msg_iov = &b->iov[i],
+		    .msg_iovlen = 1,
+		    .msg_control = pktinfo ? b->cmsg[i].buf : NULL,
+		    .msg_controllen = pktinfo ? sizeof(b->cmsg[i].buf) : 0,
+		};
+	}
+	n = recvmmsg(fd, b->msg, UDPFWD_BATCH, 0, NULL);
+	return n < 0 ? 0 : n;
+}
+
+/* Replies from the relay: unwrapped and sent to the program from the slot's address, a batch
+ * per sendmmsg. */
 static void udpfwd_relay_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
+	struct udpfwd_batch *b = &udpfwd_batch;
 	struct udpfwd_flow *f = arg;
 	struct udpfwd *u = f->u;
+	int pfd = f->prog.sa.sa_family == AF_INET6 ? u->fd6 : u->fd;
+	socklen_t plen =
+	    f->prog.sa.sa_family == AF_INET6 ? sizeof(f->prog.in6) : sizeof(f->prog.in);
 	struct socks5_udp_header h;
-	ssize_t n;
-	int hl;
+	union udpfwd_cmsg c;
+	socklen_t clen = udpfwd_slot_cmsg(f, &c);
+	unsigned nout, done;
+	int n = UDPFWD_BATCH, hl, r;
 
 	(void)loop;
 	(void)events;
-	for (int i = 0; i < 64; i++) {
-		n = recv(fd, udpfwd_buf, sizeof(udpfwd_buf), 0);
-		if (n < 0)
-			return;
-		hl = socks5_parse_udp_header(udpfwd_buf, (size_t)n, &h);
-		if (hl <= 0 || h.frag ||
-		    udpfwd_to_program(f, udpfwd_buf + hl, (size_t)n - (size_t)hl)) {
-			f->dropped++;
-			u->stats.dropped++;
-			continue;
+	for (int round = 0; round < UDPFWD_ROUNDS && n == UDPFWD_BATCH; round++) {
+		n = udpfwd_recv_batch(fd, false);
+		nout = 0;
+		for (int i = 0; i < n; i++) {
+			uint8_t *p = b->buf[i] + SOCKS5_UDP_HEADER_MAX;
+			size_t len = b->msg[i].msg_len;
+
+			hl = socks5_parse_udp_header(p, len, &h);
+			if (hl <= 0 || h.frag) {
+				f->dropped++;
+				u->stats.dropped++;
+				continue;
+			}
+			b->oiov[nout] =
+			    (struct iovec){.iov_base = p + hl, .iov_len = len - (size_t)hl};
+			b->out[nout].msg_hdr = (struct msghdr){.msg_name = &f->prog,
+							       .msg_namelen = plen,
+							       .msg_iov = &b->oiov[nout],
+							       .msg_iovlen = 1,
+							       .msg_control = c.buf,
+							       .msg_controllen = clen};
+			nout++;
 		}
-		f->down++;
-		u->stats.down++;
-		f->last_ms = ev_now(u->loop);
+		for (done = 0; done<nout; done += r> 0 ? (unsigned)r : 1) {
+			r = sendmmsg(pfd, b->out + done, nout - done, 0);
+			if (r > 0) {
+				f->down += (unsigned)r;
+				u->stats.down += (unsigned)r;
+			} else {
+				f->dropped++;
+				u->stats.dropped++;
+			}
+		}
+		if (nout)
+			f->last_ms = ev_now(u->loop);
 	}
 }
 
@@ -282,6 +404,15 @@ static void udpfwd_ctl_cb(struct ev_loop *loop, int fd, unsigned events, void *a
 		return;
 	log_debug("%s via %s: association ended by the gateway", f->target_str, f->gw->name);
 	udpfwd_flow_free(f);
+}
+
+/* Room for bursts: past net.core.rmem_max/wmem_max with CAP_NET_ADMIN (the agent has it). */
+static void udpfwd_sockbuf(int fd, int buf)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 }
 
 /* The relay's address: BND, or the gateway's when BND is unspecified. */
@@ -316,6 +447,7 @@ static int udpfwd_open_relay(struct udpfwd_flow *f, const struct socks5_addr *bn
 	f->rfd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f->rfd < 0)
 		return -errno;
+	udpfwd_sockbuf(f->rfd, UDPFWD_RELAYBUF);
 	if ((mark && setsockopt(f->rfd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) ||
 	    connect(f->rfd, (struct sockaddr *)&ss, len) < 0)
 		return -errno;
@@ -367,6 +499,7 @@ static void udpfwd_ready(struct udpfwd_flow *f, const struct socks5_addr *bnd)
 	while ((d = f->queue)) {
 		f->queue = d->next;
 		udpfwd_up(f, d->data, d->len);
+		u->queued -= d->len;
 		free(d);
 	}
 	f->qtail = &f->queue;
@@ -521,7 +654,7 @@ static struct udpfwd_flow *udpfwd_find(struct udpfwd *u, const union udpfwd_sa *
 /* One datagram from a program: its flow (new, or a new one when the slot now holds another
  * destination), then up to the relay or into the queue. */
 static void udpfwd_from_program(struct udpfwd *u, const union udpfwd_sa *prog,
-				const union udpfwd_sa *to, size_t len)
+				const union udpfwd_sa *to, uint8_t *data, size_t len)
 {
 	int slot = udpfwd_slot_of(to);
 	struct udpfwd_flow *f;
@@ -548,14 +681,14 @@ static void udpfwd_from_program(struct udpfwd *u, const union udpfwd_sa *prog,
 			u->stats.dropped++;
 			return;
 		}
-		udpfwd_enqueue(f, udpfwd_buf, len);
+		udpfwd_enqueue(f, data, len);
 		udpfwd_next_gateway(f);
 		return;
 	}
 	if (f->state == UF_READY)
-		udpfwd_up(f, udpfwd_buf, len);
+		udpfwd_up_batched(f, data, len);
 	else
-		udpfwd_enqueue(f, udpfwd_buf, len);
+		udpfwd_enqueue(f, data, len);
 }
 
 /* The local address a datagram was sent to, from its packet info; *ifindex the interface it
@@ -585,38 +718,28 @@ static void udpfwd_pktinfo(struct msghdr *msg, union udpfwd_sa *to, unsigned *if
 
 static void udpfwd_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
+	struct udpfwd_batch *b = &udpfwd_batch;
 	struct udpfwd *u = arg;
-	union udpfwd_sa prog, to;
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} cbuf;
-	struct iovec iov = {.iov_base = udpfwd_buf, .iov_len = sizeof(udpfwd_buf)};
-	struct msghdr msg;
+	union udpfwd_sa to;
 	unsigned ifindex;
-	ssize_t n;
+	int n = UDPFWD_BATCH;
 
 	(void)loop;
 	(void)events;
-	for (int i = 0; i < 64; i++) {
-		memset(&msg, 0, sizeof(msg));
-		msg.msg_name = &prog;
-		msg.msg_namelen = sizeof(prog);
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cbuf.buf;
-		msg.msg_controllen = sizeof(cbuf.buf);
-		n = recvmsg(fd, &msg, 0);
-		if (n < 0)
-			return;
-		udpfwd_pktinfo(&msg, &to, &ifindex);
-		/* Only this host's programs send on lo: a datagram from the network to a slot
-		 * address (routed here for IPv6) must not be relayed. */
-		if (ifindex != u->lo) {
-			u->stats.dropped++;
-			continue;
+	for (int round = 0; round < UDPFWD_ROUNDS && n == UDPFWD_BATCH; round++) {
+		n = udpfwd_recv_batch(fd, true);
+		for (int i = 0; i < n; i++) {
+			udpfwd_pktinfo(&b->msg[i].msg_hdr, &to, &ifindex);
+			/* Only this host's programs send on lo: a datagram from the network to a
+			 * slot address (routed here for IPv6) must not be relayed. */
+			if (ifindex != u->lo) {
+				u->stats.dropped++;
+				continue;
+			}
+			udpfwd_from_program(u, &b->from[i], &to, b->buf[i] + SOCKS5_UDP_HEADER_MAX,
+					    b->msg[i].msg_len);
 		}
-		udpfwd_from_program(u, &prog, &to, (size_t)n);
+		udpfwd_flush();
 	}
 }
 
@@ -626,7 +749,7 @@ static int udpfwd_socket(struct udpfwd *u, int af, uint16_t port, int *out)
 	union udpfwd_sa sa = {0};
 	socklen_t len = af == AF_INET6 ? sizeof(sa.in6) : sizeof(sa.in);
 	uint32_t mark = u->cfg.mark;
-	int one = 1, buf = 4 << 20, fd;
+	int one = 1, fd;
 
 	sa.sa.sa_family = (sa_family_t)af;
 	addr_set_port(&sa.sa, port);
@@ -634,7 +757,7 @@ static int udpfwd_socket(struct udpfwd *u, int af, uint16_t port, int *out)
 	if (fd < 0)
 		return -errno;
 	*out = fd;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	udpfwd_sockbuf(fd, UDPFWD_SOCKBUF);
 	/* IPv6 checks a reply's source against assigned addresses, not local routes: the slot
 	 * addresses are only routed, so sending from them takes IPV6_FREEBIND. */
 	if ((af == AF_INET6 &&

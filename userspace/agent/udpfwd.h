@@ -10,8 +10,10 @@
 #define UDPFWD_IDLE_MS 60000
 /* Flows at once (each holds two descriptors); datagrams for more are dropped. */
 #define UDPFWD_FLOWS_MAX 4096
-/* Datagrams kept per flow while its association is set up; more are dropped. */
-#define UDPFWD_QUEUE_MAX 32
+/* Datagrams kept per flow while its association is set up, and bytes kept for all flows; more
+ * are dropped. */
+#define UDPFWD_QUEUE_MAX 128
+#define UDPFWD_QUEUE_BYTES (4u << 20)
 
 struct ev_loop;
 struct bpfload;

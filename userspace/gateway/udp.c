@@ -16,6 +16,15 @@
 
 /* Room for the largest datagram plus the header that wraps a reply. */
 #define UDP_BUF (65536 + SOCKS5_UDP_HEADER_MAX)
+/* Datagrams read (recvmmsg) and sent (sendmmsg) per system call, and batches per callback,
+ * so one busy association cannot starve the loop. */
+#define UDP_BATCH 16
+#define UDP_ROUNDS 4
+/* How long a name's resolution is reused for the datagrams that follow without asking the
+ * resolver again (its cache keeps the TTL; this only spares a lookup per datagram). */
+#define UDP_NAME_REUSE_MS 1000
+/* Socket buffers: a burst of datagrams waits here while the loop serves others. */
+#define UDP_SOCKBUF (1 << 20)
 
 struct udp_pending;
 
@@ -33,6 +42,13 @@ struct udp_assoc {
 	bool idled;
 	struct udp_pending *pending;
 	unsigned npending;
+	struct udp_name_reuse {
+		char name[256];
+		uint16_t port;
+		union happy_sa dst;	    /* where it resolved, checked by the rules then */
+		uint64_t until_ms;	    /* 0: nothing to reuse */
+		const struct gw_snap *snap; /* the configuration those checks used */
+	} last;
 };
 
 /* A datagram for a name, kept while the name resolves. */
@@ -47,17 +63,34 @@ struct udp_pending {
 	uint8_t data[];
 };
 
-/* One buffer per worker thread: nothing per association is sized by datagrams. */
-static __thread uint8_t udp_buf[UDP_BUF];
+/* One batch of buffers per worker thread: nothing per association is sized by datagrams.
+ * Callbacks do not nest, so both directions share it. */
+static __thread struct udp_batch {
+	uint8_t buf[UDP_BATCH][UDP_BUF];
+	struct sockaddr_storage from[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct mmsghdr msg[UDP_BATCH];
+	/* Datagrams to send: on one socket, each with its destination. */
+	struct mmsghdr out[UDP_BATCH];
+	struct iovec oiov[UDP_BATCH];
+	union happy_sa odst[UDP_BATCH];
+	unsigned nout;
+	int ofd;
+	struct udp_assoc *oa;
+	bool batching;
+} udp_batch;
 
 static void udp_out_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
 
 static int udp_socket(int family, uint32_t mark)
 {
 	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	int buf = UDP_SOCKBUF;
 
 	if (fd < 0)
 		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) {
@@ -89,18 +122,55 @@ static int udp_out_fd(struct udp_assoc *a, int family)
 	return fd;
 }
 
+/* Sends the batched datagrams: one sendmmsg, and past a datagram the socket refuses, the rest.
+ * UDP semantics: a datagram that cannot be sent now is dropped, never queued. */
+static void udp_flush(void)
+{
+	struct udp_batch *b = &udp_batch;
+	unsigned done = 0;
+	int r;
+
+	while (done < b->nout) {
+		r = sendmmsg(b->ofd, b->out + done, b->nout - done, MSG_NOSIGNAL);
+		if (r < 0) {
+			b->oa->dropped++;
+			done++;
+			continue;
+		}
+		b->oa->up += (unsigned)r;
+		done += (unsigned)r;
+	}
+	b->nout = 0;
+}
+
 static void udp_send_out(struct udp_assoc *a, const struct sockaddr *dst, const uint8_t *data,
 			 size_t len)
 {
+	struct udp_batch *b = &udp_batch;
 	int fd = udp_out_fd(a, dst->sa_family);
 
-	/* UDP semantics: a datagram that cannot be sent now is dropped, never queued. */
-	if (fd < 0 || sendto(fd, data, len, MSG_NOSIGNAL, dst, addr_sa_len(dst)) < 0) {
+	if (fd < 0 ||
+	    (!b->batching && sendto(fd, data, len, MSG_NOSIGNAL, dst, addr_sa_len(dst)) < 0)) {
 		a->dropped++;
 		return;
 	}
-	a->up++;
 	a->last_ms = ev_now(a->w->loop);
+	if (!b->batching) {
+		a->up++;
+		return;
+	}
+	/* The payload stays in the receive batch until udp_flush. */
+	if (b->nout && (b->ofd != fd || b->nout == UDP_BATCH))
+		udp_flush();
+	b->ofd = fd;
+	b->oa = a;
+	memcpy(&b->odst[b->nout], dst, addr_sa_len(dst));
+	b->oiov[b->nout] = (struct iovec){.iov_base = (void *)data, .iov_len = len};
+	b->out[b->nout].msg_hdr = (struct msghdr){.msg_name = &b->odst[b->nout],
+						  .msg_namelen = addr_sa_len(dst),
+						  .msg_iov = &b->oiov[b->nout],
+						  .msg_iovlen = 1};
+	b->nout++;
 }
 
 static bool udp_same_ip(const struct sockaddr *x, const struct sockaddr *y)
@@ -157,6 +227,55 @@ static void udp_pending_unlink(struct udp_pending *p)
 	free(p);
 }
 
+/* Remembers where a name resolved (its checks passed), for the datagrams that follow. */
+static void udp_name_keep(struct udp_assoc *a, const char *name, uint16_t port,
+			  const union happy_sa *dst)
+{
+	snprintf(a->last.name, sizeof(a->last.name), "%s", name);
+	a->last.port = port;
+	a->last.dst = *dst;
+	a->last.snap = a->w->snap;
+	a->last.until_ms = ev_now(a->w->loop) + UDP_NAME_REUSE_MS;
+}
+
+/* The address the last datagram to name:port went to, while it may be reused, or NULL. */
+static const struct sockaddr *udp_name_reuse(struct udp_assoc *a, const struct socks5_addr *dst)
+{
+	if (!a->last.until_ms || ev_now(a->w->loop) >= a->last.until_ms ||
+	    a->last.snap != a->w->snap || a->last.port != dst->port ||
+	    strcmp(a->last.name, dst->name))
+		return NULL;
+	return &a->last.dst.sa;
+}
+
+/* Sends (or, without an address, drops) the datagrams that waited for the answer p got, in the
+ * order they came: p's own and its followers' (same name and port, no query of their own). */
+static void udp_pending_settle(struct udp_pending *p, const union happy_sa *pick)
+{
+	struct udp_assoc *a = p->a;
+	struct udp_pending *q = a->pending, *next;
+	char name[sizeof(p->name)];
+	uint16_t port = p->port;
+	union happy_sa dst;
+
+	/* p goes with the others: keep what it holds. */
+	memcpy(name, p->name, sizeof(name));
+	if (pick) {
+		dst = *pick;
+		udp_name_keep(a, name, port, &dst);
+	}
+	for (; q; q = next) {
+		next = q->next;
+		if (q->q || q->port != port || strcmp(q->name, name))
+			continue;
+		if (pick)
+			udp_send_out(a, &dst.sa, q->data, q->len);
+		else
+			a->dropped++;
+		udp_pending_unlink(q);
+	}
+}
+
 static void udp_resolved(void *arg, int family, int err, const struct sockaddr_storage *addrs,
 			 size_t n, int remaining)
 {
@@ -180,18 +299,31 @@ static void udp_resolved(void *arg, int family, int err, const struct sockaddr_s
 		pick = p->cand4.sa.sa_family ? &p->cand4 : &p->cand6;
 	else
 		pick = p->cand6.sa.sa_family ? &p->cand6 : &p->cand4;
-	if (pick->sa.sa_family)
-		udp_send_out(a, &pick->sa, p->data, p->len);
-	else
-		a->dropped++;
-	udp_pending_unlink(p);
+	udp_pending_settle(p, pick->sa.sa_family ? pick : NULL);
+}
+
+/* The datagram whose lookup of name:port is under way, if any. */
+static struct udp_pending *udp_pending_leader(struct udp_assoc *a, const struct socks5_addr *dst)
+{
+	struct udp_pending *p;
+
+	for (p = a->pending; p; p = p->next)
+		if (p->q && p->port == dst->port && !strcmp(p->name, dst->name))
+			return p;
+	return NULL;
 }
 
 static void udp_send_name(struct udp_assoc *a, const struct socks5_addr *dst, const uint8_t *data,
 			  size_t len)
 {
-	struct udp_pending *p;
+	const struct sockaddr *known = udp_name_reuse(a, dst);
+	struct udp_pending *p, **tail;
 
+	/* Datagrams still waiting for a name go first. */
+	if (known && !a->pending) {
+		udp_send_out(a, known, data, len);
+		return;
+	}
 	if (a->npending >= UDP_MAX_PENDING || !(p = calloc(1, sizeof(*p) + len))) {
 		a->dropped++;
 		return;
@@ -201,9 +333,13 @@ static void udp_send_name(struct udp_assoc *a, const struct socks5_addr *dst, co
 	p->len = (uint16_t)len;
 	memcpy(p->name, dst->name, sizeof(p->name));
 	memcpy(p->data, data, len);
-	p->next = a->pending;
-	a->pending = p;
+	for (tail = &a->pending; *tail; tail = &(*tail)->next)
+		;
+	*tail = p;
 	a->npending++;
+	/* A datagram to a name being looked up waits for that answer. */
+	if (udp_pending_leader(a, dst))
+		return;
 	/* The answer always comes from the loop later, cached or not. */
 	p->q = resolv_lookup(a->w->res, p->name, udp_resolved, p);
 	if (!p->q) {
@@ -248,63 +384,100 @@ static void udp_from_client_datagram(struct udp_assoc *a, const uint8_t *buf, si
 	udp_send_out(a, (struct sockaddr *)&ss, buf + hl, len - (size_t)hl);
 }
 
+/* Reads up to UDP_BATCH datagrams into the batch, each at offset off of its buffer. Returns how
+ * many, 0 when none waits. A datagram longer than its buffer has msg_len past it (MSG_TRUNC). */
+static int udp_recv_batch(int fd, size_t off)
+{
+	struct udp_batch *b = &udp_batch;
+	int n;
+
+	for (int i = 0; i < UDP_BATCH; i++) {
+		b->iov[i] = (struct iovec){.iov_base = b->buf[i] + off, .iov_len = UDP_BUF - off};
+		b->msg[i].msg_hdr = (struct msghdr){.msg_name = &b->from[i],
+						    .msg_namelen = sizeof(b->from[i]),
+						    .msg_iov = &b->iov[i],
+						    .msg_iovlen = 1};
+	}
+	n = recvmmsg(fd, b->msg, UDP_BATCH, MSG_TRUNC, NULL);
+	return n < 0 ? 0 : n;
+}
+
 static void udp_client_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
+	struct udp_batch *b = &udp_batch;
 	struct udp_assoc *a = arg;
+	int n = UDP_BATCH;
 
-	/* A bounded batch keeps one busy association from starving the loop. */
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage from;
-		socklen_t flen = sizeof(from);
-		ssize_t n =
-		    recvfrom(fd, udp_buf, UDP_BUF, MSG_TRUNC, (struct sockaddr *)&from, &flen);
-
-		if (n < 0)
-			return;
-		if (n > UDP_BUF || !udp_from_client(a, &from)) {
-			a->dropped++;
-			continue;
+	for (int round = 0; round < UDP_ROUNDS && n == UDP_BATCH; round++) {
+		n = udp_recv_batch(fd, 0);
+		b->batching = true;
+		for (int i = 0; i < n; i++) {
+			if (b->msg[i].msg_len > UDP_BUF || !udp_from_client(a, &b->from[i])) {
+				a->dropped++;
+				continue;
+			}
+			udp_from_client_datagram(a, b->buf[i], b->msg[i].msg_len);
 		}
-		udp_from_client_datagram(a, udp_buf, (size_t)n);
+		udp_flush();
+		b->batching = false;
 	}
 }
 
-/* A reply from a destination: wrapped in a header naming its source, sent to the client. */
+/* Wraps datagram i of the batch (its payload at SOCKS5_UDP_HEADER_MAX) in a header naming its
+ * source, right before the payload, and makes it the next one to send. Returns 0 or -1. */
+static int udp_wrap(struct udp_assoc *a, int i)
+{
+	struct udp_batch *b = &udp_batch;
+	uint8_t *data = b->buf[i] + SOCKS5_UDP_HEADER_MAX, hdr[SOCKS5_UDP_HEADER_MAX];
+	struct sockaddr *from = (struct sockaddr *)&b->from[i];
+	size_t n = b->msg[i].msg_len;
+	struct socks5_addr src;
+	int hl;
+
+	addr_unmap(&b->from[i]);
+	if (n > UDP_BUF - SOCKS5_UDP_HEADER_MAX || socks5_addr_from_sockaddr(&src, from) < 0)
+		return -1;
+	src.port = addr_port(from);
+	hl = socks5_build_udp_header(hdr, 0, &src);
+	if (hl < 0)
+		return -1;
+	memcpy(data - hl, hdr, (size_t)hl);
+	b->oiov[b->nout] = (struct iovec){.iov_base = data - hl, .iov_len = n + (size_t)hl};
+	b->out[b->nout].msg_hdr = (struct msghdr){.msg_name = &a->client.sa,
+						  .msg_namelen = addr_sa_len(&a->client.sa),
+						  .msg_iov = &b->oiov[b->nout],
+						  .msg_iovlen = 1};
+	b->nout++;
+	return 0;
+}
+
+/* Replies from destinations: wrapped in a header naming their source, sent to the client. */
 static void udp_out_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
+	struct udp_batch *b = &udp_batch;
 	struct udp_assoc *a = arg;
+	unsigned done;
+	int n = UDP_BATCH, r;
 
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage from;
-		socklen_t flen = sizeof(from);
-		struct socks5_addr src;
-		uint8_t *data = udp_buf + SOCKS5_UDP_HEADER_MAX;
-		ssize_t n = recvfrom(fd, data, UDP_BUF - SOCKS5_UDP_HEADER_MAX, MSG_TRUNC,
-				     (struct sockaddr *)&from, &flen);
-		int hl;
-
-		if (n < 0)
-			return;
-		addr_unmap(&from);
-		if (n > UDP_BUF - SOCKS5_UDP_HEADER_MAX || !addr_port(&a->client.sa) ||
-		    socks5_addr_from_sockaddr(&src, (struct sockaddr *)&from) < 0) {
-			a->dropped++;
-			continue;
+	for (int round = 0; round < UDP_ROUNDS && n == UDP_BATCH; round++) {
+		n = udp_recv_batch(fd, SOCKS5_UDP_HEADER_MAX);
+		b->nout = 0;
+		for (int i = 0; i < n; i++)
+			if (!addr_port(&a->client.sa) || udp_wrap(a, i)) {
+				a->dropped++;
+			}
+		for (done = 0; done < b->nout; done += r) {
+			r = sendmmsg(a->cfd, b->out + done, b->nout - done, MSG_NOSIGNAL);
+			if (r <= 0) {
+				a->dropped++;
+				r = 1;
+				continue;
+			}
+			a->down += (unsigned)r;
 		}
-		src.port = addr_port((struct sockaddr *)&from);
-		hl = socks5_build_udp_header(udp_buf, 0, &src);
-		if (hl < 0) {
-			a->dropped++;
-			continue;
-		}
-		/* The header goes right before the payload, so one sendto carries both. */
-		memmove(data - hl, udp_buf, (size_t)hl);
-		if (sendto(a->cfd, data - hl, (size_t)n + (size_t)hl, MSG_NOSIGNAL, &a->client.sa,
-			   addr_sa_len(&a->client.sa)) < 0)
-			a->dropped++;
-		else
-			a->down++;
-		a->last_ms = ev_now(loop);
+		b->nout = 0;
+		if (n)
+			a->last_ms = ev_now(loop);
 	}
 }
 

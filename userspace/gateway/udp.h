@@ -10,8 +10,9 @@
 struct worker;
 struct udp_assoc;
 
-/* Datagrams waiting for their destination name to resolve, per association. */
-#define UDP_MAX_PENDING 32
+/* Datagrams waiting for their destination name to resolve, per association (a flow's first
+ * datagrams, while one lookup of its name is under way). */
+#define UDP_MAX_PENDING 128
 
 /*
  * Opens the association of a client whose control connection arrived on
