@@ -47,6 +47,8 @@ static int netns_listen(struct netns *n, char *err, size_t errlen)
 		return snprintf(err, errlen, "proxy on 127.0.0.1:%u: %s%s", a->proxy_port,
 				strerror(-rc), rc == -EADDRNOTAVAIL ? " (is lo up there?)" : ""),
 		       rc;
+	if (a->fast)
+		redirect_set_fastpath(n->redirect, a->fast);
 	if (a->dnsd) {
 		addr_set_port((struct sockaddr *)&dcfg.listen4, a->dns_port);
 		addr_set_port((struct sockaddr *)&dcfg.listen6, a->dns_port);
