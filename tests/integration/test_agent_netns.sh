@@ -133,6 +133,10 @@ for c in br rt; do
 	wait_for 10 served "$(ns_inode "$T$c")" || fail "the agent does not serve container $c"
 done
 pass "the agent found and serves both containers' namespaces"
+out=$("$S46_BIN" status --control "$TMP/a.sock")
+assert_contains "$out" "inode $(ns_inode "${T}br") (cookie " "socks46 status lists the bridged container's namespace"
+assert_contains "$out" "1 process (pid $RT_INIT), 0 connections" "with the process seen in the routed one"
+assert_contains "$out" "    cgroup $ATTACHED/rt" "and its cgroup"
 curl_page br
 curl_page rt
 

@@ -324,6 +324,31 @@ static void status_print_list(const struct json *root, const char *key, const ch
 	}
 }
 
+/* One served network namespace: which, and the processes, cgroups and connections in it. */
+static void status_print_ns(const struct json *e)
+{
+	const struct json *pids = json_get(e, "pids"), *cgs = json_get(e, "cgroups");
+
+	printf("  inode %llu (cookie %llu%s): %llu process%s", json_get_uint(e, "inode"),
+	       json_get_uint(e, "cookie"), json_get_bool(e, "own") ? ", the agent's own" : "",
+	       json_get_uint(e, "processes"), json_get_uint(e, "processes") == 1 ? "" : "es");
+	for (const struct json *p = pids ? pids->child : NULL; p; p = p->next)
+		printf("%s%s", p == pids->child ? " (pid " : " ", p->text ? p->text : "?");
+	printf("%s, %llu connection%s\n", pids && pids->child ? ")" : "",
+	       json_get_uint(e, "connections"), json_get_uint(e, "connections") == 1 ? "" : "s");
+	for (const struct json *c = cgs ? cgs->child : NULL; c; c = c->next)
+		printf("    cgroup %s\n", c->text ? c->text : "?");
+}
+
+static void status_print_namespaces(const struct json *root)
+{
+	const struct json *arr = json_get(root, "namespaces");
+
+	printf("network namespaces served:%s\n", arr && arr->child ? "" : " none");
+	for (const struct json *e = arr ? arr->child : NULL; e; e = e->next)
+		status_print_ns(e);
+}
+
 static void status_print_counters(const struct json *root)
 {
 	const struct json *c = json_get(root, "counters");
@@ -367,6 +392,7 @@ static void status_print(const struct json *root, const struct status_conn *conn
 	status_print_exempt(root);
 	status_print_list(root, "gateways", "gateways");
 	status_print_list(root, "cgroups", "cgroups");
+	status_print_namespaces(root);
 	status_print_table(root);
 	status_print_conns(conns, n);
 	status_print_flows(root);
