@@ -12,7 +12,8 @@
 #   BENCH_RUNS      throughput and rate runs per figure, best one kept (default 3)
 #   BENCH_ONLY      space-separated subset of: direct socks46 dante microsocks
 #   BENCH_GATEWAY_ARGS  extra arguments for `socks46 gateway`
-#   BENCH_WHOLE     0 skips the whole-path part (tools/bench/wholepath.sh)
+#   BENCH_WHOLE     0 skips the whole-path part (tools/bench/wholepath.sh: the agent's relay and
+#                   its --fast-path side by side, 1 and 8 streams, connection rates)
 #   BENCH_WHOLE_TCP 0 skips its TCP runs (stream, connection rate)
 #   BENCH_UDP       0 skips its UDP runs (tools/bench/udp.sh), which take these knobs:
 #   BENCH_UDP_SIZE    datagram payload in bytes (default 1200)

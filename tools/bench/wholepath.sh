@@ -1,6 +1,9 @@
 #!/bin/bash
 # wholepath.sh — the whole socks46 path (a program in a cgroup -> BPF -> agent -> gateway -> server) beside the direct path and proxychains4 + Dante.
 #
+# The socks46 path runs twice, side by side in each round: "socks46" with the agent's relay
+# (the default) and "fastpath" with a second agent on its own cgroup started with --fast-path
+# (the kernel moves the bytes after the handshake), both through the same gateway.
 # TCP (stream, connection rate), then UDP (tools/bench/udp.sh: datagrams/s and loss).
 # Run by tools/bench.sh from the host's mount namespace with NS naming the bench's network
 # namespace: the agent needs the cgroup2 mount that `ip netns exec` hides, so every process
@@ -25,6 +28,7 @@ NSX=(nsenter --net="/run/netns/$NS")
 TMP=$(mktemp -d /tmp/s46whole.XXXXXX)
 PIDS=()
 CG=
+CGF=
 # shellcheck source=tools/bench/lib.sh
 . "$REPO/tools/bench/lib.sh"
 # shellcheck source=tools/bench/udp.sh
@@ -33,13 +37,14 @@ CG=
 cleanup()
 {
 	kill_spawned
-	if [ -n "$CG" ] && [ -d "$CG" ]; then
-		[ -e "$CG/cgroup.kill" ] && echo 1 >"$CG/cgroup.kill" 2>/dev/null
+	for cg in "$CG" "$CGF"; do
+		[ -n "$cg" ] && [ -d "$cg" ] || continue
+		[ -e "$cg/cgroup.kill" ] && echo 1 >"$cg/cgroup.kill" 2>/dev/null
 		for _ in $(seq 50); do
-			rmdir "$CG" 2>/dev/null && break
+			rmdir "$cg" 2>/dev/null && break
 			sleep 0.05
 		done
-	fi
+	done
 	rm -rf "/etc/netns/$NS" "$TMP"
 }
 trap cleanup EXIT
@@ -64,10 +69,11 @@ client()
 		CLIENT=("${NSX[@]}" "$S46_TOOLS/s46bench")
 		VIA=(--target "127.0.0.1:$SINK_PORT")
 		;;
-	socks46)
+	socks46 | fastpath)
 		# Joins the test cgroup before exec, so the cgroup owns every socket it makes.
 		# shellcheck disable=SC2016
-		CLIENT=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$CG" "${NSX[@]}"
+		CLIENT=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"'
+			"$([ "$1" = fastpath ] && echo "$CGF" || echo "$CG")" "${NSX[@]}"
 			"$S46_TOOLS/s46bench")
 		;;
 	proxychains)
@@ -94,6 +100,8 @@ whole_setup()
 	[ -n "$root" ] || skip_all "no cgroup2 mount"
 	CG=$root/s46bench$$
 	mkdir "$CG" || skip_all "cannot create cgroup $CG"
+	CGF=$root/s46benchf$$
+	mkdir "$CGF" || skip_all "cannot create cgroup $CGF"
 	# Dante resolves with libc, which `ip netns exec` points at these files: the same
 	# dnsmasq as the gateway's. The load generator runs with the host's /etc, where the
 	# name does not exist: only the agent (or proxychains) can make it resolve.
@@ -127,21 +135,36 @@ start_gateway()
 	return $rc
 }
 
+# start_agent NAME CGROUP PORT [ARGS...]: an agent for CGROUP, proxy on PORT, DNS on PORT+7.
 start_agent()
 {
-	"${NSX[@]}" "$S46_BIN" agent --gateway 127.0.0.1:"${PORT[gateway]}" --cgroup "$CG" \
-		--control "$TMP/agent.sock" --no-pin --fake-state "$TMP/fakeip.state" \
-		--dns-upstream 127.0.0.1 --proxy-port 7046 --dns-port 7053 --log-level warn \
-		>"$TMP/agent.log" 2>&1 </dev/null &
+	local name=$1 cg=$2 port=$3
+	shift 3
+	"${NSX[@]}" "$S46_BIN" agent --gateway 127.0.0.1:"${PORT[gateway]}" --cgroup "$cg" \
+		--control "$TMP/$name.sock" --no-pin --fake-state "$TMP/$name.state" \
+		--dns-upstream 127.0.0.1 --proxy-port "$port" --dns-port $((port + 7)) \
+		--log-level warn "$@" >"$TMP/$name.log" 2>&1 </dev/null &
 	AGENT_PID=$!
 	PIDS+=("$AGENT_PID")
 	for _ in $(seq 100); do
-		[ -S "$TMP/agent.sock" ] && return 0
+		[ -S "$TMP/$name.sock" ] && return 0
 		kill -0 "$AGENT_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	NOTE[socks46]="agent did not start: $(tail -n 2 "$TMP/agent.log" | tr '\n' ' ' | cut -c1-160)"
+	NOTE[$name]="agent did not start: $(tail -n 2 "$TMP/$name.log" | tr '\n' ' ' | cut -c1-160)"
 	return 1
+}
+
+# The fast path's agent; its UDP forwarder's fixed port is the first agent's (UDP is not
+# measured through it). A kernel that refuses the fast path leaves the column empty.
+start_fast_agent()
+{
+	start_agent fastpath "$CGF" 7047 --fast-path || return 1
+	FAST_PID=$AGENT_PID
+	if grep -q "fast path refused" "$TMP/fastpath.log"; then
+		NOTE[fastpath]=$(grep -o "fast path refused.*" "$TMP/fastpath.log" | cut -c1-200)
+		return 1
+	fi
 }
 
 start_dante()
@@ -162,6 +185,7 @@ whole_test()
 		for n in "${LIVE[@]}"; do
 			case $t in
 			stream1) stream_run "$n" 1 "${CPU_PIDS[$n]:-}" ;;
+			stream8) stream_run "$n" 8 "${CPU_PIDS[$n]:-}" ;;
 			rate) rate_run "$n" "${CPU_PIDS[$n]:-}" "$RATE_CONC" "" ;;
 			rate1) rate_run "$n" "${CPU_PIDS[$n]:-}" 1 _1 ;;
 			esac
@@ -170,15 +194,21 @@ whole_test()
 }
 
 whole_setup
-NAMES=(direct socks46 proxychains)
+NAMES=(direct socks46 fastpath proxychains)
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 LIVE=(direct)
 # The processes whose CPU time a path costs: agent and gateway, or Dante.
 declare -A CPU_PIDS=()
-if start_gateway && start_agent; then
+if start_gateway && start_agent socks46 "$CG" 7046; then
 	LIVE+=(socks46)
 	CPU_PIDS[socks46]="$GW_PID $AGENT_PID"
+	if start_fast_agent; then
+		LIVE+=(fastpath)
+		CPU_PIDS[fastpath]="$GW_PID $FAST_PID"
+	else
+		say "whole path: fastpath skipped: ${NOTE[fastpath]}"
+	fi
 else
 	say "whole path: socks46 skipped: ${NOTE[socks46]}"
 fi
@@ -189,21 +219,34 @@ else
 	say "whole path: proxychains skipped: ${NOTE[proxychains]}"
 fi
 if [ "${BENCH_WHOLE_TCP:-1}" != 0 ]; then
-	for t in stream1 rate rate1; do
+	for t in stream1 stream8 rate rate1; do
 		whole_test $t
 	done
 fi
+# UDP goes through the first agent only (the fast path is TCP's).
+TCP_LIVE=("${LIVE[@]}")
+LIVE=()
+for n in "${TCP_LIVE[@]}"; do
+	[ "$n" = fastpath ] || LIVE+=("$n")
+done
 [ "${BENCH_UDP:-1}" = 0 ] || udp_tests
+LIVE=("${TCP_LIVE[@]}")
 # Proof that the socks46 figures came through the agent, not around it.
 AGENT_SAYS=
-if [ -S "$TMP/agent.sock" ]; then
-	st=$("$S46_BIN" status --json --control "$TMP/agent.sock" 2>/dev/null)
+if [ -S "$TMP/fastpath.sock" ]; then
+	FAST_SAYS=$("$S46_BIN" status --json --control "$TMP/fastpath.sock" 2>/dev/null |
+		grep -o '"forwarded":[0-9]*' | cut -d: -f2)
+fi
+if [ -S "$TMP/socks46.sock" ]; then
+	st=$("$S46_BIN" status --json --control "$TMP/socks46.sock" 2>/dev/null)
 	AGENT_SAYS="the agent forwarded $(printf '%s' "$st" | grep -o '"forwarded":[0-9]*' | cut -d: -f2) connections to the gateway and faked $(printf '%s' "$st" | grep -o '"dns_faked":[0-9]*' | cut -d: -f2) DNS answers"
 	AGENT_SAYS+=", and carried UDP datagrams up $(printf '%s' "$st" | grep -o '"udp":{[^}]*' | grep -o '"up":[0-9]*' | cut -d: -f2), down $(printf '%s' "$st" | grep -o '"udp":{[^}]*' | grep -o '"down":[0-9]*' | cut -d: -f2) in $(printf '%s' "$st" | grep -o '"udp":{[^}]*' | grep -o '"flows":[0-9]*' | cut -d: -f2) flows"
 fi
 
 printf '\nwhole path — a program in a test cgroup resolves %s with getaddrinfo and connects:\n' "$NAME"
 printf '  socks46:     cgroup BPF -> agent (fake address) -> gateway (resolves via dnsmasq) -> sink\n'
+printf '  fastpath:    the same with the agent started with --fast-path: after the handshake the\n'
+printf '               kernel moves the bytes between program and gateway connection (sockmap)\n'
 printf '  proxychains: proxychains4 (LD_PRELOAD, proxy_dns) -> Dante (libc, the same dnsmasq) -> sink\n'
 printf '  direct:      the same program straight to 127.0.0.1.\n'
 printf 'Same namespace, cores and s46sink as above. Load average before / after: %s / %s\n\n' \
@@ -214,9 +257,16 @@ printf '\n'
 row "1 stream (Gbit/s)" gbps1
 ratio_row "1 stream (Gbit/s)" gbps1 direct
 row "  errors (stalls)" gbps1_err
+ratio_row "1 stream (Gbit/s)" gbps1 socks46
 row "  relay CPU (ms per GB)" cpg1
+row "8 streams (Gbit/s)" gbps8
+ratio_row "8 streams (Gbit/s)" gbps8 direct
+ratio_row "8 streams (Gbit/s)" gbps8 socks46
+row "  errors (stalls)" gbps8_err
+row "  relay CPU (ms per GB)" cpg8
 row "conn/s, $RATE_CONC in flight" cps
 ratio_row "conn/s" cps direct
+ratio_row "conn/s" cps socks46
 ratio_row "conn/s" cps proxychains
 row "  latency p50 (us)" p50
 row "  latency p99 (us)" p99
@@ -232,6 +282,7 @@ for n in "${NAMES[@]}"; do
 	[ -n "${NOTE[$n]:-}" ] && printf 'note: %s %s\n' "$n" "${NOTE[$n]}"
 done
 [ -n "$AGENT_SAYS" ] && printf 'socks46: %s.\n' "$AGENT_SAYS"
+[ -n "${FAST_SAYS:-}" ] && printf 'fastpath: the agent forwarded %s connections, their bytes moved by the kernel.\n' "$FAST_SAYS"
 printf '(proxychains makes the non-blocking connect() blocking while it talks to the proxy, so\n'
 printf ' the program'"'"'s connections go through one at a time whatever it has in flight.)\n'
 
@@ -242,6 +293,14 @@ target "conn/s above proxychains4 + Dante, $RATE_CONC in flight ($(ratio "${R[so
 	"$(verdict "$(ratio "${R[socks46:cps]:-}" "${R[proxychains:cps]:-}" | tr -d x)" '>=' 1.0001)"
 target "conn/s above proxychains4 + Dante, 1 in flight ($(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}"))" \
 	"$(verdict "$(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}" | tr -d x)" '>=' 1.0001)"
+for p in socks46 fastpath; do
+	target "$p single stream >= 0.7x direct ($(ratio "${R[$p:gbps1]:-}" "${R[direct:gbps1]:-}"); rounds: $(round_ratios $p direct gbps1))" \
+		"$(verdict "$(ratio "${R[$p:gbps1]:-}" "${R[direct:gbps1]:-}" | tr -d x)" '>=' 0.7)"
+	target "$p 8 streams >= 0.7x direct ($(ratio "${R[$p:gbps8]:-}" "${R[direct:gbps8]:-}"); rounds: $(round_ratios $p direct gbps8))" \
+		"$(verdict "$(ratio "${R[$p:gbps8]:-}" "${R[direct:gbps8]:-}" | tr -d x)" '>=' 0.7)"
+	target "$p conn/s >= 0.5x direct, $RATE_CONC in flight ($(ratio "${R[$p:cps]:-}" "${R[direct:cps]:-}"); rounds: $(round_ratios $p direct cps))" \
+		"$(verdict "$(ratio "${R[$p:cps]:-}" "${R[direct:cps]:-}" | tr -d x)" '>=' 0.5)"
+done
 [ "${BENCH_UDP:-1}" = 0 ] || udp_targets
 cpu_note "connection (us)" "${R[socks46:cpu_us]:-}" "${R[proxychains:cpu_us]:-}" "proxychains4 + Dante"
 cpu_note "GB relayed (ms)" "${R[socks46:cpg1]:-}" "${R[proxychains:cpg1]:-}" "proxychains4 + Dante"
