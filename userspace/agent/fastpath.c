@@ -274,44 +274,57 @@ int fastpath_start(struct fastpath_pair *p, struct fastpath *fp, struct ev_loop 
 	return err;
 }
 
-/* What a failed load or attach means, in one line naming the kernel. */
-static void fastpath_explain(const char *what, int err, char *why, size_t len)
+/* One line naming the kernel: "kernel RELEASE: " and what went wrong. */
+static void fastpath_why(char *why, size_t len, const char *what, int err)
 {
 	struct utsname u;
 
 	if (uname(&u) < 0)
 		snprintf(u.release, sizeof(u.release), "unknown");
-	snprintf(why, len, "kernel %s: %s sk_skb verdict program on a SOCKHASH: %s", u.release,
-		 what, strerror(-err));
+	if (err)
+		snprintf(why, len, "kernel %s: %s the sk_skb verdict program on a SOCKHASH: %s",
+			 u.release, what, strerror(-err));
+	else
+		snprintf(why, len, "kernel %s: %s", u.release, what);
 }
 
-int fastpath_new(struct fastpath **out, char *why, size_t len)
+static int fastpath_load(struct fastpath *fp, char *why, size_t len)
 {
-	struct fastpath *fp = calloc(1, sizeof(*fp));
 	int err;
 
-	if (!fp)
-		return -ENOMEM;
 	fp->skel = s46_fast_bpf__open();
 	if (!fp->skel) {
-		err = -errno;
-		fastpath_explain("cannot open the", err, why, len);
-		goto fail;
+		fastpath_why(why, len, "cannot open", err = -errno);
+		return err;
 	}
 	if ((err = s46_fast_bpf__load(fp->skel)) < 0) {
-		fastpath_explain("cannot load the", err, why, len);
-		goto fail;
+		fastpath_why(why, len, "cannot load", err);
+		return err;
 	}
 	fp->socks_fd = bpf_map__fd(fp->skel->maps.s46_fast_socks);
 	fp->pairs_fd = bpf_map__fd(fp->skel->maps.s46_fast_pairs);
 	if (bpf_prog_attach(bpf_program__fd(fp->skel->progs.s46_fast_verdict), fp->socks_fd,
 			    BPF_SK_SKB_STREAM_VERDICT, 0) < 0) {
-		err = -errno;
-		fastpath_explain("cannot attach the", err, why, len);
+		fastpath_why(why, len, "cannot attach", err = -errno);
+		return err;
+	}
+	return 0;
+}
+
+int fastpath_new(struct fastpath **out, char *why, size_t len)
+{
+	struct fastpath *fp = calloc(1, sizeof(*fp));
+	char found[256];
+	int err;
+
+	if (!fp)
+		return -ENOMEM;
+	if ((err = fastpath_load(fp, why, len)) < 0)
+		goto fail;
+	if ((err = fastpath_probe(fp, found, sizeof(found))) < 0) {
+		fastpath_why(why, len, found, 0);
 		goto fail;
 	}
-	if ((err = fastpath_probe(fp, why, len)) < 0)
-		goto fail;
 	*out = fp;
 	return 0;
 fail:
