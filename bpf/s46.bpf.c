@@ -36,6 +36,8 @@ static __always_inline int s46_connect(struct bpf_sock_addr *ctx, __u32 a[4], __
 			return S46_DENY;
 		*kind = S46_KIND_NONE;
 	} else {
+		if (*kind == S46_KIND_UDP)
+			s46_mark_udp(ctx);
 		s46_count(*kind == S46_KIND_PROXY ? S46_STAT_TCP_REDIRECT
 			  : *kind == S46_KIND_UDP ? S46_STAT_UDP_STEERED
 						  : S46_STAT_DNS_CONNECT);
@@ -151,6 +153,7 @@ int s46_sendmsg4(struct bpf_sock_addr *ctx)
 			return S46_DENY;
 		ctx->user_ip4 = bpf_htonl(s46_udp_addr(slot));
 		ctx->user_port = s46_cfg.udp_port;
+		s46_mark_udp(ctx);
 		s46_count(S46_STAT_UDP_STEERED);
 		return S46_ALLOW;
 	}
@@ -180,6 +183,7 @@ int s46_sendmsg6(struct bpf_sock_addr *ctx)
 		s46_udp_addr6(a, slot);
 		s46_ip6_set(ctx, a);
 		ctx->user_port = s46_cfg.udp_port;
+		s46_mark_udp(ctx);
 		s46_count(S46_STAT_UDP_STEERED);
 		return S46_ALLOW;
 	}
@@ -400,5 +404,32 @@ int s46_sockops(struct bpf_sock_ops *skops)
 			s46_unpublish(skops);
 		break;
 	}
+	return 1;
+}
+
+/* A socket whose datagrams went to the forwarder is closing: the agent ends its flows now
+ * rather than after their idle timeout (the next program to get its port must not receive
+ * their late replies). Kernel 5.9+ runs this for every socket of the cgroup that is released;
+ * only those marked by s46_mark_udp are told. */
+SEC("cgroup/sock_release")
+int s46_sock_release(struct bpf_sock *sk)
+{
+	struct s46_sk_val *v;
+	struct s46_udp_end *e;
+
+	if (sk->type != SOCK_DGRAM)
+		return 1;
+	v = bpf_sk_storage_get(&s46_sk, sk, 0, 0);
+	if (!v || !(v->flags & S46_SK_UDP))
+		return 1;
+	e = bpf_ringbuf_reserve(&s46_udp_end, sizeof(*e), 0);
+	if (!e) {
+		s46_count(S46_STAT_UDP_END_LOST);
+		return 1;
+	}
+	e->netns_cookie = bpf_get_netns_cookie(sk);
+	e->cookie = bpf_get_socket_cookie(sk);
+	bpf_ringbuf_submit(e, 0);
+	s46_count(S46_STAT_UDP_END);
 	return 1;
 }

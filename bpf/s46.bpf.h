@@ -72,6 +72,12 @@ struct {
 	__type(value, struct s46_dst);
 } s46_udp_dst SEC(".maps");
 
+/* Releases of sockets whose datagrams went to the forwarder (struct s46_udp_end). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, S46_UDP_END_RING);
+} s46_udp_end SEC(".maps");
+
 /* Next slot to hand out; slots are reused round-robin. */
 __u32 s46_udp_next = 0;
 
@@ -364,6 +370,20 @@ static __always_inline int s46_remember(struct bpf_sock_addr *ctx, const __u32 a
 	v->cookie = bpf_get_socket_cookie(ctx);
 	v->pid = bpf_get_current_pid_tgid() >> 32;
 	return 0;
+}
+
+/* Marks the socket as one whose release the agent must hear of (its UDP went to the
+ * forwarder). Written once: later datagrams only read the flag. */
+static __always_inline void s46_mark_udp(struct bpf_sock_addr *ctx)
+{
+	struct s46_sk_val *v = s46_sk_get(ctx, 1);
+
+	if (!v) {
+		s46_count(S46_STAT_ERRORS);
+		return;
+	}
+	if (!(v->flags & S46_SK_UDP))
+		v->flags |= S46_SK_UDP;
 }
 
 /* The agent's own proxy or DNS port on loopback: where the programs send what they steer. */

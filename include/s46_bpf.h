@@ -63,6 +63,8 @@ enum s46_stat {
 	S46_STAT_ERRORS,	   /* storage or map updates that failed */
 	S46_STAT_UDP_STEERED,	   /* UDP sends and connects steered to the forwarder */
 	S46_STAT_UDP_RECVMSG,	   /* forwarded replies whose source was rewritten back */
+	S46_STAT_UDP_END,	   /* releases of forwarded sockets told to the agent */
+	S46_STAT_UDP_END_LOST,	   /* releases not told: the ring was full */
 	S46_STAT_MAX,
 };
 
@@ -83,8 +85,23 @@ struct s46_sk_val {
 	__u64 netns_cookie;  /* of the socket's namespace, for the s46_conn key */
 	__u64 cookie;	     /* socket cookie, for status */
 	__u32 pid;	     /* tgid that called connect() */
-	__u32 pad;	     /* explicit padding, zero */
+	__u32 flags;	     /* S46_SK_* */
 };
+
+/* s46_sk_val.flags */
+#define S46_SK_UDP 0x1 /* its datagrams went to the UDP forwarder: its release is told */
+
+/* An event of the ring buffer s46_udp_end: a socket whose datagrams went to the forwarder was
+ * released (closed), so the forwarder ends its flows at once (cgroup/sock_release, which can
+ * read no address or port of the socket: the agent learns each flow's cookie from sock_diag). */
+struct s46_udp_end {
+	__u64 netns_cookie; /* of the socket's namespace: whose forwarder has its flows */
+	__u64 cookie;	    /* socket cookie */
+};
+
+/* Bytes of the s46_udp_end ring (a power of two, whole pages): 4,096 events unread (each with
+ * its 8-byte ring header). */
+#define S46_UDP_END_RING (128 * 1024)
 
 /* Key of s46_udp_slot: a destination that has (or had) a slot. */
 struct s46_udp_key {

@@ -79,14 +79,51 @@ st=$("$S46_BIN" status --control "$TMP/a4.sock" --json)
 n=$(printf '%s' "$st" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["udp"]["no_name"])')
 assert_eq "$n" $((d0 + 1)) "the datagram to 198.18.3.3 (no name behind it) was dropped and counted"
 
-log "status shows the UDP flows and counters"
+log "status shows a program's UDP flows while its socket is open; they end when it closes it"
+u4 --count 3 --hold "$TMP/hold" web6.test 9 >"$TMP/hold.out" 2>&1 &
+HOLD=$!
+for _ in $(seq 100); do
+	[ -s "$TMP/hold" ] && break
+	kill -0 "$HOLD" 2>/dev/null || break
+	sleep 0.1
+done
+[ -s "$TMP/hold" ] || fail "the program holding its socket did not get going: $(cat "$TMP/hold.out")"
+port=$(cat "$TMP/hold")
 st=$("$S46_BIN" status --control "$TMP/a4.sock") || fail "status"
 flows=$(printf '%s\n' "$st" | sed -n '/^udp flows/,/^$/p')
 assert_contains "$flows" "web6.test:9" "status lists the UDP flow to web6.test:9 beside the connections"
+assert_contains "$flows" "127.0.0.1:$port " "with the program's socket (port $port)"
 assert_contains "$flows" "datagrams up " "status shows the datagram counters"
 js=$("$S46_BIN" status --control "$TMP/a4.sock" --json) || fail "status --json"
 up=$(printf '%s' "$js" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["udp"]["up"])')
 [ "$up" -ge 200 ] || fail "udp up counter $up"
 pass "status --json counts $up datagrams up"
+flows_of() {
+	"$S46_BIN" status --control "$TMP/a4.sock" --json | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(1 for f in d["udp_flows"] if f["client"].endswith(":" + sys.argv[1])), d["udp"]["closed"])' "$1"
+}
+read -r n closed0 <<<"$(flows_of "$port")"
+assert_eq "$n" 1 "one flow of that socket before it closes"
+gw0=$(grep -c "udp client=" "$GW_LOG")
+rm "$TMP/hold"
+wait "$HOLD" || fail "the holding program failed: $(cat "$TMP/hold.out")"
+# The idle timeout is 60 s: a flow still there after 10 s has not been ended by the close.
+for _ in $(seq 100); do
+	read -r n closed <<<"$(flows_of "$port")"
+	[ "$n" = 0 ] && break
+	sleep 0.1
+done
+assert_eq "$n" 0 "the flow left status when the program closed its socket (well before the idle timeout)"
+assert_eq "$closed" $((closed0 + 1)) "the udp.closed counter counts it"
+for _ in $(seq 100); do
+	[ "$(grep -c "udp client=" "$GW_LOG")" -gt "$gw0" ] && break
+	sleep 0.1
+done
+[ "$(grep -c "udp client=" "$GW_LOG")" -gt "$gw0" ] ||
+	fail "the gateway did not end the association"
+pass "the gateway ended its association: $(grep "udp client=" "$GW_LOG" | tail -n 1 | sed 's/.*info: //')"
 assert_not_contains "$(cat "$A4_LOG")" "no original destination" "every datagram had its destination"
+assert_not_contains "$(cat "$A4_LOG")" "lacks cgroup/sock_release" "this kernel tells the agent of released sockets"
 exit 0

@@ -4,6 +4,7 @@ import argparse
 import os
 import socket
 import sys
+import time
 
 
 def resolve(name, port, fam):
@@ -34,6 +35,17 @@ def exchange(s, dst, size, count, connected, timeout):
     return None
 
 
+def hold(s, path):
+    """Keeps the socket open until the test removes path (at most a minute)."""
+    with open(path + ".tmp", "w") as f:
+        f.write("%d\n" % s.getsockname()[1])
+    os.rename(path + ".tmp", path)
+    for _ in range(1200):
+        if not os.path.exists(path):
+            return
+        time.sleep(0.05)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--family", choices=["inet", "inet6", "mapped"], default="inet")
@@ -41,6 +53,8 @@ def main():
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("-t", "--timeout", type=float, default=5)
+    ap.add_argument("--hold", metavar="FILE",
+                    help="then write the socket's port to FILE and keep it open until FILE is removed")
     ap.add_argument("dest", nargs="+", help="NAME PORT pairs")
     a = ap.parse_args()
     fam = socket.AF_INET if a.family == "inet" else socket.AF_INET6
@@ -65,6 +79,9 @@ def main():
             bad += 1
         else:
             print(f"ok {name} {addr} {port} {a.count}x{a.size}")
+    if a.hold and not bad:
+        hold(s, a.hold)
+    s.close()
     sys.exit(1 if bad else 0)
 
 

@@ -61,6 +61,61 @@ r=$(kin "$PY" "$Q" "$FD" 53 far.example A)
 assert_contains "$r" "ans=203.0.113.99 " "the far resolver answered through the gateway"
 assert_eq "$(jget counters.dns_queries)" "$q0" "the agent's responder saw no query"
 
+log "cgroup/sock_release: a program's flows end when it closes its socket, not at the idle timeout"
+assert_not_contains "$(cat "$TMP/agent.log")" "lacks cgroup/sock_release" "the kernel loaded cgroup/sock_release"
+# flows_of PORT: the flows of the program socket on PORT, and udp.closed.
+flows_of()
+{
+	agent_status_raw | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+print(sum(1 for f in d["udp_flows"] if f["client"].endswith(":" + sys.argv[1])), d["udp"]["closed"])' "$1"
+}
+# held NAME ARGS...: udp_fake.py ARGS with its socket held open; sets HELD_PID and HELD_PORT.
+held()
+{
+	local name=$1
+	shift
+	kin "$PY" "$UF" --hold "$TMP/$name.hold" "$@" >"$TMP/$name.out" 2>&1 &
+	HELD_PID=$!
+	for _ in $(seq 100); do
+		[ -s "$TMP/$name.hold" ] && break
+		kill -0 "$HELD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -s "$TMP/$name.hold" ] || fail "$name: did not get going: $(cat "$TMP/$name.out")"
+	HELD_PORT=$(cat "$TMP/$name.hold")
+}
+# released NAME PORT PID: closes the held socket; its flows must leave status within 10 s
+# (the idle timeout is 60 s).
+released()
+{
+	local n closed0 closed
+	read -r n closed0 <<<"$(flows_of "$2")"
+	[ "$n" -ge 1 ] || fail "$1: no flow of port $2 while its socket is open"
+	rm "$TMP/$1.hold"
+	wait "$3" || fail "$1: $(cat "$TMP/$1.out")"
+	for _ in $(seq 100); do
+		read -r n closed <<<"$(flows_of "$2")"
+		[ "$n" = 0 ] && break
+		sleep 0.1
+	done
+	assert_eq "$n" 0 "$1: its flows left status when it closed its socket"
+	[ "$closed" -gt "$closed0" ] || fail "$1: udp.closed stayed $closed"
+}
+e0=$(jget counters.udp_end)
+held unconnected4 "$F6" 7 "$F4" 7
+P1=$HELD_PID
+Q1=$HELD_PORT
+held connected6 --family inet6 --connect "$G4" 7
+released connected6 "$HELD_PORT" "$HELD_PID"
+read -r n _ <<<"$(flows_of "$Q1")"
+assert_eq "$n" 2 "the other program's two flows stay while its socket is open"
+released unconnected4 "$Q1" "$P1"
+[ "$(jget counters.udp_end)" -ge $((e0 + 2)) ] || fail "udp_end $(jget counters.udp_end)"
+pass "counters.udp_end counts the releases told"
+assert_eq "$(jget counters.udp_end_lost)" 0 "no release was lost"
+
 log "counters"
 [ "$(jget counters.udp_steered)" -ge 20 ] || fail "udp_steered $(jget counters.udp_steered)"
 pass "udp_steered counts the steered datagrams"

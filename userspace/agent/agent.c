@@ -31,6 +31,7 @@
 #include "redirect.h"
 #include "sdnotify.h"
 #include "srvlist.h"
+#include "udpend.h"
 #include "udpfwd.h"
 
 static void agent_usage(FILE *f)
@@ -331,6 +332,9 @@ static int agent_setup(struct agent *a, struct agentconf *o)
 		a->udp_port = udpfwd_port(a->udpfwd);
 	if (agent_setup_bpf(a, o) < 0)
 		return -1;
+	rc = udpend_new(&a->udpend, a);
+	if (rc)
+		return log_fail("UDP: released sockets: %s", strerror(-rc));
 	rc = control_new(&a->control, a->loop, control_path(o->control), a);
 	if (rc)
 		return log_fail("control socket %s: %s", control_path(o->control),
@@ -364,6 +368,7 @@ static void agent_free(struct agent *a)
 	gwprobe_free(a->probe);
 	control_free(a->control);
 	netnswatch_free(a->netns);
+	udpend_free(a->udpend);
 	optin_free(a->optin);
 	udpfwd_free(a->udpfwd);
 	redirect_free(a->redirect);

@@ -16,6 +16,7 @@ struct gwresolve;
 struct redirect;
 struct fastpath;
 struct udpfwd;
+struct udpend;
 struct control;
 struct srvlist;
 struct optin;
@@ -34,6 +35,7 @@ struct agent {
 	struct redirect *redirect;
 	struct fastpath *fast; /* --fast-path on a kernel that passed its probe, else NULL */
 	struct udpfwd *udpfwd; /* NULL when its port could not be had: UDP is then refused */
+	struct udpend *udpend; /* ends flows when their program's socket is released */
 	struct control *control;
 	struct optin *optin;
 	struct netnswatch *netns; /* the other network namespaces served */

@@ -29,7 +29,7 @@
 #define SO_NETNS_COOKIE 71
 #endif
 #define BPFLOAD_FS_MAGIC 0xcafe4a11
-#define BPFLOAD_NPROGS 9
+#define BPFLOAD_NPROGS 10
 
 struct bpfload_cg {
 	uint64_t id;
@@ -43,6 +43,11 @@ struct bpfload {
 	/* s46_udp_dst mapped read-only: the forwarder reads a datagram's destination without a
 	 * system call (NULL if the kernel would not map it: then bpf_map_lookup_elem). */
 	const struct s46_dst *udp_dst;
+	/* Releases of forwarded sockets (s46_udp_end), NULL without cgroup/sock_release. */
+	struct ring_buffer *udp_end;
+	bpfload_udp_end_cb *end_fn;
+	void *end_arg;
+	char end_missing[320]; /* why releases are not told, "" when they are */
 	struct bpfload_config cfg;
 	char *pin_dir;
 	struct bpfload_cg *cgs;
@@ -61,6 +66,8 @@ static const struct {
     {"s46_getpeername4", "cgroup/getpeername4 (Linux 5.8+)"},
     {"s46_getpeername6", "cgroup/getpeername6 (Linux 5.8+)"},
     {"s46_sockops", "sock_ops with sk storage access (Linux 5.10+)"},
+    /* Optional: without it UDP flows end at their idle timeout (bpfload_udp_end_missing). */
+    {"s46_sock_release", "cgroup/sock_release with sk storage and a ring buffer (Linux 5.11+)"},
 };
 
 static int bpfload_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -181,6 +188,38 @@ static void bpfload_map_udp_dst(struct bpfload *b)
 	b->udp_dst = p == MAP_FAILED ? NULL : p;
 }
 
+/* Opens, configures and loads the object, with cgroup/sock_release or without. 0, -EBADF when
+ * the object cannot be opened, or the load's -errno. */
+static int bpfload_load(struct bpfload *b, const struct bpfload_config *cfg, bool release)
+{
+	s46_bpf__destroy(b->skel);
+	b->skel = s46_bpf__open();
+	if (!b->skel)
+		return -EBADF;
+	bpfload_set_rodata(b->skel, cfg);
+	if (!release)
+		bpf_program__set_autoload(b->skel->progs.s46_sock_release, false);
+	return s46_bpf__load(b->skel);
+}
+
+static int bpfload_udp_end_sample(void *ctx, void *data, size_t len)
+{
+	struct bpfload *b = ctx;
+
+	if (len >= sizeof(struct s46_udp_end) && b->end_fn)
+		b->end_fn(data, b->end_arg);
+	return 0;
+}
+
+static int bpfload_open_udp_end(struct bpfload *b)
+{
+	if (b->end_missing[0])
+		return 0;
+	b->udp_end = ring_buffer__new(bpf_map__fd(b->skel->maps.s46_udp_end),
+				      bpfload_udp_end_sample, b, NULL);
+	return b->udp_end ? 0 : -errno;
+}
+
 int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *errmsg,
 		 size_t errlen)
 {
@@ -200,14 +239,23 @@ int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *e
 		}
 		b->cfg.pin_dir = b->pin_dir;
 	}
-	b->skel = s46_bpf__open();
-	if (!b->skel) {
-		err = -errno;
-		snprintf(errmsg, errlen, "cannot open the BPF object: %s", strerror(-err));
+	err = bpfload_load(b, cfg, true);
+	/* cgroup/sock_release is optional: flows then end at their idle timeout. */
+	if (err && err != -EPERM && err != -ENOMEM && !bpfload_load(b, cfg, false)) {
+		struct utsname u;
+
+		if (uname(&u) < 0)
+			snprintf(u.release, sizeof(u.release), "unknown");
+		snprintf(b->end_missing, sizeof(b->end_missing),
+			 "kernel %s lacks %s: a UDP flow ends at its idle timeout, not when the "
+			 "program closes its socket",
+			 u.release, bpfload_needs[BPFLOAD_NPROGS - 1].needs);
+		err = 0;
+	}
+	if (err == -EBADF) {
+		snprintf(errmsg, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	bpfload_set_rodata(b->skel, cfg);
-	err = s46_bpf__load(b->skel);
 	if (err) {
 		if (err == -EPERM)
 			snprintf(errmsg, errlen,
@@ -228,6 +276,11 @@ int bpfload_open(struct bpfload **out, const struct bpfload_config *cfg, char *e
 		goto fail;
 	}
 	bpfload_map_udp_dst(b);
+	err = bpfload_open_udp_end(b);
+	if (err) {
+		snprintf(errmsg, errlen, "the s46_udp_end ring buffer: %s", strerror(-err));
+		goto fail;
+	}
 	*out = b;
 	return 0;
 fail:
@@ -260,6 +313,7 @@ void bpfload_close(struct bpfload *b)
 	}
 	if (b->udp_dst)
 		munmap((void *)b->udp_dst, BPFLOAD_UDP_DST_LEN);
+	ring_buffer__free(b->udp_end);
 	s46_bpf__destroy(b->skel);
 	free(b->pin_dir);
 	free(b);
@@ -417,6 +471,10 @@ static int bpfload_pin(struct bpfload *b, struct bpfload_cg *cg)
 		return -errno;
 	bpf_object__for_each_program(prog, b->skel->obj)
 	{
+		if (!cg->links[i]) {
+			i++;
+			continue;
+		}
 		if (snprintf(p, sizeof(p), "%s/%s", dir, bpf_program__name(prog)) >= (int)sizeof(p))
 			return -ENAMETOOLONG;
 		err = bpf_link__pin(cg->links[i++], p);
@@ -480,6 +538,11 @@ int bpfload_attach(struct bpfload *b, const char *path)
 	}
 	bpf_object__for_each_program(prog, b->skel->obj)
 	{
+		/* Not loaded (cgroup/sock_release on a kernel without it): nothing to attach. */
+		if (bpf_program__fd(prog) < 0) {
+			i++;
+			continue;
+		}
 		cg->links[i] = bpf_program__attach_cgroup(prog, fd);
 		if (!cg->links[i]) {
 			err = -errno;
@@ -667,4 +730,27 @@ int bpfload_stats(struct bpfload *b, uint64_t out[S46_STAT_MAX])
 	}
 	free(vals);
 	return 0;
+}
+
+int bpfload_udp_end_fd(struct bpfload *b)
+{
+	return b->udp_end ? ring_buffer__epoll_fd(b->udp_end) : -1;
+}
+
+int bpfload_udp_end_read(struct bpfload *b, bpfload_udp_end_cb *fn, void *arg)
+{
+	int n;
+
+	if (!b->udp_end)
+		return 0;
+	b->end_fn = fn;
+	b->end_arg = arg;
+	n = ring_buffer__consume(b->udp_end);
+	b->end_fn = NULL;
+	return n;
+}
+
+const char *bpfload_udp_end_missing(const struct bpfload *b)
+{
+	return b->end_missing[0] ? b->end_missing : NULL;
 }

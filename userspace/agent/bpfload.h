@@ -70,6 +70,14 @@ int bpfload_conn_take(struct bpfload *b, const struct s46_conn_key *k, struct s4
 /* The original destination behind UDP slot n (from the loopback address a datagram was
  * steered to). 0, -ENOENT (an empty slot) or -errno. */
 int bpfload_udp_dst(struct bpfload *b, uint32_t n, struct s46_dst *d);
+/* The ring of released forwarded sockets (cgroup/sock_release): a descriptor that is readable
+ * when events wait, or -1 when the kernel lacks the program. */
+int bpfload_udp_end_fd(struct bpfload *b);
+/* Calls fn for each event waiting. Returns how many, or -errno. */
+typedef void bpfload_udp_end_cb(const struct s46_udp_end *e, void *arg);
+int bpfload_udp_end_read(struct bpfload *b, bpfload_udp_end_cb *fn, void *arg);
+/* One line on why releases are not told (the kernel lacks the program), or NULL. */
+const char *bpfload_udp_end_missing(const struct bpfload *b);
 /* Number of entries in s46_conn (for tests of map hygiene). */
 long bpfload_conn_count(struct bpfload *b);
 

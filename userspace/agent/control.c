@@ -133,8 +133,9 @@ static void control_conn_cb(const struct redirect_info *ci, void *arg)
 static void control_counters(FILE *f, struct agent *a)
 {
 	static const char *const bpf_names[S46_STAT_MAX] = {
-	    "tcp_redirect", "dns_connect", "dns_sendmsg", "dns_recvmsg", "published",
-	    "udp_denied",   "bpf_errors",  "udp_steered", "udp_recvmsg",
+	    "tcp_redirect", "dns_connect", "dns_sendmsg",  "dns_recvmsg",
+	    "published",    "udp_denied",  "bpf_errors",   "udp_steered",
+	    "udp_recvmsg",  "udp_end",	   "udp_end_lost",
 	};
 	uint64_t st[S46_STAT_MAX] = {0};
 	struct redirect_stats rs;
@@ -186,9 +187,9 @@ static void control_udp(FILE *f, struct agent *a)
 	fprintf(f,
 		",\"udp\":{\"port\":%u,\"flows\":%llu,\"up\":%llu,\"down\":%llu,"
 		"\"dropped\":%llu,\"no_origdst\":%llu,\"no_name\":%llu,\"refused\":%llu,"
-		"\"full\":%llu}",
+		"\"full\":%llu,\"closed\":%llu}",
 		a->udp_port, us.flows, us.up, us.down, us.dropped, us.no_origdst, us.no_name,
-		us.refused, us.full);
+		us.refused, us.full, us.closed);
 	fprintf(f, ",\"udp_flows\":[");
 	if (a->udpfwd)
 		udpfwd_walk(a->udpfwd, control_flow_cb, &w);

@@ -57,6 +57,7 @@
  *     "tcp_redirect": 0, "dns_connect": 0, "dns_sendmsg": 0, "dns_recvmsg": 0,
  *     "published": 0, "udp_denied": 0, "bpf_errors": 0,
  *     "udp_steered": 0, "udp_recvmsg": 0,                      (from the BPF programs)
+ *     "udp_end": 0, "udp_end_lost": 0,    releases of forwarded sockets told, not told
  *     "accepted": 0, "forwarded": 0, "refused": 0, "no_gateway": 0,
  *     "no_origdst": 0, "no_name": 0,                           (from the redirect path)
  *     "dns_queries": 0, "dns_faked": 0, "dns_forwarded": 0,
@@ -80,7 +81,8 @@
  *     "up": 0, "down": 0,              datagrams carried each way
  *     "dropped": 0,                    datagrams that could not be carried (all causes)
  *     "no_origdst": 0, "no_name": 0, "refused": 0,
- *     "full": 0                        datagrams for a new flow beyond 4,096 flows
+ *     "full": 0,                       datagrams for a new flow beyond 4,096 flows
+ *     "closed": 0                      flows ended because the program closed its socket
  *   },
  *   "udp_flows": [ {                   one per program socket and destination
  *     "client": "127.0.0.1:40312", "orig": "198.18.0.1:7", "target": "web6.test:7",

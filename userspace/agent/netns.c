@@ -143,6 +143,11 @@ uint64_t netns_cookie(const struct netns *n)
 	return n->cookie;
 }
 
+struct udpfwd *netns_udpfwd(const struct netns *n)
+{
+	return n->udpfwd;
+}
+
 uint32_t netns_inode(const struct netns *n)
 {
 	return n->inode;

@@ -7,6 +7,7 @@
 
 struct agent;
 struct netns;
+struct udpfwd;
 
 /*
  * Serves the network namespace nsfd refers to: enters it, creates the proxy, DNS responder
@@ -22,6 +23,8 @@ void netns_free(struct netns *n);
 
 uint64_t netns_cookie(const struct netns *n);
 uint32_t netns_inode(const struct netns *n);
+/* Its UDP forwarder, NULL when the agent has none. */
+struct udpfwd *netns_udpfwd(const struct netns *n);
 /* Connections and UDP flows it carries now. */
 unsigned netns_conns(struct netns *n);
 /* A reload's suffixes never faked. */

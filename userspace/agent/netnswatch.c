@@ -499,6 +499,15 @@ static void netnswatch_status_one(struct netnswatch *w, FILE *f, const struct ne
 	fprintf(f, "],\"connections\":%u}", conns);
 }
 
+struct netns *netnswatch_by_cookie(struct netnswatch *w, uint64_t cookie)
+{
+	struct netnswatch_ns *e;
+
+	list_for_each_entry(e, &w->served,
+			    link) if (e->ns && netns_cookie(e->ns) == cookie) return e->ns;
+	return NULL;
+}
+
 void netnswatch_status(struct netnswatch *w, FILE *f)
 {
 	struct netnswatch_ns *e;

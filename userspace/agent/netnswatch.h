@@ -16,6 +16,7 @@
 
 struct agent;
 struct netnswatch;
+struct netns;
 
 /* policy: "all" (NULL too), "own", or a comma-separated list of namespaces by name
  * (/run/netns/NAME) or path (a bind mount of a namespace, /proc/PID/ns/net). */
@@ -34,6 +35,8 @@ void netnswatch_scan(struct netnswatch *w);
  * no attached cgroup, or the policy leaves its namespace out), -errno when serving failed. */
 int netnswatch_add_pid(struct netnswatch *w, int pid, char *msg, size_t len);
 
+/* A served namespace other than the agent's own by its cookie, or NULL. */
+struct netns *netnswatch_by_cookie(struct netnswatch *w, uint64_t cookie);
 /* The status JSON array "namespaces" (its elements), the agent's own first. */
 void netnswatch_status(struct netnswatch *w, FILE *f);
 /* A reload's suffixes never faked, for every namespace's responder. */

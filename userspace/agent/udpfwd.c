@@ -20,11 +20,16 @@
  * was asked, so one association per destination is what tells replies apart without
  * guessing; toward each server the program's flow keeps one source port. Replies are sent
  * from the slot address, so a connected socket accepts them and recvmsg4/6 rewrite their
- * source back to the original destination. Flows end after UDPFWD_IDLE_MS without datagrams
- * or when the gateway closes the control connection (the program's socket closing is not
- * observed: a new socket that gets the same port within the idle time would get late
- * replies of the old flow). A slot is reused after 65,536 other destinations; a flow whose
- * slot now holds another destination is ended and a new one made.
+ * source back to the original destination. Flows end when the program's socket is released
+ * (cgroup/sock_release tells the agent through a ring buffer: udpfwd_sock_released), after
+ * UDPFWD_IDLE_MS without datagrams, or when the gateway closes the control connection. The
+ * release names the socket by its cookie (sock_release may read no address or port of it),
+ * which a datagram does not carry: a new flow asks sock_diag for the cookie of the socket
+ * its first datagram came from, in the forwarder's namespace (one netlink round trip per
+ * flow, none per datagram). A datagram read after its socket closed finds none: its flow
+ * sends what it has and ends, so a later socket on the same port never gets its replies. A
+ * slot is reused after 65,536 other destinations; a flow whose slot now
+ * holds another destination is ended and a new one made.
  */
 #include "udpfwd.h"
 #include "udproute.h"
@@ -49,6 +54,7 @@
 #include "prefix.h"
 #include "redirect.h"
 #include "s5client.h"
+#include "sockdiag.h"
 #include "socks5.h"
 #include "srv.h"
 #include "srvlist.h"
@@ -90,6 +96,8 @@ struct udpfwd_flow {
 	uint8_t fake_addr[16];
 	int ctl, rfd; /* control connection and the socket toward the relay, -1 = none */
 	enum udpfwd_state state;
+	bool closing;	 /* its socket was released: ends once its queue went out */
+	uint64_t cookie; /* of the program's socket, 0 when not known */
 	struct s5client *cl;
 	struct srvlist_iter via;
 	struct srv *gw;
@@ -113,7 +121,8 @@ struct udpfwd {
 	struct udpfwd_stats stats;
 	struct list_head flows;
 	unsigned nflows;
-	size_t queued; /* bytes of the datagrams waiting for associations */
+	size_t queued;		   /* bytes of the datagrams waiting for associations */
+	struct sockdiag_udp *diag; /* in the forwarder's namespace; NULL: flows have no cookie */
 	struct list_head by_key[UDPFWD_BUCKETS]; /* flows by program address and slot */
 };
 
@@ -504,6 +513,11 @@ static void udpfwd_ready(struct udpfwd_flow *f, const struct socks5_addr *bnd)
 	}
 	f->qtail = &f->queue;
 	f->nqueue = 0;
+	if (f->closing) {
+		u->stats.closed++;
+		udpfwd_flow_free(f);
+		return;
+	}
 	ev_timer_start(u->loop, &f->timer, UDPFWD_IDLE_MS);
 }
 
@@ -601,8 +615,27 @@ static const char *udpfwd_site(const struct udpfwd_flow *f, char *buf, size_t le
 			 (socklen_t)len);
 }
 
+/* The cookie of the program's socket, asked of sock_diag (in the forwarder's namespace) with
+ * the addresses of its first datagram. A socket already gone (it sent and closed before the
+ * datagram was read) leaves the flow closing: its queue goes out, then it ends. */
+static void udpfwd_flow_cookie(struct udpfwd_flow *f, const union udpfwd_sa *to)
+{
+	union udpfwd_sa local = *to;
+	int err;
+
+	if (!f->u->diag)
+		return;
+	addr_set_port(&local.sa, f->u->port);
+	err = sockdiag_udp_cookie(f->u->diag, &f->prog.sa, &local.sa, &f->cookie);
+	if (err == -ENOENT)
+		f->closing = true;
+	else if (err)
+		log_debug("UDP: the cookie of a program socket: %s", strerror(-err));
+}
+
 static struct udpfwd_flow *udpfwd_flow_new(struct udpfwd *u, const union udpfwd_sa *prog,
-					   uint32_t slot, const struct s46_dst *dst)
+					   const union udpfwd_sa *to, uint32_t slot,
+					   const struct s46_dst *dst)
 {
 	struct udpfwd_flow *f = calloc(1, sizeof(*f));
 	socklen_t len;
@@ -636,6 +669,7 @@ static struct udpfwd_flow *udpfwd_flow_new(struct udpfwd *u, const union udpfwd_
 	srvlist_iter_start_key(&f->via, u->cfg.servers, udpfwd_site(f, buf, sizeof(buf)),
 			       ev_now(u->loop));
 	u->stats.flows++;
+	udpfwd_flow_cookie(f, to);
 	return f;
 }
 
@@ -676,7 +710,7 @@ static void udpfwd_from_program(struct udpfwd *u, const union udpfwd_sa *prog,
 		return;
 	}
 	if (!f) {
-		f = udpfwd_flow_new(u, prog, (uint32_t)slot, &d);
+		f = udpfwd_flow_new(u, prog, to, (uint32_t)slot, &d);
 		if (!f) {
 			u->stats.dropped++;
 			return;
@@ -822,6 +856,12 @@ int udpfwd_new(struct udpfwd **out, struct ev_loop *loop, uint16_t port,
 		return err;
 	}
 	udpfwd_open6(u);
+	/* Made here, in the namespace being served (see netns.c), like the sockets. */
+	err = sockdiag_udp_new(&u->diag);
+	if (err)
+		log_warnx("UDP forwarder: sock_diag: %s (a flow ends at its idle timeout, not when "
+			  "the program closes its socket)",
+			  strerror(-err));
 	*out = u;
 	return 0;
 }
@@ -840,7 +880,33 @@ void udpfwd_free(struct udpfwd *u)
 		ev_io_forget(u->loop, u->fd6);
 		close(u->fd6);
 	}
+	sockdiag_udp_free(u->diag);
 	free(u);
+}
+
+void udpfwd_sock_released(struct udpfwd *u, uint64_t cookie)
+{
+	struct list_head *pos, *next;
+	unsigned n = 0;
+
+	for (pos = u->flows.next; pos != &u->flows; pos = next) {
+		struct udpfwd_flow *f = list_entry(pos, struct udpfwd_flow, link);
+
+		next = pos->next;
+		if (f->cookie != cookie)
+			continue;
+		n++;
+		/* What waits for the association still goes out. */
+		if (f->state == UF_DIALING) {
+			f->closing = true;
+			continue;
+		}
+		u->stats.closed++;
+		udpfwd_flow_free(f);
+	}
+	if (n)
+		log_debug("UDP: socket %llu of a program closed, %u flow%s ended",
+			  (unsigned long long)cookie, n, n == 1 ? "" : "s");
 }
 
 void udpfwd_set_bpf(struct udpfwd *u, struct bpfload *b)

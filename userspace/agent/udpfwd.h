@@ -29,6 +29,7 @@ struct udpfwd_stats {
 	unsigned long long no_name;    /* destinations no name is behind */
 	unsigned long long refused;    /* associations the gateways refused or none answered */
 	unsigned long long full;       /* datagrams for a new flow beyond UDPFWD_FLOWS_MAX */
+	unsigned long long closed;     /* flows ended because the program's socket closed */
 };
 
 /* One flow, for `status`. */
@@ -55,6 +56,10 @@ uint16_t udpfwd_port(const struct udpfwd *u);
 /* Whether IPv6 sockets' UDP can be carried (the slot route and socket exist). */
 bool udpfwd_has_v6(const struct udpfwd *u);
 void udpfwd_get_stats(const struct udpfwd *u, struct udpfwd_stats *out);
+
+/* The program socket with this cookie was released: its flows end now, counted in closed (a
+ * flow still being set up sends what waits first). */
+void udpfwd_sock_released(struct udpfwd *u, uint64_t cookie);
 
 typedef void udpfwd_flow_cb(const struct udpfwd_info *fi, void *arg);
 void udpfwd_walk(struct udpfwd *u, udpfwd_flow_cb *fn, void *arg);

@@ -272,11 +272,11 @@ static void status_print_flows(const struct json *root)
 	}
 	if (u)
 		printf("  datagrams up %llu, down %llu, dropped %llu (no destination %llu, no name "
-		       "%llu); flows %llu, refused %llu\n",
+		       "%llu); flows %llu, refused %llu, ended by their socket's close %llu\n",
 		       json_get_uint(u, "up"), json_get_uint(u, "down"),
 		       json_get_uint(u, "dropped"), json_get_uint(u, "no_origdst"),
 		       json_get_uint(u, "no_name"), json_get_uint(u, "flows"),
-		       json_get_uint(u, "refused"));
+		       json_get_uint(u, "refused"), json_get_uint(u, "closed"));
 }
 
 /* One opt-in: its cgroup and id, how it came (configuration, attach, run) and the unit. */

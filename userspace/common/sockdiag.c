@@ -1,5 +1,5 @@
-/* sockdiag.c — NETLINK_SOCK_DIAG dumps of TCP sockets through libmnl, and socket inodes to pids via
- * /proc. */
+/* sockdiag.c — NETLINK_SOCK_DIAG through libmnl: dumps of TCP sockets, lookups of UDP sockets, and
+ * socket inodes to pids via /proc. */
 #include "sockdiag.h"
 
 #include <dirent.h>
@@ -207,4 +207,90 @@ int sockdiag_find_owners(struct sockdiag_owner *owners, size_t n)
 	}
 	closedir(proc);
 	return (int)found;
+}
+
+struct sockdiag_udp {
+	struct mnl_socket *nl;
+	uint32_t portid, seq;
+};
+
+int sockdiag_udp_new(struct sockdiag_udp **out)
+{
+	struct sockdiag_udp *d = calloc(1, sizeof(*d));
+	int err;
+
+	if (!d)
+		return -ENOMEM;
+	d->nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+	if (!d->nl || mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		err = -errno;
+		sockdiag_udp_free(d);
+		return err;
+	}
+	d->portid = mnl_socket_get_portid(d->nl);
+	*out = d;
+	return 0;
+}
+
+void sockdiag_udp_free(struct sockdiag_udp *d)
+{
+	if (!d)
+		return;
+	if (d->nl)
+		mnl_socket_close(d->nl);
+	free(d);
+}
+
+static void sockdiag_put_addr(__be32 *a, __be16 *port, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		memcpy(a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		*port = ((const struct sockaddr_in *)sa)->sin_port;
+	} else {
+		memcpy(a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		*port = ((const struct sockaddr_in6 *)sa)->sin6_port;
+	}
+}
+
+static int sockdiag_cookie_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_ERROR;
+	*(uint64_t *)data = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
+	return MNL_CB_STOP;
+}
+
+int sockdiag_udp_cookie(struct sockdiag_udp *d, const struct sockaddr *local,
+			const struct sockaddr *remote, uint64_t *cookie)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_req_v2 *req;
+	ssize_t n;
+
+	if (local->sa_family != remote->sa_family ||
+	    (local->sa_family != AF_INET && local->sa_family != AF_INET6))
+		return -EAFNOSUPPORT;
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = ++d->seq;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = (uint8_t)local->sa_family;
+	req->sdiag_protocol = IPPROTO_UDP;
+	req->idiag_states = SOCKDIAG_ALL_STATES;
+	/* The kernel looks up the socket a datagram from idiag_src to idiag_dst reaches. */
+	sockdiag_put_addr(req->id.idiag_src, &req->id.idiag_sport, remote);
+	sockdiag_put_addr(req->id.idiag_dst, &req->id.idiag_dport, local);
+	req->id.idiag_cookie[0] = req->id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	*cookie = 0;
+	n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf));
+	if (n < 0)
+		return -errno;
+	if (mnl_cb_run(buf, (size_t)n, d->seq, d->portid, sockdiag_cookie_cb, cookie) < 0)
+		return -errno;
+	return *cookie ? 0 : -ENOENT;
 }

@@ -1,5 +1,5 @@
-/* sockdiag.h — the kernel's socket diagnostics over netlink: TCP sockets and the processes owning
- * them. */
+/* sockdiag.h — the kernel's socket diagnostics over netlink: TCP sockets, UDP socket cookies and
+ * the processes owning them. */
 #ifndef S46_SOCKDIAG_H
 #define S46_SOCKDIAG_H
 
@@ -25,6 +25,16 @@ typedef int sockdiag_cb(const struct sockdiag_sock *s, void *arg);
 /* Dumps TCP sockets of family af (AF_INET or AF_INET6) whose state bit (1 << state) is
  * in states. Returns 0, what cb returned to stop, or -errno. */
 int sockdiag_dump_tcp(int af, uint32_t states, sockdiag_cb *cb, void *arg);
+
+/* A NETLINK_SOCK_DIAG socket for UDP lookups, in the network namespace of the thread that made
+ * it (a socket stays in the namespace it was made in). */
+struct sockdiag_udp;
+int sockdiag_udp_new(struct sockdiag_udp **out);
+void sockdiag_udp_free(struct sockdiag_udp *d);
+/* The cookie of the UDP socket that a datagram from remote to local (address and port) reaches:
+ * 0, -ENOENT when none does (it was closed), or -errno. */
+int sockdiag_udp_cookie(struct sockdiag_udp *d, const struct sockaddr *local,
+			const struct sockaddr *remote, uint64_t *cookie);
 
 /* Who holds a socket: filled by sockdiag_find_owners. */
 struct sockdiag_owner {
