@@ -42,19 +42,23 @@ suite()
 		line=$(grep "fast path refused" "$TMP/agent.log")
 		assert_contains "$line" "kernel $(uname -r)" "the refusal names the kernel"
 		printf 'fast path refused on this kernel: %s\n' "${line#*warn: }"
+		FAST="refused (${line#*fast path refused: })"
 	elif [ "$mode" = fast ]; then
 		grep -q "fast path on" "$TMP/agent.log" || {
 			grep "fast path" "$TMP/agent.log"
 			fail "the fast path is neither on nor refused"
 		}
 		state=fast
+		FAST=on
 	else
 		assert_not_contains "$(cat "$TMP/agent.log")" "fast path" "the relay by default"
 	fi
 
 	log "$mode: $CONNS parallel transfers of $SIZE bytes, echoed: every byte checked both ways"
+	t0=$(date +%s%N)
 	kin "$PY" "$XFER" echo 203.0.113.2 9000 --conns "$CONNS" --size "$SIZE" ||
 		fail "$mode: parallel transfers"
+	SECS[$mode]=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
 
 	log "$mode: half-close: the server shuts down first, then the client sends"
 	pushes=$(log_count "$TMP/xfer.log" "push ok")
@@ -99,7 +103,12 @@ suite()
 	agent_stop
 }
 
+declare -A SECS=()
+FAST="not run"
 for m in ${S46_XFER_MODES:-relay fast}; do
 	if [ "$m" = fast ]; then suite fast --fast-path; else suite relay; fi
 done
+# Shown for passing tests too (tests/run.sh, vmtest): which path each kernel took.
+printf 'bench: kernel %s: fast path %s; %s x %s bytes echoed in %s s (relay), %s s (--fast-path)\n' \
+	"$(uname -r)" "$FAST" "$CONNS" "$SIZE" "${SECS[relay]:--}" "${SECS[fast]:--}"
 exit 0
