@@ -261,6 +261,41 @@ static void test_exempt_user(void **state)
 			   gw, false, "9: exempt-user: more than 8 users");
 }
 
+/* --netns-policy: all, own, or namespace names and absolute paths; anything else is refused. */
+static void test_netns_policy(void **state)
+{
+	char *gw[] = {"--gateway", "198.51.100.9:1080", NULL};
+	char *list[] = {"--gateway", "198.51.100.9:1080", "--netns-policy", "ctr1,/proc/1/ns/net",
+			NULL};
+	char *bad[] = {"--gateway", "198.51.100.9:1080", "--netns-policy", "a/b", NULL};
+	char err[CONF_ERRLEN], many[65 * 2 + 16] = "netns-policy ";
+	struct agentconf c;
+	bool usage;
+
+	assert_int_equal(build(&c, NULL, gw, &usage, err), 0);
+	assert_null(c.netns_policy);
+	agentconf_free(&c);
+	assert_int_equal(build(&c, "netns-policy own\n", gw, &usage, err), 0);
+	assert_string_equal(c.netns_policy, "own");
+	agentconf_free(&c);
+	assert_int_equal(build(&c, NULL, list, &usage, err), 0);
+	assert_string_equal(c.netns_policy, "ctr1,/proc/1/ns/net");
+	agentconf_free(&c);
+	assert_int_not_equal(build(&c, NULL, bad, &usage, err), 0);
+	assert_true(usage);
+	assert_non_null(strstr(err, "netns-policy: 'a/b' is not all, own or a list"));
+	agentconf_free(&c);
+	assert_build_error("netns-policy a/b,c\n", gw, false,
+			   "1: netns-policy: 'a/b,c' is not all, own or a list of at most 64 "
+			   "namespace names (/run/netns/NAME) or absolute paths");
+	assert_build_error("netns-policy ,\n", gw, false, "1: netns-policy: empty list");
+	for (int i = 0; i < 65; i++)
+		strcat(many, i ? ",n" : "n");
+	assert_true(build(&c, many, gw, &usage, err) < 0);
+	assert_non_null(strstr(err, "' is not all, own or a list of at most 64 namespace names"));
+	agentconf_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +305,7 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_literal_suffix_none),
 	    cmocka_unit_test(test_exempt_user),
+	    cmocka_unit_test(test_netns_policy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
