@@ -69,6 +69,40 @@ refusal_case() {
 	echo "refusal: refused with \"$want\"; accepted again once the hook was gone"
 }
 
+# fallback_case NAME WHAT: with refuse-NAME.bpf.o attached, the agent must start anyway and
+# say in one line that it goes without WHAT (an optional program).
+fallback_case() {
+	want="kernel $(uname -r) lacks $2"
+	mkdir "$lsm"
+	"$objdir/lsm_attach" "$objdir/refuse-$1.bpf.o" "$lsm"
+	! bpftool prog loadall "$objdir/selfcheck.bpf.o" "$probe" 2>/dev/null ||
+		fail "$1: the kernel still accepts every selfcheck program with the hook attached"
+	"$bin" agent --gateway 127.0.0.1:1080 --cgroup "$cg" --control /tmp/$tag.sock --no-pin \
+		--fake-state none --optin-state none 2>"$errlog" >/dev/null &
+	pid=$!
+	n=0
+	until [ -S /tmp/$tag.sock ] && "$bin" status --control /tmp/$tag.sock >/dev/null 2>&1; do
+		n=$((n + 1))
+		kill -0 "$pid" 2>/dev/null || fail "$1: the agent exited: $(cat "$errlog")"
+		[ "$n" -lt 240 ] || fail "$1: the agent did not start"
+		sleep 0.5
+	done
+	kill "$pid"
+	wait "$pid" || true
+	echo "refusal: $1: the agent started; its lines:"
+	sed 's/^/    /' "$errlog"
+	[ "$(grep -cF "$want" "$errlog")" -eq 1 ] || fail "$1: stderr lacks one \"$want\""
+	rm -rf "$lsm" /tmp/$tag.sock
+	n=0
+	until bpftool prog loadall "$objdir/selfcheck.bpf.o" "$probe" 2>/dev/null; do
+		n=$((n + 1))
+		[ "$n" -lt 20 ] || fail "$1: still refused after detaching the hook"
+		sleep 0.5
+	done
+	rm -rf "$probe"
+	echo "refusal: went without it, saying \"$want\""
+}
+
 grep -qs . /sys/kernel/security/lsm || mount -t securityfs securityfs /sys/kernel/security
 grep -q bpf /sys/kernel/security/lsm ||
 	fail "the BPF LSM is not active ($(cat /sys/kernel/security/lsm))"
@@ -77,3 +111,5 @@ mkdir "$cg"
 # Linux 5.7 and older: no getpeername hooks. Before 4.13: no sock_ops at all.
 refusal_case getpeername4 "cgroup/getpeername4 (Linux 5.8+)"
 refusal_case sockops "sock_ops with sk storage access (Linux 5.10+)"
+# Before 5.9 (or without sk storage in it): no cgroup/sock_release, which is optional.
+fallback_case sockrelease "cgroup/sock_release with sk storage and a ring buffer (Linux 5.11+)"

@@ -255,6 +255,9 @@ run_bpf_cc -c "$here/refuse.bpf.c" -o "$out/obj/refuse-getpeername4.bpf.o" ||
 	die "cannot build refuse.bpf.c"
 run_bpf_cc -DREFUSE_PROG_TYPE=BPF_PROG_TYPE_SOCK_OPS -c "$here/refuse.bpf.c" \
 	-o "$out/obj/refuse-sockops.bpf.o" || die "cannot build refuse.bpf.c"
+run_bpf_cc -DREFUSE_PROG_TYPE=BPF_PROG_TYPE_CGROUP_SOCK \
+	-DREFUSE_ATTACH_TYPE=BPF_CGROUP_INET_SOCK_RELEASE -c "$here/refuse.bpf.c" \
+	-o "$out/obj/refuse-sockrelease.bpf.o" || die "cannot build refuse.bpf.c"
 ${CC:-gcc} -std=gnu11 -O2 -Wall -Wextra -Werror "$here/lsm_attach.c" -lbpf -o "$out/obj/lsm_attach" ||
 	die "cannot build lsm_attach"
 
@@ -301,7 +304,7 @@ for k in $selected; do
 	PASS*)
 		pass=$((pass + 1))
 		printf '  PASS  vmtest/%s (%s, %ss)\n' "$name" "$kver" "$(cat "$dir/secs")"
-		grep -a -E '^ *(PASS|FAIL|SKIP)  |^ *bench: |: [0-9]+ passed|refusal: refused' "$dir/console.log" |
+		grep -a -E '^ *(PASS|FAIL|SKIP)  |^ *bench: |: [0-9]+ passed|refusal: (refused|went without)' "$dir/console.log" |
 			tr -d '\r' | sed 's/^/    /'
 		;;
 	*)

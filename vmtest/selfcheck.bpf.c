@@ -20,6 +20,12 @@ int selfcheck_getpeername4(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+SEC("cgroup/sock_release")
+int selfcheck_sock_release(struct bpf_sock *sk)
+{
+	return 1;
+}
+
 SEC("sockops")
 int selfcheck_sockops(struct bpf_sock_ops *skops)
 {
