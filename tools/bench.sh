@@ -19,7 +19,7 @@
 #   BENCH_UDP_SIZE    datagram payload in bytes (default 1200)
 #   BENCH_UDP_SOCKS   sockets of the several-socket run (default 4)
 #   BENCH_UDP_WINDOW  datagrams in flight per socket in the saturated runs (default 64)
-#   BENCH_UDP_PACE    the paced run offers this fraction of the whole path's saturated
+#   BENCH_UDP_PACE    the paced run offers this fraction of the whole path's slowest saturated
 #                     rate, to show the loss below saturation (default 0.5)
 #   BENCH_IPVS      0 skips one and two gateways behind IPVS in a QEMU guest (tools/bench/ipvs.sh)
 #   BENCH_VM        1 runs the BENCH_MAX test in a QEMU guest (one gateway process) when the

@@ -35,6 +35,32 @@ def exchange(s, dst, size, count, connected, timeout):
     return None
 
 
+def burst(s, dst, size, count, connected, timeout):
+    """Sends count datagrams at once (every seventh shorter), then takes count replies: each
+    must be one of those sent, from where they were sent."""
+    sent = {}
+    for i in range(count):
+        n = size if i % 7 else max(8, size // 3)
+        data = ((b"%06d " % i) + os.urandom(n))[:n]
+        sent[data] = sent.get(data, 0) + 1
+        if connected:
+            s.send(data)
+        else:
+            s.sendto(data, dst)
+    s.settimeout(timeout)
+    for i in range(count):
+        try:
+            got, src = s.recvfrom(65536)
+        except socket.timeout:
+            return f"{count - i} of the {count} replies did not come"
+        if not sent.get(got):
+            return f"reply {i}: {len(got)} bytes that were not sent (or came twice)"
+        sent[got] -= 1
+        if (src[0], src[1]) != (dst[0], dst[1]):
+            return f"reply {i}: from {src[0]} port {src[1]}, sent to {dst[0]} port {dst[1]}"
+    return None
+
+
 def hold(s, path):
     """Keeps the socket open until the test removes path (at most a minute)."""
     with open(path + ".tmp", "w") as f:
@@ -52,6 +78,8 @@ def main():
     ap.add_argument("--connect", action="store_true")
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--burst", action="store_true",
+                    help="send the --count datagrams at once, then take the replies")
     ap.add_argument("-t", "--timeout", type=float, default=5)
     ap.add_argument("--hold", metavar="FILE",
                     help="then write the socket's port to FILE and keep it open until FILE is removed")
@@ -73,7 +101,10 @@ def main():
                 print(f"{name}: getpeername {peer[0]} port {peer[1]}, connected to {addr} port {port}")
                 bad += 1
                 continue
-        err = exchange(s, dst, a.size, a.count, a.connect, a.timeout)
+        if a.burst:
+            err = burst(s, dst, a.size, a.count, a.connect, a.timeout)
+        else:
+            err = exchange(s, dst, a.size, a.count, a.connect, a.timeout)
         if err:
             print(f"{name}: {err}")
             bad += 1

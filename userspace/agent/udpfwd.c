@@ -55,6 +55,7 @@
 #include "redirect.h"
 #include "s5client.h"
 #include "sockdiag.h"
+#include "udpgso.h"
 #include "socks5.h"
 #include "srv.h"
 #include "srvlist.h"
@@ -65,6 +66,9 @@
 /* Datagrams read (recvmmsg) and sent (sendmmsg) per system call, and batches per callback. */
 #define UDPFWD_BATCH 16
 #define UDPFWD_ROUNDS 4
+/* Datagrams sent at once: a train (udpgso.h) or a sendmmsg. A received train (UDP_GRO) holds
+ * up to UDPGSO_MAX_SEGS. */
+#define UDPFWD_OUT UDPGSO_MAX_SEGS
 /* Socket buffers: bursts wait here while the loop serves the other direction (the wildcard
  * sockets take every flow's datagrams, a relay socket one flow's). */
 #define UDPFWD_SOCKBUF (4 << 20)
@@ -139,10 +143,10 @@ static struct udpfwd_batch {
 	union udpfwd_cmsg cmsg[UDPFWD_BATCH];
 	struct iovec iov[UDPFWD_BATCH];
 	struct mmsghdr msg[UDPFWD_BATCH];
-	/* Datagrams going up, all of one flow. */
+	/* Datagrams going out: up, all of one flow (of), or down to one program. */
 	struct udpfwd_flow *of;
-	struct iovec oiov[UDPFWD_BATCH];
-	struct mmsghdr out[UDPFWD_BATCH];
+	struct iovec oiov[UDPFWD_OUT];
+	struct mmsghdr out[UDPFWD_OUT];
 	unsigned nout;
 } udpfwd_batch;
 
@@ -232,27 +236,56 @@ static void udpfwd_up(struct udpfwd_flow *f, const uint8_t *data, size_t len)
 
 /* Sends the datagrams batched for one flow: one sendmmsg, and past one the socket refuses, the
  * rest (UDP: what cannot be sent now is dropped). */
+/* Sends the b->nout datagrams of b->oiov on fd (to dst, or the connected peer with dst NULL,
+ * with the control messages c): one train when they make one, else sendmmsg, and past a
+ * datagram the socket refuses, the rest (UDP: what cannot be sent now is dropped). Returns
+ * how many went. */
+static unsigned udpfwd_send_out(int fd, const struct sockaddr *dst, socklen_t dstlen, void *c,
+				size_t clen)
+{
+	struct udpfwd_batch *b = &udpfwd_batch;
+	unsigned n = b->nout, sent = 0, done = 0;
+	int r;
+
+	b->nout = 0;
+	if (udpgso_fits(b->oiov, n) && !udpgso_send(fd, b->oiov, n, dst, dstlen, c, clen))
+		return n;
+	for (unsigned i = 0; i < n; i++)
+		b->out[i].msg_hdr = (struct msghdr){.msg_name = (void *)dst,
+						    .msg_namelen = dst ? dstlen : 0,
+						    .msg_iov = &b->oiov[i],
+						    .msg_iovlen = 1,
+						    .msg_control = c,
+						    .msg_controllen = clen};
+	while (done < n) {
+		r = sendmmsg(fd, b->out + done, n - done, 0);
+		if (r <= 0) {
+			done++;
+			continue;
+		}
+		sent += (unsigned)r;
+		done += (unsigned)r;
+	}
+	return sent;
+}
+
+/* Sends the datagrams batched for one flow up to its relay. */
 static void udpfwd_flush(void)
 {
 	struct udpfwd_batch *b = &udpfwd_batch;
 	struct udpfwd_flow *f = b->of;
-	unsigned done = 0;
-	int r;
+	unsigned n = b->nout, sent;
 
-	while (f && done < b->nout) {
-		r = sendmmsg(f->rfd, b->out + done, b->nout - done, 0);
-		if (r < 0) {
-			f->dropped++;
-			f->u->stats.dropped++;
-			done++;
-			continue;
-		}
-		f->up += (unsigned)r;
-		f->u->stats.up += (unsigned)r;
-		done += (unsigned)r;
-	}
 	b->of = NULL;
-	b->nout = 0;
+	if (!f || !n) {
+		b->nout = 0;
+		return;
+	}
+	sent = udpfwd_send_out(f->rfd, NULL, 0, NULL, 0);
+	f->up += sent;
+	f->u->stats.up += sent;
+	f->dropped += n - sent;
+	f->u->stats.dropped += n - sent;
 }
 
 /* Wraps a datagram of the batch (data, with room for a header before it) and adds it to the
@@ -268,13 +301,11 @@ static void udpfwd_up_batched(struct udpfwd_flow *f, uint8_t *data, size_t len)
 		f->u->stats.dropped++;
 		return;
 	}
-	if (b->of != f || b->nout == UDPFWD_BATCH)
+	if (b->of != f || b->nout == UDPFWD_OUT)
 		udpfwd_flush();
 	memcpy(data - hl, hdr, (size_t)hl);
 	b->of = f;
-	b->oiov[b->nout] = (struct iovec){.iov_base = data - hl, .iov_len = len + (size_t)hl};
-	b->out[b->nout].msg_hdr = (struct msghdr){.msg_iov = &b->oiov[b->nout], .msg_iovlen = 1};
-	b->nout++;
+	b->oiov[b->nout++] = (struct iovec){.iov_base = data - hl, .iov_len = len + (size_t)hl};
 	f->last_ms = ev_now(f->u->loop);
 }
 
@@ -322,9 +353,10 @@ static socklen_t udpfwd_slot_cmsg(const struct udpfwd_flow *f, union udpfwd_cmsg
 	return CMSG_SPACE(sizeof(pi));
 }
 
-/* Reads up to UDPFWD_BATCH datagrams from fd into the batch (at SOCKS5_UDP_HEADER_MAX), with
- * their sources and, with pktinfo, their packet info. Returns how many (0: none waits). */
-static int udpfwd_recv_batch(int fd, bool pktinfo)
+/* Reads up to UDPFWD_BATCH datagrams (or trains) from fd into the batch (at
+ * SOCKS5_UDP_HEADER_MAX), with their sources and, with cmsg, their control messages (packet
+ * info, the train's datagram size). Returns how many (0: none waits). */
+static int udpfwd_recv_batch(int fd, bool cmsg)
 {
 	struct udpfwd_batch *b = &udpfwd_batch;
 	int n;
@@ -337,67 +369,74 @@ static int udpfwd_recv_batch(int fd, bool pktinfo)
 		    .msg_namelen = sizeof(b->from[i]),
 		    .msg_iov = &b->iov[i],
 		    .msg_iovlen = 1,
-		    .msg_control = pktinfo ? b->cmsg[i].buf : NULL,
-		    .msg_controllen = pktinfo ? sizeof(b->cmsg[i].buf) : 0,
+		    .msg_control = cmsg ? b->cmsg[i].buf : NULL,
+		    .msg_controllen = cmsg ? sizeof(b->cmsg[i].buf) : 0,
 		};
 	}
 	n = recvmmsg(fd, b->msg, UDPFWD_BATCH, 0, NULL);
 	return n < 0 ? 0 : n;
 }
 
-/* Replies from the relay: unwrapped and sent to the program from the slot's address, a batch
- * per sendmmsg. */
+/* Sends the replies batched for a flow's program, from the slot's address. */
+static void udpfwd_down_flush(struct udpfwd_flow *f)
+{
+	struct udpfwd *u = f->u;
+	union udpfwd_cmsg c;
+	socklen_t clen = udpfwd_slot_cmsg(f, &c);
+	unsigned n = udpfwd_batch.nout, sent;
+	bool v6 = f->prog.sa.sa_family == AF_INET6;
+
+	if (!n)
+		return;
+	sent = udpfwd_send_out(v6 ? u->fd6 : u->fd, &f->prog.sa,
+			       v6 ? sizeof(f->prog.in6) : sizeof(f->prog.in), c.buf, clen);
+	f->down += sent;
+	u->stats.down += sent;
+	f->dropped += n - sent;
+	u->stats.dropped += n - sent;
+	f->last_ms = ev_now(u->loop);
+}
+
+/* One reply (a datagram of a received train): unwrapped, batched for the program. */
+static void udpfwd_down_one(struct udpfwd_flow *f, uint8_t *p, size_t len)
+{
+	struct udpfwd_batch *b = &udpfwd_batch;
+	struct socks5_udp_header h;
+	int hl = socks5_parse_udp_header(p, len, &h);
+
+	if (hl <= 0 || h.frag) {
+		f->dropped++;
+		f->u->stats.dropped++;
+		return;
+	}
+	if (b->nout == UDPFWD_OUT)
+		udpfwd_down_flush(f);
+	b->oiov[b->nout++] = (struct iovec){.iov_base = p + hl, .iov_len = len - (size_t)hl};
+}
+
+/* Replies from the relay (trains too: the relay socket takes them whole, UDP_GRO), unwrapped
+ * and sent to the program from the slot's address. */
 static void udpfwd_relay_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct udpfwd_batch *b = &udpfwd_batch;
 	struct udpfwd_flow *f = arg;
-	struct udpfwd *u = f->u;
-	int pfd = f->prog.sa.sa_family == AF_INET6 ? u->fd6 : u->fd;
-	socklen_t plen =
-	    f->prog.sa.sa_family == AF_INET6 ? sizeof(f->prog.in6) : sizeof(f->prog.in);
-	struct socks5_udp_header h;
-	union udpfwd_cmsg c;
-	socklen_t clen = udpfwd_slot_cmsg(f, &c);
-	unsigned nout, done;
-	int n = UDPFWD_BATCH, hl, r;
+	int n = UDPFWD_BATCH;
 
 	(void)loop;
 	(void)events;
 	for (int round = 0; round < UDPFWD_ROUNDS && n == UDPFWD_BATCH; round++) {
-		n = udpfwd_recv_batch(fd, false);
-		nout = 0;
+		n = udpfwd_recv_batch(fd, true);
+		b->nout = 0;
 		for (int i = 0; i < n; i++) {
 			uint8_t *p = b->buf[i] + SOCKS5_UDP_HEADER_MAX;
-			size_t len = b->msg[i].msg_len;
+			size_t len = b->msg[i].msg_len, seg = udpgso_segment(&b->msg[i].msg_hdr);
 
-			hl = socks5_parse_udp_header(p, len, &h);
-			if (hl <= 0 || h.frag) {
-				f->dropped++;
-				u->stats.dropped++;
-				continue;
-			}
-			b->oiov[nout] =
-			    (struct iovec){.iov_base = p + hl, .iov_len = len - (size_t)hl};
-			b->out[nout].msg_hdr = (struct msghdr){.msg_name = &f->prog,
-							       .msg_namelen = plen,
-							       .msg_iov = &b->oiov[nout],
-							       .msg_iovlen = 1,
-							       .msg_control = c.buf,
-							       .msg_controllen = clen};
-			nout++;
+			if (!seg || seg > len)
+				seg = len;
+			for (size_t off = 0; off < len; off += seg)
+				udpfwd_down_one(f, p + off, len - off < seg ? len - off : seg);
 		}
-		for (done = 0; done<nout; done += r> 0 ? (unsigned)r : 1) {
-			r = sendmmsg(pfd, b->out + done, nout - done, 0);
-			if (r > 0) {
-				f->down += (unsigned)r;
-				u->stats.down += (unsigned)r;
-			} else {
-				f->dropped++;
-				u->stats.dropped++;
-			}
-		}
-		if (nout)
-			f->last_ms = ev_now(u->loop);
+		udpfwd_down_flush(f);
 	}
 }
 
@@ -457,6 +496,7 @@ static int udpfwd_open_relay(struct udpfwd_flow *f, const struct socks5_addr *bn
 	if (f->rfd < 0)
 		return -errno;
 	udpfwd_sockbuf(f->rfd, UDPFWD_RELAYBUF);
+	udpgso_want_gro(f->rfd);
 	if ((mark && setsockopt(f->rfd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) ||
 	    connect(f->rfd, (struct sockaddr *)&ss, len) < 0)
 		return -errno;

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "netmon.h"
 #include "rules.h"
+#include "udpgso.h"
 
 /* Room for the largest datagram plus the header that wraps a reply. */
 #define UDP_BUF (65536 + SOCKS5_UDP_HEADER_MAX)
@@ -20,6 +21,9 @@
  * so one busy association cannot starve the loop. */
 #define UDP_BATCH 16
 #define UDP_ROUNDS 4
+/* Datagrams sent at once: a train (udpgso.h) or a sendmmsg; a received train (UDP_GRO) holds
+ * up to UDPGSO_MAX_SEGS. */
+#define UDP_OUT UDPGSO_MAX_SEGS
 /* How long a name's resolution is reused for the datagrams that follow without asking the
  * resolver again (its cache keeps the TTL; this only spares a lookup per datagram). */
 #define UDP_NAME_REUSE_MS 1000
@@ -70,10 +74,14 @@ static __thread struct udp_batch {
 	struct sockaddr_storage from[UDP_BATCH];
 	struct iovec iov[UDP_BATCH];
 	struct mmsghdr msg[UDP_BATCH];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cmsg[UDP_BATCH]; /* the size of a train's datagrams (UDP_GRO) */
 	/* Datagrams to send: on one socket, each with its destination. */
-	struct mmsghdr out[UDP_BATCH];
-	struct iovec oiov[UDP_BATCH];
-	union happy_sa odst[UDP_BATCH];
+	struct mmsghdr out[UDP_OUT];
+	struct iovec oiov[UDP_OUT];
+	union happy_sa odst[UDP_OUT];
 	unsigned nout;
 	int ofd;
 	struct udp_assoc *oa;
@@ -127,11 +135,21 @@ static int udp_out_fd(struct udp_assoc *a, int family)
 static void udp_flush(void)
 {
 	struct udp_batch *b = &udp_batch;
-	unsigned done = 0;
+	unsigned n = b->nout, done = 0, i;
+	socklen_t len = b->nout ? addr_sa_len(&b->odst[0].sa) : 0;
 	int r;
 
-	while (done < b->nout) {
-		r = sendmmsg(b->ofd, b->out + done, b->nout - done, MSG_NOSIGNAL);
+	b->nout = 0;
+	/* One train when they all go to one destination. */
+	for (i = 1; i < n && !memcmp(&b->odst[i], &b->odst[0], len); i++)
+		;
+	if (i == n && udpgso_fits(b->oiov, n) &&
+	    !udpgso_send(b->ofd, b->oiov, n, &b->odst[0].sa, len, NULL, 0)) {
+		b->oa->up += n;
+		return;
+	}
+	while (done < n) {
+		r = sendmmsg(b->ofd, b->out + done, n - done, MSG_NOSIGNAL);
 		if (r < 0) {
 			b->oa->dropped++;
 			done++;
@@ -140,7 +158,6 @@ static void udp_flush(void)
 		b->oa->up += (unsigned)r;
 		done += (unsigned)r;
 	}
-	b->nout = 0;
 }
 
 static void udp_send_out(struct udp_assoc *a, const struct sockaddr *dst, const uint8_t *data,
@@ -160,7 +177,7 @@ static void udp_send_out(struct udp_assoc *a, const struct sockaddr *dst, const 
 		return;
 	}
 	/* The payload stays in the receive batch until udp_flush. */
-	if (b->nout && (b->ofd != fd || b->nout == UDP_BATCH))
+	if (b->nout && (b->ofd != fd || b->nout == UDP_OUT))
 		udp_flush();
 	b->ofd = fd;
 	b->oa = a;
@@ -396,7 +413,9 @@ static int udp_recv_batch(int fd, size_t off)
 		b->msg[i].msg_hdr = (struct msghdr){.msg_name = &b->from[i],
 						    .msg_namelen = sizeof(b->from[i]),
 						    .msg_iov = &b->iov[i],
-						    .msg_iovlen = 1};
+						    .msg_iovlen = 1,
+						    .msg_control = b->cmsg[i].buf,
+						    .msg_controllen = sizeof(b->cmsg[i].buf)};
 	}
 	n = recvmmsg(fd, b->msg, UDP_BATCH, MSG_TRUNC, NULL);
 	return n < 0 ? 0 : n;
@@ -412,11 +431,18 @@ static void udp_client_cb(struct ev_loop *loop, int fd, unsigned events, void *a
 		n = udp_recv_batch(fd, 0);
 		b->batching = true;
 		for (int i = 0; i < n; i++) {
-			if (b->msg[i].msg_len > UDP_BUF || !udp_from_client(a, &b->from[i])) {
+			size_t len = b->msg[i].msg_len, seg = udpgso_segment(&b->msg[i].msg_hdr);
+
+			if (len > UDP_BUF || !udp_from_client(a, &b->from[i])) {
 				a->dropped++;
 				continue;
 			}
-			udp_from_client_datagram(a, b->buf[i], b->msg[i].msg_len);
+			/* A train from the agent (UDP_GRO): its datagrams one by one. */
+			if (!seg || seg > len)
+				seg = len;
+			for (size_t off = 0; off < len; off += seg)
+				udp_from_client_datagram(a, b->buf[i] + off,
+							 len - off < seg ? len - off : seg);
 		}
 		udp_flush();
 		b->batching = false;
@@ -466,6 +492,13 @@ static void udp_out_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			if (!addr_port(&a->client.sa) || udp_wrap(a, i)) {
 				a->dropped++;
 			}
+		/* All go to the client: one train when they make one. */
+		if (udpgso_fits(b->oiov, b->nout) &&
+		    !udpgso_send(a->cfd, b->oiov, b->nout, &a->client.sa,
+				 addr_sa_len(&a->client.sa), NULL, 0)) {
+			a->down += b->nout;
+			b->nout = 0;
+		}
 		for (done = 0; done < b->nout; done += r) {
 			r = sendmmsg(a->cfd, b->out + done, b->nout - done, MSG_NOSIGNAL);
 			if (r <= 0) {
@@ -511,6 +544,8 @@ static int udp_bind_client(struct udp_assoc *a, const struct sockaddr *ctl_local
 	a->cfd = udp_socket(local.sa.sa_family, 0);
 	if (a->cfd < 0)
 		return a->cfd;
+	/* Trains from a local agent arrive whole (udpgso.h). */
+	udpgso_want_gro(a->cfd);
 	if (bind(a->cfd, &local.sa, addr_sa_len(&local.sa)) < 0 ||
 	    getsockname(a->cfd, (struct sockaddr *)bnd, &blen) < 0)
 		return -errno;
