@@ -38,16 +38,25 @@ enum redirect_state {
 	RC_RELAY,
 };
 
+/* An IPv4 or IPv6 address: a sockaddr_storage would be 100 bytes more per connection. */
+union redirect_sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
+/* Held per relayed connection, 100,000 of them at once: what only the handshake needs is
+ * allocated apart and freed when the relay starts. */
 struct redirect_conn {
 	struct redirect *r;
 	int cfd, gfd;
 	enum redirect_state state;
 	struct s5client *cl; /* the handshake with the gateway, NULL outside it */
 	struct s46_conn_val orig;
-	struct sockaddr_storage client, origsa;
-	struct socks5_addr target;
-	char target_str[300];
-	int fake_af; /* 0: not a fake address, nothing held */
+	union redirect_sa client, origsa;
+	struct socks5_addr *target; /* what the gateway is asked for; NULL once relaying */
+	char *target_str;	    /* the same for logs and status */
+	int fake_af;		    /* 0: not a fake address, nothing held */
 	uint8_t fake_addr[16];
 	struct srvlist_iter via; /* the gateways, in failover order */
 	struct srv *gw;		 /* gateway in use, NULL before the first */
@@ -77,6 +86,14 @@ struct redirect {
 };
 
 static void redirect_next_gateway(struct redirect_conn *c);
+
+/* Keeps an IPv4 or IPv6 address (anything else is kept as an empty family). */
+static void redirect_sa_set(union redirect_sa *to, const struct sockaddr_storage *ss)
+{
+	memset(to, 0, sizeof(*to));
+	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
+		memcpy(to, ss, addr_sa_len((const struct sockaddr *)ss));
+}
 
 static uint64_t redirect_now_s(void)
 {
@@ -120,6 +137,8 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 		srv_conn_end(c->gw);
 	srvlist_iter_end(&c->via);
 	list_del(&c->link);
+	free(c->target);
+	free(c->target_str);
 	free(c);
 }
 
@@ -127,12 +146,16 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 static int redirect_target(struct redirect_conn *c)
 {
 	struct redirect *r = c->r;
-	const struct sockaddr *sa = (const struct sockaddr *)&c->origsa;
+	const struct sockaddr *sa = &c->origsa.sa;
+	char str[300];
 	uint8_t a[16];
 	bool fake;
 	int err, af;
 
-	err = target_of(&r->cfg.target, r->table, r->fcfg, sa, &c->target, &fake);
+	c->target = malloc(sizeof(*c->target));
+	if (!c->target)
+		return -ENOMEM;
+	err = target_of(&r->cfg.target, r->table, r->fcfg, sa, c->target, &fake);
 	if (err)
 		return err;
 	af = prefix_sa_bytes(sa, a);
@@ -140,14 +163,15 @@ static int redirect_target(struct redirect_conn *c)
 		c->fake_af = af;
 		memcpy(c->fake_addr, a, af == AF_INET ? 4 : 16);
 	}
-	socks5_addr_format(&c->target, c->target_str, sizeof(c->target_str));
-	return 0;
+	socks5_addr_format(c->target, str, sizeof(str));
+	c->target_str = strdup(str);
+	return c->target_str ? 0 : -ENOMEM;
 }
 
 /* What the hash policy keeps on one gateway: the destination's name, or its address. */
 static const char *redirect_site(const struct redirect_conn *c, char *buf, size_t len)
 {
-	const struct socks5_addr *t = &c->target;
+	const struct socks5_addr *t = c->target;
 
 	if (t->atyp == SOCKS5_ATYP_DOMAINNAME)
 		return t->name;
@@ -242,6 +266,8 @@ static void redirect_start_relay(struct redirect_conn *c)
 		return;
 	}
 	c->state = RC_RELAY;
+	free(c->target);
+	c->target = NULL;
 	srv_conn_begin(c->gw);
 	c->counted = true;
 	r->stats.forwarded++;
@@ -296,7 +322,7 @@ static void redirect_next_gateway(struct redirect_conn *c)
 
 	while ((c->gw = srvlist_next(&c->via, ev_now(r->loop)))) {
 		c->state = RC_CONNECTING;
-		err = srv_dial(c->gw, r->loop, r->cfg.mark, SOCKS5_CMD_CONNECT, &c->target,
+		err = srv_dial(c->gw, r->loop, r->cfg.mark, SOCKS5_CMD_CONNECT, c->target,
 			       redirect_reply, c, &c->cl);
 		if (err >= 0) {
 			c->gfd = err;
@@ -326,6 +352,7 @@ static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 {
 	struct redirect *r = arg;
 	struct redirect_conn *c;
+	struct sockaddr_storage ss = {0};
 	socklen_t len;
 	char buf[ADDR_STRLEN];
 	int err;
@@ -344,20 +371,20 @@ static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 	c->start_ms = ev_now(r->loop);
 	ev_timer_init(&c->timer, redirect_timeout);
 	list_add(&c->link, &r->conns);
-	err = r->bpf ? origdst_lookup(r->bpf, r->netns_cookie, fd, &c->orig, &c->client) : -ENOENT;
+	err = r->bpf ? origdst_lookup(r->bpf, r->netns_cookie, fd, &c->orig, &ss) : -ENOENT;
+	redirect_sa_set(&c->client, &ss);
 	if (err) {
 		log_warnx("connection from %s: no original destination (%s)",
-			  addr_format((struct sockaddr *)&c->client, buf, sizeof(buf)),
-			  strerror(-err));
+			  addr_format(&c->client.sa, buf, sizeof(buf)), strerror(-err));
 		r->stats.no_origdst++;
 		redirect_conn_free(c, true);
 		return;
 	}
-	origdst_sockaddr(&c->orig.dst, &c->origsa, &len);
+	origdst_sockaddr(&c->orig.dst, &ss, &len);
+	redirect_sa_set(&c->origsa, &ss);
 	err = redirect_target(c);
 	if (err) {
-		log_warnx("connection to %s: %s",
-			  addr_format((struct sockaddr *)&c->origsa, buf, sizeof(buf)),
+		log_warnx("connection to %s: %s", addr_format(&c->origsa.sa, buf, sizeof(buf)),
 			  err == -ENOENT   ? "no name behind that address"
 			  : err == -EINVAL ? "its name is a literal with a zone (this host's)"
 					   : strerror(-err));
@@ -469,8 +496,8 @@ void redirect_walk(struct redirect *r, redirect_conn_cb *fn, void *arg)
 	list_for_each_entry(c, &r->conns, link)
 	{
 		struct redirect_info ci = {
-		    .client = (struct sockaddr *)&c->client,
-		    .orig = (struct sockaddr *)&c->origsa,
+		    .client = &c->client.sa,
+		    .orig = &c->origsa.sa,
 		    .target = c->target_str,
 		    .gateway = c->gw ? c->gw->name : "",
 		    .state = states[c->state],

@@ -49,6 +49,7 @@ struct session {
 	union happy_sa client, via;
 	char *user;
 	struct socks5_addr *dst; /* the request's destination (literals unwrapped); NULL before */
+	char *dest;		 /* dst formatted, once relaying (dst is then freed) */
 	struct session_hs *hs;
 	struct happy *happy;
 	struct resolv_query *query;
