@@ -234,13 +234,15 @@ static void on_chosen(void *arg)
 	((struct result *)arg)->calls += 100;
 }
 
-/* Pipelined: login and request leave with the greeting, before any answer, and only once. */
+/* Pipelined: login and request leave with the greeting, before any answer, and only once;
+ * the answers, read ahead together, never take a stream byte past the reply. */
 static void test_pipeline(void **state)
 {
 	static const uint8_t want[] = {5, 1, 2,	  1,   3,   'b', 'o', 'b', 2,	'p', 'w', 5, 1, 0,
 				       3, 9, 'w', 'e', 'b', '6', '.', 't', 'e', 's', 't', 0, 80};
-	static const uint8_t answer[] = {5, 2, 1, 0, 5, 0, 0, 1, 198, 51, 100, 7, 0, 80};
+	static const uint8_t answer[] = {5, 2, 1, 0, 5, 0, 0, 1, 198, 51, 100, 7, 0, 80, 'D', 'A'};
 	struct socks5_addr dst = {0};
+	char left[8] = "";
 	uint8_t sent[1024];
 	struct result r = {0};
 	struct ev_timer t;
@@ -270,6 +272,8 @@ static void test_pipeline(void **state)
 	assert_int_equal(r.err, 0);
 	assert_int_equal(r.rep[0], 0);
 	assert_int_equal(read(sv[1], sent, sizeof(sent)), -1); /* nothing sent twice */
+	assert_int_equal(recv(sv[0], left, sizeof(left) - 1, MSG_DONTWAIT), 2);
+	assert_string_equal(left, "DA");
 	ev_timer_stop(r.loop, &t);
 	ev_loop_free(r.loop);
 	close(sv[0]);

@@ -121,6 +121,29 @@ static size_t s5client_need(const struct s5client *c)
 	return s5client_reply_need(c->in, c->in_len);
 }
 
+/*
+ * What one recv() may take: the current message, and with everything pipelined also the
+ * answers certain to follow it (the login's status, the reply's first 7 bytes: the shortest
+ * reply), never a stream byte past the reply. One recv() less per connection.
+ */
+static size_t s5client_want(const struct s5client *c)
+{
+	size_t need = s5client_need(c), want = 0;
+
+	if (need && c->pipelined && c->state == S5CLIENT_CHOICE)
+		want = 2 + (c->auth.user[0] ? 2 : 0) + 7;
+	else if (need && c->pipelined && c->state == S5CLIENT_AUTH)
+		want = 2 + 7;
+	return want > c->in_len + need ? want - c->in_len : need;
+}
+
+/* The 2-byte answer at the head of c->in is handled: later bytes move up. */
+static void s5client_consume_pair(struct s5client *c)
+{
+	c->in_len -= 2;
+	memmove(c->in, c->in + 2, c->in_len);
+}
+
 /* Queues the login (or, without one, the request) the chosen method v calls for: 0, or
  * -EACCES when v is not the method offered, -EPROTO when the login cannot be built. */
 static int s5client_choice(struct s5client *c, uint8_t v)
@@ -156,7 +179,7 @@ static int s5client_message(struct s5client *c)
 
 	switch (c->state) {
 	case S5CLIENT_CHOICE:
-		if (socks5_parse_choice(c->in, c->in_len, &v) <= 0)
+		if (socks5_parse_choice(c->in, 2, &v) <= 0)
 			goto proto;
 		n = s5client_choice(c, v);
 		if (n < 0) {
@@ -167,7 +190,7 @@ static int s5client_message(struct s5client *c)
 			c->chosen(c->arg);
 		break;
 	case S5CLIENT_AUTH:
-		if (socks5_parse_auth_reply(c->in, c->in_len, &v) <= 0)
+		if (socks5_parse_auth_reply(c->in, 2, &v) <= 0)
 			goto proto;
 		if (v != SOCKS5_AUTH_SUCCESS) {
 			s5client_end(c, EACCES, 0, NULL);
@@ -191,7 +214,7 @@ static int s5client_message(struct s5client *c)
 		s5client_end(c, 0, rep, &bnd);
 		return 0;
 	}
-	c->in_len = 0;
+	s5client_consume_pair(c);
 	return 1;
 proto:
 	s5client_end(c, EPROTO, 0, NULL);
@@ -212,7 +235,7 @@ static void s5client_step(struct s5client *c)
 			ret = s5client_flush(c);
 			continue;
 		}
-		n = recv(c->fd, c->in + c->in_len, need, 0);
+		n = recv(c->fd, c->in + c->in_len, s5client_want(c), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
