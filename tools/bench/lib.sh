@@ -9,6 +9,9 @@
 declare -A R    # R[name:metric] = value
 # shellcheck disable=SC2034
 declare -A NOTE # why a column is empty
+# CPU_SPLIT[name]="label:pid ...": the processes of a path whose CPU time is also shown apart
+# (the whole path's agent and gateway), as R[name:METRIC_label].
+declare -A CPU_SPLIT
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -78,6 +81,33 @@ mem_kb()
 
 nprocs() { tree "$1" | wc -l; }
 
+# split_snap NAME: "label:ticks ..." for each process of CPU_SPLIT[NAME] (empty without).
+split_snap()
+{
+	local part out=''
+	for part in ${CPU_SPLIT[$1]:-}; do
+		out+="${part%%:*}:$(cpu_ticks "${part#*:}") "
+	done
+	printf '%s' "$out"
+}
+
+# split_add NAME SNAP KEY UNITS DIV: adds each part's ticks since SNAP to R[NAME:KEY.ticks_label]
+# and sets R[NAME:KEY_label] = ticks * UNITS / DIV (the caller's running total of DIV).
+split_add()
+{
+	local name=$1 snap=$2 key=$3 units=$4 div=$5 part label t0 tk
+	for part in $snap; do
+		label=${part%%:*}
+		t0=${part#*:}
+		for p in ${CPU_SPLIT[$name]}; do
+			[ "${p%%:*}" = "$label" ] || continue
+			tk=$((${R[$name:$key.ticks_$label]:-0} + $(cpu_ticks "${p#*:}") - t0))
+			R[$name:$key.ticks_$label]=$tk
+			[ "$div" -gt 0 ] && R[$name:${key}_$label]=$((tk * units / div))
+		done
+	done
+}
+
 # cpu_ticks PID...: user+system clock ticks of the PIDs' trees (exited children in cutime).
 cpu_ticks()
 {
@@ -141,11 +171,12 @@ better() { awk -v a="${1:-0}" -v b="${2:-}" 'BEGIN { exit !(b == "" || a + 0 > b
 # unlike Gbit/s it hardly moves with the machine's other load.
 stream_run()
 {
-	local name=$1 n=$2 pid=${3:-} line e t0='' b tk by
+	local name=$1 n=$2 pid=${3:-} line e t0='' b tk by snap
 	# A relay that stalled once stalls again: do not wait out the time limit every round.
 	[ "${R[$name:gbps${n}_err]:-0}" = 0 ] || return 0
 	# shellcheck disable=SC2086 # PID may be a list: a path through two processes
 	[ -n "$pid" ] && t0=$(cpu_ticks $pid)
+	snap=$(split_snap "$name")
 	line=$(run_bench "$name" stream --conc "$n" --duration "$DUR" --timeout $((DUR + 15)))
 	say "    $name stream x$n: $line"
 	e=$(kv "$line" errors)
@@ -166,6 +197,7 @@ stream_run()
 		R[$name:sbytes$n]=$by
 		# Ticks are 10 ms; bytes counted in MB: milliseconds per GB.
 		[ "$by" -gt 0 ] && R[$name:cpg$n]=$((tk * 10 * 1000 / by))
+		split_add "$name" "$snap" "cpg$n" 10000 "$by"
 	fi
 	return 0
 }
@@ -174,9 +206,10 @@ stream_run()
 # PID (may be empty) is the proxy whose CPU time per connection is added up.
 rate_run()
 {
-	local name=$1 pid=$2 conc=$3 k=$4 line t0='' e c tk cn
+	local name=$1 pid=$2 conc=$3 k=$4 line t0='' e c tk cn snap
 	# shellcheck disable=SC2086
 	[ -n "$pid" ] && t0=$(cpu_ticks $pid)
+	snap=$(split_snap "$name")
 	line=$(run_bench "$name" rate --conc "$conc" --duration "$DUR" --timeout $((DUR + 30)))
 	say "    $name rate x$conc: $line"
 	e=$(kv "$line" errors)
@@ -199,6 +232,7 @@ rate_run()
 		R[$name:conns$k]=$cn
 		# Clock ticks are 1/100 s: microseconds of proxy CPU per connection.
 		R[$name:cpu_us$k]=$((tk * 10000 / cn))
+		split_add "$name" "$snap" "cpu_us$k" 10000 "$cn"
 	fi
 	return 0
 }
@@ -286,6 +320,23 @@ ratio_row()
 	printf '%-28s' "  vs $base"
 	for n in "${NAMES[@]}"; do
 		printf ' %12s' "$(ratio "${R[$n:$metric]:-}" "${R[$base:$metric]}")"
+	done
+	printf '\n'
+}
+
+# rounds_row METRIC BASE: each column's figure over BASE's, round by round (the paths take
+# turns, so each pair saw about the same load): how far the machine's load moved the ratio.
+rounds_row()
+{
+	local metric=$1 base=$2 n
+	[ -n "${R[$base:${metric}_runs]:-}" ] || return 0
+	printf '%-28s' "  per round vs $base"
+	for n in "${NAMES[@]}"; do
+		if [ "$n" = "$base" ]; then
+			printf ' %12s' ""
+		else
+			printf ' %12s' "$(round_ratios "$n" "$base" "$metric" | tr ' ' /)"
+		fi
 	done
 	printf '\n'
 }
