@@ -67,6 +67,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.fcfg.state_path, "/var/lib/socks46/fakeip.state");
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_false(c.no_dns);
+	assert_false(c.fast_path);
 	assert_string_equal(c.rcfg.target.literal_suffix, "ipv6-literal.net");
 	assert_string_equal(c.dcfg.literal_suffix, "ipv6-literal.net");
 	assert_int_equal(c.rcfg.target.nnat64, 0);
@@ -96,6 +97,7 @@ static void test_file_every_key(void **state)
 			       "no-fake corp.example\n"
 			       "no-dns no\n"
 			       "check-exists\n"
+			       "fast-path\n"
 			       "fake-pool4 198.18.0.0/16\n"
 			       "fake-pool6 2001:2:0:1::/64\n"
 			       "fake-ttl 60\n"
@@ -134,6 +136,7 @@ static void test_file_every_key(void **state)
 	assert_null(c.no_fake[3]);
 	assert_false(c.no_dns);
 	assert_true(c.dcfg.check_exists);
+	assert_true(c.fast_path);
 	assert_int_equal(c.fcfg.prefix4, 16);
 	assert_int_equal(c.fcfg.prefix6, 64);
 	assert_int_equal(c.fcfg.ttl_s, 60);
@@ -153,14 +156,15 @@ static void test_file_every_key(void **state)
 
 static void test_switches(void **state)
 {
-	char *args[] = {"--gateway", "127.0.0.1:1080", "--no-pin", "--no-dns", NULL};
+	char *args[] = {"--gateway", "127.0.0.1:1080", "--no-pin", "--no-dns", "--fast-path", NULL};
 	char err[CONF_ERRLEN];
 	struct agentconf c;
 	bool usage;
 
-	assert_int_equal(build(&c, "no-pin no\n", args, &usage, err), 0);
+	assert_int_equal(build(&c, "no-pin no\nfast-path no\n", args, &usage, err), 0);
 	assert_null(c.pin_dir);
 	assert_true(c.no_dns);
+	assert_true(c.fast_path);
 	agentconf_free(&c);
 }
 

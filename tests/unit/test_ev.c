@@ -1,4 +1,5 @@
-/* test_ev.c — the event loop: fd readiness, deletion during dispatch, timer ordering and cancel. */
+/* test_ev.c — the event loop: fd readiness, EV_HUP, deletion during dispatch, timer ordering and
+ * cancel. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ev.h"
@@ -145,6 +147,37 @@ static void test_mod_switches_interest(void **state)
 	ev_loop_free(loop);
 }
 
+static void on_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	ev_stop(loop);
+}
+
+/* EV_HUP wakes for the peer's FIN, not for bytes waiting to be read. */
+static void test_hup_ignores_data(void **state)
+{
+	struct ev_loop *loop = NULL;
+	struct ev_timer t;
+	unsigned seen = 0;
+	int sv[2];
+
+	assert_int_equal(ev_loop_new(&loop), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(write(sv[1], "x", 1), 1);
+	assert_int_equal(ev_io_add(loop, sv[0], EV_HUP, on_writable, &seen), 0);
+	ev_timer_init(&t, on_timeout);
+	assert_int_equal(ev_timer_start(loop, &t, 50), 0);
+	ev_run(loop);
+	assert_int_equal(seen, 0);
+	assert_int_equal(shutdown(sv[1], SHUT_WR), 0);
+	ev_run(loop);
+	assert_true(seen & EV_HUP);
+	assert_false(seen & EV_READ);
+	ev_timer_stop(loop, &t);
+	close(sv[0]);
+	close(sv[1]);
+	ev_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +185,7 @@ int main(void)
 	    cmocka_unit_test(test_timer_restart_moves_deadline),
 	    cmocka_unit_test(test_delete_during_dispatch),
 	    cmocka_unit_test(test_mod_switches_interest),
+	    cmocka_unit_test(test_hup_ignores_data),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
