@@ -227,12 +227,17 @@ static void fastpath_io_cb(struct ev_loop *loop, int fd, unsigned events, void *
 		fastpath_finish(p, RELAY_ERROR, err);
 		return;
 	}
-	if (!p->eof[i]) {
-		p->eof[i] = 1;
-		p->moved_ms = ev_now(loop);
-		if ((err = ev_io_mod(loop, fd, 0)) < 0 || (err = fastpath_progress(p)) < 0)
-			fastpath_finish(p, RELAY_ERROR, -err);
+	if (p->eof[i]) {
+		/* EPOLLHUP (shut down both ways) while its bytes still go: nothing more to hear
+		 * from this socket, and epoll would report it again at once. */
+		ev_io_del(loop, fd);
+		p->reg[i] = 0;
+		return;
 	}
+	p->eof[i] = 1;
+	p->moved_ms = ev_now(loop);
+	if ((err = ev_io_mod(loop, fd, 0)) < 0 || (err = fastpath_progress(p)) < 0)
+		fastpath_finish(p, RELAY_ERROR, -err);
 }
 
 static void fastpath_wait_cb(struct ev_loop *loop, struct ev_timer *t)
