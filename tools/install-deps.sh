@@ -10,7 +10,7 @@ PKG_PKGS="dpkg-dev debhelper lintian mandoc groff man-db systemd binutils"
 # Tests: real peers (DNS server, SOCKS clients and servers), namespaces, the QEMU kernel matrix.
 TEST_PKGS="iproute2 dnsmasq-base curl ncat python3 python3-socks proxychains4
  busybox-static dante-server microsocks openssh-client socat procps psmisc
- qemu-system-x86 kmod cpio xz-utils zstd whois keepalived ipvsadm"
+ qemu-system-x86 kmod cpio xz-utils zstd whois keepalived ipvsadm runc"
 
 missing=""
 for p in $BUILD_PKGS $PKG_PKGS $TEST_PKGS; do
