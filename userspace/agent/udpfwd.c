@@ -72,7 +72,7 @@
 /* Socket buffers: bursts wait here while the loop serves the other direction (the wildcard
  * sockets take every flow's datagrams, a relay socket one flow's). */
 #define UDPFWD_SOCKBUF (4 << 20)
-#define UDPFWD_RELAYBUF (1 << 20)
+#define UDPFWD_RELAYBUF (4 << 20)
 
 enum udpfwd_state { UF_DIALING, UF_READY };
 

@@ -28,7 +28,7 @@
  * resolver again (its cache keeps the TTL; this only spares a lookup per datagram). */
 #define UDP_NAME_REUSE_MS 1000
 /* Socket buffers: a burst of datagrams waits here while the loop serves others. */
-#define UDP_SOCKBUF (1 << 20)
+#define UDP_SOCKBUF (4 << 20)
 
 struct udp_pending;
 
