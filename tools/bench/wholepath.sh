@@ -297,7 +297,10 @@ fi
 printf '\nwhole path — a program in a test cgroup resolves %s with getaddrinfo and connects:\n' "$NAME"
 printf '  socks46:     cgroup BPF -> agent (fake address) -> gateway (resolves via dnsmasq) -> sink\n'
 printf '  fastpath:    the same with the agent started with --fast-path: after the handshake the\n'
-printf '               kernel moves the bytes between program and gateway connection (sockmap)\n'
+printf '               kernel moves the bytes between program and gateway connection (sockmap);\n'
+printf '               its CPU rows leave out the kernel'"'"'s share (softirq in the sender, the\n'
+printf '               psock kworker), and the kernel queues what the sink has not taken yet\n'
+printf '               without a bound (no backpressure: see the README)\n'
 printf '  proxychains: proxychains4 (LD_PRELOAD, proxy_dns) -> Dante (libc, the same dnsmasq) -> sink\n'
 printf '  direct:      the same program straight to 127.0.0.1.\n'
 printf 'Same namespace, cores and s46sink as above. Load average before / after: %s / %s\n\n' \

@@ -97,8 +97,11 @@ int fastpath_link(struct fastpath *fp, const int fd[2], uint64_t cookie[2])
 		return err;
 	for (int i = 0; i < 2; i++) {
 		v[i] = (struct s46_fast_val){.peer = cookie[1 - i]};
-		if (bpf_map_update_elem(fp->pairs_fd, &cookie[i], &v[i], BPF_NOEXIST) < 0)
+		if (bpf_map_update_elem(fp->pairs_fd, &cookie[i], &v[i], BPF_NOEXIST) < 0) {
+			/* Full (S46_FAST_MAX_SOCKS): no socket is in the map, nothing moved. */
+			errno = ENOSPC;
 			goto fail;
+		}
 	}
 	for (int i = 0; i < 2; i++) {
 		uint32_t fdv = (uint32_t)fd[i];

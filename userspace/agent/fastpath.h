@@ -48,7 +48,9 @@ struct fastpath_pair {
 /*
  * Moves the bytes of connected sockets a and b in the kernel from now on. Bytes either socket
  * received and nobody read yet go first. The caller has sent whatever it read itself. Returns
- * 0 or -errno; on failure nothing is registered and both fds are as they were.
+ * 0 or -errno; on failure nothing is registered. -ENOSPC (S46_FAST_MAX_SOCKS sockets on the
+ * fast path already) leaves both sockets as they were, for the relay; after another error
+ * bytes may have moved out of order, and the connection must be reset.
  */
 int fastpath_start(struct fastpath_pair *p, struct fastpath *fp, struct ev_loop *loop, int a, int b,
 		   fastpath_done_cb *done, void *arg);

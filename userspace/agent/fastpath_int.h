@@ -15,7 +15,8 @@ struct fastpath {
 };
 
 /* Pairs connected sockets fd[0] and fd[1] in both maps, then runs what they had already
- * received through the program in order. cookie gets their cookies. 0 or -errno. */
+ * received through the program in order. cookie gets their cookies. 0 or -errno; -ENOSPC:
+ * the maps are full and nothing moved. */
 int fastpath_link(struct fastpath *fp, const int fd[2], uint64_t cookie[2]);
 /* Takes the pair out of s46_fast_pairs (closing a socket takes it out of s46_fast_socks). */
 void fastpath_unlink(struct fastpath *fp, const uint64_t cookie[2]);

@@ -249,6 +249,9 @@ static int redirect_relay_begin(struct redirect_conn *c)
 				   r->cfg.idle_ms, redirect_relay_done, c);
 	err = fastpath_start(&c->fast, r->fast, r->loop, c->gfd, c->cfd, redirect_fast_done, c);
 	c->on_fast = !err;
+	if (err == -ENOSPC) /* the fast path is full: this one is relayed */
+		return relay_start(&c->relay, r->loop, r->pool, c->gfd, c->cfd, NULL, 0,
+				   r->cfg.idle_ms, redirect_relay_done, c);
 	return err;
 }
 
