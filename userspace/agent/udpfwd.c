@@ -296,7 +296,7 @@ static void udpfwd_up_batched(struct udpfwd_flow *f, uint8_t *data, size_t len)
 	uint8_t hdr[SOCKS5_UDP_HEADER_MAX];
 	int hl = socks5_build_udp_header(hdr, 0, &f->target);
 
-	if (hl < 0) {
+	if (hl < 0 || hl > SOCKS5_UDP_HEADER_MAX) {
 		f->dropped++;
 		f->u->stats.dropped++;
 		return;

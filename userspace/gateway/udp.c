@@ -465,7 +465,7 @@ static int udp_wrap(struct udp_assoc *a, int i)
 		return -1;
 	src.port = addr_port(from);
 	hl = socks5_build_udp_header(hdr, 0, &src);
-	if (hl < 0)
+	if (hl < 0 || hl > SOCKS5_UDP_HEADER_MAX)
 		return -1;
 	memcpy(data - hl, hdr, (size_t)hl);
 	b->oiov[b->nout] = (struct iovec){.iov_base = data - hl, .iov_len = n + (size_t)hl};
