@@ -19,7 +19,7 @@ agent_start --connect-timeout 300 --via-gateway 127.0.0.0/8 --health-interval 0
 log "the programs are attached to the test cgroup with pinned links"
 assert_eq "$(jget cgroups.0.pinned)" True "links pinned"
 n=$(find "$PIN" -mindepth 2 -type f 2>/dev/null | wc -l)
-assert_eq "$n" 9 "nine programs pinned (connect4/6, sendmsg4/6, recvmsg4/6, getpeername4/6, sock_ops)"
+assert_eq "$n" 10 "ten programs pinned (connect4/6, sendmsg4/6, recvmsg4/6, getpeername4/6, sock_ops, sock_release)"
 
 log "DNS: unconnected UDP (sendmsg4/recvmsg4), connected UDP (connect4), TCP, IPv6 (sendmsg6/recvmsg6)"
 out=$(kin "$PY" "$PROBE" dns-udp "$DNS_SRV4" web6.test 1 unconnected) || fail "$out"
