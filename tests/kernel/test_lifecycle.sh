@@ -45,12 +45,16 @@ pass "connections work after the restart"
 n=$(find "$PIN" -mindepth 1 -maxdepth 1 -type d | wc -l)
 assert_eq "$n" 1 "one pin directory (the old agent's links were replaced)"
 
-log "a program of the cgroup in another namespace is never redirected"
+log "a program of the cgroup in a namespace the agent does not serve is never redirected"
+# (by default the agent serves the namespaces of its cgroups' processes, each inside itself:
+# test_netns; with --netns-policy own it serves only its own)
+agent_stop
+agent_start --netns-policy own
 ip netns add "${NS}x" || fail "netns"
 ip -n "${NS}x" link set lo up
 r=$( (echo "$BASHPID" >"$CG/cgroup.procs"; exec nsenter --net="/run/netns/${NS}x" "$PY" "$PROBE" connect-error "$F4" 80) )
 ip netns del "${NS}x"
-assert_eq "$r" ENETUNREACH "no redirect escapes the agent's namespace"
+assert_eq "$r" ENETUNREACH "no redirect escapes into the agent's namespace"
 
 log "detach through the control socket restores normal behaviour; attach brings it back"
 "$S46_BIN" detach --control "$CTL" "$CG" || fail "detach"
