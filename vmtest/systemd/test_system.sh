@@ -5,7 +5,8 @@
 # the servers: web6 (IPv6 only, 2001:db8:6::2, busybox httpd) and dns (203.0.113.53,
 # dnsmasq: web6.test has an AAAA record only). /etc/resolv.conf points at dnsmasq.
 # Proves, in order: the package's units start and notify readiness; a service in socks46.slice
-# is redirected without any attach; `socks46 attach --unit` opts a running service in; it
+# is redirected without any attach, and so is a container in it (its own network namespace,
+# served with the drop-in examples/containers/netns.conf); `socks46 attach --unit` opts a running service in; it
 # stays redirected across restarts of itself, the agent and the gateway; system-wide mode
 # (cgroup / in agent.conf, reloaded) with services in other slices and the opt-ins nested in
 # it, the gateway on the same host working with its stock unit and configuration (the agent
@@ -91,6 +92,8 @@ unit_new sys4
 unit_new other4 other.slice
 mkdir -p "$UNITS/socks46-agent.service.d"
 printf '[Service]\nRestart=no\n' >"$UNITS/socks46-agent.service.d/no-restart.conf"
+# The drop-in that lets the agent serve containers' network namespaces, as shipped.
+cp "$REPO/examples/containers/netns.conf" "$UNITS/socks46-agent.service.d/netns.conf"
 
 # ---- the package ------------------------------------------------------------------------
 log "installing $(basename "$DEB")"
@@ -153,6 +156,16 @@ log "a service in socks46.slice is redirected without any attach"
 systemctl start slice4.service
 assert_eq "$(first_fetch slice4.service)" "hello from web6" \
 	"curl -4 in socks46.slice reaches the IPv6-only server by name, first try"
+
+# ---- a container in socks46.slice --------------------------------------------------------
+log "a container (its own network namespace, a scope in socks46.slice), with the drop-in"
+ip netns add ctr && ip -n ctr link set lo up || fail "ip netns add ctr"
+# What a runtime's hook does: the namespace is served before the program runs.
+out=$(systemd-run --quiet --scope --slice=socks46.slice --unit=ctr1 ip netns exec ctr sh -c \
+	'socks46 netns add --pid $$ >/dev/null && exec curl -4 -sS --max-time 10 http://web6.test/' 2>&1)
+assert_eq "$out" "hello from web6" \
+	"curl -4 in the container's namespace reaches the IPv6-only server by name, first try"
+ip netns del ctr
 
 # ---- a legacy service opted in by unit name ---------------------------------------------
 log "a legacy service opted in with socks46 attach --unit"
