@@ -29,6 +29,7 @@ udp_run()
 	l=$(kv "$line" loss_pct)
 	[ "${e:-1}" = 0 ] || v=
 	R[$name:udp_dps${k}_runs]="${R[$name:udp_dps${k}_runs]:-} ${v:--}"
+	R[$name:udp_loss${k}_runs]="${R[$name:udp_loss${k}_runs]:-} ${l:--}"
 	[ -n "$v" ] || return 0
 	if better "$v" "${R[$name:udp_dps$k]:-}"; then
 		R[$name:udp_dps$k]=$v
@@ -92,6 +93,6 @@ udp_targets()
 	target "UDP datagrams/s >= 0.5x direct, $UDP_SIZE bytes, $UDP_SOCKS sockets ($rn; rounds: $(round_ratios socks46 direct udp_dpsN))" \
 		"$(verdict "$(printf '%s' "$rn" | tr -d x)" '>=' 0.5)"
 	[ -n "${UDP_RATE:-}" ] || return 0
-	target "UDP no loss below saturation (paced at $UDP_RATE/s, worst run: ${R[socks46:udp_maxlossP]:--}%)" \
+	target "UDP no loss below saturation (paced at $UDP_RATE/s, loss % per run:${R[socks46:udp_lossP_runs]:- -})" \
 		"$(verdict "${R[socks46:udp_maxlossP]:-}" '<=' 0)"
 }
