@@ -19,7 +19,7 @@ ip -n "$HOST" link add br0 type bridge && ip -n "$HOST" link set br0 up &&
 	ip -n "$HOST" addr add "$BR_ADDR/25" dev br0 || fail "bridge in the host namespace"
 # The resolver containers normally use: a dnsmasq on the bridge with a real answer for
 # web4.test (the agent would fake it).
-dns_serve "$HOST" "$BR_ADDR" "host-record=web4.test,$S4_ADDR"
+dns_serve "$HOST" "$BR_ADDR" "host-record=web4.test,$S4_ADDR" "host-record=db,203.0.113.140"
 DNSBR_LOG=$SPAWNED_LOG
 
 ATTACHED=$(cg_make ctrs)
@@ -56,14 +56,15 @@ ctr()
 }
 
 # ctr_init NAME [CMD...]: the container's first process (what runc leaves waiting for exec),
-# in its namespace first, then in its cgroup, as a runtime does; runs CMD (default: sleeps).
+# in its namespace first, then in its cgroup, as a runtime does; runs CMD (default: sleeps,
+# seeing the container's /etc/resolv.conf).
 # Sets INIT_PID, INIT_LOG.
 ctr_init()
 {
 	local cg=$ATTACHED/$1 name=$1
 	[ "$1" = free ] && cg=$FREE/$1
 	shift
-	[ $# -gt 0 ] || set -- sleep 3600
+	[ $# -gt 0 ] || set -- ip netns exec "$T$name" sleep 3600
 	SPAWN_NAME=init-$name NS_KEEP_FS=1 spawn "$T$name" sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' \
 		sh "$cg" "$@"
 	INIT_PID=$SPAWNED_PID INIT_LOG=$SPAWNED_LOG
@@ -139,6 +140,10 @@ assert_contains "$out" "1 process (pid $RT_INIT), 0 connections" "with the proce
 assert_contains "$out" "    cgroup $ATTACHED/rt" "and its cgroup"
 curl_page br
 curl_page rt
+r=$(in_ctr br "$PY" "$ITEST_DIR/agent_dns_query.py" "$BR_ADDR" 53 db A)
+assert_contains "$r" "ans=203.0.113.140 " "br: a name not faked is answered by the container's own resolver"
+wait_log "$DNSBR_LOG" "query\[A\] db from 203.0.113.130"
+pass "br: the agent asked it from inside the container's namespace"
 
 log "a container started after the agent, discovered by itself (no route at all)"
 ctr iso none

@@ -387,6 +387,11 @@ void dnsd_free(struct dnsd *d)
 	free(d);
 }
 
+void dnsd_set_upstream(struct dnsd *d, const struct sockaddr_storage *upstream)
+{
+	d->cfg.upstream = *upstream;
+}
+
 unsigned short dnsd_port(const struct dnsd *d)
 {
 	return d->port;

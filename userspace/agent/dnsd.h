@@ -46,6 +46,11 @@ struct dnsd_config {
 	/* Optional: before faking a name, ask whether it exists at all (e.g. the gateway's
 	 * RESOLVE extension) and answer NXDOMAIN when it does not. */
 	bool check_exists;
+	/* Optional: makes an upstream socket of family af and type (SOCK_DGRAM, SOCK_STREAM;
+	 * non-blocking, close-on-exec), e.g. inside a container's network namespace, whose
+	 * resolver only answers there. Returns it or -errno. NULL: socket(2) here. */
+	int (*upstream_socket)(void *arg, int af, int type);
+	void *upstream_arg;
 	dnsd_exists_fn *exists;
 	dnsd_exists_cancel_fn *exists_cancel;
 	void *exists_arg;
@@ -58,6 +63,8 @@ struct dnsd;
 int dnsd_new(struct dnsd **out, struct ev_loop *loop, const struct dnsd_config *cfg,
 	     struct fakeip *table);
 void dnsd_free(struct dnsd *d);
+/* Replaces the real resolver; queries under way finish with the previous one. */
+void dnsd_set_upstream(struct dnsd *d, const struct sockaddr_storage *upstream);
 /* Replaces the suffixes never faked (a reload); the list must outlive its use. */
 void dnsd_set_no_fake(struct dnsd *d, const char *const *no_fake);
 /* The port actually bound (same for UDP and TCP, IPv4 and IPv6). */

@@ -131,9 +131,13 @@ static int dnsd_upstream_socket(struct dnsd *d, int type)
 	const struct sockaddr *up = (const struct sockaddr *)&d->cfg.upstream;
 	int fd, err;
 
-	fd = socket(up->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (d->cfg.upstream_socket) {
+		fd = d->cfg.upstream_socket(d->cfg.upstream_arg, up->sa_family, type);
+		if (fd < 0)
+			return fd;
+	} else if ((fd = socket(up->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 		return -errno;
+	}
 	if (d->cfg.so_mark &&
 	    setsockopt(fd, SOL_SOCKET, SO_MARK, &d->cfg.so_mark, sizeof(d->cfg.so_mark)) &&
 	    !d->mark_warned) {

@@ -2,7 +2,9 @@
 #ifndef S46_NETNS_H
 #define S46_NETNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <stdint.h>
 
 struct agent;
@@ -27,6 +29,12 @@ uint32_t netns_inode(const struct netns *n);
 struct udpfwd *netns_udpfwd(const struct netns *n);
 /* Connections and UDP flows it carries now. */
 unsigned netns_conns(struct netns *n);
+/* The resolver names that are not faked go to: the first nameserver of the namespace's own
+ * /etc/resolv.conf as process pid sees it (asked from inside the namespace), else the
+ * agent's. Returns whether it changed. */
+bool netns_set_resolver(struct netns *n, int pid);
+/* That resolver; *own: the namespace's own. */
+const struct sockaddr_storage *netns_resolver(const struct netns *n, bool *own);
 /* A reload's suffixes never faked. */
 void netns_set_no_fake(struct netns *n, const char *const *no_fake);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 
+#include "addr.h"
 #include "agent.h"
 #include "ev.h"
 #include "json.h"
@@ -170,6 +171,22 @@ static void netnswatch_fail(struct netnswatch *w, uint32_t inode, int pid, const
 		log_warnx("cannot serve %s; its sockets are left alone", f->msg);
 }
 
+/* Where the namespace's names that are not faked go, as its processes see it now (a
+ * runtime's hook runs before the container's root is in place: the next scan corrects). */
+static void netnswatch_resolver(struct netnswatch_ns *e, int pid)
+{
+	char buf[ADDR_STRLEN];
+	const struct sockaddr_storage *up;
+	bool own;
+
+	if (!netns_set_resolver(e->ns, pid))
+		return;
+	up = netns_resolver(e->ns, &own);
+	log_info("network namespace inode %u: names not faked go to %s (%s)", e->inode,
+		 addr_format((const struct sockaddr *)up, buf, sizeof(buf)),
+		 own ? "its own resolv.conf, asked from inside it" : "the agent's resolver");
+}
+
 /* Serves the namespace of pid (inode as seen by stat). NULL when it cannot. */
 static struct netnswatch_ns *netnswatch_serve(struct netnswatch *w, int pid, uint32_t inode)
 {
@@ -202,6 +219,7 @@ static struct netnswatch_ns *netnswatch_serve(struct netnswatch *w, int pid, uin
 	list_add(&e->link, &w->served);
 	log_info("serving network namespace inode %u (cookie %llu) of pid %d", inode,
 		 (unsigned long long)netns_cookie(e->ns), pid);
+	netnswatch_resolver(e, pid);
 	return e;
 }
 
@@ -334,6 +352,7 @@ void netnswatch_scan(struct netnswatch *w)
 	for (unsigned i = 0; i < p.n; i++)
 		free(p.v[i]);
 	netnswatch_reap(w);
+	list_for_each_entry(e, &w->served, link) if (e->npids) netnswatch_resolver(e, e->pids[0]);
 }
 
 static bool netnswatch_has_sys_admin(void)
