@@ -32,12 +32,12 @@
 #   BENCH_VM        1 (default) runs the BENCH_MAX test in a QEMU guest, every connection
 #                   through one agent and one gateway process, when the host's descriptor limit
 #                   is too low for one process (tools/bench/vmmax.sh; BENCH_VM_SECS bounds the
-#                   run, default 900; BENCH_VM_MEM the guest's memory, default 6G;
+#                   run, default 1500; BENCH_VM_MEM the guest's memory, default 6G;
 #                   BENCH_VM_ACCEL kvm or tcg, default KVM when a probe boots with it); 0: the
 #                   gateway runs several processes on the host instead, the agent is not measured
 # Time: with the defaults, about 4 minutes on the host, plus the BENCH_MAX guest (under TCG
-# on 2 shared cores about 10 minutes for 100,000 connections, at most BENCH_VM_SECS + 2
-# minutes) and about 10 minutes for the IPVS guest (BENCH_IPVS=0 skips it).
+# on 2 shared cores 100,000 connections through the agent took 10 to 25 minutes; at most
+# BENCH_VM_SECS + 2 minutes) and about 10 minutes for the IPVS guest (BENCH_IPVS=0 skips it).
 set -u
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # vmmax.sh — boots a QEMU guest (TCG; BENCH_VM_ACCEL=kvm where KVM works) with the vmtest kernel to hold BENCH_MAX connections through one agent and one gateway process, when the host's descriptor limit cannot be raised.
 # usage: tools/bench/vmmax.sh WORKDIR   (S46_BIN, S46_TOOLS, BENCH_MAX in the environment;
-# BENCH_VM_SECS bounds the run (default 900: TCG is slow), BENCH_VM_MEM is the guest's memory, default 6G:
+# BENCH_VM_SECS bounds the run (default 1500: TCG is slow), BENCH_VM_MEM is the guest's memory, default 6G:
 # 100,000 connections through the agent are 600,000 sockets in the guest's kernel)
 # Prints the guest's two result lines (see vmguest.sh), or "error=..." and exits 1. It reuses what
 # `make vmtest` leaves in its cache (an unpacked Debian kernel) and vmtest's initramfs and
@@ -52,10 +52,10 @@ cat >"$work/share/env" <<-EOT
 	S46_BIN='$S46_BIN'
 	S46_TOOLS='$S46_TOOLS'
 	BENCH_MAX='${BENCH_MAX:-100000}'
-	BENCH_VM_SECS='${BENCH_VM_SECS:-900}'
+	BENCH_VM_SECS='${BENCH_VM_SECS:-1500}'
 EOT
 rm -f "$work/share/result-max"
-timeout -k 5 $((${BENCH_VM_SECS:-900} + 120)) qemu-system-x86_64 -nodefaults -display none -no-reboot \
+timeout -k 5 $((${BENCH_VM_SECS:-1500} + 120)) qemu-system-x86_64 -nodefaults -display none -no-reboot \
 	-machine "q35,accel=$accel" -cpu "$cpu" -smp 2 -m "${BENCH_VM_MEM:-6G}" \
 	-kernel "$kernel" -initrd "$work/initramfs.cpio" \
 	-append "console=ttyS0 panic=-1 quiet" \
