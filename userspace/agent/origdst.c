@@ -52,16 +52,13 @@ void origdst_sockaddr(const struct s46_dst *d, struct sockaddr_storage *ss, sock
 	}
 }
 
-int origdst_lookup(struct bpfload *b, uint64_t netns_cookie, int fd, struct s46_conn_val *out,
-		   struct sockaddr_storage *peer)
+int origdst_lookup(struct bpfload *b, uint64_t netns_cookie, const struct sockaddr *peer,
+		   struct s46_conn_val *out)
 {
-	socklen_t len = sizeof(*peer);
 	struct s46_conn_key k;
 	int err;
 
-	if (getpeername(fd, (struct sockaddr *)peer, &len) < 0)
-		return -errno;
-	err = origdst_key(&k, netns_cookie, (struct sockaddr *)peer);
+	err = origdst_key(&k, netns_cookie, peer);
 	if (err)
 		return err;
 	return bpfload_conn_take(b, &k, out);

@@ -13,9 +13,9 @@ struct bpfload;
 int origdst_key(struct s46_conn_key *k, uint64_t netns_cookie, const struct sockaddr *peer);
 /* The destination as a sockaddr: AF_INET for v4-mapped addresses, else AF_INET6. */
 void origdst_sockaddr(const struct s46_dst *d, struct sockaddr_storage *ss, socklen_t *len);
-/* Looks up (and removes from the map) what accepted socket fd originally wanted. Fills
- * peer with the client's address. Returns 0, -ENOENT (nothing published), or -errno. */
-int origdst_lookup(struct bpfload *b, uint64_t netns_cookie, int fd, struct s46_conn_val *out,
-		   struct sockaddr_storage *peer);
+/* Looks up (and removes from the map) what the accepted connection from peer (the address
+ * accept() returned) originally wanted. Returns 0, -ENOENT (nothing published), or -errno. */
+int origdst_lookup(struct bpfload *b, uint64_t netns_cookie, const struct sockaddr *peer,
+		   struct s46_conn_val *out);
 
 #endif

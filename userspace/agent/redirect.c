@@ -374,8 +374,10 @@ static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 	c->start_ms = ev_now(r->loop);
 	ev_timer_init(&c->timer, redirect_timeout);
 	list_add(&c->link, &r->conns);
-	err = r->bpf ? origdst_lookup(r->bpf, r->netns_cookie, fd, &c->orig, &ss) : -ENOENT;
+	/* accept() gave the peer: no getpeername() per connection. */
+	memcpy(&ss, peer, addr_sa_len(peer));
 	redirect_sa_set(&c->client, &ss);
+	err = r->bpf ? origdst_lookup(r->bpf, r->netns_cookie, &c->client.sa, &c->orig) : -ENOENT;
 	if (err) {
 		log_warnx("connection from %s: no original destination (%s)",
 			  addr_format(&c->client.sa, buf, sizeof(buf)), strerror(-err));
