@@ -5,7 +5,7 @@
 #   S46_VMTEST_KERNELS  names from kernels.conf to run (default: all), e.g. "6.12" or "systemd"
 #   S46_VMTEST_CACHE    where kernel packages are kept (default ~/.cache/socks46-vmtest)
 #   S46_VMTEST_OUT      console logs and work shares (default: beside S46_BIN, in vmtest/)
-#   S46_VMTEST_TIMEOUT  seconds one guest may take, boot to poweroff (default 900)
+#   S46_VMTEST_TIMEOUT  seconds one guest may take, boot to poweroff (default 1200)
 #   S46_VMTEST_JOBS     guests booted at once (default 3: every guest of kernels.conf at once)
 #   S46_VMTEST_ACCEL    auto (KVM if a short probe boots, else TCG), kvm or tcg
 #   S46_IPVS_BENCH      1: test_ipvs.sh also prints its bench figures (one and two gateways)
@@ -28,7 +28,7 @@ case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 tools=${S46_TOOLS:-$(dirname "$bin")/tools}
 out=${S46_VMTEST_OUT:-$(dirname "$bin")/vmtest}
 cache=${S46_VMTEST_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/socks46-vmtest}
-limit=${S46_VMTEST_TIMEOUT:-900}
+limit=${S46_VMTEST_TIMEOUT:-1200}
 jobs=${S46_VMTEST_JOBS:-3}
 accel=${S46_VMTEST_ACCEL:-auto}
 only=${S46_VMTEST_KERNELS:-}
