@@ -58,7 +58,13 @@ refusal_case() {
 	[ -z "$attached" ] || fail "$1: programs left on $cg: $attached"
 
 	rm -rf "$lsm"
-	# bpf_link release is deferred: give the kernel a moment before asking again.
+	reaccepted "$1"
+	echo "refusal: refused with \"$want\"; accepted again once the hook was gone"
+}
+
+# reaccepted NAME: once the hook is detached the kernel loads every selfcheck program again
+# (bpf_link release is deferred: give it a moment before failing).
+reaccepted() {
 	n=0
 	until bpftool prog loadall "$objdir/selfcheck.bpf.o" "$probe" 2>/dev/null; do
 		n=$((n + 1))
@@ -66,7 +72,6 @@ refusal_case() {
 		sleep 0.5
 	done
 	rm -rf "$probe"
-	echo "refusal: refused with \"$want\"; accepted again once the hook was gone"
 }
 
 # fallback_case NAME WHAT: with refuse-NAME.bpf.o attached, the agent must start anyway and
@@ -93,13 +98,7 @@ fallback_case() {
 	sed 's/^/    /' "$errlog"
 	[ "$(grep -cF "$want" "$errlog")" -eq 1 ] || fail "$1: stderr lacks one \"$want\""
 	rm -rf "$lsm" /tmp/$tag.sock
-	n=0
-	until bpftool prog loadall "$objdir/selfcheck.bpf.o" "$probe" 2>/dev/null; do
-		n=$((n + 1))
-		[ "$n" -lt 20 ] || fail "$1: still refused after detaching the hook"
-		sleep 0.5
-	done
-	rm -rf "$probe"
+	reaccepted "$1"
 	echo "refusal: went without it, saying \"$want\""
 }
 
