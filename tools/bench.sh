@@ -36,8 +36,8 @@
 #                   BENCH_VM_ACCEL kvm or tcg, default KVM when a probe boots with it); 0: the
 #                   gateway runs several processes on the host instead, the agent is not measured
 # Time: with the defaults, about 4 minutes on the host, plus the BENCH_MAX guest (under TCG
-# on 2 shared cores 100,000 connections through the agent took 10 to 25 minutes; at most
-# BENCH_VM_SECS + 2 minutes) and about 10 minutes for the IPVS guest (BENCH_IPVS=0 skips it).
+# on 2 cores 100,000 connections through the agent open in about 3 minutes, the guest takes
+# about 5; at most BENCH_VM_SECS + 2 minutes) and about 10 minutes for the IPVS guest (BENCH_IPVS=0 skips it).
 set -u
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)

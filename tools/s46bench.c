@@ -19,12 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "ev.h"
 #include "log.h"
 #include "s46bench.h"
 
 #define BENCH_BUF (256 * 1024)
-#define BENCH_VERIFY_MS 15000
 
 enum s46bench_mode {
 	BENCH_STREAM, /* push SINK chunks for a duration, count acknowledged bytes */
@@ -46,11 +46,12 @@ struct s46bench {
 	enum s46bench_mode mode;
 	struct sockaddr_storage hop; /* where connect() goes: the proxy, or the server */
 	socklen_t hop_len;
+	struct sockaddr_storage src; /* --source: the local address, ss_family 0 when not set */
 	bool socks;
 	uint8_t req[300]; /* the prebuilt SOCKS5 CONNECT request */
 	size_t req_len;
 	unsigned conc;
-	uint64_t duration_ms, timeout_ms, hold_ms;
+	uint64_t duration_ms, timeout_ms, hold_ms, verify_ms;
 	uint64_t chunk, size;
 	unsigned target_n;
 	const char *ready_file;
@@ -168,6 +169,14 @@ static int s46bench_conn_open(struct s46bench *b)
 		goto fail;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* The port is still picked by connect(): it only has to be unique per 4-tuple. */
+	if (b->src.ss_family &&
+	    (setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one)) ||
+	     bind(c->fd, (struct sockaddr *)&b->src, addr_sa_len((struct sockaddr *)&b->src)))) {
+		err = errno;
+		what = "bind";
+		goto fail;
+	}
 	if (connect(c->fd, (struct sockaddr *)&b->hop, b->hop_len) && errno != EINPROGRESS) {
 		err = errno;
 		what = "connect";
@@ -625,7 +634,7 @@ static void s46bench_verify(struct s46bench *b)
 		s46bench_conn_set_request(c, S46B_OP_SEND, 1);
 		s46bench_conn_flush(c);
 	}
-	ev_timer_start(b->loop, &b->hard, BENCH_VERIFY_MS);
+	ev_timer_start(b->loop, &b->hard, b->verify_ms);
 	s46bench_pump(b);
 }
 
@@ -813,6 +822,8 @@ static void s46bench_usage(FILE *f)
 	       "options:\n"
 	       "  --target HOST:PORT  the s46sink; a name is resolved with getaddrinfo\n"
 	       "  --socks HOST:PORT   go through this SOCKS5 proxy (method 0x00, CONNECT)\n"
+	       "  --source ADDR       connect from this local address (one loopback 4-tuple\n"
+	       "                      has one ephemeral port range: more sources, more conns)\n"
 	       "  --remote-dns        send the target's name (ATYP=DOMAINNAME) to the proxy\n"
 	       "  --conc N            streams / connections in flight (default 1 / 32 / 256)\n"
 	       "  --duration SECS     length of stream and rate runs (default 2)\n"
@@ -821,6 +832,7 @@ static void s46bench_usage(FILE *f)
 	       "  --count N           idle: connections to hold (default 10000)\n"
 	       "  --ready-file PATH   idle: written once all connections are open\n"
 	       "  --hold SECS         idle: verify on its own after this long (default 60)\n"
+	       "  --verify-secs SECS  idle: time for every connection to answer (default 15)\n"
 	       "  --timeout SECS      hard limit for the whole run (default duration + 30)\n"
 	       "  --window N          udp: datagrams in flight per socket, sent as echoes come\n"
 	       "                      back (default 64): the path runs saturated\n"
@@ -847,6 +859,7 @@ static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 	static const struct option opts[] = {
 	    {"target", required_argument, NULL, 't'},
 	    {"socks", required_argument, NULL, 's'},
+	    {"source", required_argument, NULL, 'S'},
 	    {"remote-dns", no_argument, NULL, 'r'},
 	    {"conc", required_argument, NULL, 'c'},
 	    {"duration", required_argument, NULL, 'd'},
@@ -856,14 +869,15 @@ static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 	    {"ready-file", required_argument, NULL, 'f'},
 	    {"hold", required_argument, NULL, 'H'},
 	    {"timeout", required_argument, NULL, 'T'},
+	    {"verify-secs", required_argument, NULL, 'V'},
 	    {"window", required_argument, NULL, 'w'},
 	    {"rate", required_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *target = NULL, *socks = NULL;
+	const char *target = NULL, *socks = NULL, *source = NULL;
 	bool remote_dns = false;
-	uint64_t conc = 0, dur = 2, n = 10000, hold = 60, tmo = 0;
+	uint64_t conc = 0, dur = 2, n = 10000, hold = 60, tmo = 0, vsecs = 15;
 	int c, err = 0;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -894,6 +908,9 @@ static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 		case 's':
 			socks = optarg;
 			break;
+		case 'S':
+			source = optarg;
+			break;
 		case 'r':
 			remote_dns = true;
 			break;
@@ -920,6 +937,9 @@ static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 			break;
 		case 'T':
 			err = s46bench_num(optarg, 86400, &tmo);
+			break;
+		case 'V':
+			err = s46bench_num(optarg, 86400, &vsecs);
 			break;
 		case 'w':
 			err = s46bench_num(optarg, 4096, &b->window);
@@ -952,7 +972,7 @@ static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 			S46B_UDP_MAX);
 		return -EINVAL;
 	}
-	if (b->chunk == 0 || b->size == 0 || n == 0 || dur == 0) {
+	if (b->chunk == 0 || b->size == 0 || n == 0 || dur == 0 || vsecs == 0) {
 		fprintf(stderr, "s46bench: sizes, counts and durations must be positive\n");
 		return -EINVAL;
 	}
@@ -960,15 +980,24 @@ static int s46bench_parse(struct s46bench *b, int argc, char **argv)
 	b->target_n = (unsigned)n;
 	b->duration_ms = dur * 1000;
 	b->hold_ms = hold * 1000;
+	b->verify_ms = vsecs * 1000;
 	b->timeout_ms = (tmo ? tmo : dur + 30) * 1000;
 	b->socks = socks != NULL;
 	err = s46b_resolve(socks ? socks : target, &b->hop, &b->hop_len);
 	if (!err && socks)
 		err = s46bench_build_request(b, target, remote_dns);
-	if (err)
+	if (err) {
 		fprintf(stderr, "s46bench: cannot use %s\n",
 			socks ? "--socks/--target" : "--target");
-	return err;
+		return err;
+	}
+	if (source && (b->mode == BENCH_UDP || addr_parse_ip(source, &b->src, NULL) < 0 ||
+		       b->src.ss_family != b->hop.ss_family)) {
+		fprintf(stderr, "s46bench: --source takes an address of the target's family "
+				"(not for udp)\n");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int s46bench_start(struct s46bench *b)
