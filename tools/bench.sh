@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench.sh — `make bench`: socks46 beside a direct path, Dante and microsocks on loopback.
+# bench.sh — `make bench`: socks46 beside a direct path, a plain TCP relay (HAProxy), Dante and microsocks on loopback.
 #
 # Everything runs in a private network namespace (its own loopback, port range
 # and TIME_WAIT table, so concurrent test runs cannot disturb the figures and
@@ -15,7 +15,9 @@
 #   BENCH_TFO       1 (default) lets the namespace's listeners take TCP Fast Open
 #                   (net.ipv4.tcp_fastopen=3: the agent's handshake rides in its SYN to the
 #                   gateway), 0 leaves the kernel's default (clients only)
-#   BENCH_ONLY      space-separated subset of: direct socks46 dante microsocks
+#   BENCH_ONLY      space-separated subset of: direct socks46 haproxy dante microsocks
+#                   (haproxy: a TCP relay to the sink without SOCKS5, one thread, splice:
+#                   what one relay hop costs here, the floor under any proxy's figures)
 #   BENCH_GATEWAY_ARGS  extra arguments for `socks46 gateway`
 #   BENCH_WHOLE     0 skips the whole-path part (tools/bench/wholepath.sh: the agent's relay and
 #                   its --fast-path side by side, 1 and 8 streams, connection rates)
@@ -52,7 +54,7 @@ else
 fi
 RATE_CONC=${BENCH_CONC:-32}
 RUNS=${BENCH_RUNS:-3}
-ONLY=${BENCH_ONLY:-direct socks46 dante microsocks}
+ONLY=${BENCH_ONLY:-direct socks46 haproxy dante microsocks}
 export S46_BIN S46_TOOLS BENCH_DURATION=$DUR BENCH_IDLE=$IDLE_N BENCH_MAX=$MAX_N
 export BENCH_CONC=$RATE_CONC BENCH_ONLY=$ONLY BENCH_RUNS=$RUNS
 
@@ -145,7 +147,7 @@ if [ "$IDLE_N" -gt "$FD_CAP" ]; then
 fi
 
 SINK_PORT=7000
-declare -A PORT=([socks46]=7001 [dante]=7002 [microsocks]=7003)
+declare -A PORT=([socks46]=7001 [dante]=7002 [microsocks]=7003 [haproxy]=7004)
 
 start_proxy()
 {
@@ -168,6 +170,14 @@ start_proxy()
 		sed "s/@PORT@/$port/" "$REPO/tools/bench/danted.conf.in" >"$TMP/danted.conf"
 		start dante "$TMP/dante.log" danted -f "$TMP/danted.conf"
 		;;
+	haproxy)
+		if ! command -v haproxy >/dev/null; then
+			NOTE[$name]="haproxy not installed"
+			return 1
+		fi
+		haproxy_conf "$port" $SINK_PORT >"$TMP/haproxy.cfg"
+		start haproxy "$TMP/haproxy.log" haproxy -db -f "$TMP/haproxy.cfg"
+		;;
 	microsocks)
 		if ! command -v microsocks >/dev/null; then
 			NOTE[$name]="microsocks not installed"
@@ -184,7 +194,11 @@ client()
 {
 	CLIENT=("$S46_TOOLS/s46bench")
 	VIA=(--target "127.0.0.1:$SINK_PORT")
-	[ "$1" = direct ] || VIA+=(--socks 127.0.0.1:"${PORT[$1]}")
+	case $1 in
+	direct) ;;
+	haproxy) VIA=(--target "127.0.0.1:${PORT[haproxy]}") ;;
+	*) VIA+=(--socks 127.0.0.1:"${PORT[$1]}") ;;
+	esac
 }
 
 # bench_idle NAME: the memory test on a fresh proxy (and the concurrency test for socks46).
@@ -303,7 +317,7 @@ measure_max_vm()
 }
 
 NAMES=()
-for n in direct socks46 dante microsocks; do
+for n in direct socks46 haproxy dante microsocks; do
 	case " $ONLY " in *" $n "*) NAMES+=("$n") ;; esac
 done
 
@@ -318,7 +332,8 @@ wait_listen $SINK_PORT $SINK_PID || {
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for n in "${NAMES[@]}"; do
-	[ "$n" = direct ] || bench_idle "$n"
+	# HAProxy is a reference for relaying, not a proxy to size: no idle run.
+	[ "$n" = direct ] || [ "$n" = haproxy ] || bench_idle "$n"
 done
 for t in stream1 stream8 rate; do
 	bench_test $t
@@ -340,6 +355,7 @@ printf '\n'
 row "1 stream (Gbit/s)" gbps1
 ratio_row "1 stream (Gbit/s)" gbps1 direct
 rounds_row gbps1 direct
+ratio_row "1 stream (Gbit/s)" gbps1 haproxy
 ratio_row "1 stream (Gbit/s)" gbps1 dante
 row "  errors (stalls)" gbps1_err
 row "  proxy CPU (ms per GB)" cpg1
@@ -347,12 +363,14 @@ ratio_row "  proxy CPU (ms per GB)" cpg1 dante
 row "8 streams (Gbit/s)" gbps8
 ratio_row "8 streams (Gbit/s)" gbps8 direct
 rounds_row gbps8 direct
+ratio_row "8 streams (Gbit/s)" gbps8 haproxy
 ratio_row "8 streams (Gbit/s)" gbps8 dante
 row "  errors (stalls)" gbps8_err
 row "  proxy CPU (ms per GB)" cpg8
 row "connections/s" cps
 ratio_row "connections/s" cps direct
 rounds_row cps direct
+ratio_row "connections/s" cps haproxy
 ratio_row "connections/s" cps dante
 rounds_row cps dante
 row "  latency p50 (us)" p50
@@ -386,6 +404,8 @@ target "single stream >= 0.85x direct ($(ratio "${R[socks46:gbps1]:-}" "${R[dire
 	"$(verdict "$(ratio "${R[socks46:gbps1]:-}" "${R[direct:gbps1]:-}" | tr -d x)" '>=' 0.85)"
 target "connection rate >= 3x Dante ($(ratio "${R[socks46:cps]:-}" "${R[dante:cps]:-}"); rounds: $(round_ratios socks46 dante cps))" \
 	"$(verdict "$(ratio "${R[socks46:cps]:-}" "${R[dante:cps]:-}" | tr -d x)" '>=' 3)"
+[ -n "${R[haproxy:gbps1]:-}" ] &&
+	target "the floor, a plain relay (HAProxy): 1 stream $(ratio "${R[haproxy:gbps1]:-}" "${R[direct:gbps1]:-}") direct, conn/s $(ratio "${R[haproxy:cps]:-}" "${R[dante:cps]:-}") Dante's" reference
 target "<= 1024 bytes per idle relayed connection (${R[socks46:idle.bpc]:--})" \
 	"$(verdict "${R[socks46:idle.bpc]:-}" '<=' 1024)"
 max_ok="NOT MEASURED"

@@ -10,7 +10,7 @@ PKG_PKGS="dpkg-dev debhelper lintian mandoc groff man-db systemd binutils"
 # Tests: real peers (DNS server, SOCKS clients and servers), namespaces, the QEMU kernel matrix.
 TEST_PKGS="iproute2 dnsmasq-base curl ncat python3 python3-socks proxychains4
  busybox-static dante-server microsocks openssh-client socat procps psmisc
- qemu-system-x86 kmod cpio xz-utils zstd whois keepalived ipvsadm runc"
+ qemu-system-x86 kmod cpio xz-utils zstd whois keepalived ipvsadm runc haproxy"
 
 missing=""
 for p in $BUILD_PKGS $PKG_PKGS $TEST_PKGS; do
@@ -26,5 +26,13 @@ fi
 echo "install-deps: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# dante-server's maintainer script may try to start a service; the tests start their own.
+# dante-server, keepalived and haproxy ship services their maintainer scripts would start;
+# the tests and the bench start their own. A policy-rc.d answering 101 ("not allowed") keeps
+# them stopped, unless the machine already has its own policy.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\nexit 101\n' >$policy
+	chmod 755 $policy
+	trap 'rm -f $policy' EXIT
+fi
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -148,6 +148,15 @@ start()
 	fi
 }
 
+# haproxy_conf PORT NEXT: HAProxy relaying 127.0.0.1:PORT to 127.0.0.1:NEXT, as many
+# connections as the proxies' descriptor limit allows (HAProxy asks for about 2.5
+# descriptors per connection).
+haproxy_conf()
+{
+	sed -e "s/@PORT@/$1/" -e "s/@NEXT@/$2/" -e "s/@MAXCONN@/$(((PROXY_NOFILE - 200) / 3))/" \
+		"$REPO/tools/bench/haproxy.cfg.in"
+}
+
 # run_bench NAME MODE ARGS...: one s46bench run along NAME's path; prints its result line.
 run_bench()
 {

@@ -1,9 +1,12 @@
 #!/bin/bash
-# wholepath.sh — the whole socks46 path (a program in a cgroup -> BPF -> agent -> gateway -> server) beside the direct path and proxychains4 + Dante.
+# wholepath.sh — the whole socks46 path (a program in a cgroup -> BPF -> agent -> gateway -> server) beside the direct path, two plain TCP relays and proxychains4 + Dante.
 #
 # The socks46 path runs twice, side by side in each round: "socks46" with the agent's relay
 # (the default) and "fastpath" with a second agent on its own cgroup started with --fast-path
 # (the kernel moves the bytes after the handshake), both through the same gateway.
+# "relays" is the floor under both: the same three TCP connections and two relaying processes
+# with nothing else (two HAProxy in series, TCP mode, one thread each, splice; no SOCKS5, no
+# BPF, no DNS).
 # TCP (stream, connection rate), then UDP (tools/bench/udp.sh: datagrams/s and loss).
 # Run by tools/bench.sh from the host's mount namespace with NS naming the bench's network
 # namespace: the agent needs the cgroup2 mount that `ip netns exec` hides, so every process
@@ -24,7 +27,7 @@ RUNS=${BENCH_RUNS:-3}
 IDLE_N=${BENCH_WHOLE_IDLE:-5000}
 NAME=sink.bench
 SINK_PORT=7000
-declare -A PORT=([gateway]=7001 [dante]=7002)
+declare -A PORT=([gateway]=7001 [dante]=7002 [relays]=7005 [relays2]=7006)
 NSX=(nsenter --net="/run/netns/$NS")
 TMP=$(mktemp -d /tmp/s46whole.XXXXXX)
 PIDS=()
@@ -76,6 +79,10 @@ client()
 		CLIENT=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"'
 			"$([ "$1" = fastpath ] && echo "$CGF" || echo "$CG")" "${NSX[@]}"
 			"$S46_TOOLS/s46bench")
+		;;
+	relays)
+		CLIENT=("${NSX[@]}" "$S46_TOOLS/s46bench")
+		VIA=(--target "127.0.0.1:${PORT[relays]}")
 		;;
 	proxychains)
 		CLIENT=("${NSX[@]}" proxychains4 -q -f "$TMP/proxychains4.conf" "$S46_TOOLS/s46bench")
@@ -179,6 +186,26 @@ start_dante()
 	start proxychains "$TMP/dante.log" ip netns exec "$NS" danted -f "$TMP/danted.conf"
 }
 
+# start_relays: two HAProxy in series in front of the sink; the first one's pid in STARTED,
+# both in RELAY_PIDS. Without haproxy the column stays empty.
+start_relays()
+{
+	local first
+	if ! command -v haproxy >/dev/null; then
+		NOTE[relays]="haproxy not installed"
+		return 1
+	fi
+	haproxy_conf "${PORT[relays2]}" $SINK_PORT >"$TMP/haproxy2.cfg"
+	haproxy_conf "${PORT[relays]}" "${PORT[relays2]}" >"$TMP/haproxy1.cfg"
+	start relays2 "$TMP/haproxy2.log" "${NSX[@]}" haproxy -db -f "$TMP/haproxy2.cfg" || {
+		NOTE[relays]=${NOTE[relays2]}
+		return 1
+	}
+	first=$STARTED
+	start relays "$TMP/haproxy1.log" "${NSX[@]}" haproxy -db -f "$TMP/haproxy1.cfg" || return 1
+	RELAY_PIDS="$STARTED $first"
+}
+
 # whole_test TEST: one run per path per round (see lib.sh).
 whole_test()
 {
@@ -238,7 +265,7 @@ whole_idle()
 }
 
 whole_setup
-NAMES=(direct socks46 fastpath proxychains)
+NAMES=(direct socks46 fastpath relays proxychains)
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 LIVE=(direct)
@@ -259,6 +286,12 @@ if start_gateway && start_agent socks46 "$CG" 7046; then
 else
 	say "whole path: socks46 skipped: ${NOTE[socks46]}"
 fi
+if start_relays; then
+	LIVE+=(relays)
+	CPU_PIDS[relays]=$RELAY_PIDS
+else
+	say "whole path: relays skipped: ${NOTE[relays]}"
+fi
 if start_dante; then
 	LIVE+=(proxychains)
 	CPU_PIDS[proxychains]=$STARTED
@@ -274,11 +307,11 @@ if [ "${BENCH_WHOLE_TCP:-1}" != 0 ]; then
 	[ "$IDLE_N" -gt "$cap" ] && IDLE_N=$cap
 	case " ${LIVE[*]} " in *" socks46 "*) [ "$IDLE_N" -gt 0 ] && whole_idle ;; esac
 fi
-# UDP goes through the first agent only (the fast path is TCP's).
+# UDP goes through the first agent only (the fast path and the relays are TCP's).
 TCP_LIVE=("${LIVE[@]}")
 LIVE=()
 for n in "${TCP_LIVE[@]}"; do
-	[ "$n" = fastpath ] || LIVE+=("$n")
+	[ "$n" = fastpath ] || [ "$n" = relays ] || LIVE+=("$n")
 done
 [ "${BENCH_UDP:-1}" = 0 ] || udp_tests
 LIVE=("${TCP_LIVE[@]}")
@@ -301,6 +334,9 @@ printf '               kernel moves the bytes between program and gateway connec
 printf '               its CPU rows leave out the kernel'"'"'s share (softirq in the sender, the\n'
 printf '               psock kworker), and the kernel queues what the sink has not taken yet\n'
 printf '               without a bound (no backpressure: see the README)\n'
+printf '  relays:      the same program to 127.0.0.1 through two HAProxy in series (TCP mode,\n'
+printf '               splice, one thread each): the TCP connections and relays of the socks46\n'
+printf '               path and nothing else, the floor under it\n'
 printf '  proxychains: proxychains4 (LD_PRELOAD, proxy_dns) -> Dante (libc, the same dnsmasq) -> sink\n'
 printf '  direct:      the same program straight to 127.0.0.1.\n'
 printf 'Same namespace, cores and s46sink as above. Load average before / after: %s / %s\n\n' \
@@ -313,6 +349,7 @@ ratio_row "1 stream (Gbit/s)" gbps1 direct
 rounds_row gbps1 direct
 row "  errors (stalls)" gbps1_err
 ratio_row "1 stream (Gbit/s)" gbps1 socks46
+ratio_row "1 stream (Gbit/s)" gbps1 relays
 row "  relay CPU (ms per GB)" cpg1
 row "    agent" cpg1_agent
 row "    gateway" cpg1_gateway
@@ -320,6 +357,7 @@ row "8 streams (Gbit/s)" gbps8
 ratio_row "8 streams (Gbit/s)" gbps8 direct
 rounds_row gbps8 direct
 ratio_row "8 streams (Gbit/s)" gbps8 socks46
+ratio_row "8 streams (Gbit/s)" gbps8 relays
 row "  errors (stalls)" gbps8_err
 row "  relay CPU (ms per GB)" cpg8
 row "    agent" cpg8_agent
@@ -328,6 +366,7 @@ row "conn/s, $RATE_CONC in flight" cps
 ratio_row "conn/s" cps direct
 rounds_row cps direct
 ratio_row "conn/s" cps socks46
+ratio_row "conn/s" cps relays
 ratio_row "conn/s" cps proxychains
 row "  latency p50 (us)" p50
 row "  latency p99 (us)" p99
@@ -370,6 +409,8 @@ for p in socks46 fastpath; do
 	target "$p conn/s >= 0.5x direct, $RATE_CONC in flight, p99 ${R[$p:p99]:--} us ($(ratio "${R[$p:cps]:-}" "${R[direct:cps]:-}"); rounds: $(round_ratios $p direct cps))" \
 		"$(verdict "$(ratio "${R[$p:cps]:-}" "${R[direct:cps]:-}" | tr -d x)" '>=' 0.5)"
 done
+[ -n "${R[relays:gbps1]:-}" ] &&
+	printf '  %-84s %s\n' "the floor, two plain relays (HAProxy) vs direct: 1 stream $(ratio "${R[relays:gbps1]:-}" "${R[direct:gbps1]:-}"), 8 streams $(ratio "${R[relays:gbps8]:-}" "${R[direct:gbps8]:-}"), conn/s $(ratio "${R[relays:cps]:-}" "${R[direct:cps]:-}")" reference
 [ "${BENCH_UDP:-1}" = 0 ] || udp_targets
 cpu_note "connection (us)" "${R[socks46:cpu_us]:-}" "${R[proxychains:cpu_us]:-}" "proxychains4 + Dante"
 cpu_note "GB relayed (ms)" "${R[socks46:cpg1]:-}" "${R[proxychains:cpg1]:-}" "proxychains4 + Dante"
