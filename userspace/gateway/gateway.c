@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "fdshare.h"
 #include "gateway.h"
+#include "handoff.h"
 #include "log.h"
 #include "netmon.h"
 #include "netutil.h"
@@ -151,8 +152,11 @@ static void gateway_reload(struct gateway *gw, const struct conf_cmdline *a)
 	}
 	if (s->conf.nlisten != gw->snap->conf.nlisten ||
 	    memcmp(s->conf.listen, gw->snap->conf.listen, sizeof(s->conf.listen)) ||
-	    s->conf.threads != gw->snap->conf.threads)
-		log_warnx("reload: listen addresses and threads change only on restart");
+	    s->conf.threads != gw->snap->conf.threads ||
+	    strcmp(s->conf.handoff ? s->conf.handoff : "",
+		   gw->snap->conf.handoff ? gw->snap->conf.handoff : ""))
+		log_warnx("reload: listen addresses, the handoff socket and threads change only on "
+			  "restart");
 	log_set_level((enum log_level)s->conf.log_level);
 	pthread_mutex_lock(&gw->lock);
 	old = gw->snap;
@@ -282,6 +286,34 @@ static void gateway_signals(struct gateway *gw, const struct conf_cmdline *a, in
 		worker_post(&gw->workers[i], WORKER_CMD_DRAIN);
 }
 
+/* The handoff listener, made before the fork: every process and worker shares it. */
+static int gateway_handoff(struct gateway *gw)
+{
+	const char *path = gw->snap->conf.handoff;
+
+	if (!path)
+		return 0;
+	gw->handoff_fd = handoff_listen(path);
+	if (gw->handoff_fd < 0) {
+		fprintf(stderr, "%ssocks46 gateway: cannot listen on the handoff socket %s: %s\n",
+			log_journal_prefix(LOG_LVL_ERROR), path, strerror(-gw->handoff_fd));
+		return -1;
+	}
+	gw->handoff_pid = getpid();
+	return 0;
+}
+
+/* Only the process that made the socket removes its path (the others exit too). */
+static void gateway_handoff_close(struct gateway *gw)
+{
+	if (gw->handoff_fd < 0)
+		return;
+	close(gw->handoff_fd);
+	gw->handoff_fd = -1;
+	if (gw->handoff_pid == getpid())
+		unlink(gw->snap->conf.handoff);
+}
+
 /* One monitor per process, shared by the workers; started after the fork, before any client. */
 static struct netmon *gateway_netmon(void)
 {
@@ -329,6 +361,8 @@ static int gateway_run(struct gateway *gw, const struct conf_cmdline *a, int sfd
 		err = worker_start(&gw->workers[i]);
 	if (err < 0)
 		fatalx("cannot start worker threads: %s", strerror(-err));
+	if (gw->handoff_fd >= 0)
+		log_info("taking handed-over connections on %s", gw->snap->conf.handoff);
 	for (unsigned i = 0; i < gw->snap->conf.nlisten; i++)
 		log_info(
 		    "listening on %s (%u threads)",
@@ -375,7 +409,7 @@ static int gateway_configure(struct gateway *gw, struct conf_cmdline *a, int arg
 int gateway_main(int argc, char **argv)
 {
 	struct conf_cmdline a;
-	struct gateway gw = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct gateway gw = {.lock = PTHREAD_MUTEX_INITIALIZER, .handoff_fd = -1};
 	sigset_t set;
 	int sfd, ret;
 
@@ -388,6 +422,8 @@ int gateway_main(int argc, char **argv)
 	ret = 1;
 	log_init((enum log_level)gw.snap->conf.log_level, "socks46");
 	if (gateway_check_listen(&gw.snap->conf) < 0 || gateway_check_mark(&gw.snap->conf) < 0)
+		goto out;
+	if (gateway_handoff(&gw) < 0)
 		goto out;
 	log_info("descriptor limit %ld", netutil_raise_nofile());
 	signal(SIGPIPE, SIG_IGN);
@@ -415,6 +451,7 @@ int gateway_main(int argc, char **argv)
 		ret = 1;
 	close(sfd);
 out:
+	gateway_handoff_close(&gw);
 	gw_snap_put(gw.snap);
 	conf_cmdline_free(&a);
 	return ret;

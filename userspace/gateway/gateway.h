@@ -56,10 +56,12 @@ struct worker {
 	struct relay_pool *pool;
 	struct list_head sessions; /* every live session, for drain and shutdown */
 	unsigned nsessions;
-	unsigned max_sessions;	    /* what its descriptor share serves; 0: no limit */
-	uint64_t held_log_ms;	    /* when accepting was last logged as held */
-	pthread_mutex_t auth_lock;  /* guards auth_done */
-	struct auth_job *auth_done; /* checked by the pool, not yet delivered */
+	unsigned max_sessions;		/* what its descriptor share serves; 0: no limit */
+	uint64_t held_log_ms;		/* when accepting was last logged as held */
+	int handoff_fd;			/* the gateway's handoff listener, -1: none */
+	struct list_head handoff_chans; /* agents' channels this worker accepted */
+	pthread_mutex_t auth_lock;	/* guards auth_done */
+	struct auth_job *auth_done;	/* checked by the pool, not yet delivered */
 };
 
 struct gateway {
@@ -73,6 +75,8 @@ struct gateway {
 	pid_t *kids; /* --processes: the other gateway processes (only in the first one) */
 	unsigned nkids;
 	unsigned status_conns; /* the connection count systemd was last told (main thread) */
+	int handoff_fd;	       /* --handoff listener, shared by every process and worker; -1 */
+	pid_t handoff_pid;     /* the process that made it, the one to remove its path */
 };
 
 /* The current snapshot, with a reference the caller puts. */

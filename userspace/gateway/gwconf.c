@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "addr.h"
 #include "log.h"
@@ -37,7 +38,8 @@ void gwconf_free(struct gwconf *c)
 	free(c->users_file);
 	free(c->resolv_conf);
 	free(c->dns_server);
-	c->users_file = c->resolv_conf = c->dns_server = NULL;
+	free(c->handoff);
+	c->users_file = c->resolv_conf = c->dns_server = c->handoff = NULL;
 	rules_free(c->rules);
 	c->rules = NULL;
 	upstream_table_free(c->upstreams);
@@ -90,6 +92,19 @@ static int gwconf_set_resolv_conf(void *obj, const char *v, const struct conf_sr
 {
 	struct gwconf *c = obj;
 	return gwconf_set_str(&c->resolv_conf, "resolv-conf", v, err, errlen);
+}
+
+/* An absolute path that fits a sockaddr_un: the agent is told the same one. */
+static int gwconf_set_handoff(void *obj, const char *v, const struct conf_src *src, char *err,
+			      size_t errlen)
+{
+	struct gwconf *c = obj;
+
+	if (v[0] != '/' || strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return conf_err(err, errlen,
+				"handoff: '%s' is not an absolute path of at most %zu bytes", v,
+				sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	return gwconf_set_str(&c->handoff, "handoff", v, err, errlen);
 }
 
 /* Each server must be an IP literal with an optional port; c-ares gets them as given. */
@@ -258,6 +273,8 @@ const struct conf_key gwconf_keys[] = {
      "how long a bad upstream is skipped (default 30)"},
     {"bind-timeout", gwconf_set_bind_timeout, 0, "S",
      "BIND: wait this long for the peer, then 0x06 (default 60)"},
+    {"handoff", gwconf_set_handoff, 0, "PATH",
+     "also take connections an agent on this host hands over on\nthis Unix socket (its --handoff)"},
     {"processes", gwconf_set_processes, 0, "N",
      "gateway processes sharing the port, for more descriptors\nthan one process may hold (default "
      "1)"},

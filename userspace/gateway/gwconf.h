@@ -45,6 +45,7 @@ struct gwconf {
 	unsigned upstream_bad_s;	    /* how long it stays bad */
 	unsigned bind_timeout_s;	    /* BIND: wait this long for the incoming connection */
 	unsigned processes;		    /* gateway processes sharing the listeners */
+	char *handoff; /* Unix socket agents on this host hand connections over (handoff.c) */
 };
 
 /* The gateway's keys: each is a long option and a configuration file key. */

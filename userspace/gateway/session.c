@@ -191,6 +191,13 @@ void session_discard(struct session *s)
 
 void session_finish_with(struct session *s, const uint8_t *buf, size_t n, const char *why, int err)
 {
+	/* The program behind a handed-over connection speaks no SOCKS5: a failure is a reset. */
+	if (s->handoff) {
+		setsockopt(s->cfd, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1},
+			   sizeof(struct linger));
+		session_end(s, why, err);
+		return;
+	}
 	s->why = why;
 	s->err = err;
 	s->state = SESSION_LINGER;
@@ -265,6 +272,10 @@ void session_reply_then_relay(struct session *s, const uint8_t *buf, size_t n)
 	int ret;
 
 	s->rep = SOCKS5_REP_SUCCEEDED;
+	if (s->handoff) {
+		session_start_relay(s);
+		return;
+	}
 	session_queue(s, buf, n);
 	ret = session_flush(s);
 	if (ret < 0) {
@@ -355,15 +366,15 @@ static void session_timer_cb(struct ev_loop *loop, struct ev_timer *t)
 	}
 }
 
-int session_new(struct worker *w, int fd, const struct sockaddr *peer)
+/* A session for fd, in the worker's list; NULL (fd closed) when out of memory. */
+static struct session *session_alloc(struct worker *w, int fd, const struct sockaddr *peer)
 {
 	struct session *s = calloc(1, sizeof(*s));
-	int err;
 
 	if (!s || !(s->hs = calloc(1, sizeof(*s->hs)))) {
 		free(s);
 		close(fd);
-		return -ENOMEM;
+		return NULL;
 	}
 	s->w = w;
 	s->cfd = fd;
@@ -375,6 +386,16 @@ int session_new(struct worker *w, int fd, const struct sockaddr *peer)
 	list_add(&s->link, &w->sessions);
 	w->nsessions++;
 	atomic_fetch_add(&w->gw->nconns, 1);
+	return s;
+}
+
+int session_new(struct worker *w, int fd, const struct sockaddr *peer)
+{
+	struct session *s = session_alloc(w, fd, peer);
+	int err;
+
+	if (!s)
+		return -ENOMEM;
 	err = session_watch(s, EV_READ);
 	if (!err)
 		err = ev_timer_start(w->loop, &s->timer, w->snap->conf.handshake_timeout_s * 1000u);
@@ -385,5 +406,19 @@ int session_new(struct worker *w, int fd, const struct sockaddr *peer)
 	/* A client that pipelines (or sent its greeting in the SYN, TCP Fast Open) has bytes
 	 * waiting already: read them now rather than after one more trip through epoll. */
 	handshake_io(s, EV_READ);
+	return 0;
+}
+
+int session_new_handoff(struct worker *w, int fd, const struct sockaddr *peer, const uint8_t *req,
+			size_t len)
+{
+	struct session *s = session_alloc(w, fd, peer);
+
+	if (!s)
+		return -ENOMEM;
+	s->handoff = 1;
+	s->state = SESSION_REQUEST;
+	/* request_parse starts the connect timer; a failure ends the session itself. */
+	request_parse(s, req, len);
 	return 0;
 }

@@ -42,6 +42,7 @@ struct session {
 	uint8_t state;
 	uint8_t creg; /* events cfd is registered for, 0 = not registered */
 	uint8_t cmd;
+	uint8_t handoff; /* an agent handed cfd over (handoff.c): no SOCKS5 on it, no replies */
 	int16_t rep;	 /* reply code sent, -1 = none */
 	int err;	 /* errno behind the result, 0 = none */
 	const char *why; /* result for the log line */
@@ -78,6 +79,10 @@ void session_queue(struct session *s, const uint8_t *buf, size_t n);
 void session_finish_with(struct session *s, const uint8_t *buf, size_t n, const char *why, int err);
 /* Sends a failure reply with an empty BND and closes after it. */
 void session_fail(struct session *s, uint8_t rep, const char *why, int err);
+/* A connection an agent handed over with its request (len bytes, one whole CONNECT):
+ * served as if that request had just been read. Returns 0 or -errno (fd then closed). */
+int session_new_handoff(struct worker *w, int fd, const struct sockaddr *peer, const uint8_t *req,
+			size_t len);
 /* s->ofd is connected: send the success reply in buf, then relay. */
 void session_reply_then_relay(struct session *s, const uint8_t *buf, size_t n);
 

@@ -8,6 +8,7 @@
 
 #include "addr.h"
 #include "gateway.h"
+#include "handoff.h"
 #include "log.h"
 #include "netutil.h"
 #include "session.h"
@@ -86,6 +87,7 @@ static void worker_drain(struct worker *w)
 		return;
 	w->draining = true;
 	listener_close(&w->listener);
+	handoff_worker_stop(w);
 	if (!w->nsessions) {
 		ev_stop(w->loop);
 		return;
@@ -202,6 +204,8 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 
 	memset(w, 0, sizeof(*w));
 	list_init(&w->sessions);
+	list_init(&w->handoff_chans);
+	w->handoff_fd = -1;
 	pthread_mutex_init(&w->auth_lock, NULL);
 	w->gw = gw;
 	w->nm = gw->netmon;
@@ -229,6 +233,8 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 	if ((err = ev_io_add(w->loop, w->efd, EV_READ, worker_event_cb, w)) < 0)
 		return err;
 	if ((err = worker_listen(w)) < 0)
+		return err;
+	if ((err = handoff_worker_start(w, gw->handoff_fd)) < 0)
 		return err;
 	return destpolicy_init(&w->dpol, w->listener.fds, w->listener.nfds);
 }
@@ -269,6 +275,7 @@ void worker_fini(struct worker *w)
 	}
 	pthread_mutex_destroy(&w->auth_lock);
 	listener_close(&w->listener);
+	handoff_worker_stop(w);
 	resolv_free(w->res);
 	relay_pool_free(w->pool);
 	if (w->efd >= 0)
