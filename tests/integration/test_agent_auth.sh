@@ -43,7 +43,7 @@ agent_up()
 
 log "bad options are one clear line and exit status 2, a bad configuration file 1"
 err=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" agent 2>&1)
-assert_eq "$?:$err" "2:socks46 agent: --gateway HOST:PORT is required" "no gateway"
+assert_eq "$?:$err" "2:socks46 agent: --gateway HOST:PORT or --handoff PATH is required" "no gateway"
 err=$(NS_KEEP_FS=1 nsx "$NS_C4" "$S46_BIN" agent --gateway "$GW4_ADDR:1080" --via-gateway 1.2.3.4/40 2>&1)
 assert_eq "$?:$err" "2:socks46 agent: --via-gateway: '1.2.3.4/40' is not an address or CIDR prefix" "bad prefix"
 printf 'gateway %s:1080\nfrobnicate yes\n' "$GW4_ADDR" >"$TMP/bad.conf"

@@ -192,7 +192,7 @@ static void test_errors(void **state)
 	char *bad_gw[] = {"--gateway", "no-port", NULL};
 	char *user[] = {"--gateway", "127.0.0.1:1080", "--user", "u", NULL};
 
-	assert_build_error(NULL, NULL, true, "--gateway HOST:PORT is required");
+	assert_build_error(NULL, NULL, true, "--gateway HOST:PORT or --handoff PATH is required");
 	assert_build_error(NULL, bad_prefix, true,
 			   "--via-gateway: '1.2.3.4/40' is not an address or CIDR prefix");
 	assert_build_error(NULL, bad_gw, true, "--gateway: 'no-port' is not HOST:PORT");
@@ -222,6 +222,37 @@ static void test_errors(void **state)
 			   "1: literal-suffix: 'bad_suffix' is not a domain suffix");
 	assert_build_error("literal-suffix .\n", gw, false,
 			   "1: literal-suffix: '.' is not a domain suffix");
+}
+
+/* --handoff stands in for --gateway (which becomes the fallback) and goes with --fast-path. */
+static void test_handoff(void **state)
+{
+	char *alone[] = {"--handoff", "/run/socks46/handoff.sock", "--fast-path", NULL};
+	char *both[] = {"--gateway", "127.0.0.1:1080", "--handoff", "/tmp/h.sock", NULL};
+	char err[CONF_ERRLEN], longpath[200];
+	char *too_long[] = {"--handoff", longpath, NULL};
+	struct agentconf c;
+	bool usage;
+
+	assert_int_equal(build(&c, NULL, alone, &usage, err), 0);
+	assert_string_equal(c.handoff, "/run/socks46/handoff.sock");
+	assert_int_equal(c.rcfg.ngateways, 0);
+	assert_true(c.fast_path);
+	agentconf_free(&c);
+	assert_int_equal(build(&c, "handoff /run/gw.sock\n", NULL, &usage, err), 0);
+	assert_string_equal(c.handoff, "/run/gw.sock");
+	agentconf_free(&c);
+	assert_int_equal(build(&c, NULL, both, &usage, err), 0);
+	assert_int_equal(c.rcfg.ngateways, 1);
+	assert_string_equal(c.handoff, "/tmp/h.sock");
+	agentconf_free(&c);
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	assert_int_equal(build(&c, NULL, too_long, &usage, err), -EINVAL);
+	assert_non_null(strstr(err, "is longer than a Unix socket path can be"));
+	agentconf_free(&c);
+	assert_build_error("handoff\n", NULL, false, "1: missing value for 'handoff'");
 }
 
 /* `none` turns the pseudo-names off, for the responder and the forwarding alike. */
@@ -308,6 +339,7 @@ int main(void)
 	    cmocka_unit_test(test_switches),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_literal_suffix_none),
+	    cmocka_unit_test(test_handoff),
 	    cmocka_unit_test(test_exempt_user),
 	    cmocka_unit_test(test_netns_policy),
 	};

@@ -25,6 +25,7 @@
 #include "fastpath.h"
 #include "gwprobe.h"
 #include "gwresolve.h"
+#include "handoff.h"
 #include "log.h"
 #include "netnswatch.h"
 #include "optin.h"
@@ -36,7 +37,8 @@
 
 static void agent_usage(FILE *f)
 {
-	fprintf(f, "usage: socks46 agent --gateway HOST:PORT [--cgroup PATH]... [OPTIONS]\n"
+	fprintf(f, "usage: socks46 agent --gateway HOST:PORT|--handoff PATH [--cgroup PATH]... "
+		   "[OPTIONS]\n"
 		   "\n"
 		   "Loads the cgroup BPF programs, answers fake-IP DNS and forwards redirected\n"
 		   "connections to a SOCKS5 gateway.\n"
@@ -181,6 +183,24 @@ static void agent_setup_fastpath(struct agent *a)
 	log_info("fast path on: the kernel moves the bytes of relayed connections (sockmap)");
 }
 
+/* The gateway on this host takes the connections over its Unix socket; the gateways of the
+ * configuration get those it cannot take. 0, or -1 after one line. */
+static int agent_setup_handoff(struct agent *a, const struct agentconf *o)
+{
+	struct handoff_stats st;
+	int rc = handoff_new(&a->handoff, a->loop, o->handoff);
+
+	if (rc)
+		return log_fail("handoff %s: %s", o->handoff, strerror(-rc));
+	handoff_set_fallback(a->handoff, o->rcfg.ngateways > 0);
+	redirect_set_handoff(a->redirect, a->handoff);
+	handoff_get_stats(a->handoff, &st);
+	log_info("handoff on: connections go to the gateway at %s%s%s", o->handoff,
+		 st.up ? "" : " (not there yet)",
+		 o->fast_path ? "; the fast path carries only those that fall back" : "");
+	return 0;
+}
+
 /* Says whose sockets the programs leave alone besides the marked ones. */
 static void agent_log_exempt(const struct agentconf *o)
 {
@@ -322,6 +342,8 @@ static int agent_setup(struct agent *a, struct agentconf *o)
 	a->proxy_port = redirect_port(a->redirect);
 	if (o->fast_path)
 		agent_setup_fastpath(a);
+	if (o->handoff && agent_setup_handoff(a, o) < 0)
+		return -1;
 	rc = udpfwd_new(&a->udpfwd, a->loop, S46_UDP_PORT_DEFAULT, &o->rcfg, NULL, a->fakeip,
 			&a->fcfg);
 	/* EPERM (SO_MARK without CAP_NET_ADMIN): loading the programs fails next, in one line. */
@@ -372,6 +394,7 @@ static void agent_free(struct agent *a)
 	optin_free(a->optin);
 	udpfwd_free(a->udpfwd);
 	redirect_free(a->redirect);
+	handoff_free(a->handoff);
 	fastpath_free(a->fast);
 	dnsd_free(a->dnsd);
 	gwresolve_free(a->gwresolve);

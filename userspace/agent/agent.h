@@ -15,6 +15,7 @@ struct dnsd;
 struct gwresolve;
 struct redirect;
 struct fastpath;
+struct handoff;
 struct udpfwd;
 struct udpend;
 struct control;
@@ -33,9 +34,10 @@ struct agent {
 	struct dnsd *dnsd;	  /* NULL with --no-dns */
 	struct gwresolve *gwresolve; /* --check-exists: RESOLVE at the gateway */
 	struct redirect *redirect;
-	struct fastpath *fast; /* --fast-path on a kernel that passed its probe, else NULL */
-	struct udpfwd *udpfwd; /* NULL when its port could not be had: UDP is then refused */
-	struct udpend *udpend; /* ends flows when their program's socket is released */
+	struct fastpath *fast;	 /* --fast-path on a kernel that passed its probe, else NULL */
+	struct handoff *handoff; /* --handoff: shared by the redirects of every namespace */
+	struct udpfwd *udpfwd;	 /* NULL when its port could not be had: UDP is then refused */
+	struct udpend *udpend;	 /* ends flows when their program's socket is released */
 	struct control *control;
 	struct optin *optin;
 	struct netnswatch *netns; /* the other network namespaces served */

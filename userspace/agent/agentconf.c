@@ -7,6 +7,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "addr.h"
 #include "bpfload.h"
@@ -186,6 +187,18 @@ static int agentconf_set_control(void *obj, const char *v, const struct conf_src
 	struct agentconf *c = obj;
 
 	return agentconf_str(c, &c->control, "control", v, err, errlen);
+}
+
+/* A Unix socket path: it must fit sockaddr_un. */
+static int agentconf_set_handoff(void *obj, const char *v, const struct conf_src *src, char *err,
+				 size_t errlen)
+{
+	struct agentconf *c = obj;
+
+	if (strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return conf_err(err, errlen,
+				"handoff: '%s' is longer than a Unix socket path can be", v);
+	return agentconf_str(c, &c->handoff, "handoff", v, err, errlen);
 }
 
 static int agentconf_set_netns_policy(void *obj, const char *v, const struct conf_src *src,
@@ -450,6 +463,9 @@ static int agentconf_set_log_level(void *obj, const char *v, const struct conf_s
 const struct conf_key agentconf_keys[] = {
     {"gateway", agentconf_set_gateway, CONF_REPEAT, "HOST:PORT",
      "SOCKS5 gateway; repeat for more (see --gateway-policy)"},
+    {"handoff", agentconf_set_handoff, 0, "PATH",
+     "hand each connection to a gateway on this host over its\n--handoff Unix socket, instead of a "
+     "SOCKS5 connection; the\n--gateway list is the fallback"},
     {"gateway-policy", agentconf_set_gateway_policy, 0, "POLICY",
      "how connections spread over the gateways: failover (default:\nthe first that answers takes "
      "all), round-robin, least-conns,\nor hash (by destination name: a site stays on one "
@@ -520,8 +536,8 @@ const struct conf_key agentconf_keys[] = {
 /* What no single key can check. */
 static int agentconf_check(const struct agentconf *c, char *err, size_t errlen)
 {
-	if (!c->rcfg.ngateways)
-		return conf_err(err, errlen, "--gateway HOST:PORT is required");
+	if (!c->rcfg.ngateways && !c->handoff)
+		return conf_err(err, errlen, "--gateway HOST:PORT or --handoff PATH is required");
 	if (c->rcfg.user && !c->password_file)
 		return conf_err(err, errlen, "--user needs --password-file");
 	return 0;

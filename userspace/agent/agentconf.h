@@ -39,7 +39,8 @@ struct agentconf {
 	const char *pin_dir;	  /* NULL: --no-pin */
 	const char *netns_policy; /* NULL: all (netnswatch.h) */
 	const char *password_file;
-	int log_level; /* enum log_level */
+	const char *handoff; /* --handoff: the gateway's Unix socket on this host, NULL: none */
+	int log_level;	     /* enum log_level */
 	bool no_dns, upstream_set;
 	bool fast_path; /* --fast-path: the kernel moves relayed bytes (sockmap) */
 	uint16_t proxy_port, dns_port;
@@ -59,8 +60,9 @@ void agentconf_free(struct agentconf *c);
 
 /*
  * Defaults, then the file cl->config, then the command line, then the checks of what goes
- * together (a gateway is required, --user needs --password-file). Returns 0, or -errno with
- * one line in err; *usage tells whether the command line (not the file) is at fault.
+ * together (a gateway or --handoff is required, --user needs --password-file). Returns 0, or
+ * -errno with one line in err; *usage tells whether the command line (not the file) is at
+ * fault.
  */
 int agentconf_build(struct agentconf *c, const struct conf_cmdline *cl, bool *usage, char *err,
 		    size_t errlen);

@@ -10,6 +10,7 @@
 #include "agentsd.h"
 #include "control.h"
 #include "dnsd.h"
+#include "handoff.h"
 #include "log.h"
 #include "netnswatch.h"
 #include "optin.h"
@@ -49,6 +50,9 @@ static int agentreload_prepare(struct agent *a, struct agentreload *r, char *err
 	rc = agentconf_build(r->conf, a->cmdline, &usage, err, errlen);
 	if (rc < 0)
 		return rc;
+	/* The handoff starts only with the agent: without it, no gateway would be left. */
+	if (!r->conf->rcfg.ngateways && !a->handoff)
+		return conf_err(err, errlen, "--handoff without --gateway takes a restart");
 	if (r->conf->password_file &&
 	    (rc = conf_read_password(r->conf->password_file, &r->password)) < 0)
 		return conf_err(err, errlen, "password-file %s: %s", r->conf->password_file,
@@ -130,8 +134,8 @@ static bool agentreload_same_str(const char *x, const char *y)
 /* Settings the running parts were built with: a new value waits for a restart. */
 static void agentreload_restart_only(const struct agentconf *b, const struct agentconf *n)
 {
-	const char *changed[16];
-	char list[256] = "";
+	const char *changed[20];
+	char list[320] = "";
 	unsigned k = 0;
 
 	if (!AGENTRELOAD_SAME(proxy_port))
@@ -161,6 +165,8 @@ static void agentreload_restart_only(const struct agentconf *b, const struct age
 		changed[k++] = "mark";
 	if (!AGENTRELOAD_SAME(fast_path))
 		changed[k++] = "fast-path";
+	if (!agentreload_same_str(b->handoff, n->handoff))
+		changed[k++] = "handoff";
 	if (!AGENTRELOAD_SAME(nexempt) ||
 	    memcmp(b->exempt_uids, n->exempt_uids, b->nexempt * sizeof(b->exempt_uids[0])))
 		changed[k++] = "exempt-user";
@@ -190,6 +196,8 @@ static void agentreload_commit(struct agent *a, struct agentreload *r)
 	/* Connections under way finish on the gateways they started with. */
 	srvlist_swap(a->gateways, r->gateways);
 	r->gateways = NULL;
+	if (a->handoff)
+		handoff_set_fallback(a->handoff, r->conf->rcfg.ngateways > 0);
 	if (a->dnsd)
 		dnsd_set_no_fake(a->dnsd, r->conf->no_fake);
 	if (a->netns)

@@ -16,6 +16,7 @@
 #include "control.h"
 #include "dnsd.h"
 #include "ev.h"
+#include "handoff.h"
 #include "json.h"
 #include "list.h"
 #include "listener.h"
@@ -140,11 +141,15 @@ static void control_counters(FILE *f, struct agent *a)
 	uint64_t st[S46_STAT_MAX] = {0};
 	struct redirect_stats rs;
 	struct dnsd_stats ds = {0};
+	struct handoff_stats hs = {0};
 
 	bpfload_stats(a->bpf, st);
 	redirect_get_stats(a->redirect, &rs);
 	if (a->dnsd)
 		dnsd_get_stats(a->dnsd, &ds);
+	/* One handoff serves every namespace: its counters are the agent's. */
+	if (a->handoff)
+		handoff_get_stats(a->handoff, &hs);
 	fprintf(f, "\"counters\":{");
 	for (int i = 0; i < S46_STAT_MAX; i++)
 		fprintf(f, "\"%s\":%llu,", bpf_names[i], (unsigned long long)st[i]);
@@ -152,6 +157,7 @@ static void control_counters(FILE *f, struct agent *a)
 		"\"accepted\":%llu,\"forwarded\":%llu,\"refused\":%llu,\"no_gateway\":%llu,"
 		"\"no_origdst\":%llu,\"no_name\":%llu,",
 		rs.accepted, rs.forwarded, rs.refused, rs.no_gateway, rs.no_origdst, rs.no_name);
+	fprintf(f, "\"handed_off\":%llu,\"handoff_fallback\":%llu,", hs.handed_off, hs.fallback);
 	fprintf(f,
 		"\"dns_queries\":%llu,\"dns_faked\":%llu,\"dns_forwarded\":%llu,"
 		"\"dns_formerr\":%llu,\"dns_servfail\":%llu}",
@@ -174,6 +180,21 @@ static void control_flow_cb(const struct udpfwd_info *fi, void *arg)
 		"\"age_ms\":%llu}",
 		fi->state, (unsigned long long)fi->up, (unsigned long long)fi->down,
 		(unsigned long long)fi->dropped, (unsigned long long)fi->age_ms);
+}
+
+/* Where the handoff goes and whether it works, null without --handoff. */
+static void control_handoff(FILE *f, struct agent *a)
+{
+	struct handoff_stats hs;
+
+	if (!a->handoff) {
+		fprintf(f, "\"handoff\":null,");
+		return;
+	}
+	handoff_get_stats(a->handoff, &hs);
+	fprintf(f, "\"handoff\":{\"path\":");
+	json_write_str(f, handoff_path(a->handoff));
+	fprintf(f, ",\"up\":%s,\"channels\":%u},", hs.up ? "true" : "false", hs.channels);
 }
 
 /* The UDP forwarder's counters and flows (zeros and none without a forwarder). */
@@ -221,7 +242,9 @@ static char *control_status(struct agent *a)
 		srvlist_policy_name(srvlist_get_policy(a->gateways)));
 	redirect_walk_gateways(a->redirect, control_gw_cb, &w);
 	w.first = true;
-	fprintf(f, "],\"cgroups\":[");
+	fprintf(f, "],");
+	control_handoff(f, a);
+	fprintf(f, "\"cgroups\":[");
 	optin_walk(a->optin, control_cg_cb, &w);
 	fprintf(f, "],\"namespaces\":[");
 	netnswatch_status(a->netns, f);

@@ -35,6 +35,11 @@
  *   "conn_entries": 0,                 published 4-tuples not yet claimed (map hygiene)
  *   "exempt_uids": [999],              users whose sockets are never redirected
  *   "gateways": [ {"addr": "198.51.100.1:1080", "up": true, "failures": 0} ],
+ *   "handoff": {                       --handoff (null without it)
+ *     "path": "/run/socks46/handoff.sock",  the gateway's Unix socket on this host
+ *     "up": true,                      a channel is open and the last handoff worked
+ *     "channels": 2                    channels open now (one per CPU at most, up to 8)
+ *   },
  *   "cgroups":  [ {                    every opt-in, in the order made
  *     "path": "/sys/fs/cgroup/unified/x",  its cgroup now (a path opt-in: the path, also
  *                                      while it does not exist; a unit: null while none)
@@ -60,6 +65,8 @@
  *     "udp_end": 0, "udp_end_lost": 0,    releases of forwarded sockets told, not told
  *     "accepted": 0, "forwarded": 0, "refused": 0, "no_gateway": 0,
  *     "no_origdst": 0, "no_name": 0,                           (from the redirect path)
+ *     "handed_off": 0, "handoff_fallback": 0,   taken by the gateway on this host, or not
+ *                                      (these went to the gateways, or were reset)
  *     "dns_queries": 0, "dns_faked": 0, "dns_forwarded": 0,
  *     "dns_formerr": 0, "dns_servfail": 0                      (from the DNS responder)
  *   },

@@ -107,6 +107,9 @@ static int netns_listen(struct netns *n, char *err, size_t errlen)
 		       rc;
 	if (a->fast)
 		redirect_set_fastpath(n->redirect, a->fast);
+	/* The descriptor carries its namespace: one set of channels serves them all. */
+	if (a->handoff)
+		redirect_set_handoff(n->redirect, a->handoff);
 	if (a->dnsd) {
 		addr_set_port((struct sockaddr *)&dcfg.listen4, a->dns_port);
 		addr_set_port((struct sockaddr *)&dcfg.listen6, a->dns_port);

@@ -15,6 +15,7 @@
 #include "ev.h"
 #include "fastpath.h"
 #include "fakeip.h"
+#include "handoff.h"
 #include "list.h"
 #include "listener.h"
 #include "log.h"
@@ -79,6 +80,7 @@ struct redirect {
 	const struct fakeip_config *fcfg;
 	struct relay_pool *pool;
 	struct fastpath *fast;	  /* NULL: the userspace relay moves the bytes */
+	struct handoff *handoff;  /* NULL: every connection goes to the TCP gateways */
 	struct listener listener; /* 127.0.0.1 and ::1 */
 	uint16_t port;
 	struct redirect_stats stats;
@@ -351,6 +353,32 @@ static void redirect_next_gateway(struct redirect_conn *c)
 	redirect_conn_free(c, true);
 }
 
+/*
+ * The gateway on this host takes the program's socket itself and the agent steps out of the
+ * path. Returns false when the connection is still here for the TCP gateways; true when it is
+ * gone (handed off, or reset with no TCP gateway to fall back to).
+ */
+static bool redirect_handoff(struct redirect_conn *c)
+{
+	struct redirect *r = c->r;
+	int err = handoff_send(r->handoff, c->cfd, c->target);
+
+	if (!err) {
+		log_debug("%s: handed off to the gateway on this host", c->target_str);
+		/* The name went to the gateway in the request: nothing here looks the fake address
+		 * up for this connection any more, so it is not held (closing our copy of the
+		 * descriptor sends no FIN: the gateway's copy keeps the connection open). */
+		redirect_conn_free(c, false);
+		return true;
+	}
+	/* handoff_send counted the fallback and warned once for the outage, not per connection. */
+	if (srvlist_count(r->cfg.servers))
+		return false;
+	r->stats.no_gateway++;
+	redirect_conn_free(c, true);
+	return true;
+}
+
 static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 {
 	struct redirect *r = arg;
@@ -397,6 +425,8 @@ static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 		redirect_conn_free(c, true);
 		return;
 	}
+	if (r->handoff && redirect_handoff(c))
+		return;
 	srvlist_iter_start_key(&c->via, r->cfg.servers, redirect_site(c, buf, sizeof(buf)),
 			       ev_now(r->loop));
 	redirect_next_gateway(c);
@@ -427,7 +457,8 @@ int redirect_new(struct redirect **out, struct ev_loop *loop, const struct redir
 	struct redirect *r;
 	int err;
 
-	if (!cfg->servers || !srvlist_count(cfg->servers))
+	/* An empty list is for --handoff alone (redirect_set_handoff). */
+	if (!cfg->servers)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -479,6 +510,11 @@ void redirect_set_bpf(struct redirect *r, struct bpfload *b)
 void redirect_set_fastpath(struct redirect *r, struct fastpath *fp)
 {
 	r->fast = fp;
+}
+
+void redirect_set_handoff(struct redirect *r, struct handoff *h)
+{
+	r->handoff = h;
 }
 
 uint16_t redirect_port(const struct redirect *r)

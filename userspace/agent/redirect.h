@@ -17,6 +17,7 @@ struct ev_loop;
 struct srvlist;
 struct bpfload;
 struct fastpath;
+struct handoff;
 struct fakeip;
 struct fakeip_config;
 
@@ -68,6 +69,9 @@ void redirect_free(struct redirect *r);
 void redirect_set_bpf(struct redirect *r, struct bpfload *b);
 /* Connections relayed from now on go through the kernel's fast path (NULL: the relay). */
 void redirect_set_fastpath(struct redirect *r, struct fastpath *fp);
+/* Connections accepted from now on are first handed to the gateway on this host (NULL: not);
+ * those it cannot take go to the gateways of the configuration. h is shared and outlives r. */
+void redirect_set_handoff(struct redirect *r, struct handoff *h);
 uint16_t redirect_port(const struct redirect *r);
 void redirect_get_stats(const struct redirect *r, struct redirect_stats *out);
 

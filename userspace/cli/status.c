@@ -385,12 +385,26 @@ static void status_print_exempt(const struct json *root)
 	printf("\n");
 }
 
+/* The gateway on this host that takes the connections (--handoff), when there is one. */
+static void status_print_handoff(const struct json *root)
+{
+	const struct json *h = json_get(root, "handoff");
+	unsigned long long n;
+
+	if (!h || h->type != JSON_OBJECT)
+		return;
+	n = json_get_uint(h, "channels");
+	printf("handoff: %s, %s (%llu channel%s open)\n", json_get_str(h, "path", "?"),
+	       json_get_bool(h, "up") ? "up" : "down", n, n == 1 ? "" : "s");
+}
+
 static void status_print(const struct json *root, const struct status_conn *conns, size_t n)
 {
 	printf("agent pid %llu, DNS port %llu, proxy port %llu\n", json_get_uint(root, "pid"),
 	       json_get_uint(root, "dns_port"), json_get_uint(root, "proxy_port"));
 	status_print_exempt(root);
 	status_print_list(root, "gateways", "gateways");
+	status_print_handoff(root);
 	status_print_list(root, "cgroups", "cgroups");
 	status_print_namespaces(root);
 	status_print_table(root);
