@@ -1,6 +1,6 @@
 /* handoff.h — passes redirected connections to a gateway on this host over its Unix socket. */
-#ifndef S46_HANDOFF_H
-#define S46_HANDOFF_H
+#ifndef S46_AGENT_HANDOFF_H
+#define S46_AGENT_HANDOFF_H
 
 #include <stdbool.h>
 #include <stdint.h>
