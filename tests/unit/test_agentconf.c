@@ -253,6 +253,8 @@ static void test_handoff(void **state)
 	assert_non_null(strstr(err, "is longer than a Unix socket path can be"));
 	agentconf_free(&c);
 	assert_build_error("handoff\n", NULL, false, "1: missing value for 'handoff'");
+	assert_build_error("handoff /run/gw.sock\ncheck-exists\n", NULL, false,
+			   "--check-exists needs a --gateway to ask");
 }
 
 /* `none` turns the pseudo-names off, for the responder and the forwarding alike. */

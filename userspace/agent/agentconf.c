@@ -538,6 +538,9 @@ static int agentconf_check(const struct agentconf *c, char *err, size_t errlen)
 {
 	if (!c->rcfg.ngateways && !c->handoff)
 		return conf_err(err, errlen, "--gateway HOST:PORT or --handoff PATH is required");
+	/* The handoff carries connections only: a name is checked with a SOCKS5 RESOLVE. */
+	if (!c->rcfg.ngateways && c->dcfg.check_exists)
+		return conf_err(err, errlen, "--check-exists needs a --gateway to ask");
 	if (c->rcfg.user && !c->password_file)
 		return conf_err(err, errlen, "--user needs --password-file");
 	return 0;
