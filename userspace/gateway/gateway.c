@@ -15,7 +15,7 @@
 #include "cmd.h"
 #include "fdshare.h"
 #include "gateway.h"
-#include "handoff.h"
+#include "handoffd.h"
 #include "log.h"
 #include "netmon.h"
 #include "netutil.h"
@@ -293,7 +293,7 @@ static int gateway_handoff(struct gateway *gw)
 
 	if (!path)
 		return 0;
-	gw->handoff_fd = handoff_listen(path);
+	gw->handoff_fd = handoffd_listen(path);
 	if (gw->handoff_fd < 0) {
 		fprintf(stderr, "%ssocks46 gateway: cannot listen on the handoff socket %s: %s\n",
 			log_journal_prefix(LOG_LVL_ERROR), path, strerror(-gw->handoff_fd));

@@ -8,7 +8,7 @@
 
 #include "addr.h"
 #include "gateway.h"
-#include "handoff.h"
+#include "handoffd.h"
 #include "log.h"
 #include "netutil.h"
 #include "session.h"
@@ -87,7 +87,7 @@ static void worker_drain(struct worker *w)
 		return;
 	w->draining = true;
 	listener_close(&w->listener);
-	handoff_worker_stop(w);
+	handoffd_worker_stop(w);
 	if (!w->nsessions) {
 		ev_stop(w->loop);
 		return;
@@ -234,7 +234,7 @@ int worker_init(struct worker *w, struct gateway *gw, unsigned id, struct gw_sna
 		return err;
 	if ((err = worker_listen(w)) < 0)
 		return err;
-	if ((err = handoff_worker_start(w, gw->handoff_fd)) < 0)
+	if ((err = handoffd_worker_start(w, gw->handoff_fd)) < 0)
 		return err;
 	return destpolicy_init(&w->dpol, w->listener.fds, w->listener.nfds);
 }
@@ -275,7 +275,7 @@ void worker_fini(struct worker *w)
 	}
 	pthread_mutex_destroy(&w->auth_lock);
 	listener_close(&w->listener);
-	handoff_worker_stop(w);
+	handoffd_worker_stop(w);
 	resolv_free(w->res);
 	relay_pool_free(w->pool);
 	if (w->efd >= 0)

@@ -1,6 +1,6 @@
-/* handoff.c — the local handoff: an agent on this host passes each redirected connection itself,
+/* handoffd.c — the local handoff: an agent on this host passes each redirected connection itself,
  * with its SOCKS5 request, over a Unix socket. */
-#include "handoff.h"
+#include "handoffd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,20 +19,20 @@
 
 /* Messages taken from one channel per wakeup: a burst of connects does not starve the
  * relays of the same loop. */
-#define HANDOFF_BATCH 64
+#define HANDOFFD_BATCH 64
 /* One request (at most 262 bytes) and room to notice a longer, wrong message. */
-#define HANDOFF_MSG_MAX 512
+#define HANDOFFD_MSG_MAX 512
 /* Descriptors one message may carry before it is truncated: more than one is an error. */
-#define HANDOFF_MAX_FDS 4
+#define HANDOFFD_MAX_FDS 4
 
 /* One agent's channel, served by the worker that accepted it. */
-struct handoff_chan {
+struct handoffd_chan {
 	struct worker *w;
 	int fd;
 	struct list_head link; /* in the worker's handoff_chans */
 };
 
-int handoff_listen(const char *path)
+int handoffd_listen(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct stat st;
@@ -58,7 +58,7 @@ int handoff_listen(const char *path)
 	return fd;
 }
 
-static void handoff_chan_close(struct handoff_chan *c)
+static void handoffd_chan_close(struct handoffd_chan *c)
 {
 	ev_io_del(c->w->loop, c->fd);
 	close(c->fd);
@@ -68,7 +68,7 @@ static void handoff_chan_close(struct handoff_chan *c)
 
 /* The program's connection cannot be served: it gets a reset, not a FIN that looks like an
  * empty answer. */
-static void handoff_reset(int fd)
+static void handoffd_reset(int fd)
 {
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1},
 		   sizeof(struct linger));
@@ -76,13 +76,13 @@ static void handoff_reset(int fd)
 }
 
 /* Takes the one descriptor of msg; extra ones are closed. -1: none. */
-static int handoff_take_fd(struct msghdr *msg)
+static int handoffd_take_fd(struct msghdr *msg)
 {
 	int fd = -1;
 
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
 		size_t n;
-		int fds[HANDOFF_MAX_FDS];
+		int fds[HANDOFFD_MAX_FDS];
 
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -92,14 +92,14 @@ static int handoff_take_fd(struct msghdr *msg)
 			if (fd < 0)
 				fd = fds[i];
 			else
-				handoff_reset(fds[i]);
+				handoffd_reset(fds[i]);
 		}
 	}
 	return fd;
 }
 
 /* One handed-over connection: its request must be one whole CONNECT, nothing more. */
-static void handoff_one(struct worker *w, int fd, const uint8_t *buf, size_t len)
+static void handoffd_one(struct worker *w, int fd, const uint8_t *buf, size_t len)
 {
 	struct socks5_request req;
 	struct sockaddr_storage peer = {0};
@@ -111,20 +111,20 @@ static void handoff_one(struct worker *w, int fd, const uint8_t *buf, size_t len
 		log_warnx("handoff: a message that is not one SOCKS5 CONNECT request (%zu bytes); "
 			  "connection reset",
 			  len);
-		handoff_reset(fd);
+		handoffd_reset(fd);
 		return;
 	}
 	if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0 ||
 	    (peer.ss_family != AF_INET && peer.ss_family != AF_INET6)) {
 		log_warnx("handoff: the descriptor is not a connected TCP socket; closed");
-		handoff_reset(fd);
+		handoffd_reset(fd);
 		return;
 	}
 	addr_unmap(&peer);
 	if (w->max_sessions && w->nsessions >= w->max_sessions) {
 		log_warnx("conn client=%s result=\"descriptor share full\" (handoff)",
 			  addr_format((struct sockaddr *)&peer, who, sizeof(who)));
-		handoff_reset(fd);
+		handoffd_reset(fd);
 		return;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -132,12 +132,12 @@ static void handoff_one(struct worker *w, int fd, const uint8_t *buf, size_t len
 }
 
 /* Reads one message; returns 1 to go on, 0 when the channel is empty, -1 when it is gone. */
-static int handoff_recv(struct handoff_chan *c)
+static int handoffd_recv(struct handoffd_chan *c)
 {
-	uint8_t buf[HANDOFF_MSG_MAX];
+	uint8_t buf[HANDOFFD_MSG_MAX];
 	union {
 		struct cmsghdr align;
-		char space[CMSG_SPACE(HANDOFF_MAX_FDS * sizeof(int))];
+		char space[CMSG_SPACE(HANDOFFD_MAX_FDS * sizeof(int))];
 	} ctl;
 	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
 	struct msghdr msg = {.msg_iov = &iov,
@@ -151,36 +151,36 @@ static int handoff_recv(struct handoff_chan *c)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
 		return -1;
-	fd = handoff_take_fd(&msg);
+	fd = handoffd_take_fd(&msg);
 	if (fd < 0 || (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
 		log_warnx("handoff: a message without exactly one descriptor or too long; dropped");
 		if (fd >= 0)
-			handoff_reset(fd);
+			handoffd_reset(fd);
 		return 1;
 	}
-	handoff_one(c->w, fd, buf, (size_t)n);
+	handoffd_one(c->w, fd, buf, (size_t)n);
 	return 1;
 }
 
-static void handoff_chan_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
+static void handoffd_chan_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
-	struct handoff_chan *c = arg;
+	struct handoffd_chan *c = arg;
 
-	for (int i = 0; i < HANDOFF_BATCH; i++) {
-		int r = handoff_recv(c);
+	for (int i = 0; i < HANDOFFD_BATCH; i++) {
+		int r = handoffd_recv(c);
 
 		if (r == 0)
 			return;
 		if (r < 0) {
 			log_info("handoff: an agent closed its channel");
-			handoff_chan_close(c);
+			handoffd_chan_close(c);
 			return;
 		}
 	}
 }
 
 /* Root, or the gateway's own user: anyone else could make the gateway connect for it. */
-static bool handoff_peer_ok(int fd)
+static bool handoffd_peer_ok(int fd)
 {
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
@@ -190,15 +190,15 @@ static bool handoff_peer_ok(int fd)
 	return cr.uid == 0 || cr.uid == geteuid();
 }
 
-static void handoff_accept_cb(struct ev_loop *loop, int lfd, unsigned events, void *arg)
+static void handoffd_accept_cb(struct ev_loop *loop, int lfd, unsigned events, void *arg)
 {
 	struct worker *w = arg;
-	struct handoff_chan *c;
+	struct handoffd_chan *c;
 	int fd;
 
 	/* Shared by every worker: whoever wakes first takes the channel, the rest see EAGAIN. */
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (!handoff_peer_ok(fd)) {
+		if (!handoffd_peer_ok(fd)) {
 			log_warnx(
 			    "handoff: a channel from a user other than root or the gateway's; "
 			    "closed");
@@ -206,7 +206,7 @@ static void handoff_accept_cb(struct ev_loop *loop, int lfd, unsigned events, vo
 			continue;
 		}
 		c = calloc(1, sizeof(*c));
-		if (!c || ev_io_add(loop, fd, EV_READ, handoff_chan_cb, c) < 0) {
+		if (!c || ev_io_add(loop, fd, EV_READ, handoffd_chan_cb, c) < 0) {
 			log_warnx("handoff: out of memory for a channel; closed");
 			free(c);
 			close(fd);
@@ -219,23 +219,24 @@ static void handoff_accept_cb(struct ev_loop *loop, int lfd, unsigned events, vo
 	}
 }
 
-int handoff_worker_start(struct worker *w, int lfd)
+int handoffd_worker_start(struct worker *w, int lfd)
 {
 	int err;
 
 	if (lfd < 0)
 		return 0;
-	err = ev_io_add(w->loop, lfd, EV_READ, handoff_accept_cb, w);
+	err = ev_io_add(w->loop, lfd, EV_READ, handoffd_accept_cb, w);
 	if (!err)
 		w->handoff_fd = lfd;
 	return err;
 }
 
-void handoff_worker_stop(struct worker *w)
+void handoffd_worker_stop(struct worker *w)
 {
 	if (w->handoff_fd >= 0)
 		ev_io_del(w->loop, w->handoff_fd);
 	w->handoff_fd = -1;
 	while (!list_empty(&w->handoff_chans))
-		handoff_chan_close(list_first_entry(&w->handoff_chans, struct handoff_chan, link));
+		handoffd_chan_close(
+		    list_first_entry(&w->handoff_chans, struct handoffd_chan, link));
 }
