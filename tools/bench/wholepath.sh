@@ -4,7 +4,9 @@
 # The socks46 path runs twice, side by side in each round: "socks46" with the agent's relay
 # (the default) and "fastpath" with a second agent on its own cgroup started with --fast-path
 # (the kernel moves the bytes after the handshake), both through the same gateway.
-# "relays" is the floor under both: the same three TCP connections and two relaying processes
+# "handoff" is a third agent, on a third cgroup, started with --handoff: it passes each
+# connection itself to the gateway over a Unix socket (one TCP connection and one relay less).
+# "relays" is the floor under the first two: the same three TCP connections and two relaying processes
 # with nothing else (two HAProxy in series, TCP mode, one thread each, splice; no SOCKS5, no
 # BPF, no DNS).
 # TCP (stream, connection rate), then UDP (tools/bench/udp.sh: datagrams/s and loss).
@@ -33,6 +35,7 @@ TMP=$(mktemp -d /tmp/s46whole.XXXXXX)
 PIDS=()
 CG=
 CGF=
+CGH=
 # shellcheck source=tools/bench/lib.sh
 . "$REPO/tools/bench/lib.sh"
 # shellcheck source=tools/bench/udp.sh
@@ -41,7 +44,7 @@ CGF=
 cleanup()
 {
 	kill_spawned
-	for cg in "$CG" "$CGF"; do
+	for cg in "$CG" "$CGF" "$CGH"; do
 		[ -n "$cg" ] && [ -d "$cg" ] || continue
 		[ -e "$cg/cgroup.kill" ] && echo 1 >"$cg/cgroup.kill" 2>/dev/null
 		for _ in $(seq 50); do
@@ -73,12 +76,12 @@ client()
 		CLIENT=("${NSX[@]}" "$S46_TOOLS/s46bench")
 		VIA=(--target "127.0.0.1:$SINK_PORT")
 		;;
-	socks46 | fastpath)
+	socks46 | fastpath | handoff)
 		# Joins the test cgroup before exec, so the cgroup owns every socket it makes.
 		# shellcheck disable=SC2016
 		CLIENT=(sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"'
-			"$([ "$1" = fastpath ] && echo "$CGF" || echo "$CG")" "${NSX[@]}"
-			"$S46_TOOLS/s46bench")
+			"$(case $1 in fastpath) echo "$CGF" ;; handoff) echo "$CGH" ;; *) echo "$CG" ;; esac)"
+			"${NSX[@]}" "$S46_TOOLS/s46bench")
 		;;
 	relays)
 		CLIENT=("${NSX[@]}" "$S46_TOOLS/s46bench")
@@ -110,6 +113,8 @@ whole_setup()
 	mkdir "$CG" || skip_all "cannot create cgroup $CG"
 	CGF=$root/s46benchf$$
 	mkdir "$CGF" || skip_all "cannot create cgroup $CGF"
+	CGH=$root/s46benchh$$
+	mkdir "$CGH" || skip_all "cannot create cgroup $CGH"
 	# Dante resolves with libc, which `ip netns exec` points at these files: the same
 	# dnsmasq as the gateway's. The load generator runs with the host's /etc, where the
 	# name does not exist: only the agent (or proxychains) can make it resolve.
@@ -138,7 +143,7 @@ start_gateway()
 	PORT[socks46]=${PORT[gateway]}
 	# shellcheck disable=SC2086
 	start socks46 "$TMP/gateway.log" "${NSX[@]}" "$S46_BIN" gateway \
-		--listen 127.0.0.1:"${PORT[gateway]}" --dns-server 127.0.0.1 \
+		--listen 127.0.0.1:"${PORT[gateway]}" --dns-server 127.0.0.1 --handoff "$TMP/gw-handoff.sock" \
 		${BENCH_GATEWAY_ARGS:---log-level warn}
 	local rc=$?
 	GW_PID=$STARTED
@@ -265,7 +270,7 @@ whole_idle()
 }
 
 whole_setup
-NAMES=(direct socks46 fastpath relays proxychains)
+NAMES=(direct socks46 fastpath handoff relays proxychains)
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 LIVE=(direct)
@@ -276,6 +281,13 @@ if start_gateway && start_agent socks46 "$CG" 7046; then
 	SOCKS_PID=$AGENT_PID
 	CPU_PIDS[socks46]="$GW_PID $SOCKS_PID"
 	CPU_SPLIT[socks46]="agent:$SOCKS_PID gateway:$GW_PID"
+	if start_agent handoff "$CGH" 7048 --handoff "$TMP/gw-handoff.sock"; then
+		LIVE+=(handoff)
+		CPU_PIDS[handoff]="$GW_PID $AGENT_PID"
+		CPU_SPLIT[handoff]="agent:$AGENT_PID gateway:$GW_PID"
+	else
+		say "whole path: handoff skipped: ${NOTE[handoff]}"
+	fi
 	if start_fast_agent; then
 		LIVE+=(fastpath)
 		CPU_PIDS[fastpath]="$GW_PID $FAST_PID"
@@ -311,7 +323,7 @@ fi
 TCP_LIVE=("${LIVE[@]}")
 LIVE=()
 for n in "${TCP_LIVE[@]}"; do
-	[ "$n" = fastpath ] || [ "$n" = relays ] || LIVE+=("$n")
+	[ "$n" = fastpath ] || [ "$n" = relays ] || [ "$n" = handoff ] || LIVE+=("$n")
 done
 [ "${BENCH_UDP:-1}" = 0 ] || udp_tests
 LIVE=("${TCP_LIVE[@]}")
@@ -320,6 +332,10 @@ AGENT_SAYS=
 if [ -S "$TMP/fastpath.sock" ]; then
 	FAST_SAYS=$("$S46_BIN" status --json --control "$TMP/fastpath.sock" 2>/dev/null |
 		grep -o '"forwarded":[0-9]*' | cut -d: -f2)
+fi
+if [ -S "$TMP/handoff.sock" ]; then
+	HAND_SAYS=$("$S46_BIN" status --json --control "$TMP/handoff.sock" 2>/dev/null |
+		grep -o '"handed_off":[0-9]*' | cut -d: -f2)
 fi
 if [ -S "$TMP/socks46.sock" ]; then
 	st=$("$S46_BIN" status --json --control "$TMP/socks46.sock" 2>/dev/null)
@@ -334,6 +350,9 @@ printf '               kernel moves the bytes between program and gateway connec
 printf '               its CPU rows leave out the kernel'"'"'s share (softirq in the sender, the\n'
 printf '               psock kworker), and the kernel queues what the sink has not taken yet\n'
 printf '               without a bound (no backpressure: see the README)\n'
+printf '  handoff:     the same with the agent started with --handoff: it passes the program'"'"'s\n'
+printf '               connection itself to the gateway (SCM_RIGHTS on a Unix socket), which\n'
+printf '               relays it to the sink: two TCP connections and one relay, not three and two\n'
 printf '  relays:      the same program to 127.0.0.1 through two HAProxy in series (TCP mode,\n'
 printf '               splice, one thread each): the TCP connections and relays of the socks46\n'
 printf '               path and nothing else, the floor under it\n'
@@ -390,6 +409,7 @@ for n in "${NAMES[@]}"; do
 	[ -n "${NOTE[$n]:-}" ] && printf 'note: %s %s\n' "$n" "${NOTE[$n]}"
 done
 [ -n "$AGENT_SAYS" ] && printf 'socks46: %s.\n' "$AGENT_SAYS"
+[ -n "${HAND_SAYS:-}" ] && printf 'handoff: the agent handed %s connections to the gateway.\n' "$HAND_SAYS"
 [ -n "${FAST_SAYS:-}" ] && printf 'fastpath: the agent forwarded %s connections, their bytes moved by the kernel.\n' "$FAST_SAYS"
 printf '(proxychains makes the non-blocking connect() blocking while it talks to the proxy, so\n'
 printf ' the program'"'"'s connections go through one at a time whatever it has in flight.)\n'
@@ -401,7 +421,7 @@ target "conn/s above proxychains4 + Dante, $RATE_CONC in flight ($(ratio "${R[so
 	"$(verdict "$(ratio "${R[socks46:cps]:-}" "${R[proxychains:cps]:-}" | tr -d x)" '>=' 1.0001)"
 target "conn/s above proxychains4 + Dante, 1 in flight ($(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}"))" \
 	"$(verdict "$(ratio "${R[socks46:cps_1]:-}" "${R[proxychains:cps_1]:-}" | tr -d x)" '>=' 1.0001)"
-for p in socks46 fastpath; do
+for p in socks46 fastpath handoff; do
 	target "$p single stream >= 0.7x direct ($(ratio "${R[$p:gbps1]:-}" "${R[direct:gbps1]:-}"); rounds: $(round_ratios $p direct gbps1))" \
 		"$(verdict "$(ratio "${R[$p:gbps1]:-}" "${R[direct:gbps1]:-}" | tr -d x)" '>=' 0.7)"
 	target "$p 8 streams >= 0.7x direct ($(ratio "${R[$p:gbps8]:-}" "${R[direct:gbps8]:-}"); rounds: $(round_ratios $p direct gbps8))" \
