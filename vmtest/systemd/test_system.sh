@@ -156,6 +156,13 @@ log "a service in socks46.slice is redirected without any attach"
 systemctl start slice4.service
 assert_eq "$(first_fetch slice4.service)" "hello from web6" \
 	"curl -4 in socks46.slice reaches the IPv6-only server by name, first try"
+# handed: how many connections the agent handed to the gateway (the stock configurations
+# enable the handoff: the agent is not in the data path).
+handed() { socks46 status --json | grep -o '"handed_off":[0-9]*' | cut -d: -f2; }
+[ "$(handed)" -ge 1 ] || fail "the agent handed no connection to the gateway: $(socks46 status)"
+pass "the agent handed slice4's connections to the gateway over its Unix socket"
+assert_contains "$(socks46 status)" "handoff: /run/socks46-gateway/handoff.sock, up" \
+	"status shows the handoff channel up"
 
 # ---- a container in socks46.slice --------------------------------------------------------
 log "a container (its own network namespace, a scope in socks46.slice), with the drop-in"
@@ -198,10 +205,14 @@ assert_eq "$(first_fetch legacy4.service)" "hello from web6" \
 log "systemctl restart of the gateway"
 mark /tmp/c2
 systemctl restart socks46-gateway.service || fail "restart socks46-gateway"
+before=$(handed)
 fetch_ok_after legacy4.service /tmp/c2
 pass "legacy4 works again after the gateway's restart"
 fetch_ok_after slice4.service /tmp/c2
 pass "slice4 works again after the gateway's restart"
+handed_more() { [ "$(handed)" -gt "$before" ]; }
+wait_for 10 handed_more || fail "no connection handed over after the gateway's restart"
+pass "the agent hands connections over again after the gateway's restart"
 
 # ---- system-wide mode ----------------------------------------------------------------------
 log "system-wide mode: the agent attached to the root cgroup"
