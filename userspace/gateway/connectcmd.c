@@ -20,6 +20,11 @@ static void connectcmd_connected(void *arg, int fd, int err, const struct sockad
 	}
 	s->ofd = fd;
 	memcpy(&s->via, peer, addr_sa_len(peer));
+	/* A handed-over connection gets no reply: no BND.ADDR to look up. */
+	if (s->handoff) {
+		session_reply_then_relay(s, NULL, 0);
+		return;
+	}
 	if (getsockname(fd, (struct sockaddr *)&bnd, &blen) < 0) {
 		session_fail(s, SOCKS5_REP_GENERAL_FAILURE, "getsockname", errno);
 		return;

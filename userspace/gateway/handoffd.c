@@ -127,7 +127,10 @@ static void handoffd_one(struct worker *w, int fd, const uint8_t *buf, size_t le
 		handoffd_reset(fd);
 		return;
 	}
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	/* The agent accepted it non-blocking already (the flag is the open file's, shared with
+	 * its copy); set once more rather than trusted, a blocking socket would stall the
+	 * worker. A socket has no other status flag worth keeping. */
+	fcntl(fd, F_SETFL, O_NONBLOCK);
 	session_new_handoff(w, fd, (struct sockaddr *)&peer, buf, len);
 }
 
