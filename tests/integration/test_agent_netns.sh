@@ -1,5 +1,5 @@
 #!/bin/bash
-# test_agent_netns.sh — one agent serves containers (a network namespace + a cgroup under an attached parent, as a runtime makes them): bridged, routed and isolated ones, one started through the OCI hook path, one deleted with a connection open, one not attached.
+# test_agent_netns.sh — one agent serves containers (a network namespace + a cgroup under an attached parent, as a runtime makes them): bridged, routed and isolated ones, one started through the OCI hook path, one deleted with a connection open, one not attached, and one whose connection is handed to a gateway on the same host (--handoff).
 . "$(dirname "$0")/lib.sh"
 
 topo_up
@@ -85,7 +85,7 @@ ns_inode() { stat -L -c %i "/run/netns/$1"; }
 # served INODE: whether the agent's status lists that namespace.
 served()
 {
-	"$PY" "$ITEST_DIR/agent_ctl.py" "$TMP/a.sock" namespaces | "$PY" -c 'import json, sys
+	"$PY" "$ITEST_DIR/agent_ctl.py" "${CTL:-$TMP/a.sock}" namespaces | "$PY" -c 'import json, sys
 sys.exit(0 if any(n["inode"] == int(sys.argv[1]) for n in json.load(sys.stdin)) else 1)' "$1"
 }
 
@@ -250,6 +250,23 @@ assert_eq "$(fake_refs)" "$((REFS - 1))" "the connection's fake-IP reference is 
 log "the other containers still work"
 curl_page br
 curl_page iso
+
+log "with --handoff, a container's connection is handed to a gateway on the same host"
+# The program's socket lives in the container's namespace: it crosses to the gateway (in gw)
+# as a descriptor, through the per-namespace listener's redirect.
+SPAWN_NAME=gateway-handoff spawn "$NS_GW" "$S46_BIN" gateway --listen "$GW4_ADDR:1081" \
+	--handoff "$TMP/gwh.sock"
+wait_for 10 test -S "$TMP/gwh.sock" || fail "the handoff gateway did not start"
+stop_pid "$AGENT_PID"
+agent_spawn "$HOST" h "$TMP/h.sock" --handoff "$TMP/gwh.sock" --gateway "$GW4_ADDR:$GW_PORT" \
+	--cgroup "$ATTACHED" --no-pin --fake-state none --dns-upstream "$GW4_ADDR"
+CTL=$TMP/h.sock
+wait_for 10 served "$(ns_inode "${T}br")" || fail "the new agent does not serve container br"
+curl_page br
+assert_eq "$("$PY" "$ITEST_DIR/agent_ctl.py" "$TMP/h.sock" counters.handed_off)" 1 \
+	"br's connection was handed over"
+assert_eq "$("$PY" "$ITEST_DIR/agent_ctl.py" "$TMP/h.sock" counters.forwarded)" 0 \
+	"no SOCKS5 connection was opened for it"
 
 log "--netns-policy"
 out=$("$S46_BIN" agent --gateway "$GW4_ADDR:$GW_PORT" --netns-policy 'a/b' --check-config 2>&1)
