@@ -68,6 +68,8 @@ struct s46bench {
 	struct ev_timer deadline, hard, refill;
 	struct s46bench_conn **idle; /* BENCH_IDLE: established connections, NULL once dropped */
 	unsigned nidle, dropped, verified, vfailed, vpending;
+	unsigned vnext, vinflight; /* the check: next idle[] to ask, asked and not answered */
+	bool vstarting;		   /* s46bench_verify_more is on the stack */
 	int sigfd;
 	struct s46bench_conn *head; /* every live connection, for the timeout report */
 };
@@ -99,6 +101,7 @@ static uint64_t s46bench_ns(void)
 
 static void s46bench_pump(struct s46bench *b);
 static void s46bench_conn_cb(struct ev_loop *loop, int fd, unsigned events, void *arg);
+static void s46bench_verify_more(struct s46bench *b);
 
 static void s46bench_note_error(struct s46bench *b, const char *what, int err)
 {
@@ -133,9 +136,13 @@ static void s46bench_conn_fail(struct s46bench_conn *c, const char *what, int er
 
 	if (c->st == BC_IDLE) {
 		b->dropped++;
+		/* Dropped before the check asked it: it will not answer either. */
+		if (b->verifying && c->idx >= b->vnext)
+			b->vpending--;
 	} else if (b->verifying) {
 		b->vfailed++;
 		b->vpending--;
+		b->vinflight--;
 		s46bench_note_error(b, what, err);
 	} else {
 		if (b->mode == BENCH_IDLE)
@@ -143,6 +150,8 @@ static void s46bench_conn_fail(struct s46bench_conn *c, const char *what, int er
 		s46bench_note_error(b, what, err);
 	}
 	s46bench_conn_free(c);
+	if (b->verifying)
+		s46bench_verify_more(b);
 	s46bench_pump(b);
 }
 
@@ -446,7 +455,9 @@ static void s46bench_conn_response_done(struct s46bench_conn *c)
 	if (b->verifying) {
 		b->verified++;
 		b->vpending--;
+		b->vinflight--;
 		c->st = BC_IDLE;
+		s46bench_verify_more(b);
 		s46bench_pump(b);
 		return;
 	}
@@ -617,6 +628,29 @@ static void s46bench_ready(struct s46bench *b)
 	ev_timer_start(b->loop, &b->hard, b->hold_ms);
 }
 
+/*
+ * Asks the next idle connections, --conc at a time: 100,000 bytes sent at once would be
+ * 100,000 segments in one burst, more than loopback's backlog takes, and the drops cost
+ * retransmission timeouts, not relaying.
+ */
+static void s46bench_verify_more(struct s46bench *b)
+{
+	if (b->vstarting)
+		return;
+	b->vstarting = true;
+	while (b->vinflight < b->conc && b->vnext < b->nidle) {
+		struct s46bench_conn *c = b->idle[b->vnext++];
+
+		if (!c)
+			continue;
+		c->st = BC_RUN;
+		b->vinflight++;
+		s46bench_conn_set_request(c, S46B_OP_SEND, 1);
+		s46bench_conn_flush(c);
+	}
+	b->vstarting = false;
+}
+
 /* Every idle connection asks for one more byte: proof that it still relays. */
 static void s46bench_verify(struct s46bench *b)
 {
@@ -625,16 +659,8 @@ static void s46bench_verify(struct s46bench *b)
 	b->verifying = true;
 	for (unsigned i = 0; i < b->nidle; i++)
 		b->vpending += b->idle[i] != NULL;
-	for (unsigned i = 0; i < b->nidle; i++) {
-		struct s46bench_conn *c = b->idle[i];
-
-		if (!c)
-			continue;
-		c->st = BC_RUN;
-		s46bench_conn_set_request(c, S46B_OP_SEND, 1);
-		s46bench_conn_flush(c);
-	}
 	ev_timer_start(b->loop, &b->hard, b->verify_ms);
+	s46bench_verify_more(b);
 	s46bench_pump(b);
 }
 
