@@ -85,18 +85,7 @@ fi
 
 log "c4: half-close travels the whole path (program -> agent -> gateway -> server and back)"
 echo_serve "$NS_S6" "$S6_ADDR" 7
-out=$(IN_CG=$CG4 nsx "$NS_C4" "$PY" -c 'import socket
-s = socket.create_connection(("web6.test", 7), timeout=10)
-data = b"x" * 300000
-s.sendall(data)
-s.shutdown(socket.SHUT_WR)
-got = b""
-while True:
-    c = s.recv(65536)
-    if not c:
-        break
-    got += c
-print(got[:len(data)] == data, got[len(data):].decode().strip())') || fail "half-close client"
+out=$(IN_CG=$CG4 nsx "$NS_C4" "$PY" "$ITEST_DIR/halfclose.py" web6.test 7 300000) || fail "half-close client"
 assert_eq "$out" "True EOF 300000" "300000 bytes echoed, then the server saw the program's EOF"
 
 log "c6: an IPv6-only client reaches the IPv4-only web4.test"

@@ -39,18 +39,7 @@ got=$(in_cg curl -4 -sS --max-time 20 http://web6.test/big.bin | sha256sum | cut
 assert_eq "$got" "$(sha256sum <"$TMP/www6/big.bin" | cut -d' ' -f1)" "the download's sha256 matches"
 
 log "bytes the program sends before the gateway connected are relayed first; half-close passes"
-out=$(in_cg "$PY" -c 'import socket
-s = socket.create_connection(("web6.test", 7), timeout=10)
-data = b"y" * 300000
-s.sendall(data)
-s.shutdown(socket.SHUT_WR)
-got = b""
-while True:
-    c = s.recv(65536)
-    if not c:
-        break
-    got += c
-print(got[:len(data)] == data, got[len(data):].decode().strip())') || fail "half-close client"
+out=$(in_cg "$PY" "$ITEST_DIR/halfclose.py" web6.test 7 300000) || fail "half-close client"
 assert_eq "$out" "True EOF 300000" "300000 bytes echoed, then the server saw the program's EOF"
 
 log "a refused destination resets the program's connection at once"
