@@ -616,6 +616,8 @@ static void s46bench_ready(struct s46bench *b)
 	if (b->errors)
 		fprintf(stderr, "s46bench: %" PRIu64 " errors while opening, first: %s\n",
 			b->errors, b->first_err);
+	/* --hold counts from here, with or without a ready file. */
+	ev_timer_start(b->loop, &b->hard, b->hold_ms);
 	if (!b->ready_file)
 		return;
 	f = fopen(b->ready_file, "w");
@@ -625,7 +627,6 @@ static void s46bench_ready(struct s46bench *b)
 	}
 	fprintf(f, "established=%u errors=%" PRIu64 "\n", b->nidle, b->errors);
 	fclose(f);
-	ev_timer_start(b->loop, &b->hard, b->hold_ms);
 }
 
 /*
