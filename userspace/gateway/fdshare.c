@@ -58,7 +58,9 @@ void fdshare_apply(struct gateway *gw, unsigned pipe_pool)
 
 	if (!limit || open < 0 || !gw->nworkers)
 		return;
-	left = limit - open - FDSHARE_RESERVE - (long)gw->nworkers * 2 * pipe_pool;
+	/* Each thread may take one session past the process's cap (worker_full). */
+	left = limit - open - FDSHARE_RESERVE - (long)gw->nworkers * 2 * pipe_pool -
+	       (long)gw->nworkers * WORKER_SESSION_FDS;
 	per = left > 0 ? (unsigned)(left / WORKER_SESSION_FDS / (long)gw->nworkers) : 0;
 	if (!per) {
 		per = 1;
@@ -69,6 +71,7 @@ void fdshare_apply(struct gateway *gw, unsigned pipe_pool)
 	}
 	for (unsigned i = 0; i < gw->nworkers; i++)
 		gw->workers[i].max_sessions = per;
+	gw->session_cap = per * gw->nworkers;
 	log_info("descriptor limit %ld: %u sessions per thread (%u threads, %d descriptors each, "
 		 "%ld open, %u pooled pipes per thread)",
 		 limit, per, gw->nworkers, WORKER_SESSION_FDS, open, pipe_pool);

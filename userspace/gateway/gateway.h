@@ -67,7 +67,8 @@ struct worker {
 struct gateway {
 	pthread_mutex_t lock; /* guards snap */
 	struct gw_snap *snap;
-	atomic_uint nconns; /* live client connections, all threads */
+	atomic_uint nconns;   /* live client connections, all threads */
+	unsigned session_cap; /* sessions the descriptor limit serves, all threads; 0: no limit */
 	struct worker *workers;
 	unsigned nworkers;
 	struct authpool *authpool;
@@ -103,6 +104,8 @@ void worker_fini(struct worker *w);
 void worker_auth_done(struct worker *w, struct auth_job *j);
 /* Called by a session when it ends (after it unlinked itself). */
 void worker_session_gone(struct worker *w);
+/* The thread is past its share and the process has no descriptors left for a session. */
+bool worker_full(struct worker *w);
 
 /* Takes over an accepted client socket. Returns 0 or -errno (the fd is then closed). */
 int session_new(struct worker *w, int fd, const struct sockaddr *peer);

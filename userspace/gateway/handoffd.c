@@ -121,7 +121,7 @@ static void handoffd_one(struct worker *w, int fd, const uint8_t *buf, size_t le
 		return;
 	}
 	addr_unmap(&peer);
-	if (w->max_sessions && w->nsessions >= w->max_sessions) {
+	if (worker_full(w)) {
 		log_warnx("conn client=%s result=\"descriptor share full\" (handoff)",
 			  addr_format((struct sockaddr *)&peer, who, sizeof(who)));
 		handoffd_reset(fd);

@@ -35,9 +35,22 @@ static bool worker_over_limit(struct worker *w)
 }
 
 /*
- * The worker's descriptor share is taken: accepting stops until a session ends,
- * so that every client taken can still get its outbound connection (the others
- * wait in the kernel's backlog, not failed with "Too many open files").
+ * The descriptor limit is the process's: a thread that drew more clients than its share
+ * (SO_REUSEPORT spreads them by hash, not evenly) goes on while the others leave room.
+ * Threads that check at once may each take one session more: fdshare keeps that many
+ * descriptors aside.
+ */
+bool worker_full(struct worker *w)
+{
+	return w->max_sessions && w->nsessions >= w->max_sessions &&
+	       atomic_load(&w->gw->nconns) >= w->gw->session_cap;
+}
+
+/*
+ * No descriptors are left for another session: accepting stops until one of this
+ * thread's sessions ends, so that every client taken can still get its outbound
+ * connection (the others wait in the kernel's backlog, not failed with "Too many open
+ * files").
  */
 static void worker_hold(struct worker *w)
 {
@@ -47,9 +60,9 @@ static void worker_hold(struct worker *w)
 	if (now - w->held_log_ms < 10000 && w->held_log_ms)
 		return;
 	w->held_log_ms = now;
-	log_warnx("worker %u: %u sessions use its share of the descriptor limit; accepting "
+	log_warnx("worker %u: %u sessions here, %u in all use the descriptor limit; accepting "
 		  "waits until one ends",
-		  w->id, w->nsessions);
+		  w->id, w->nsessions, atomic_load(&w->gw->nconns));
 }
 
 static void worker_accepted(void *arg, int cfd, const struct sockaddr *peer)
@@ -67,7 +80,7 @@ static void worker_accepted(void *arg, int cfd, const struct sockaddr *peer)
 	memcpy(&ss, peer, addr_sa_len(peer));
 	addr_unmap(&ss);
 	session_new(w, cfd, (struct sockaddr *)&ss);
-	if (w->max_sessions && w->nsessions >= w->max_sessions)
+	if (worker_full(w))
 		worker_hold(w);
 }
 
@@ -152,7 +165,7 @@ static void worker_event_cb(struct ev_loop *loop, int fd, unsigned events, void 
 void worker_session_gone(struct worker *w)
 {
 	w->nsessions--;
-	if (w->nsessions < w->max_sessions)
+	if (!worker_full(w))
 		listener_release(&w->listener);
 	if (w->draining && !w->nsessions)
 		ev_stop(w->loop);
