@@ -141,9 +141,9 @@ PROXY_NOFILE=${BENCH_PROXY_NOFILE:-65536}
 # socks46 counts 3 descriptors a session against its limit (gateway.h): the same cap for all.
 FD_CAP=$(((PROXY_NOFILE - 64) / 3))
 LIMIT_NOTE=
-# The gateway gives each worker thread an equal share, and SO_REUSEPORT spreads clients by
-# hash, not evenly: 5% headroom keeps a thread that drew more than its half from holding
-# the last few in its backlog.
+# 5% headroom: besides 3 descriptors a session, the gateway keeps a reserve and pooled
+# pipes out of its limit, and past its cap clients wait in the backlog (the idle test would
+# wait for them).
 if [ "$IDLE_N" -gt "$((FD_CAP * 95 / 100))" ]; then
 	IDLE_N=$((FD_CAP * 95 / 100 / 100 * 100))
 	LIMIT_NOTE="RLIMIT_NOFILE is $NOFILE here and cannot be raised (no CAP_SYS_RESOURCE): the idle test holds $IDLE_N connections (2 descriptors each in the proxy, 3 counted by socks46)"
