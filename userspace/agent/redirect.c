@@ -102,19 +102,6 @@ static uint64_t redirect_now_s(void)
 	return (uint64_t)time(NULL);
 }
 
-/* An RST, not a FIN, tells the program at once that its connection failed. */
-static void redirect_linger(int fd, bool rst)
-{
-	struct linger lg = {.l_onoff = rst, .l_linger = 0};
-
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-}
-
-static void redirect_rst_on_close(int fd)
-{
-	redirect_linger(fd, true);
-}
-
 static void redirect_conn_free(struct redirect_conn *c, bool reset)
 {
 	struct redirect *r = c->r;
@@ -129,7 +116,7 @@ static void redirect_conn_free(struct redirect_conn *c, bool reset)
 		s5client_cancel(c->cl);
 	}
 	if (reset)
-		redirect_rst_on_close(c->cfd);
+		netutil_reset_on_close(c->cfd, true);
 	close(c->cfd);
 	if (c->gfd >= 0)
 		close(c->gfd);
@@ -209,8 +196,8 @@ static void redirect_refused(struct redirect_conn *c, const char *why)
 static void redirect_relay_end(struct redirect_conn *c, enum relay_result res)
 {
 	if (res != RELAY_ERROR) {
-		redirect_linger(c->cfd, false);
-		redirect_linger(c->gfd, false);
+		netutil_reset_on_close(c->cfd, false);
+		netutil_reset_on_close(c->gfd, false);
 	}
 	redirect_conn_free(c, res == RELAY_ERROR);
 }
@@ -244,8 +231,8 @@ static int redirect_relay_begin(struct redirect_conn *c)
 
 	/* Until the end is clean, closing resets: an agent killed mid-transfer leaves both
 	 * peers an error, never a FIN after part of the bytes. */
-	redirect_linger(c->cfd, true);
-	redirect_linger(c->gfd, true);
+	netutil_reset_on_close(c->cfd, true);
+	netutil_reset_on_close(c->gfd, true);
 	if (!r->fast)
 		return relay_start(&c->relay, r->loop, r->pool, c->gfd, c->cfd, NULL, 0,
 				   r->cfg.idle_ms, redirect_relay_done, c);
@@ -392,7 +379,7 @@ static void redirect_accepted(void *arg, int fd, const struct sockaddr *peer)
 	netutil_nodelay(fd);
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		redirect_rst_on_close(fd);
+		netutil_reset_on_close(fd, true);
 		close(fd);
 		return;
 	}

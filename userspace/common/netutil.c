@@ -128,6 +128,13 @@ void netutil_nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+void netutil_reset_on_close(int fd, bool rst)
+{
+	struct linger lg = {.l_onoff = rst, .l_linger = 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
 void netutil_fastopen_listen(int fd)
 {
 	int qlen = NETUTIL_TFO_QLEN;

@@ -35,6 +35,9 @@ long netutil_raise_nofile(void);
 
 /* Best-effort TCP_NODELAY; relayed streams are already batched by their senders. */
 void netutil_nodelay(int fd);
+/* Best effort: with rst, close() sends an RST (SO_LINGER 0), so the peer learns at once that
+ * its connection failed instead of reading a FIN as a complete answer; without, a FIN again. */
+void netutil_reset_on_close(int fd, bool rst);
 
 /*
  * TCP Fast Open (RFC 7413), best effort: a client's first bytes ride in its

@@ -14,6 +14,7 @@
 #include "addr.h"
 #include "gateway.h"
 #include "log.h"
+#include "netutil.h"
 #include "session.h"
 #include "socks5.h"
 
@@ -70,8 +71,7 @@ static void handoffd_chan_close(struct handoffd_chan *c)
  * empty answer. */
 static void handoffd_reset(int fd)
 {
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1},
-		   sizeof(struct linger));
+	netutil_reset_on_close(fd, true);
 	close(fd);
 }
 

@@ -193,8 +193,7 @@ void session_finish_with(struct session *s, const uint8_t *buf, size_t n, const 
 {
 	/* The program behind a handed-over connection speaks no SOCKS5: a failure is a reset. */
 	if (s->handoff) {
-		setsockopt(s->cfd, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1},
-			   sizeof(struct linger));
+		netutil_reset_on_close(s->cfd, true);
 		session_end(s, why, err);
 		return;
 	}
@@ -226,8 +225,7 @@ static void session_relay_done(struct relay *r, enum relay_result res, int err, 
 	/* A reset (or any failure) on one side reaches the client as a reset, not as an EOF
 	 * that would make a cut transfer look complete. */
 	if (res == RELAY_ERROR)
-		setsockopt(s->cfd, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1},
-			   sizeof(struct linger));
+		netutil_reset_on_close(s->cfd, true);
 	session_end(s, relay_result_str(res), err);
 }
 
